@@ -1,0 +1,75 @@
+// Command gaze trains networks and looks inside their training: loss change allocation,
+// CoordConv and intrinsic dimension experiments, on the CPU or an NVIDIA GPU.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gazeml/gaze/engine"
+	_ "github.com/gazeml/gaze/engine/cpu" // registers the "cpu" device
+)
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "gaze:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "gaze",
+		Usage: "a training engine for looking inside neural-network training",
+		Description: "gaze trains networks on the CPU or an NVIDIA GPU and measures what happens inside the training:\n" +
+			"loss change allocation (LCA), CoordConv, and intrinsic dimension.",
+		Commands: []*cli.Command{
+			trainCommand(),
+			dataCommand(),
+			devicesCommand(),
+			benchCommand(),
+		},
+		// A usage error (unknown flag, bad value) should say so, not dump help and exit 0.
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error { return err },
+	}
+}
+
+func devicesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "devices",
+		Usage: "list the devices this build of gaze can use",
+		Action: func(c *cli.Context) error {
+			for _, name := range engine.Devices() {
+				dev, err := engine.Open(name)
+				if err != nil {
+					fmt.Fprintf(c.App.Writer, "%-6s unavailable: %v\n", name, err)
+					continue
+				}
+				fmt.Fprintf(c.App.Writer, "%-6s %s\n", name, describe(dev))
+			}
+			if !hasDevice("cuda") {
+				fmt.Fprintln(c.App.Writer, "cuda   not in this build (build with -tags cuda)")
+			}
+			return nil
+		},
+	}
+}
+
+// describe is a device's one-line description, when it offers one.
+func describe(dev engine.Device) string {
+	if d, ok := dev.(interface{ Description() string }); ok {
+		return d.Description()
+	}
+	return dev.Name()
+}
+
+func hasDevice(name string) bool {
+	for _, n := range engine.Devices() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/engine/models"
+)
+
+// runConfig is everything that defines a training run; it is saved as config.json so that
+// --resume can check it continues the same run.
+type runConfig struct {
+	Model      string           `json:"model"`
+	Data       dataSpec         `json:"data"`
+	Opt        engine.OptConfig `json:"optimizer"`
+	L2         float64          `json:"l2"`
+	Batch      int              `json:"batch"`
+	Epochs     int              `json:"epochs"`
+	Seed       uint64           `json:"seed"`
+	Device     string           `json:"device"`
+	CkptEvery  int              `json:"checkpoint_every"`
+	EvalBatch  int              `json:"eval_batch"`
+	ModelInput []int            `json:"input_shape,omitempty"`
+	D          int              `json:"parameters,omitempty"`
+}
+
+func trainFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "model", Value: "mnist-fc", Usage: "network: " + models.Help},
+		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10 or synthetic"},
+		dataDirFlag,
+		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set (the test set has N/5)"},
+		&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},
+		&cli.IntFlag{Name: "held-out", Usage: "take this many training examples out as a held-out split (LCA: 5000)"},
+		&cli.Uint64Flag{Name: "split-seed", Usage: "seed of the held-out split"},
+		&cli.StringFlag{Name: "opt", Value: "sgd", Usage: "optimizer: sgd or adam"},
+		&cli.Float64Flag{Name: "lr", Value: 0.01, Usage: "learning rate"},
+		&cli.Float64Flag{Name: "momentum", Value: 0.9, Usage: "SGD momentum"},
+		&cli.BoolFlag{Name: "nesterov", Usage: "SGD with Nesterov momentum"},
+		&cli.Float64Flag{Name: "weight-decay", Usage: "decoupled-from-loss weight decay added to the gradient (PyTorch's weight_decay)"},
+		&cli.Float64Flag{Name: "l2", Usage: "L2 penalty λ/2·Σw² on weights, added to the loss and reported apart"},
+		&cli.Float64Flag{Name: "beta1", Value: 0.9, Usage: "Adam β1"},
+		&cli.Float64Flag{Name: "beta2", Value: 0.999, Usage: "Adam β2 (the reference LCA/intrinsic-dimension code uses 0.99)"},
+		&cli.Float64Flag{Name: "eps", Value: 1e-8, Usage: "Adam epsilon"},
+		&cli.IntSliceFlag{Name: "lr-milestones", Usage: "epochs at which the learning rate is multiplied by --lr-gamma (e.g. 100,150)"},
+		&cli.Float64Flag{Name: "lr-gamma", Value: 0.1, Usage: "learning-rate factor at each milestone"},
+		&cli.IntFlag{Name: "batch", Value: 250, Usage: "minibatch size"},
+		&cli.IntFlag{Name: "epochs", Value: 3, Usage: "number of epochs"},
+		&cli.Uint64Flag{Name: "seed", Usage: "seed of initialisation, shuffling and dropout"},
+		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
+		&cli.StringFlag{Name: "out", Value: "runs/train", Usage: "output folder: config.json, metrics.csv, epochs.csv, result.json, checkpoint.ckpt"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out from its checkpoint (same flags; --epochs may grow)"},
+		&cli.IntFlag{Name: "checkpoint-every", Value: 500, Usage: "iterations between checkpoints (one is also written after every epoch and on Ctrl-C)"},
+		&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
+		&cli.BoolFlag{Name: "quiet", Usage: "no progress bar; one line per epoch"},
+	}
+}
+
+func trainCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "train",
+		Usage: "train a model and report test accuracy",
+		Description: "Trains --model on --data and writes, in --out: config.json (the run's settings), metrics.csv (loss per\n" +
+			"iteration), epochs.csv (train loss, test loss and accuracy per epoch), result.json and checkpoint.ckpt.\n" +
+			"Ctrl-C writes a checkpoint; --resume continues without losing or repeating an iteration.",
+		Flags:  trainFlags(),
+		Action: runTrain,
+	}
+}
+
+func configFromFlags(c *cli.Context) (runConfig, error) {
+	cfg := runConfig{
+		Model: c.String("model"),
+		Data: dataSpec{Name: c.String("data"), Dir: c.String("data-dir"), HeldOut: c.Int("held-out"),
+			SplitSeed: c.Uint64("split-seed"), Classes: c.Int("classes")},
+		Opt: engine.OptConfig{Kind: c.String("opt"), LR: c.Float64("lr"), WeightDecay: c.Float64("weight-decay"),
+			Milestones: c.IntSlice("lr-milestones"), Gamma: c.Float64("lr-gamma")},
+		L2: c.Float64("l2"), Batch: c.Int("batch"), Epochs: c.Int("epochs"), Seed: c.Uint64("seed"),
+		Device: c.String("device"), CkptEvery: c.Int("checkpoint-every"), EvalBatch: c.Int("eval-batch"),
+	}
+	switch cfg.Opt.Kind {
+	case "sgd":
+		cfg.Opt.Momentum, cfg.Opt.Nesterov = c.Float64("momentum"), c.Bool("nesterov")
+	case "adam":
+		cfg.Opt.Beta1, cfg.Opt.Beta2, cfg.Opt.Eps = c.Float64("beta1"), c.Float64("beta2"), c.Float64("eps")
+	}
+	if cfg.Data.Name == "synthetic" {
+		cfg.Data.Synthetic = c.String("synthetic")
+	} else {
+		cfg.Data.Classes = 0
+	}
+	if err := cfg.Opt.Validate(); err != nil {
+		return cfg, err
+	}
+	switch {
+	case cfg.Batch < 1:
+		return cfg, fmt.Errorf("--batch %d must be ≥ 1", cfg.Batch)
+	case cfg.Epochs < 1:
+		return cfg, fmt.Errorf("--epochs %d must be ≥ 1", cfg.Epochs)
+	case cfg.L2 < 0:
+		return cfg, fmt.Errorf("--l2 %v must be ≥ 0", cfg.L2)
+	case cfg.CkptEvery < 0:
+		return cfg, fmt.Errorf("--checkpoint-every %d must be ≥ 0", cfg.CkptEvery)
+	case cfg.Data.HeldOut < 0:
+		return cfg, fmt.Errorf("--held-out %d must be ≥ 0", cfg.Data.HeldOut)
+	case cfg.Data.Name == "synthetic" && cfg.Data.Classes < 2:
+		return cfg, fmt.Errorf("--classes %d must be ≥ 2", cfg.Data.Classes)
+	}
+	return cfg, nil
+}
+
+// sameRun reports how cfg differs from the saved configuration, ignoring what may change on
+// resume (epochs, checkpoint interval, evaluation batch, the data folder).
+func sameRun(saved, cfg runConfig) error {
+	a, b := saved, cfg
+	a.Epochs, b.Epochs = 0, 0
+	a.CkptEvery, b.CkptEvery = 0, 0
+	a.EvalBatch, b.EvalBatch = 0, 0
+	a.Data.Dir, b.Data.Dir = "", ""
+	a.ModelInput, b.ModelInput, a.D, b.D = nil, nil, 0, 0
+	a.Device, b.Device = "", ""
+	if reflect.DeepEqual(a, b) {
+		return nil
+	}
+	sj, _ := json.Marshal(a)
+	cj, _ := json.Marshal(b)
+	return fmt.Errorf("--resume: the flags describe another run than the one saved\n saved: %s\n  flags: %s", sj, cj)
+}
+
+func runTrain(c *cli.Context) error {
+	cfg, err := configFromFlags(c)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	quiet := c.Bool("quiet")
+	logf := func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }
+	if err := ensureWritable(out); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(out, "config.json")
+	ckPath := filepath.Join(out, "checkpoint.ckpt")
+	resume := c.Bool("resume")
+	if resume {
+		var saved runConfig
+		b, err := os.ReadFile(cfgPath)
+		if err != nil {
+			return fmt.Errorf("--resume: %s holds no run: %w", out, err)
+		}
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return fmt.Errorf("--resume: %s: %w", cfgPath, err)
+		}
+		if err := sameRun(saved, cfg); err != nil {
+			return err
+		}
+		if _, err := os.Stat(ckPath); err != nil {
+			return fmt.Errorf("--resume: no checkpoint in %s (the run stopped before its first one): start it again without --resume into a new folder", out)
+		}
+	} else {
+		for _, f := range []string{cfgPath, ckPath, filepath.Join(out, "metrics.csv")} {
+			if _, err := os.Stat(f); err == nil {
+				return fmt.Errorf("%s already holds a run (%s); continue it with --resume or choose another --out", out, filepath.Base(f))
+			}
+		}
+	}
+
+	dev, err := engine.Open(cfg.Device)
+	if err != nil {
+		return err
+	}
+	ds, err := loadData(cfg.Data, logf)
+	if err != nil {
+		return err
+	}
+	m, err := models.New(dev, cfg.Model, ds.in, ds.classes, min(cfg.Batch, ds.train.Len()))
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	m.L2 = cfg.L2
+	m.Init(cfg.Seed)
+	cfg.ModelInput, cfg.D = ds.in, m.Arena.D
+	opt, err := engine.NewOptimizer(dev, m.Arena, cfg.Opt)
+	if err != nil {
+		return err
+	}
+	defer opt.Close()
+	tr, err := engine.NewTrainer(m, opt, ds.train, ds.test, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch,
+		Seed: cfg.Seed, EvalBatch: cfg.EvalBatch, Checkpoint: ckPath, CheckpointEvery: cfg.CkptEvery})
+	if err != nil {
+		return err
+	}
+	if resume {
+		if err := tr.LoadCheckpoint(ckPath); err != nil {
+			return err
+		}
+		logf("resuming %s at iteration %d of %d", out, tr.Iter, tr.TotalSteps())
+	}
+	cj, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := engine.WriteFileAtomic(cfgPath, append(cj, '\n')); err != nil {
+		return err
+	}
+
+	metrics, err := openCSV(filepath.Join(out, "metrics.csv"), []string{"iter", "epoch", "loss", "l2", "lr"}, tr.Iter, 0)
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+	epochs, err := openCSV(filepath.Join(out, "epochs.csv"), []string{"epoch", "iter", "train_loss", "test_loss", "test_acc", "seconds"}, tr.Iter, 1)
+	if err != nil {
+		return err
+	}
+	defer epochs.Close()
+
+	logf("gaze train: %s (%d parameters) on %s: %d training, %d test examples; %s lr %g, batch %d, %d epochs (%d iterations) on %s",
+		cfg.Model, m.Arena.D, cfg.Data.Name, ds.train.Len(), ds.test.Len(), cfg.Opt.Kind, cfg.Opt.LR, cfg.Batch, cfg.Epochs, tr.TotalSteps(), dev.Name())
+	bar := newProgressBar(c.App.ErrWriter, quiet)
+	tr.OnStep = func(s engine.StepInfo) {
+		metrics.row(s.Iter, s.Epoch+1, s.Loss, s.L2, s.LR)
+	}
+	tr.Progress = bar.update
+	var last engine.EpochInfo
+	tr.OnEpoch = func(e engine.EpochInfo) error {
+		bar.clear()
+		logf("epoch %d/%d: train loss %.4f, test loss %.4f, test accuracy %.2f %% (%.1f s)", e.Epoch, cfg.Epochs, e.TrainLoss, e.TestLoss, 100*e.TestAcc, e.Seconds)
+		epochs.row(e.Epoch, e.Iter, e.TrainLoss, e.TestLoss, e.TestAcc, e.Seconds)
+		last = e
+		return errors.Join(metrics.flush(), epochs.flush())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	err = tr.Run(ctx)
+	bar.clear()
+	if ferr := errors.Join(metrics.flush(), epochs.flush()); ferr != nil {
+		return ferr
+	}
+	if errors.Is(err, context.Canceled) {
+		logf("interrupted: checkpoint at iteration %d written to %s; continue with the same command plus --resume", tr.Iter, ckPath)
+		return cli.Exit("", 130)
+	}
+	if err != nil {
+		return err
+	}
+	res := map[string]any{"model": cfg.Model, "parameters": m.Arena.D, "iterations": tr.Iter, "epochs": cfg.Epochs,
+		"test_loss": last.TestLoss, "test_acc": last.TestAcc, "train_loss": last.TrainLoss, "seconds_this_process": time.Since(start).Seconds()}
+	if ds.heldOut != nil {
+		hl, ha, err := m.Evaluate(ds.heldOut, cfg.EvalBatch, engine.EvalMode)
+		if err != nil {
+			return err
+		}
+		res["held_out_loss"], res["held_out_acc"] = hl, ha
+		logf("held-out (%d examples): loss %.4f, accuracy %.2f %%", ds.heldOut.Len(), hl, 100*ha)
+	}
+	rj, _ := json.MarshalIndent(res, "", "  ")
+	if err := engine.WriteFileAtomic(filepath.Join(out, "result.json"), append(rj, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "test accuracy %.2f %% after %d epochs (%s)\n", 100*last.TestAcc, cfg.Epochs, out)
+	return nil
+}
+
+// csvLog appends rows to a CSV file. On resume it first drops rows whose key column (iteration)
+// is at or past the checkpoint, so that no iteration is recorded twice.
+type csvLog struct {
+	f *os.File
+	w *csv.Writer
+}
+
+// openCSV opens path for appending after keeping only the rows with column keyCol < keep
+// (keyCol 1 with keep compares iterations ≤ keep, for per-epoch rows written at the boundary).
+func openCSV(path string, header []string, keepBelow, keyCol int) (*csvLog, error) {
+	var kept [][]string
+	if b, err := os.ReadFile(path); err == nil && keepBelow > 0 {
+		rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		for _, r := range rows[min(1, len(rows)):] {
+			v, err := strconv.Atoi(r[keyCol])
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad row %v", path, r)
+			}
+			if (keyCol == 0 && v < keepBelow) || (keyCol == 1 && v <= keepBelow) {
+				kept = append(kept, r)
+			}
+		}
+	}
+	var buf strings.Builder
+	w := csv.NewWriter(&buf)
+	w.Write(header)
+	w.WriteAll(kept)
+	if err := engine.WriteFileAtomic(path, []byte(buf.String())); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &csvLog{f: f, w: csv.NewWriter(f)}, nil
+}
+
+func (l *csvLog) row(vals ...any) {
+	rec := make([]string, len(vals))
+	for i, v := range vals {
+		switch v := v.(type) {
+		case float64:
+			rec[i] = strconv.FormatFloat(v, 'g', 9, 64)
+		default:
+			rec[i] = fmt.Sprint(v)
+		}
+	}
+	l.w.Write(rec)
+}
+
+func (l *csvLog) flush() error {
+	l.w.Flush()
+	if err := l.w.Error(); err != nil {
+		return fmt.Errorf("%s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
+func (l *csvLog) Close() error {
+	l.flush()
+	return l.f.Close()
+}
+
+// progressBar draws one status line on a terminal, or a line every 30 s elsewhere (logs).
+type progressBar struct {
+	w        io.Writer
+	tty      bool
+	quiet    bool
+	last     time.Time
+	drawn    bool
+	interval time.Duration
+}
+
+func newProgressBar(w io.Writer, quiet bool) *progressBar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	iv := 30 * time.Second
+	if tty {
+		iv = 200 * time.Millisecond
+	}
+	return &progressBar{w: w, tty: tty, quiet: quiet, interval: iv, last: time.Now()}
+}
+
+func (p *progressBar) update(s engine.Progress) {
+	if p.quiet || (time.Since(p.last) < p.interval && s.Iter != s.Total) {
+		return
+	}
+	p.last = time.Now()
+	const width = 24
+	done := width * s.Iter / s.Total
+	bar := strings.Repeat("=", done) + strings.Repeat(" ", width-done)
+	eta := s.ETA.Round(time.Second)
+	line := fmt.Sprintf("epoch %d [%s] it %d/%d  loss %.4f  %.0f ex/s  ETA %s", s.Epoch, bar, s.Iter, s.Total, s.Loss, s.ExPerSec, eta)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+		p.drawn = true
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progressBar) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}

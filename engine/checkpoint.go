@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// Checkpoint file layout (little-endian):
+//
+//	"GAZECKPT" | uint32 version | uint32 header length | JSON header |
+//	float32 θ[D] | float32 state[S] | float32 S1[D] (if any) | float32 S2[D] (if any) | uint32 CRC-32 of all before
+//
+// The file is written to a temporary name, synced and renamed, so a crash leaves either the old
+// checkpoint or the new one, never half of one.
+const (
+	ckMagic   = "GAZECKPT"
+	ckVersion = 1
+)
+
+type ckHeader struct {
+	Model      string    `json:"model"`
+	D          int       `json:"d"`
+	S          int       `json:"s"`
+	ParamNames []string  `json:"params"`
+	Iter       int       `json:"iter"`
+	Seed       uint64    `json:"seed"`
+	Batch      int       `json:"batch"`
+	Opt        OptConfig `json:"opt"`
+	OptT       int       `json:"opt_t"`
+	HasS1      bool      `json:"has_s1"`
+	HasS2      bool      `json:"has_s2"`
+	EpochLoss  float64   `json:"epoch_loss"`
+	EpochCount int       `json:"epoch_count"`
+	EpochTime  float64   `json:"epoch_time"`
+}
+
+// SaveCheckpoint writes θ, the running statistics, the optimizer state and the iteration.
+// The shuffling order and dropout masks derive from (seed, iteration), so that is all the
+// random state there is.
+func (t *Trainer) SaveCheckpoint(path string) error {
+	m := t.Model
+	h := ckHeader{Model: m.Name, D: m.Arena.D, Iter: t.Iter, Seed: t.Cfg.Seed, Batch: t.Cfg.Batch,
+		Opt: t.Opt.Cfg, OptT: t.Opt.T, HasS1: t.Opt.S1 != nil, HasS2: t.Opt.S2 != nil,
+		EpochLoss: t.epochLoss, EpochCount: t.epochCount, EpochTime: t.epochTime}
+	if m.Arena.Stats != nil {
+		h.S = m.Arena.Stats.Len()
+	}
+	for _, p := range m.Arena.Params {
+		h.ParamNames = append(h.ParamNames, p.Name)
+	}
+	hj, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(ckMagic)
+	binary.Write(&buf, binary.LittleEndian, uint32(ckVersion))
+	binary.Write(&buf, binary.LittleEndian, uint32(len(hj)))
+	buf.Write(hj)
+	host := make([]float32, max(m.Arena.D, h.S))
+	put := func(b Buffer, n int) {
+		m.Dev.Download(host[:n], b)
+		writeFloats(&buf, host[:n])
+	}
+	put(m.Arena.Theta, m.Arena.D)
+	if h.S > 0 {
+		put(m.Arena.Stats, h.S)
+	}
+	if h.HasS1 {
+		put(t.Opt.S1, m.Arena.D)
+	}
+	if h.HasS2 {
+		put(t.Opt.S2, m.Arena.D)
+	}
+	if err := m.Dev.Sync(); err != nil {
+		return fmt.Errorf("checkpoint %s: reading device state: %w", path, err)
+	}
+	binary.Write(&buf, binary.LittleEndian, crc32.ChecksumIEEE(buf.Bytes()))
+	if err := WriteFileAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	t.lastCkIter, t.lastCkPath = t.Iter, path
+	return nil
+}
+
+// LoadCheckpoint restores a checkpoint written by SaveCheckpoint for the same model, seed and
+// batch size, so that Run continues exactly where the checkpointed run stood.
+func (t *Trainer) LoadCheckpoint(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	if len(data) < len(ckMagic)+12 || string(data[:len(ckMagic)]) != ckMagic {
+		return bad("not a gaze checkpoint (bad magic)")
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return bad("checksum mismatch: the file is truncated or corrupt")
+	}
+	r := bytes.NewReader(body[len(ckMagic):])
+	var ver, hl uint32
+	binary.Read(r, binary.LittleEndian, &ver)
+	binary.Read(r, binary.LittleEndian, &hl)
+	if ver != ckVersion {
+		return bad("version %d, this gaze reads version %d", ver, ckVersion)
+	}
+	if int(hl) > r.Len() {
+		return bad("header length %d exceeds the file", hl)
+	}
+	hj := make([]byte, hl)
+	io.ReadFull(r, hj)
+	var h ckHeader
+	if err := json.Unmarshal(hj, &h); err != nil {
+		return bad("header: %v", err)
+	}
+	m := t.Model
+	s := 0
+	if m.Arena.Stats != nil {
+		s = m.Arena.Stats.Len()
+	}
+	switch {
+	case h.Model != m.Name || h.D != m.Arena.D || h.S != s:
+		return bad("it is for model %s with %d parameters, not %s with %d", h.Model, h.D, m.Name, m.Arena.D)
+	case h.Seed != t.Cfg.Seed || h.Batch != t.Cfg.Batch:
+		return bad("it was written with seed %d and batch %d; resume with the same (got seed %d, batch %d)", h.Seed, h.Batch, t.Cfg.Seed, t.Cfg.Batch)
+	case h.Opt.Kind != t.Opt.Cfg.Kind || h.HasS1 != (t.Opt.S1 != nil) || h.HasS2 != (t.Opt.S2 != nil):
+		return bad("it holds %s optimizer state, this run uses %s", h.Opt.Kind, t.Opt.Cfg.Kind)
+	case h.Iter > t.TotalSteps():
+		return bad("it is at iteration %d, past the %d iterations of this run", h.Iter, t.TotalSteps())
+	}
+	for i, p := range m.Arena.Params {
+		if i >= len(h.ParamNames) || h.ParamNames[i] != p.Name {
+			return bad("parameter %d is %q in the model but not in the checkpoint", i, p.Name)
+		}
+	}
+	want := 4 * (h.D + h.S)
+	if h.HasS1 {
+		want += 4 * h.D
+	}
+	if h.HasS2 {
+		want += 4 * h.D
+	}
+	if r.Len() != want {
+		return bad("payload is %d bytes, want %d", r.Len(), want)
+	}
+	host := make([]float32, max(h.D, h.S))
+	get := func(b Buffer, n int) {
+		readFloats(r, host[:n])
+		m.Dev.Upload(b, host[:n])
+	}
+	get(m.Arena.Theta, h.D)
+	if h.S > 0 {
+		get(m.Arena.Stats, h.S)
+	}
+	if h.HasS1 {
+		get(t.Opt.S1, h.D)
+	}
+	if h.HasS2 {
+		get(t.Opt.S2, h.D)
+	}
+	if err := m.Dev.Sync(); err != nil {
+		return bad("%v", err)
+	}
+	t.Iter, t.Opt.T = h.Iter, h.OptT
+	t.epochLoss, t.epochCount, t.epochTime = h.EpochLoss, h.EpochCount, h.EpochTime
+	t.lastCkIter, t.lastCkPath = h.Iter, path
+	return nil
+}
+
+// WriteFileAtomic writes data to path through a synced temporary file and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeFloats(w *bytes.Buffer, v []float32) {
+	var b [4]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+		w.Write(b[:])
+	}
+}
+
+func readFloats(r *bytes.Reader, v []float32) {
+	var b [4]byte
+	for i := range v {
+		io.ReadFull(r, b[:])
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[:]))
+	}
+}

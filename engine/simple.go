@@ -1,0 +1,125 @@
+package engine
+
+import "fmt"
+
+// ReLU is max(x, 0).
+type ReLU struct {
+	name  string
+	size  int
+	y, dx Buffer
+	out   Tensor
+}
+
+// NewReLU returns a ReLU layer.
+func NewReLU(name string) *ReLU { return &ReLU{name: name} }
+
+func (l *ReLU) Name() string { return l.name }
+func (l *ReLU) Build(b *Builder, in []int) ([]int, error) {
+	l.size = prod(in)
+	return in, nil
+}
+func (l *ReLU) Setup(ctx *Context, maxN int) (err error) {
+	if l.y, err = ctx.Alloc(maxN * l.size); err != nil {
+		return err
+	}
+	l.dx, err = ctx.Alloc(maxN * l.size)
+	return err
+}
+func (l *ReLU) Forward(ctx *Context, x Tensor) Tensor {
+	y := l.y.Slice(0, x.N*l.size)
+	ctx.Dev.Relu(x.Buf, y)
+	l.out = Tensor{Buf: y, N: x.N, Shape: x.Shape}
+	return l.out
+}
+func (l *ReLU) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
+	dx := l.dx.Slice(0, dy.N*l.size)
+	if needDx {
+		ctx.Dev.ReluBackward(l.out.Buf, dy.Buf, dx)
+	}
+	return Tensor{Buf: dx, N: dy.N, Shape: dy.Shape}
+}
+
+// Flatten reshapes [C, H, W] to [C·H·W] without copying.
+type Flatten struct {
+	name string
+	in   []int
+}
+
+// NewFlatten returns a Flatten layer.
+func NewFlatten(name string) *Flatten { return &Flatten{name: name} }
+
+func (l *Flatten) Name() string { return l.name }
+func (l *Flatten) Build(b *Builder, in []int) ([]int, error) {
+	l.in = append([]int(nil), in...)
+	return []int{prod(in)}, nil
+}
+func (l *Flatten) Setup(ctx *Context, maxN int) error { return nil }
+func (l *Flatten) Forward(ctx *Context, x Tensor) Tensor {
+	return Tensor{Buf: x.Buf, N: x.N, Shape: []int{prod(l.in)}}
+}
+func (l *Flatten) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
+	return Tensor{Buf: dy.Buf, N: dy.N, Shape: l.in}
+}
+
+// Dropout zeroes each element with probability P during training and scales the survivors by
+// 1/(1-P) (inverted dropout); it is the identity otherwise. Masks come from the counter-based
+// RNG keyed by (run seed, layer, step), so a resumed run draws the same masks.
+type Dropout struct {
+	name   string
+	P      float32
+	size   int
+	id     uint64
+	y, dx  Buffer
+	mask   Buffer
+	active bool
+}
+
+// NewDropout returns a dropout layer with drop probability p.
+func NewDropout(name string, p float32) *Dropout { return &Dropout{name: name, P: p} }
+
+func (l *Dropout) Name() string { return l.name }
+func (l *Dropout) Build(b *Builder, in []int) ([]int, error) {
+	if l.P < 0 || l.P >= 1 {
+		return nil, fmt.Errorf("layer %s: dropout probability %v must be in [0, 1)", l.name, l.P)
+	}
+	l.size = prod(in)
+	// Each dropout layer gets its own stream: hash its name.
+	h := uint64(14695981039346656037)
+	for _, c := range []byte(l.name) {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	l.id = h
+	return in, nil
+}
+func (l *Dropout) Setup(ctx *Context, maxN int) (err error) {
+	if l.y, err = ctx.Alloc(maxN * l.size); err != nil {
+		return err
+	}
+	if l.dx, err = ctx.Alloc(maxN * l.size); err != nil {
+		return err
+	}
+	l.mask, err = ctx.Alloc(maxN * l.size)
+	return err
+}
+func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
+	l.active = ctx.Mode.Dropout && l.P > 0
+	if !l.active {
+		return x
+	}
+	n := x.N * l.size
+	y := l.y.Slice(0, n)
+	// Offsets step by 2^32 per iteration: no batch of a layer has 4G elements.
+	ctx.Dev.Dropout(x.Buf, l.mask.Slice(0, n), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
+	return Tensor{Buf: y, N: x.N, Shape: x.Shape}
+}
+func (l *Dropout) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
+	if !l.active {
+		return dy
+	}
+	n := dy.N * l.size
+	dx := l.dx.Slice(0, n)
+	if needDx {
+		ctx.Dev.Mul(dy.Buf, l.mask.Slice(0, n), dx)
+	}
+	return Tensor{Buf: dx, N: dy.N, Shape: dy.Shape}
+}

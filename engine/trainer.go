@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gazeml/gaze/engine/data"
+)
+
+// TrainConfig configures a training run.
+type TrainConfig struct {
+	Epochs    int
+	Batch     int
+	Seed      uint64 // shuffling order and dropout masks
+	EvalBatch int    // batch size for evaluation (default 1000)
+	// Checkpoint, when set, is the checkpoint file: written at the end of every epoch, every
+	// CheckpointEvery iterations if that is positive, and when the context is cancelled.
+	Checkpoint      string
+	CheckpointEvery int
+}
+
+// StepInfo describes one optimizer step to a hook.
+type StepInfo struct {
+	Iter   int     // 0-based index of the step just taken
+	Epoch  int     // 0-based
+	Loss   float64 // mean data loss of the batch at θ before the step
+	L2     float64 // the L2 penalty at θ before the step (0 when off)
+	LR     float64 // scheduled base learning rate
+	Before Buffer  // θ before the step (device memory, valid during the hook)
+	After  Buffer  // θ after the step
+}
+
+// EpochInfo summarises one epoch.
+type EpochInfo struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	Iter      int     `json:"iter"`  // iterations completed
+	TrainLoss float64 `json:"train_loss"`
+	TestLoss  float64 `json:"test_loss"`
+	TestAcc   float64 `json:"test_acc"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// Progress is reported after every step.
+type Progress struct {
+	Iter, Total int
+	Epoch       int // 1-based
+	Loss        float64
+	ExPerSec    float64
+	ETA         time.Duration
+}
+
+// DivergedError reports a loss that stopped being finite.
+type DivergedError struct {
+	Iter       int
+	Loss       float64
+	Checkpoint string // the last good checkpoint, if any
+	CheckIter  int
+}
+
+func (e *DivergedError) Error() string {
+	msg := fmt.Sprintf("training diverged: loss is %v at iteration %d", e.Loss, e.Iter)
+	if e.Checkpoint != "" {
+		msg += fmt.Sprintf("; the last good checkpoint %s (iteration %d) is kept", e.Checkpoint, e.CheckIter)
+	}
+	return msg + "; try a smaller learning rate"
+}
+
+// Trainer runs epochs × minibatches over a model.
+type Trainer struct {
+	Model       *Model
+	Opt         *Optimizer
+	Train, Test Examples
+	Cfg         TrainConfig
+	// Hook, when set, runs after every optimizer step; an error stops training.
+	Hook func(StepInfo) error
+	// OnEpoch, when set, runs after every epoch's evaluation.
+	OnEpoch func(EpochInfo) error
+	// OnStep, when set, sees every step's losses (for metrics files).
+	OnStep func(StepInfo)
+	// Progress, when set, is called after every step.
+	Progress func(Progress)
+
+	// Iter is the number of completed iterations; a checkpoint restores it.
+	Iter int
+	// Running sums of the current epoch, kept in checkpoints so a resumed epoch reports the
+	// same mean as an uninterrupted one.
+	epochLoss  float64
+	epochCount int
+	epochTime  float64 // seconds spent in this epoch before the current process
+	lastCkIter int
+	lastCkPath string
+
+	prev  Buffer
+	order []int
+	x, y  []float32
+}
+
+// NewTrainer checks the configuration against the model and data.
+func NewTrainer(m *Model, opt *Optimizer, train, test Examples, cfg TrainConfig) (*Trainer, error) {
+	if cfg.Epochs < 1 {
+		return nil, fmt.Errorf("epochs %d must be ≥ 1", cfg.Epochs)
+	}
+	if cfg.Batch < 1 {
+		return nil, fmt.Errorf("batch size %d must be ≥ 1", cfg.Batch)
+	}
+	if train == nil || train.Len() == 0 {
+		return nil, fmt.Errorf("training set: %w", ErrEmpty)
+	}
+	if err := m.checkData(train); err != nil {
+		return nil, fmt.Errorf("training set: %w", err)
+	}
+	if test != nil {
+		if err := m.checkData(test); err != nil {
+			return nil, fmt.Errorf("test set: %w", err)
+		}
+	}
+	if cfg.EvalBatch < 1 {
+		cfg.EvalBatch = 1000
+	}
+	if cfg.CheckpointEvery < 0 {
+		return nil, fmt.Errorf("checkpoint interval %d must be ≥ 0", cfg.CheckpointEvery)
+	}
+	b := min(cfg.Batch, train.Len())
+	if err := m.EnsureBatch(b); err != nil {
+		return nil, err
+	}
+	return &Trainer{Model: m, Opt: opt, Train: train, Test: test, Cfg: cfg, lastCkIter: -1,
+		x: make([]float32, b*m.InSize()), y: make([]float32, b*m.TargetSize())}, nil
+}
+
+// StepsPerEpoch is ceil(N / batch): the last batch of an epoch may be smaller.
+func (t *Trainer) StepsPerEpoch() int { return (t.Train.Len() + t.Cfg.Batch - 1) / t.Cfg.Batch }
+
+// TotalSteps is the number of iterations of the whole run.
+func (t *Trainer) TotalSteps() int { return t.Cfg.Epochs * t.StepsPerEpoch() }
+
+// Run trains until every epoch is done, the context is cancelled (a checkpoint is written
+// first when configured), the loss diverges, or a hook fails.
+func (t *Trainer) Run(ctx context.Context) error {
+	m := t.Model
+	spe := t.StepsPerEpoch()
+	total := t.TotalSteps()
+	n := t.Train.Len()
+	if t.order == nil {
+		t.order = make([]int, n)
+	}
+	if t.Hook != nil && t.prev == nil {
+		var err error
+		if t.prev, err = m.Dev.Alloc(m.Arena.D); err != nil {
+			return fmt.Errorf("copy of θ for the step hook: %w", err)
+		}
+		defer func() { m.Dev.Free(t.prev); t.prev = nil }()
+	}
+	m.SetSeed(t.Cfg.Seed)
+	orderEpoch := -1
+	start := time.Now()
+	startIter := t.Iter
+	epochStart := time.Now()
+	for t.Iter < total {
+		if err := ctx.Err(); err != nil {
+			if t.Cfg.Checkpoint != "" && t.lastCkIter != t.Iter {
+				t.epochTime += time.Since(epochStart).Seconds()
+				if cerr := t.SaveCheckpoint(t.Cfg.Checkpoint); cerr != nil {
+					return errors.Join(err, cerr)
+				}
+			}
+			return err
+		}
+		epoch, pos := t.Iter/spe, t.Iter%spe
+		if orderEpoch != epoch {
+			data.ShuffleInto(t.order, t.Cfg.Seed, epoch)
+			orderEpoch = epoch
+		}
+		idx := t.order[pos*t.Cfg.Batch : min((pos+1)*t.Cfg.Batch, n)]
+		k := len(idx)
+		if err := t.Train.Gather(idx, t.x, t.y); err != nil {
+			return fmt.Errorf("iteration %d: %w", t.Iter, err)
+		}
+		m.SetStep(t.Iter)
+		m.ZeroGrad()
+		loss, err := m.Batch(t.x, t.y, k, TrainMode, true, 1/float64(k))
+		if err != nil {
+			return fmt.Errorf("iteration %d: %w", t.Iter, err)
+		}
+		loss /= float64(k)
+		l2 := m.L2Penalty()
+		if math.IsNaN(loss+l2) || math.IsInf(loss+l2, 0) {
+			return &DivergedError{Iter: t.Iter, Loss: loss + l2, Checkpoint: t.lastCkPath, CheckIter: t.lastCkIter}
+		}
+		m.AddL2Grad()
+		if t.prev != nil {
+			m.Dev.Copy(t.prev, m.Arena.Theta)
+		}
+		t.Opt.Step(t.Iter, epoch)
+		if err := m.Dev.Sync(); err != nil {
+			return fmt.Errorf("iteration %d: optimizer step: %w", t.Iter, err)
+		}
+		info := StepInfo{Iter: t.Iter, Epoch: epoch, Loss: loss, L2: l2, LR: t.Opt.LR(epoch), Before: t.prev, After: m.Arena.Theta}
+		t.Iter++
+		t.epochLoss += loss * float64(k)
+		t.epochCount += k
+		if t.OnStep != nil {
+			t.OnStep(info)
+		}
+		if t.Hook != nil {
+			if err := t.Hook(info); err != nil {
+				return fmt.Errorf("step hook at iteration %d: %w", info.Iter, err)
+			}
+		}
+		if t.Progress != nil {
+			done := t.Iter - startIter
+			el := time.Since(start)
+			rate := float64(done) / el.Seconds()
+			t.Progress(Progress{Iter: t.Iter, Total: total, Epoch: epoch + 1, Loss: loss,
+				ExPerSec: rate * float64(t.Cfg.Batch), ETA: time.Duration(float64(total-t.Iter) / rate * float64(time.Second))})
+		}
+		if t.Iter%spe == 0 {
+			info := EpochInfo{Epoch: epoch + 1, Iter: t.Iter, TrainLoss: t.epochLoss / float64(t.epochCount),
+				Seconds: t.epochTime + time.Since(epochStart).Seconds()}
+			if t.Test != nil {
+				if info.TestLoss, info.TestAcc, err = m.Evaluate(t.Test, t.Cfg.EvalBatch, EvalMode); err != nil {
+					return fmt.Errorf("evaluation after epoch %d: %w", epoch+1, err)
+				}
+			}
+			t.epochLoss, t.epochCount, t.epochTime = 0, 0, 0
+			epochStart = time.Now()
+			if t.OnEpoch != nil {
+				if err := t.OnEpoch(info); err != nil {
+					return err
+				}
+			}
+			if t.Cfg.Checkpoint != "" {
+				if err := t.SaveCheckpoint(t.Cfg.Checkpoint); err != nil {
+					return err
+				}
+			}
+		} else if t.Cfg.Checkpoint != "" && t.Cfg.CheckpointEvery > 0 && t.Iter%t.Cfg.CheckpointEvery == 0 {
+			t.epochTime += time.Since(epochStart).Seconds()
+			epochStart = time.Now()
+			if err := t.SaveCheckpoint(t.Cfg.Checkpoint); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -98,6 +98,9 @@ type Arena struct {
 	Theta  Buffer
 	Grad   Buffer
 	Stats  Buffer // non-trainable state; nil when the model has none
+
+	// Views are made once: creating one allocates on the CPU device.
+	views, gradViews, stateViews []Buffer
 }
 
 func (b *Builder) arena(dev Device) (*Arena, error) {
@@ -114,17 +117,24 @@ func (b *Builder) arena(dev Device) (*Arena, error) {
 			return nil, err
 		}
 	}
+	for _, p := range a.Params {
+		a.views = append(a.views, a.Theta.Slice(p.Offset, p.Size))
+		a.gradViews = append(a.gradViews, a.Grad.Slice(p.Offset, p.Size))
+	}
+	for _, s := range a.State {
+		a.stateViews = append(a.stateViews, a.Stats.Slice(s.Offset, s.Size))
+	}
 	return a, nil
 }
 
 // View is the slice of θ holding parameter i.
-func (a *Arena) View(i int) Buffer { p := a.Params[i]; return a.Theta.Slice(p.Offset, p.Size) }
+func (a *Arena) View(i int) Buffer { return a.views[i] }
 
 // GradView is the slice of ∇θ holding parameter i.
-func (a *Arena) GradView(i int) Buffer { p := a.Params[i]; return a.Grad.Slice(p.Offset, p.Size) }
+func (a *Arena) GradView(i int) Buffer { return a.gradViews[i] }
 
 // StateView is the slice of the state buffer holding state tensor i.
-func (a *Arena) StateView(i int) Buffer { s := a.State[i]; return a.Stats.Slice(s.Offset, s.Size) }
+func (a *Arena) StateView(i int) Buffer { return a.stateViews[i] }
 
 // Find returns the index of the parameter with the given full name.
 func (a *Arena) Find(name string) (int, bool) {

@@ -63,7 +63,7 @@ type Residual struct {
 	Shortcut Layer
 	size     int
 	in       []int
-	y, dx    Buffer
+	y, dx    batchBuf
 }
 
 // NewResidual returns a residual connection around main.
@@ -101,10 +101,10 @@ func (r *Residual) Setup(ctx *Context, maxN int) (err error) {
 			return err
 		}
 	}
-	if r.y, err = ctx.Alloc(maxN * r.size); err != nil {
+	if err = r.y.alloc(ctx, maxN, r.size); err != nil {
 		return err
 	}
-	r.dx, err = ctx.Alloc(maxN * prod(r.in))
+	err = r.dx.alloc(ctx, maxN, prod(r.in))
 	return err
 }
 
@@ -114,7 +114,7 @@ func (r *Residual) Forward(ctx *Context, x Tensor) Tensor {
 	if r.Shortcut != nil {
 		s = r.Shortcut.Forward(ctx, x)
 	}
-	y := r.y.Slice(0, x.N*r.size)
+	y := r.y.first(x.N)
 	ctx.Dev.Add(m.Buf, s.Buf, y)
 	return Tensor{Buf: y, N: x.N, Shape: m.Shape}
 }
@@ -125,7 +125,7 @@ func (r *Residual) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if r.Shortcut != nil {
 		ds = r.Shortcut.Backward(ctx, dy, needDx)
 	}
-	dx := r.dx.Slice(0, dy.N*prod(r.in))
+	dx := r.dx.first(dy.N)
 	if needDx {
 		ctx.Dev.Add(dm.Buf, ds.Buf, dx)
 	}

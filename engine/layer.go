@@ -81,3 +81,32 @@ type Layer interface {
 func shapeErr(l Layer, in []int, want string) error {
 	return fmt.Errorf("layer %s: input shape %v, want %s", l.Name(), in, want)
 }
+
+// batchBuf is an activation buffer for up to maxN examples of per elements each. The views of
+// its first n examples are cached for the latest two sizes (a full batch and a short last
+// one): creating a view allocates on the CPU device, and steady-state passes must not.
+type batchBuf struct {
+	buf Buffer
+	per int
+	n   [2]int
+	v   [2]Buffer
+}
+
+func (b *batchBuf) alloc(ctx *Context, maxN, per int) (err error) {
+	*b = batchBuf{per: per}
+	b.buf, err = ctx.Alloc(maxN * per)
+	return err
+}
+
+// first returns the view of the first n examples.
+func (b *batchBuf) first(n int) Buffer {
+	switch n {
+	case b.n[0]:
+		return b.v[0]
+	case b.n[1]:
+		return b.v[1]
+	}
+	b.n[1], b.v[1] = b.n[0], b.v[0]
+	b.n[0], b.v[0] = n, b.buf.Slice(0, n*b.per)
+	return b.v[0]
+}

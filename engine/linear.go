@@ -6,8 +6,9 @@ type Linear struct {
 	In, Out int
 	HasBias bool
 	w, b    int // arena indices
-	y, dx   Buffer
+	y, dx   batchBuf
 	x       Tensor
+	shape   []int // [Out], kept so Forward does not allocate
 }
 
 // NewLinear returns a fully connected layer with out units.
@@ -31,26 +32,27 @@ func (l *Linear) Build(b *Builder, in []int) ([]int, error) {
 			return nil, err
 		}
 	}
-	return []int{l.Out}, nil
+	l.shape = []int{l.Out}
+	return l.shape, nil
 }
 
 func (l *Linear) Setup(ctx *Context, maxN int) (err error) {
-	if l.y, err = ctx.Alloc(maxN * l.Out); err != nil {
+	if err = l.y.alloc(ctx, maxN, l.Out); err != nil {
 		return err
 	}
-	l.dx, err = ctx.Alloc(maxN * l.In)
+	err = l.dx.alloc(ctx, maxN, l.In)
 	return err
 }
 
 func (l *Linear) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	n := x.N
-	y := l.y.Slice(0, n*l.Out)
+	y := l.y.first(n)
 	ctx.Dev.Gemm(false, true, n, l.Out, l.In, 1, x.Buf, l.In, ctx.Arena.View(l.w), l.In, 0, y, l.Out)
 	if l.HasBias {
 		ctx.Dev.BiasAdd(y, ctx.Arena.View(l.b), n, l.Out, 1)
 	}
-	return Tensor{Buf: y, N: n, Shape: []int{l.Out}}
+	return Tensor{Buf: y, N: n, Shape: l.shape}
 }
 
 func (l *Linear) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
@@ -60,7 +62,7 @@ func (l *Linear) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if l.HasBias {
 		d.BiasGrad(dy.Buf, ctx.Arena.GradView(l.b), n, l.Out, 1)
 	}
-	dx := l.dx.Slice(0, n*l.In)
+	dx := l.dx.first(n)
 	if needDx {
 		d.Gemm(false, false, n, l.In, l.Out, 1, dy.Buf, l.Out, ctx.Arena.View(l.w), l.In, 0, dx, l.In)
 	}

@@ -30,8 +30,9 @@ type Model struct {
 
 	ctx   Context
 	maxN  int
-	x, y  Buffer // device batch
+	x, y  batchBuf // device batch
 	lb    lossBuffers
+	argm  batchBuf  // argmax per example
 	hostX []float32 // host batch staging
 	hostY []float32
 	idx   []int
@@ -87,19 +88,8 @@ func (m *Model) EnsureBatch(n int) error {
 		m.ctx.freeAll()
 		return fmt.Errorf("model %s: activations for a batch of %d: %w", m.Name, n, err)
 	}
-	var err error
-	alloc := func(k int) Buffer {
-		if err != nil {
-			return nil
-		}
-		var b Buffer
-		b, err = m.ctx.Alloc(k)
-		return b
-	}
-	m.x = alloc(n * m.InSize())
-	m.y = alloc(n * m.TargetSize())
-	m.lb.losses = alloc(n)
-	m.lb.grad = alloc(n * m.OutSize())
+	err := errors.Join(m.x.alloc(&m.ctx, n, m.InSize()), m.y.alloc(&m.ctx, n, m.TargetSize()),
+		m.lb.losses.alloc(&m.ctx, n, 1), m.lb.grad.alloc(&m.ctx, n, m.OutSize()), m.argm.alloc(&m.ctx, n, 1))
 	if err != nil {
 		m.ctx.freeAll()
 		return fmt.Errorf("model %s: batch buffers for %d: %w", m.Name, n, err)
@@ -169,8 +159,8 @@ func (m *Model) Batch(x, y []float32, n int, mode Mode, grad bool, scale float64
 	if err := m.EnsureBatch(n); err != nil {
 		return 0, err
 	}
-	m.Dev.Upload(m.x, x[:n*m.InSize()])
-	m.Dev.Upload(m.y, y[:n*m.TargetSize()])
+	m.Dev.Upload(m.x.buf, x[:n*m.InSize()])
+	m.Dev.Upload(m.y.buf, y[:n*m.TargetSize()])
 	loss := m.run(n, mode, grad, scale)
 	return loss, m.Dev.Sync()
 }
@@ -178,9 +168,9 @@ func (m *Model) Batch(x, y []float32, n int, mode Mode, grad bool, scale float64
 // run is Batch on data already on the device.
 func (m *Model) run(n int, mode Mode, grad bool, scale float64) float64 {
 	m.ctx.Mode = mode
-	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.Slice(0, n*m.InSize()), N: n, Shape: m.In})
+	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.first(n), N: n, Shape: m.In})
 	m.lastOut = out
-	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.Slice(0, n*m.TargetSize()), scale, grad)
+	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.first(n), scale, grad)
 	if grad {
 		m.Net.Backward(&m.ctx, Tensor{Buf: g, N: n, Shape: out.Shape}, false)
 	}
@@ -248,8 +238,8 @@ func (m *Model) Gradient(ds Examples, chunk int, mode Mode) (float64, error) {
 		if err := ds.Gather(idx, m.hostX, m.hostY); err != nil {
 			return 0, err
 		}
-		m.Dev.Upload(m.x, m.hostX[:k*m.InSize()])
-		m.Dev.Upload(m.y, m.hostY[:k*m.TargetSize()])
+		m.Dev.Upload(m.x.buf, m.hostX[:k*m.InSize()])
+		m.Dev.Upload(m.y.buf, m.hostY[:k*m.TargetSize()])
 		total += m.run(k, mode, true, scale)
 	}
 	return total / float64(n), m.Dev.Sync()
@@ -289,12 +279,12 @@ func (m *Model) Evaluate(ds Examples, batch int, mode Mode) (loss, acc float64, 
 		if err := ds.Gather(idx, m.hostX, m.hostY); err != nil {
 			return 0, 0, err
 		}
-		m.Dev.Upload(m.x, m.hostX[:k*m.InSize()])
-		m.Dev.Upload(m.y, m.hostY[:k*m.TargetSize()])
+		m.Dev.Upload(m.x.buf, m.hostX[:k*m.InSize()])
+		m.Dev.Upload(m.y.buf, m.hostY[:k*m.TargetSize()])
 		total += m.run(k, mode, false, 0)
 		if m.Loss == SoftmaxCrossEntropy {
-			m.Dev.Argmax(m.outBuf(k), m.lb.grad.Slice(0, k), k, m.OutSize())
-			m.Dev.Download(m.pred[:k], m.lb.grad.Slice(0, k))
+			m.Dev.Argmax(m.lastOut.Buf, m.argm.first(k), k, m.OutSize())
+			m.Dev.Download(m.pred[:k], m.argm.buf)
 			for i := range k {
 				if m.pred[i] == m.hostY[i] {
 					correct++
@@ -305,9 +295,6 @@ func (m *Model) Evaluate(ds Examples, batch int, mode Mode) (loss, acc float64, 
 	return total / float64(n), float64(correct) / float64(n), m.Dev.Sync()
 }
 
-// outBuf is the network output of the latest forward pass of k examples.
-func (m *Model) outBuf(k int) Buffer { return m.lastOut.Buf.Slice(0, k*m.OutSize()) }
-
 // Forward runs the network on n examples of host input and returns the output on the device
 // (valid until the next forward pass).
 func (m *Model) Forward(x []float32, n int, mode Mode) (Tensor, error) {
@@ -317,9 +304,9 @@ func (m *Model) Forward(x []float32, n int, mode Mode) (Tensor, error) {
 	if err := m.EnsureBatch(n); err != nil {
 		return Tensor{}, err
 	}
-	m.Dev.Upload(m.x, x[:n*m.InSize()])
+	m.Dev.Upload(m.x.buf, x[:n*m.InSize()])
 	m.ctx.Mode = mode
-	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.Slice(0, n*m.InSize()), N: n, Shape: m.In})
+	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.first(n), N: n, Shape: m.In})
 	m.lastOut = out
 	return out, m.Dev.Sync()
 }

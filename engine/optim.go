@@ -109,6 +109,8 @@ type segment struct {
 	abs        bool
 	momentum   float64
 	frozen     bool
+	// Views of θ, ∇θ and the state over the segment, made once per recomputation.
+	th, g, s1, s2 Buffer
 }
 
 // NewOptimizer allocates the optimizer state for arena on dev.
@@ -211,6 +213,18 @@ func (o *Optimizer) segments(iter int) []segment {
 		}
 		o.segs = append(o.segs, s)
 	}
+	a := o.arena
+	for i := range o.segs {
+		s := &o.segs[i]
+		n := s.end - s.start
+		s.th, s.g = a.Theta.Slice(s.start, n), a.Grad.Slice(s.start, n)
+		if o.S1 != nil {
+			s.s1 = o.S1.Slice(s.start, n)
+		}
+		if o.S2 != nil {
+			s.s2 = o.S2.Slice(s.start, n)
+		}
+	}
 	o.segIter = iter
 	return o.segs
 }
@@ -228,26 +242,23 @@ func matchAny(patterns []string, layer string) bool {
 func (o *Optimizer) Step(iter, epoch int) {
 	o.T++
 	lr := o.LR(epoch)
-	a := o.arena
 	for _, s := range o.segments(iter) {
 		if s.frozen {
 			continue
 		}
-		n := s.end - s.start
 		rate := lr * s.lr
 		if s.abs {
 			rate = s.lr
 		}
-		th, g := a.Theta.Slice(s.start, n), a.Grad.Slice(s.start, n)
 		switch o.Cfg.Kind {
 		case "sgd":
 			var v Buffer
 			if s.momentum > 0 {
-				v = o.S1.Slice(s.start, n)
+				v = s.s1
 			}
-			o.dev.SGDStep(th, g, v, float32(rate), float32(s.momentum), float32(o.Cfg.WeightDecay), o.Cfg.Nesterov)
+			o.dev.SGDStep(s.th, s.g, v, float32(rate), float32(s.momentum), float32(o.Cfg.WeightDecay), o.Cfg.Nesterov)
 		case "adam":
-			o.dev.AdamStep(th, g, o.S1.Slice(s.start, n), o.S2.Slice(s.start, n), float32(rate), float32(s.momentum),
+			o.dev.AdamStep(s.th, s.g, s.s1, s.s2, float32(rate), float32(s.momentum),
 				float32(o.Cfg.Beta2), float32(o.Cfg.Eps), float32(o.Cfg.WeightDecay), o.T)
 		}
 	}

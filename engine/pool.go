@@ -16,7 +16,7 @@ type Pool2d struct {
 	Kind           PoolKind
 	K, Stride, Pad int
 	geom           PoolGeom
-	y, dx          Buffer
+	y, dx          batchBuf
 	x              Tensor
 	inShape, shape []int
 }
@@ -59,10 +59,10 @@ func (l *Pool2d) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *Pool2d) Setup(ctx *Context, maxN int) (err error) {
-	if l.y, err = ctx.Alloc(maxN * prod(l.shape)); err != nil {
+	if err = l.y.alloc(ctx, maxN, prod(l.shape)); err != nil {
 		return err
 	}
-	l.dx, err = ctx.Alloc(maxN * prod(l.inShape))
+	err = l.dx.alloc(ctx, maxN, prod(l.inShape))
 	return err
 }
 
@@ -70,7 +70,7 @@ func (l *Pool2d) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	g := l.geom
 	g.N = x.N
-	y := l.y.Slice(0, g.OutputLen())
+	y := l.y.first(g.N)
 	if l.Kind == MaxPooling {
 		ctx.Dev.MaxPool(g, x.Buf, y)
 	} else {
@@ -82,7 +82,7 @@ func (l *Pool2d) Forward(ctx *Context, x Tensor) Tensor {
 func (l *Pool2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	g := l.geom
 	g.N = dy.N
-	dx := l.dx.Slice(0, g.InputLen())
+	dx := l.dx.first(g.N)
 	if needDx {
 		if l.Kind == MaxPooling {
 			ctx.Dev.MaxPoolBackward(g, l.x.Buf, dy.Buf, dx)
@@ -97,7 +97,8 @@ func (l *Pool2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 type GlobalAvgPool struct {
 	name  string
 	in    []int
-	y, dx Buffer
+	out   []int
+	y, dx batchBuf
 }
 
 // NewGlobalAvgPool returns a global average-pooling layer.
@@ -109,24 +110,25 @@ func (l *GlobalAvgPool) Build(b *Builder, in []int) ([]int, error) {
 		return nil, shapeErr(l, in, "[C, H, W]")
 	}
 	l.in = append([]int(nil), in...)
-	return []int{in[0]}, nil
+	l.out = []int{in[0]}
+	return l.out, nil
 }
 func (l *GlobalAvgPool) Setup(ctx *Context, maxN int) (err error) {
-	if l.y, err = ctx.Alloc(maxN * l.in[0]); err != nil {
+	if err = l.y.alloc(ctx, maxN, l.in[0]); err != nil {
 		return err
 	}
-	l.dx, err = ctx.Alloc(maxN * prod(l.in))
+	err = l.dx.alloc(ctx, maxN, prod(l.in))
 	return err
 }
 func (l *GlobalAvgPool) Forward(ctx *Context, x Tensor) Tensor {
 	c, hw := l.in[0], l.in[1]*l.in[2]
-	y := l.y.Slice(0, x.N*c)
+	y := l.y.first(x.N)
 	ctx.Dev.GlobalAvgPool(x.Buf, y, x.N, c, hw)
-	return Tensor{Buf: y, N: x.N, Shape: []int{c}}
+	return Tensor{Buf: y, N: x.N, Shape: l.out}
 }
 func (l *GlobalAvgPool) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	c, hw := l.in[0], l.in[1]*l.in[2]
-	dx := l.dx.Slice(0, dy.N*c*hw)
+	dx := l.dx.first(dy.N)
 	if needDx {
 		ctx.Dev.GlobalAvgPoolBackward(dy.Buf, dx, dy.N, c, hw)
 	}

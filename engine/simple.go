@@ -6,7 +6,7 @@ import "fmt"
 type ReLU struct {
 	name  string
 	size  int
-	y, dx Buffer
+	y, dx batchBuf
 	out   Tensor
 }
 
@@ -19,20 +19,20 @@ func (l *ReLU) Build(b *Builder, in []int) ([]int, error) {
 	return in, nil
 }
 func (l *ReLU) Setup(ctx *Context, maxN int) (err error) {
-	if l.y, err = ctx.Alloc(maxN * l.size); err != nil {
+	if err = l.y.alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	l.dx, err = ctx.Alloc(maxN * l.size)
+	err = l.dx.alloc(ctx, maxN, l.size)
 	return err
 }
 func (l *ReLU) Forward(ctx *Context, x Tensor) Tensor {
-	y := l.y.Slice(0, x.N*l.size)
+	y := l.y.first(x.N)
 	ctx.Dev.Relu(x.Buf, y)
 	l.out = Tensor{Buf: y, N: x.N, Shape: x.Shape}
 	return l.out
 }
 func (l *ReLU) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
-	dx := l.dx.Slice(0, dy.N*l.size)
+	dx := l.dx.first(dy.N)
 	if needDx {
 		ctx.Dev.ReluBackward(l.out.Buf, dy.Buf, dx)
 	}
@@ -41,8 +41,8 @@ func (l *ReLU) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 
 // Flatten reshapes [C, H, W] to [C·H·W] without copying.
 type Flatten struct {
-	name string
-	in   []int
+	name    string
+	in, out []int
 }
 
 // NewFlatten returns a Flatten layer.
@@ -51,11 +51,12 @@ func NewFlatten(name string) *Flatten { return &Flatten{name: name} }
 func (l *Flatten) Name() string { return l.name }
 func (l *Flatten) Build(b *Builder, in []int) ([]int, error) {
 	l.in = append([]int(nil), in...)
-	return []int{prod(in)}, nil
+	l.out = []int{prod(in)}
+	return l.out, nil
 }
 func (l *Flatten) Setup(ctx *Context, maxN int) error { return nil }
 func (l *Flatten) Forward(ctx *Context, x Tensor) Tensor {
-	return Tensor{Buf: x.Buf, N: x.N, Shape: []int{prod(l.in)}}
+	return Tensor{Buf: x.Buf, N: x.N, Shape: l.out}
 }
 func (l *Flatten) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	return Tensor{Buf: dy.Buf, N: dy.N, Shape: l.in}
@@ -69,8 +70,8 @@ type Dropout struct {
 	P      float32
 	size   int
 	id     uint64
-	y, dx  Buffer
-	mask   Buffer
+	y, dx  batchBuf
+	mask   batchBuf
 	active bool
 }
 
@@ -92,13 +93,13 @@ func (l *Dropout) Build(b *Builder, in []int) ([]int, error) {
 	return in, nil
 }
 func (l *Dropout) Setup(ctx *Context, maxN int) (err error) {
-	if l.y, err = ctx.Alloc(maxN * l.size); err != nil {
+	if err = l.y.alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	if l.dx, err = ctx.Alloc(maxN * l.size); err != nil {
+	if err = l.dx.alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	l.mask, err = ctx.Alloc(maxN * l.size)
+	err = l.mask.alloc(ctx, maxN, l.size)
 	return err
 }
 func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
@@ -106,20 +107,18 @@ func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
 	if !l.active {
 		return x
 	}
-	n := x.N * l.size
-	y := l.y.Slice(0, n)
+	y := l.y.first(x.N)
 	// Offsets step by 2^32 per iteration: no batch of a layer has 4G elements.
-	ctx.Dev.Dropout(x.Buf, l.mask.Slice(0, n), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
+	ctx.Dev.Dropout(x.Buf, l.mask.first(x.N), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
 	return Tensor{Buf: y, N: x.N, Shape: x.Shape}
 }
 func (l *Dropout) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if !l.active {
 		return dy
 	}
-	n := dy.N * l.size
-	dx := l.dx.Slice(0, n)
+	dx := l.dx.first(dy.N)
 	if needDx {
-		ctx.Dev.Mul(dy.Buf, l.mask.Slice(0, n), dx)
+		ctx.Dev.Mul(dy.Buf, l.mask.first(dy.N), dx)
 	}
 	return Tensor{Buf: dx, N: dy.N, Shape: dy.Shape}
 }

@@ -286,3 +286,60 @@ func TestFrozenGroup(t *testing.T) {
 		t.Error("a group naming no layer: no error")
 	}
 }
+
+// Model.Gradient, the most expensive call of an LCA run, allocates nothing in steady state.
+func TestGradientDoesNotAllocate(t *testing.T) {
+	for _, name := range []string{"mnist-fc", "lenet-lca", "resnet8"} {
+		in := []int{1, 12, 12}
+		if name == "resnet8" {
+			in = []int{3, 8, 8}
+		}
+		ds, err := data.Synthetic(40, in[0], in[1], in[2], 4, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := models.New(cpu.New(), name, in, 4, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		mode := engine.Mode{BatchStats: true}
+		m.Gradient(ds, 16, mode)
+		allocs := testing.AllocsPerRun(3, func() {
+			if _, err := m.Gradient(ds, 16, mode); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 0 {
+			t.Errorf("%s: Gradient allocates %.0f times per call", name, allocs)
+		}
+	}
+}
+
+// The step hook sees θ before and after each step: for plain SGD, after = before − lr·∇θ.
+func TestStepHookSeesBeforeAndAfter(t *testing.T) {
+	s := runSpec{"mlp:64-16-4", []int{1, 8, 8}, engine.OptConfig{Kind: "sgd", LR: 0.05}}
+	tr, _ := newRun(t, s, "")
+	dev := tr.Model.Dev
+	calls := 0
+	tr.Hook = func(st engine.StepInfo) error {
+		before := make([]float32, tr.Model.Arena.D)
+		after := make([]float32, tr.Model.Arena.D)
+		dev.Download(before, st.Before)
+		dev.Download(after, st.After)
+		g := tr.Model.GradHost()
+		for i := range before {
+			if want := before[i] - float32(0.05)*g[i]; after[i] != want {
+				t.Fatalf("iteration %d, θ[%d]: after %v, before − lr·g = %v", st.Iter, i, after[i], want)
+			}
+		}
+		calls++
+		return nil
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls != tr.TotalSteps() {
+		t.Errorf("hook ran %d times for %d steps", calls, tr.TotalSteps())
+	}
+}

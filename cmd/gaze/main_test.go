@@ -126,8 +126,8 @@ func TestTrainBadInput(t *testing.T) {
 		{synthArgs(t.TempDir(), "--synthetic", "10x1x8"), "10x1x8"},
 		{synthArgs(t.TempDir(), "--model", "lenet5"), "conv"},                  // 8×8 is too small for lenet5
 		{synthArgs(t.TempDir(), "--model", "mlp:100-10-4"), "input size 64"},   // first width ≠ input
-		{synthArgs(done), "already holds a run"},                              // would overwrite
-		{synthArgs(done, "--resume", "--lr", "0.5"), "another run"},           // resume with other flags
+		{synthArgs(done), "already holds a run"},                               // would overwrite
+		{synthArgs(done, "--resume", "--lr", "0.5"), "another run"},            // resume with other flags
 		{synthArgs(filepath.Join(t.TempDir(), "fresh"), "--resume"), "no run"}, // nothing to resume
 		{[]string{"train", "--data", "mnist", "--data-dir", corrupt, "--out", t.TempDir()}, filepath.Join(corrupt, "train-images-idx3-ubyte")},
 		{[]string{"train", "--data", "cifar10", "--data-dir", t.TempDir(), "--out", t.TempDir()}, "data_batch_1.bin"},

@@ -1,0 +1,105 @@
+package cpu
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// Benchmarks of the hot kernels on the shapes the models use. Run with
+//
+//	go test ./engine/cpu/ -run '^$' -bench . -benchtime 3x
+//
+// Convolutions report GFLOP/s (2·N·K·OutH·OutW·C·R·S per call, the same count for all three
+// passes); memory-bound kernels report GB/s of compulsory traffic.
+
+var benchConvs = []struct {
+	name string
+	g    engine.ConvGeom
+}{
+	// lenet-lca conv2: 20→40 channels, 5×5, "same" padding on 14×14.
+	{"lenet_conv2", engine.ConvGeom{N: 250, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}},
+	// resnet20 stage 1: 16→16 channels, 3×3 pad 1 on 32×32.
+	{"resnet20_s1", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 32, OutW: 32}},
+}
+
+func benchBuf(n int) engine.Buffer {
+	r := rand.New(rand.NewPCG(uint64(n), 1))
+	return Wrap(randSlice(r, n))
+}
+
+func benchConv(b *testing.B, pass string) {
+	for _, c := range benchConvs {
+		b.Run(c.name, func(b *testing.B) {
+			d := New()
+			g := c.g
+			x, w, y := benchBuf(g.InputLen()), benchBuf(g.WeightLen()), benchBuf(g.OutputLen())
+			run := func() {
+				switch pass {
+				case "fwd":
+					d.ConvForward(g, x, w, y)
+				case "bwdData":
+					d.ConvBackwardData(g, y, w, x, 0)
+				case "bwdFilter":
+					d.ConvBackwardFilter(g, x, y, w)
+				}
+			}
+			run() // grow scratch
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				run()
+			}
+			b.ReportMetric(g.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkConvForward(b *testing.B)        { benchConv(b, "fwd") }
+func BenchmarkConvBackwardData(b *testing.B)   { benchConv(b, "bwdData") }
+func BenchmarkConvBackwardFilter(b *testing.B) { benchConv(b, "bwdFilter") }
+
+func BenchmarkBatchNormTrain(b *testing.B) {
+	const n, c, hw = 128, 16, 32 * 32
+	d := New()
+	x, y := benchBuf(n*c*hw), benchBuf(n*c*hw)
+	gamma, beta, sm, si, rm, rv := benchBuf(c), benchBuf(c), benchBuf(c), benchBuf(c), benchBuf(c), Wrap(fill(c, 1))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.BatchNormTrain(x, y, gamma, beta, sm, si, rm, rv, n, c, hw, 0.1, 1e-5)
+	}
+	// Compulsory traffic: x read twice (mean, variance) and once more for y, y written.
+	b.ReportMetric(4*4*float64(n*c*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}
+
+func BenchmarkBatchNormBackward(b *testing.B) {
+	const n, c, hw = 128, 16, 32 * 32
+	d := New()
+	x, dy, dx := benchBuf(n*c*hw), benchBuf(n*c*hw), benchBuf(n*c*hw)
+	gamma, sm, si, dg, db := benchBuf(c), benchBuf(c), Wrap(fill(c, 1)), benchBuf(c), benchBuf(c)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.BatchNormBackward(x, dy, dx, gamma, sm, si, dg, db, n, c, hw, true)
+	}
+	// x and dy read twice, dx written.
+	b.ReportMetric(5*4*float64(n*c*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}
+
+func BenchmarkMaxPool(b *testing.B) {
+	g := engine.PoolGeom{N: 250, C: 20, H: 28, W: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: 14, OutW: 14}
+	d := New()
+	x, y, dx := benchBuf(g.InputLen()), benchBuf(g.OutputLen()), benchBuf(g.InputLen())
+	bytes := 4 * float64(g.InputLen()+g.OutputLen())
+	b.Run("fwd", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			d.MaxPool(g, x, y)
+		}
+		b.ReportMetric(bytes*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("bwd", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			d.MaxPoolBackward(g, x, y, dx)
+		}
+		b.ReportMetric((bytes+4*float64(g.InputLen()))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+}

@@ -1,0 +1,141 @@
+// Package cpu is gaze's CPU device: pure Go, always built, and the reference implementation that
+// every other device is checked against.
+//
+// A Device is not safe for concurrent use: it keeps scratch memory (im2col matrices, partial
+// sums) that kernels grow on demand and reuse, so that steady-state training allocates no
+// buffers. Use a device from one goroutine at a time (the engine does). Kernels run
+// synchronously; large ones fan out over the cores internally (which costs a closure and a
+// goroutine per call, nothing proportional to the tensors), always splitting work so that
+// results are bit-identical regardless of scheduling or core count.
+//
+// Shapes and lengths that do not match are bugs in the caller (layers validate user input
+// before calling kernels): kernels panic with a message naming the kernel and the sizes.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+func init() {
+	engine.Register("cpu", func() (engine.Device, error) { return New(), nil })
+}
+
+// Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
+type Buffer struct {
+	data []float32
+}
+
+// Len is the number of float32 elements.
+func (b *Buffer) Len() int { return len(b.data) }
+
+// Slice returns the view [off, off+n), sharing memory with b.
+func (b *Buffer) Slice(off, n int) engine.Buffer {
+	if off < 0 || n < 0 || off+n > len(b.data) {
+		panic(fmt.Sprintf("cpu: Buffer.Slice(%d, %d) out of range for a buffer of %d elements", off, n, len(b.data)))
+	}
+	return &Buffer{data: b.data[off : off+n : off+n]}
+}
+
+// Data returns the memory of a CPU buffer, for zero-copy host access. It panics if b does not
+// belong to the CPU device. A nil buffer yields nil.
+func Data(b engine.Buffer) []float32 {
+	if b == nil {
+		return nil
+	}
+	cb, ok := b.(*Buffer)
+	if !ok {
+		panic(fmt.Sprintf("cpu: Data called with a %T, not a CPU buffer", b))
+	}
+	if cb == nil {
+		return nil
+	}
+	return cb.data
+}
+
+// Wrap makes a CPU buffer that uses s as its memory (no copy).
+func Wrap(s []float32) engine.Buffer { return &Buffer{data: s} }
+
+// Device is the CPU device. See the package comment about concurrency.
+type Device struct {
+	workers   int // goroutines the parallel kernels fan out to
+	convCols  int // convolution grouping targets (convTargetCols, convTargetFlops)
+	convFlops int
+	col       []float32 // convolution scratch (col matrices, gathered dy and y), grown on demand
+	f64       []float64 // float64 partial sums of the blocked reductions
+	err       error     // sticky error, reported by Sync
+}
+
+// New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines.
+func New() *Device {
+	return &Device{workers: max(runtime.GOMAXPROCS(0), 1), convCols: convTargetCols, convFlops: convTargetFlops}
+}
+
+// Name is "cpu".
+func (d *Device) Name() string { return "cpu" }
+
+// Alloc returns a zeroed buffer of n elements.
+func (d *Device) Alloc(n int) (engine.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: Alloc(%d): negative size", n)
+	}
+	return &Buffer{data: make([]float32, n)}, nil
+}
+
+// Free does nothing: the garbage collector reclaims CPU buffers.
+func (d *Device) Free(b engine.Buffer) {}
+
+// Upload copies src into dst[0:len(src)].
+func (d *Device) Upload(dst engine.Buffer, src []float32) {
+	dd := Data(dst)
+	if len(src) > len(dd) {
+		panic(fmt.Sprintf("cpu: Upload of %d floats into a buffer of %d", len(src), len(dd)))
+	}
+	copy(dd, src)
+}
+
+// Download copies src[0:len(dst)] into dst.
+func (d *Device) Download(dst []float32, src engine.Buffer) {
+	s := Data(src)
+	if len(dst) > len(s) {
+		panic(fmt.Sprintf("cpu: Download of %d floats from a buffer of %d", len(dst), len(s)))
+	}
+	copy(dst, s)
+}
+
+// Sync returns the sticky error since the last Sync and clears it. CPU kernels run
+// synchronously, so there is nothing to wait for.
+func (d *Device) Sync() error {
+	err := d.err
+	d.err = nil
+	return err
+}
+
+// scratch returns d.col grown to at least n elements. Contents are unspecified.
+func (d *Device) scratch(n int) []float32 {
+	if cap(d.col) < n {
+		d.col = make([]float32, n)
+	}
+	return d.col[:n]
+}
+
+// scratch64 returns d.f64 grown to at least n elements, zeroed.
+func (d *Device) scratch64(n int) []float64 {
+	if cap(d.f64) < n {
+		d.f64 = make([]float64, n)
+	}
+	s := d.f64[:n]
+	clear(s)
+	return s
+}
+
+// need panics unless len(s) == n: a mismatched length is a bug in the caller.
+func need(kernel, name string, s []float32, n int) {
+	if len(s) != n {
+		panic(fmt.Sprintf("cpu: %s: %s has %d elements, want %d", kernel, name, len(s), n))
+	}
+}
+
+var _ engine.Device = (*Device)(nil)

@@ -1,0 +1,186 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// Batch norm works on x of shape [n, c, hw]: channel ch is the n strided runs
+// x[(img*c+ch)*hw : (img*c+ch+1)*hw]. Every per-channel sum is accumulated in float64, image by
+// image, by one goroutine, so the statistics do not depend on how channels are spread over cores.
+
+func bnShapes(kernel string, n, c, hw int, x, y []float32, perChannel ...[]float32) {
+	if n < 1 || c < 1 || hw < 1 {
+		panic(fmt.Sprintf("cpu: %s: n=%d c=%d hw=%d, want all ≥ 1", kernel, n, c, hw))
+	}
+	need(kernel, "x", x, n*c*hw)
+	need(kernel, "y", y, n*c*hw)
+	for _, p := range perChannel {
+		need(kernel, "a per-channel buffer", p, c)
+	}
+}
+
+// bnGrain is the channel grain of the batch-norm fan-out: a channel of m elements is worth
+// splitting off when m is large enough to amortise a goroutine.
+func bnGrain(m int) int { return max(grainStream/max(m, 1), 1) }
+
+// BatchNormTrain normalises each channel with its batch mean and biased variance (two passes in
+// float64), saves mean and 1/sqrt(var+eps), and moves the running statistics by momentum using
+// the unbiased variance.
+func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
+	xs, ys := Data(x), Data(y)
+	gs, bs, sm, si := Data(gamma), Data(beta), Data(saveMean), Data(saveInvStd)
+	var rm, rv []float32
+	if momentum != 0 {
+		rm, rv = Data(runMean), Data(runVar)
+		bnShapes("BatchNormTrain", n, c, hw, xs, ys, gs, bs, sm, si, rm, rv)
+	} else {
+		bnShapes("BatchNormTrain", n, c, hw, xs, ys, gs, bs, sm, si)
+	}
+	m := n * hw
+	d.parallel(c, bnGrain(m), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var s float64
+			for img := 0; img < n; img++ {
+				s += sum64(xs[(img*c+ch)*hw : (img*c+ch+1)*hw])
+			}
+			mean := s / float64(m)
+			var ss float64
+			for img := 0; img < n; img++ {
+				ss += sumSqDev64(xs[(img*c+ch)*hw:(img*c+ch+1)*hw], mean)
+			}
+			variance := ss / float64(m)
+			invStd := 1 / math.Sqrt(variance+float64(eps))
+			sm[ch], si[ch] = float32(mean), float32(invStd)
+			if momentum != 0 {
+				unbiased := variance
+				if m > 1 {
+					unbiased = variance * float64(m) / float64(m-1)
+				}
+				rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mean)
+				rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
+			}
+			bnApply(xs, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+		}
+	})
+}
+
+// sumSqDev64 returns Σ (x-mean)² in float64.
+func sumSqDev64(x []float32, mean float64) float64 {
+	var s0, s1 float64
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		a, b := float64(x[i])-mean, float64(x[i+1])-mean
+		s0 += a * a
+		s1 += b * b
+	}
+	for ; i < len(x); i++ {
+		a := float64(x[i]) - mean
+		s0 += a * a
+	}
+	return s0 + s1
+}
+
+// bnApply writes y = (x-mean)*scale + shift for channel ch.
+func bnApply(xs, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
+	for img := 0; img < n; img++ {
+		off := (img*c + ch) * hw
+		xr, yr := xs[off:off+hw], ys[off:off+hw]
+		for i, v := range xr {
+			yr[i] = (v-mean)*scale + shift
+		}
+	}
+}
+
+// BatchNormInfer normalises with the running statistics and saves runMean and
+// 1/sqrt(runVar+eps) for the backward pass.
+func (d *Device) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd engine.Buffer, n, c, hw int, eps float32) {
+	xs, ys := Data(x), Data(y)
+	gs, bs, rm, rv, sm, si := Data(gamma), Data(beta), Data(runMean), Data(runVar), Data(saveMean), Data(saveInvStd)
+	bnShapes("BatchNormInfer", n, c, hw, xs, ys, gs, bs, rm, rv, sm, si)
+	for ch := 0; ch < c; ch++ {
+		sm[ch] = rm[ch]
+		si[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
+	}
+	d.parallel(c, bnGrain(n*hw), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			bnApply(xs, ys, n, c, hw, ch, sm[ch], si[ch]*gs[ch], bs[ch])
+		}
+	})
+}
+
+// BatchNormBackward overwrites dx and accumulates dgamma += Σ dy·x̂, dbeta += Σ dy, with
+// x̂ = (x-mean)*invStd. With batch statistics (training mode)
+// dx = γ·invStd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)), M = n·hw; otherwise (constant statistics)
+// dx = γ·invStd·dy.
+func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
+	xs, dys, dxs := Data(x), Data(dy), Data(dx)
+	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
+	bnShapes("BatchNormBackward", n, c, hw, xs, dys, gs, sm, si, dg, db)
+	need("BatchNormBackward", "dx", dxs, n*c*hw)
+	m := n * hw
+	d.parallel(c, bnGrain(m), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean, invStd := float64(sm[ch]), float64(si[ch])
+			var sdy, sdyx float64 // Σ dy and Σ dy·(x-mean)
+			for img := 0; img < n; img++ {
+				off := (img*c + ch) * hw
+				a, b := sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
+				sdy += a
+				sdyx += b
+			}
+			sdyxhat := sdyx * invStd
+			dg[ch] += float32(sdyxhat)
+			db[ch] += float32(sdy)
+			k := float64(gs[ch]) * invStd
+			if !batchStats {
+				kf := float32(k)
+				for img := 0; img < n; img++ {
+					off := (img*c + ch) * hw
+					dr, xr := dys[off:off+hw], dxs[off:off+hw]
+					for i, g := range dr {
+						xr[i] = kf * g
+					}
+				}
+				continue
+			}
+			// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
+			// with float32 coefficients. x-mean is formed first: folding b*mean into c0 would
+			// cancel catastrophically when |mean| ≫ std.
+			a := float32(k)
+			bf := float32(-k * invStd * invStd * sdyx / float64(m))
+			cf := float32(-k * sdy / float64(m))
+			meanf := sm[ch]
+			for img := 0; img < n; img++ {
+				off := (img*c + ch) * hw
+				xr, dr, out := xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw]
+				for i, g := range dr {
+					out[i] = a*g + bf*(xr[i]-meanf) + cf
+				}
+			}
+		}
+	})
+}
+
+// sumDyDyx returns Σ dy and Σ dy·(x-mean) in float64, with two accumulators each to break the
+// add latency chains.
+func sumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) {
+	x = x[:len(dy)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(dy); i += 2 {
+		g0, g1 := float64(dy[i]), float64(dy[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * (float64(x[i]) - mean)
+		b1 += g1 * (float64(x[i+1]) - mean)
+	}
+	for ; i < len(dy); i++ {
+		g := float64(dy[i])
+		a0 += g
+		b0 += g * (float64(x[i]) - mean)
+	}
+	return a0 + a1, b0 + b1
+}

@@ -1,0 +1,62 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// SGDStep is PyTorch's SGD (dampening 0): g = grad + weightDecay*theta; vel = momentum*vel + g;
+// theta -= lr*vel, or with nesterov theta -= lr*(g + momentum*vel). vel is not touched (and may
+// be nil) when momentum is 0.
+func (d *Device) SGDStep(theta, grad, vel engine.Buffer, lr, momentum, weightDecay float32, nesterov bool) {
+	th, gr := Data(theta), Data(grad)
+	sameLen("SGDStep", "theta, grad", th, gr)
+	var ve []float32
+	if momentum != 0 {
+		ve = Data(vel)
+		sameLen("SGDStep", "theta, vel", th, ve)
+	}
+	d.parallel(len(th), grainStream, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gr[i] + weightDecay*th[i]
+			if momentum == 0 {
+				th[i] -= lr * g
+				continue
+			}
+			v := momentum*ve[i] + g
+			ve[i] = v
+			if nesterov {
+				th[i] -= lr * (g + momentum*v)
+			} else {
+				th[i] -= lr * v
+			}
+		}
+	})
+}
+
+// AdamStep is PyTorch's Adam at step t ≥ 1 (see engine.Kernels). The moments and the update are
+// computed in float32 as PyTorch does; the bias corrections 1-β^t in float64, because β^t for
+// large t loses most of its digits in float32.
+func (d *Device) AdamStep(theta, grad, m, v engine.Buffer, lr, beta1, beta2, eps, weightDecay float32, t int) {
+	th, gr, ms, vs := Data(theta), Data(grad), Data(m), Data(v)
+	sameLen("AdamStep", "theta, grad, m, v", th, gr, ms, vs)
+	if t < 1 {
+		panic("cpu: AdamStep: step t must be ≥ 1")
+	}
+	bc1 := 1 - math.Pow(float64(beta1), float64(t))
+	bc2 := 1 - math.Pow(float64(beta2), float64(t))
+	step := float32(float64(lr) / bc1)
+	sqrtBc2 := float32(math.Sqrt(bc2))
+	c1, c2 := 1-beta1, 1-beta2
+	d.parallel(len(th), grainStream/4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gr[i] + weightDecay*th[i]
+			mi := beta1*ms[i] + c1*g
+			vi := beta2*vs[i] + c2*(g*g)
+			ms[i], vs[i] = mi, vi
+			denom := float32(math.Sqrt(float64(vi)))/sqrtBc2 + eps
+			th[i] -= step * (mi / denom) // PyTorch: addcdiv(m, denom, -step)
+		}
+	})
+}

@@ -1,0 +1,80 @@
+package cpu
+
+import "github.com/gazeml/gaze/engine"
+
+// reduceBlock is the fixed block size of the float64 reductions. Blocks are summed on their own
+// and the block sums are then added in order, so the result depends only on the input, never on
+// how many cores took part; the two-level sum is also more accurate than one running sum.
+const reduceBlock = 1 << 13
+
+// reduceBlocks splits [0, n) into reduceBlock-sized blocks, computes f on each (in parallel when
+// it pays) and returns the in-order sum of the block results.
+func (d *Device) reduceBlocks(n int, f func(lo, hi int) float64) float64 {
+	if n <= reduceBlock {
+		return f(0, n)
+	}
+	nb := (n + reduceBlock - 1) / reduceBlock
+	part := d.scratch64(nb)
+	d.parallel(nb, max(grainStream/reduceBlock, 1), func(blo, bhi int) {
+		for b := blo; b < bhi; b++ {
+			part[b] = f(b*reduceBlock, min((b+1)*reduceBlock, n))
+		}
+	})
+	var s float64
+	for _, v := range part {
+		s += v
+	}
+	return s
+}
+
+// sum64 returns Σ x in float64, with four accumulators (in a fixed pattern) for speed.
+func sum64(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dot64 returns Σ x·y in float64.
+func dot64(x, y []float32) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i]) * float64(y[i])
+		s1 += float64(x[i+1]) * float64(y[i+1])
+		s2 += float64(x[i+2]) * float64(y[i+2])
+		s3 += float64(x[i+3]) * float64(y[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i]) * float64(y[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// Sum returns Σ x accumulated in float64.
+func (d *Device) Sum(x engine.Buffer) float64 {
+	xs := Data(x)
+	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return sum64(xs[lo:hi]) })
+}
+
+// SumSquares returns Σ x² accumulated in float64.
+func (d *Device) SumSquares(x engine.Buffer) float64 {
+	xs := Data(x)
+	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return dot64(xs[lo:hi], xs[lo:hi]) })
+}
+
+// Dot returns Σ x·y accumulated in float64.
+func (d *Device) Dot(x, y engine.Buffer) float64 {
+	xs, ys := Data(x), Data(y)
+	sameLen("Dot", "x, y", xs, ys)
+	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return dot64(xs[lo:hi], ys[lo:hi]) })
+}

@@ -1,0 +1,144 @@
+package enginetest
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+const (
+	bnEps      = 1e-5
+	bnMomentum = 0.1
+	// bnPointRtol covers the handful of roundings of a per-element formula (subtract, multiply,
+	// add; 1/sqrt, which CUDA's rsqrtf computes to 2 ulp).
+	bnPointRtol = 8 * u32
+)
+
+// bnShapes are [n, c, hw]: conv activations, a batch of one image, Linear activations ([N,C],
+// hw 1), an odd length per channel of 2002, and wide ones.
+var bnShapes = [][3]int{{4, 3, 49}, {2, 16, 64}, {1, 2, 17}, {32, 10, 1}, {3, 5, 1}, {2, 1, 1001},
+	{2, 600, 64}, {4, 20000, 1}} // many channels: split across blocks and cores
+
+// bnInput is x = 1 + 2·N(0,1) per element: a mean that is not zero (so one-pass variance
+// formulas lose a little, as they would on real activations) but not so large that a correct
+// float32 implementation is pathological.
+func (h *harness) bnInput(n int) []float32 {
+	x := h.randn(n)
+	for i := range x {
+		x[i] = 1 + 2*x[i]
+	}
+	return x
+}
+
+// bnParams returns gamma ≈ 1 ± 0.5, beta ~ N(0,1), running mean ~ N(0,1), running var in [0.5, 2).
+func (h *harness) bnParams(c int) (gamma, beta, runMean, runVar []float32) {
+	gamma = h.randn(c)
+	for i := range gamma {
+		gamma[i] = 1 + 0.5*gamma[i]
+	}
+	return gamma, h.randn(c), h.randn(c), h.uniform(c, 0.5, 2)
+}
+
+// bnTrainMags returns the magnitudes that bound a float32 BatchNormTrain's errors: the per-channel
+// mean is a sum of M terms of size |x| (error ≈ accumRtol(M)·mean|x|), and the variance's relative
+// error is at most accumRtol(M)·E[x²]/var (one-pass formulas subtract mean² from E[x²]).
+func bnTrainMags(x, gamma, beta []float64, o bnTrainOut, n, c, hw int) (yMag, meanMag, invStdMag []float64) {
+	m := float64(n * hw)
+	absMean, sqMean := make([]float64, c), make([]float64, c)
+	bnIndex(n, c, hw, func(ch, i int) { absMean[ch] += math.Abs(x[i]) / m; sqMean[ch] += x[i] * x[i] / m })
+	yMag = make([]float64, len(x))
+	meanMag, invStdMag = absMean, make([]float64, c)
+	cond := make([]float64, c)
+	for ch := 0; ch < c; ch++ {
+		variance := 1/(o.saveInvStd[ch]*o.saveInvStd[ch]) - bnEps
+		cond[ch] = 1 + sqMean[ch]/variance
+		invStdMag[ch] = o.saveInvStd[ch] * cond[ch]
+	}
+	bnIndex(n, c, hw, func(ch, i int) {
+		xh := math.Abs(x[i]-o.saveMean[ch]) * o.saveInvStd[ch]
+		yMag[i] = math.Abs(gamma[ch])*(o.saveInvStd[ch]*(absMean[ch]+math.Abs(x[i]))+xh*cond[ch]) + math.Abs(beta[ch])
+	})
+	return yMag, meanMag, invStdMag
+}
+
+func testBatchNorm(t *testing.T, dev engine.Device) {
+	for _, s := range bnShapes {
+		n, c, hw := s[0], s[1], s[2]
+		m := n * hw
+		rt := accumRtol(m) + bnPointRtol
+		shape := fmt.Sprintf("n%d_c%d_hw%d", n, c, hw)
+		for _, mom := range []float32{bnMomentum, 0} {
+			run(t, fmt.Sprintf("Train/%s_momentum%g", shape, mom), dev, func(h *harness) {
+				x := h.bnInput(n * c * hw)
+				gamma, beta, rm0, rv0 := h.bnParams(c)
+				y, sm, si := h.nans(len(x)), h.nans(c), h.nans(c)
+				rm, rv := h.buf(rm0), h.buf(rv0)
+				h.dev.BatchNormTrain(h.buf(x), y, h.buf(gamma), h.buf(beta), sm, si, rm, rv, n, c, hw, mom, bnEps)
+				x64, g64, b64 := f64(x), f64(gamma), f64(beta)
+				o := refBatchNormTrain(x64, g64, b64, f64(rm0), f64(rv0), n, c, hw, float64(mom), bnEps)
+				yMag, meanMag, invStdMag := bnTrainMags(x64, g64, b64, o, n, c, hw)
+				h.close("y", h.get(y), o.y, yMag, tol{0, rt})
+				h.close("saveMean", h.get(sm), o.saveMean, meanMag, tol{0, rt})
+				h.close("saveInvStd", h.get(si), o.saveInvStd, invStdMag, tol{0, rt})
+				if mom == 0 {
+					// Untouched, bit for bit.
+					h.exact("runMean", h.get(rm), rm0)
+					h.exact("runVar", h.get(rv), rv0)
+					return
+				}
+				rmMag, rvMag := make([]float64, c), make([]float64, c)
+				for ch := 0; ch < c; ch++ {
+					rmMag[ch] = (1-float64(mom))*abs32(rm0[ch]) + float64(mom)*meanMag[ch]
+					rvMag[ch] = (1-float64(mom))*abs32(rv0[ch]) + (o.runVar[ch]-(1-float64(mom))*float64(rv0[ch]))*invStdMag[ch]/o.saveInvStd[ch]
+				}
+				h.close("runMean", h.get(rm), o.runMean, rmMag, tol{0, rt})
+				h.close("runVar", h.get(rv), o.runVar, rvMag, tol{0, rt})
+			})
+		}
+		run(t, "Infer/"+shape, dev, func(h *harness) {
+			x := h.bnInput(n * c * hw)
+			gamma, beta, rm, rv := h.bnParams(c)
+			y, sm, si := h.nans(len(x)), h.nans(c), h.nans(c)
+			h.dev.BatchNormInfer(h.buf(x), y, h.buf(gamma), h.buf(beta), h.buf(rm), h.buf(rv), sm, si, n, c, hw, bnEps)
+			wy, _, wi := refBatchNormInfer(f64(x), f64(gamma), f64(beta), f64(rm), f64(rv), n, c, hw, bnEps)
+			yMag := make([]float64, len(x))
+			bnIndex(n, c, hw, func(ch, i int) {
+				yMag[i] = abs32(gamma[ch])*(abs32(x[i])+abs32(rm[ch]))*wi[ch] + abs32(beta[ch])
+			})
+			h.close("y", h.get(y), wy, yMag, tol{0, bnPointRtol})
+			h.exact("saveMean", h.get(sm), rm)
+			h.close("saveInvStd", h.get(si), wi, nil, tol{0, bnPointRtol})
+		})
+		for _, train := range []bool{true, false} {
+			mode := "infer"
+			if train {
+				mode = "train"
+			}
+			run(t, fmt.Sprintf("Backward/%s_%s", shape, mode), dev, func(h *harness) {
+				x, dy := h.bnInput(n*c*hw), h.randn(n*c*hw)
+				gamma, beta, _, _ := h.bnParams(c)
+				// The saved statistics are inputs here: take them from the reference, rounded
+				// to float32 as a device would store them.
+				o := refBatchNormTrain(f64(x), f64(gamma), f64(beta), make([]float64, c), make([]float64, c), n, c, hw, 0, bnEps)
+				sm, si := to32(o.saveMean), to32(o.saveInvStd)
+				dg0, db0 := h.randn(c), h.randn(c) // pre-filled: they accumulate
+				dx, dg, db := h.nans(len(x)), h.buf(dg0), h.buf(db0)
+				h.dev.BatchNormBackward(h.buf(x), h.buf(dy), dx, h.buf(gamma), h.buf(sm), h.buf(si), dg, db, n, c, hw, train)
+				w := refBatchNormBackward(f64(x), f64(dy), f64(gamma), f64(sm), f64(si), f64(dg0), f64(db0), n, c, hw, train)
+				h.close("dx", h.get(dx), w.dx, w.dxMag, tol{0, rt})
+				h.close("dgamma", h.get(dg), w.dgamma, w.dgammaMag, tol{0, rt})
+				h.close("dbeta", h.get(db), w.dbeta, w.dbetaMag, tol{0, rt})
+			})
+		}
+	}
+}
+
+func to32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}

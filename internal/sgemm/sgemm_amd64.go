@@ -1,0 +1,50 @@
+//go:build amd64
+
+package sgemm
+
+// kernel6x16 computes the 6×16 product of a packed A micro-panel (kc steps of 6 values) and a
+// packed B micro-panel (kc steps of 16 values), then stores alpha*AB into the 6×16 tile at c
+// (row stride ldc elements), adding beta*C first when loadC is nonzero. It needs AVX2 and FMA.
+//
+//go:noescape
+func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// kernel6x16Direct is kernel6x16 for an unpacked row-major A: the six rows of the micro-panel
+// start at a, a+lda, ..., a+5*lda (lda in elements), each read sequentially over kc steps.
+// It saves packing A when the packed copy would be reused too few times to pay for itself.
+//
+//go:noescape
+func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// cpuid executes CPUID with the given leaf (EAX) and sub-leaf (ECX).
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv reads extended control register 0 (the OS-enabled register state mask).
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2FMA reports whether the CPU and the OS both support the assembly micro-kernel.
+var hasAVX2FMA = detectAVX2FMA()
+
+func detectAVX2FMA() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	// The OS must save and restore the XMM (bit 1) and YMM (bit 2) register state, or
+	// using YMM registers would corrupt them across context switches.
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}

@@ -1,0 +1,227 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// One k step of the 6×16 micro-kernel: two 8-wide loads of the B row, six broadcasts of the A
+// column, twelve FMAs into the accumulators Y0..Y11 (row r lives in Y(2r), Y(2r+1)).
+// AOFF and BOFF are the byte offsets of this step inside the current unrolled group.
+#define STEP(AOFF, BOFF) \
+	VMOVUPS      BOFF(BX), Y12; \
+	VMOVUPS      BOFF+32(BX), Y13; \
+	VBROADCASTSS AOFF(AX), Y14; \
+	VFMADD231PS  Y12, Y14, Y0; \
+	VFMADD231PS  Y13, Y14, Y1; \
+	VBROADCASTSS AOFF+4(AX), Y15; \
+	VFMADD231PS  Y12, Y15, Y2; \
+	VFMADD231PS  Y13, Y15, Y3; \
+	VBROADCASTSS AOFF+8(AX), Y14; \
+	VFMADD231PS  Y12, Y14, Y4; \
+	VFMADD231PS  Y13, Y14, Y5; \
+	VBROADCASTSS AOFF+12(AX), Y15; \
+	VFMADD231PS  Y12, Y15, Y6; \
+	VFMADD231PS  Y13, Y15, Y7; \
+	VBROADCASTSS AOFF+16(AX), Y14; \
+	VFMADD231PS  Y12, Y14, Y8; \
+	VFMADD231PS  Y13, Y14, Y9; \
+	VBROADCASTSS AOFF+20(AX), Y15; \
+	VFMADD231PS  Y12, Y15, Y10; \
+	VFMADD231PS  Y13, Y15, Y11
+
+// EPILOGUE scales the accumulators by alpha (Y12), adds beta (Y13) times the 6×16 tile at DI
+// (row stride DX bytes) when R9 is nonzero, and stores them there. Labels are per function, so each kernel may use it once.
+#define EPILOGUE \
+	VMULPS       Y12, Y0, Y0; \
+	VMULPS       Y12, Y1, Y1; \
+	VMULPS       Y12, Y2, Y2; \
+	VMULPS       Y12, Y3, Y3; \
+	VMULPS       Y12, Y4, Y4; \
+	VMULPS       Y12, Y5, Y5; \
+	VMULPS       Y12, Y6, Y6; \
+	VMULPS       Y12, Y7, Y7; \
+	VMULPS       Y12, Y8, Y8; \
+	VMULPS       Y12, Y9, Y9; \
+	VMULPS       Y12, Y10, Y10; \
+	VMULPS       Y12, Y11, Y11; \
+	LEAQ         (DI)(DX*2), R10; \
+	LEAQ         (DI)(DX*4), R11; \
+	TESTQ        R9, R9; \
+	JZ           store; \
+	VFMADD231PS  (DI), Y13, Y0; \
+	VFMADD231PS  32(DI), Y13, Y1; \
+	VFMADD231PS  (DI)(DX*1), Y13, Y2; \
+	VFMADD231PS  32(DI)(DX*1), Y13, Y3; \
+	VFMADD231PS  (R10), Y13, Y4; \
+	VFMADD231PS  32(R10), Y13, Y5; \
+	VFMADD231PS  (R10)(DX*1), Y13, Y6; \
+	VFMADD231PS  32(R10)(DX*1), Y13, Y7; \
+	VFMADD231PS  (R11), Y13, Y8; \
+	VFMADD231PS  32(R11), Y13, Y9; \
+	VFMADD231PS  (R11)(DX*1), Y13, Y10; \
+	VFMADD231PS  32(R11)(DX*1), Y13, Y11; \
+store: \
+	VMOVUPS      Y0, (DI); \
+	VMOVUPS      Y1, 32(DI); \
+	VMOVUPS      Y2, (DI)(DX*1); \
+	VMOVUPS      Y3, 32(DI)(DX*1); \
+	VMOVUPS      Y4, (R10); \
+	VMOVUPS      Y5, 32(R10); \
+	VMOVUPS      Y6, (R10)(DX*1); \
+	VMOVUPS      Y7, 32(R10)(DX*1); \
+	VMOVUPS      Y8, (R11); \
+	VMOVUPS      Y9, 32(R11); \
+	VMOVUPS      Y10, (R11)(DX*1); \
+	VMOVUPS      Y11, 32(R11)(DX*1); \
+	VZEROUPPER
+
+// STEPD is STEP for an unpacked row-major A: the six rows start at AX, AX+SI, AX+2*SI, R12,
+// R12+SI and R12+2*SI (SI = lda in bytes, R12 = AX+3*SI), each advancing 4 bytes per k step.
+#define STEPD(AOFF, BOFF) \
+	VMOVUPS      BOFF(BX), Y12; \
+	VMOVUPS      BOFF+32(BX), Y13; \
+	VBROADCASTSS AOFF(AX), Y14; \
+	VFMADD231PS  Y12, Y14, Y0; \
+	VFMADD231PS  Y13, Y14, Y1; \
+	VBROADCASTSS AOFF(AX)(SI*1), Y15; \
+	VFMADD231PS  Y12, Y15, Y2; \
+	VFMADD231PS  Y13, Y15, Y3; \
+	VBROADCASTSS AOFF(AX)(SI*2), Y14; \
+	VFMADD231PS  Y12, Y14, Y4; \
+	VFMADD231PS  Y13, Y14, Y5; \
+	VBROADCASTSS AOFF(R12), Y15; \
+	VFMADD231PS  Y12, Y15, Y6; \
+	VFMADD231PS  Y13, Y15, Y7; \
+	VBROADCASTSS AOFF(R12)(SI*1), Y14; \
+	VFMADD231PS  Y12, Y14, Y8; \
+	VFMADD231PS  Y13, Y14, Y9; \
+	VBROADCASTSS AOFF(R12)(SI*2), Y15; \
+	VFMADD231PS  Y12, Y15, Y10; \
+	VFMADD231PS  Y13, Y15, Y11
+
+#define ZERO_ACC \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
+// func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC int)
+TEXT ·kernel6x16(SB), NOSPLIT, $0-56
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), DX
+	SHLQ $2, DX
+
+	ZERO_ACC
+
+	// Unrolled by 4: fewer loop branches and pointer bumps per FMA.
+	MOVQ CX, R8
+	SHRQ $2, R8
+	ANDQ $3, CX
+	TESTQ R8, R8
+	JZ   tail
+
+loop4:
+	STEP(0, 0)
+	STEP(24, 64)
+	STEP(48, 128)
+	STEP(72, 192)
+	ADDQ $96, AX
+	ADDQ $256, BX
+	DECQ R8
+	JNZ  loop4
+
+tail:
+	TESTQ CX, CX
+	JZ    done
+
+loop1:
+	STEP(0, 0)
+	ADDQ $24, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  loop1
+
+done:
+	VBROADCASTSS alpha+40(FP), Y12
+	VBROADCASTSS beta+44(FP), Y13
+	MOVQ         loadC+48(FP), R9
+	EPILOGUE
+	RET
+
+// func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, loadC int)
+TEXT ·kernel6x16Direct(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ lda+16(FP), SI
+	SHLQ $2, SI
+	LEAQ (AX)(SI*2), R12
+	ADDQ SI, R12
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	ZERO_ACC
+
+	MOVQ  CX, R8
+	SHRQ  $2, R8
+	ANDQ  $3, CX
+	TESTQ R8, R8
+	JZ    dtail
+
+dloop4:
+	STEPD(0, 0)
+	STEPD(4, 64)
+	STEPD(8, 128)
+	STEPD(12, 192)
+	ADDQ $16, AX
+	ADDQ $16, R12
+	ADDQ $256, BX
+	DECQ R8
+	JNZ  dloop4
+
+dtail:
+	TESTQ CX, CX
+	JZ    ddone
+
+dloop1:
+	STEPD(0, 0)
+	ADDQ $4, AX
+	ADDQ $4, R12
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  dloop1
+
+ddone:
+	VBROADCASTSS alpha+48(FP), Y12
+	VBROADCASTSS beta+52(FP), Y13
+	MOVQ         loadC+56(FP), R9
+	EPILOGUE
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET

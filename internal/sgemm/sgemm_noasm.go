@@ -1,0 +1,16 @@
+//go:build !amd64
+
+package sgemm
+
+// hasAVX2FMA is false off amd64: only the pure-Go kernel exists there.
+const hasAVX2FMA = false
+
+// kernel6x16 is never called when hasAVX2FMA is false; it exists so the driver compiles.
+func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+// kernel6x16Direct is never called when hasAVX2FMA is false.
+func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

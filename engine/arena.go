@@ -189,3 +189,14 @@ func (b *Builder) D() int { return b.d }
 
 // Params is the parameters registered so far.
 func (b *Builder) Params() []Param { return b.params }
+
+// NewVectorArena is an arena of one flat vector of d trainable variables (named layer.theta)
+// that are not a network's parameters, such as intrinsic dimension's θ_d, so that an Optimizer
+// can update them.
+func NewVectorArena(dev Device, layer string, d int) (*Arena, error) {
+	b := NewBuilder()
+	if _, err := b.Param(layer, "theta", Weight, []int{d}, 1, 0); err != nil {
+		return nil, err
+	}
+	return b.arena(dev)
+}

@@ -15,7 +15,9 @@ import (
 // Checkpoint file layout (little-endian):
 //
 //	"GAZECKPT" | uint32 version | uint32 header length | JSON header |
-//	float32 θ[D] | float32 state[S] | float32 S1[D] (if any) | float32 S2[D] (if any) | uint32 CRC-32 of all before
+//	float32 θ[D] | float32 state[S] | float32 vars[V] (if the optimizer updates other variables
+//	than θ, see Reparam) | float32 S1 | float32 S2 (optimizer state over θ or the variables,
+//	if any) | uint32 CRC-32 of all before
 //
 // The file is written to a temporary name, synced and renamed, so a crash leaves either the old
 // checkpoint or the new one, never half of one.
@@ -28,6 +30,7 @@ type ckHeader struct {
 	Model      string    `json:"model"`
 	D          int       `json:"d"`
 	S          int       `json:"s"`
+	V          int       `json:"v,omitempty"` // variables the optimizer updates, when not θ
 	ParamNames []string  `json:"params"`
 	Iter       int       `json:"iter"`
 	Seed       uint64    `json:"seed"`
@@ -52,6 +55,10 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	if m.Arena.Stats != nil {
 		h.S = m.Arena.Stats.Len()
 	}
+	oa := t.Opt.arena
+	if oa != m.Arena {
+		h.V = oa.D
+	}
 	for _, p := range m.Arena.Params {
 		h.ParamNames = append(h.ParamNames, p.Name)
 	}
@@ -64,7 +71,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	binary.Write(&buf, binary.LittleEndian, uint32(ckVersion))
 	binary.Write(&buf, binary.LittleEndian, uint32(len(hj)))
 	buf.Write(hj)
-	host := make([]float32, max(m.Arena.D, h.S))
+	host := make([]float32, max(m.Arena.D, h.S, oa.D))
 	put := func(b Buffer, n int) {
 		m.Dev.Download(host[:n], b)
 		writeFloats(&buf, host[:n])
@@ -73,11 +80,14 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	if h.S > 0 {
 		put(m.Arena.Stats, h.S)
 	}
+	if h.V > 0 {
+		put(oa.Theta, h.V)
+	}
 	if h.HasS1 {
-		put(t.Opt.S1, m.Arena.D)
+		put(t.Opt.S1, oa.D)
 	}
 	if h.HasS2 {
-		put(t.Opt.S2, m.Arena.D)
+		put(t.Opt.S2, oa.D)
 	}
 	if err := m.Dev.Sync(); err != nil {
 		return fmt.Errorf("checkpoint %s: reading device state: %w", path, err)
@@ -128,11 +138,18 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	if m.Arena.Stats != nil {
 		s = m.Arena.Stats.Len()
 	}
+	oa := t.Opt.arena
+	v := 0
+	if oa != m.Arena {
+		v = oa.D
+	}
 	switch {
 	case h.Model != m.Name || h.D != m.Arena.D || h.S != s:
 		return bad("it is for model %s with %d parameters, not %s with %d", h.Model, h.D, m.Name, m.Arena.D)
 	case h.Seed != t.Cfg.Seed || h.Batch != t.Cfg.Batch:
 		return bad("it was written with seed %d and batch %d; resume with the same (got seed %d, batch %d)", h.Seed, h.Batch, t.Cfg.Seed, t.Cfg.Batch)
+	case h.V != v:
+		return bad("it holds %d optimised variables besides θ, this run has %d", h.V, v)
 	case h.Opt.Kind != t.Opt.Cfg.Kind || h.HasS1 != (t.Opt.S1 != nil) || h.HasS2 != (t.Opt.S2 != nil):
 		return bad("it holds %s optimizer state, this run uses %s", h.Opt.Kind, t.Opt.Cfg.Kind)
 	case h.Iter > t.TotalSteps():
@@ -143,17 +160,17 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 			return bad("parameter %d is %q in the model but not in the checkpoint", i, p.Name)
 		}
 	}
-	want := 4 * (h.D + h.S)
+	want := 4 * (h.D + h.S + h.V)
 	if h.HasS1 {
-		want += 4 * h.D
+		want += 4 * oa.D
 	}
 	if h.HasS2 {
-		want += 4 * h.D
+		want += 4 * oa.D
 	}
 	if r.Len() != want {
 		return bad("payload is %d bytes, want %d", r.Len(), want)
 	}
-	host := make([]float32, max(h.D, h.S))
+	host := make([]float32, max(h.D, h.S, oa.D))
 	get := func(b Buffer, n int) {
 		readFloats(r, host[:n])
 		m.Dev.Upload(b, host[:n])
@@ -162,11 +179,14 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	if h.S > 0 {
 		get(m.Arena.Stats, h.S)
 	}
+	if h.V > 0 {
+		get(oa.Theta, h.V)
+	}
 	if h.HasS1 {
-		get(t.Opt.S1, h.D)
+		get(t.Opt.S1, oa.D)
 	}
 	if h.HasS2 {
-		get(t.Opt.S2, h.D)
+		get(t.Opt.S2, oa.D)
 	}
 	if err := m.Dev.Sync(); err != nil {
 		return bad("%v", err)

@@ -63,7 +63,7 @@ type Residual struct {
 	Shortcut Layer
 	size     int
 	in       []int
-	y, dx    batchBuf
+	y, dx    BatchBuffer
 }
 
 // NewResidual returns a residual connection around main.
@@ -101,10 +101,10 @@ func (r *Residual) Setup(ctx *Context, maxN int) (err error) {
 			return err
 		}
 	}
-	if err = r.y.alloc(ctx, maxN, r.size); err != nil {
+	if err = r.y.Alloc(ctx, maxN, r.size); err != nil {
 		return err
 	}
-	err = r.dx.alloc(ctx, maxN, prod(r.in))
+	err = r.dx.Alloc(ctx, maxN, prod(r.in))
 	return err
 }
 
@@ -114,7 +114,7 @@ func (r *Residual) Forward(ctx *Context, x Tensor) Tensor {
 	if r.Shortcut != nil {
 		s = r.Shortcut.Forward(ctx, x)
 	}
-	y := r.y.first(x.N)
+	y := r.y.First(x.N)
 	ctx.Dev.Add(m.Buf, s.Buf, y)
 	return Tensor{Buf: y, N: x.N, Shape: m.Shape}
 }
@@ -125,7 +125,7 @@ func (r *Residual) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if r.Shortcut != nil {
 		ds = r.Shortcut.Backward(ctx, dy, needDx)
 	}
-	dx := r.dx.first(dy.N)
+	dx := r.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.Add(dm.Buf, ds.Buf, dx)
 	}

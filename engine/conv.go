@@ -26,7 +26,7 @@ type Conv2d struct {
 	HasBias        bool
 	geom           ConvGeom // with N = 0; filled per batch
 	w, b           int
-	y, dx          batchBuf
+	y, dx          BatchBuffer
 	x              Tensor
 	inShape, shape []int
 }
@@ -76,10 +76,10 @@ func (l *Conv2d) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *Conv2d) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, prod(l.shape)); err != nil {
+	if err = l.y.Alloc(ctx, maxN, prod(l.shape)); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, prod(l.inShape))
+	err = l.dx.Alloc(ctx, maxN, prod(l.inShape))
 	return err
 }
 
@@ -89,7 +89,7 @@ func (l *Conv2d) Geom(n int) ConvGeom { g := l.geom; g.N = n; return g }
 func (l *Conv2d) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	g := l.Geom(x.N)
-	y := l.y.first(g.N)
+	y := l.y.First(g.N)
 	ctx.Dev.ConvForward(g, x.Buf, ctx.Arena.View(l.w), y)
 	if l.HasBias {
 		ctx.Dev.BiasAdd(y, ctx.Arena.View(l.b), g.N, g.K, g.OutH*g.OutW)
@@ -104,7 +104,7 @@ func (l *Conv2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if l.HasBias {
 		d.BiasGrad(dy.Buf, ctx.Arena.GradView(l.b), g.N, g.K, g.OutH*g.OutW)
 	}
-	dx := l.dx.first(g.N)
+	dx := l.dx.First(g.N)
 	if needDx {
 		d.ConvBackwardData(g, dy.Buf, ctx.Arena.View(l.w), dx, 0)
 	}
@@ -121,7 +121,7 @@ type ConvTranspose2d struct {
 	HasBias        bool
 	geom           ConvGeom // the forward convolution from output space to input space
 	w, b           int
-	y, dx          batchBuf
+	y, dx          BatchBuffer
 	x              Tensor
 	inShape, shape []int
 }
@@ -164,10 +164,10 @@ func (l *ConvTranspose2d) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *ConvTranspose2d) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, prod(l.shape)); err != nil {
+	if err = l.y.Alloc(ctx, maxN, prod(l.shape)); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, prod(l.inShape))
+	err = l.dx.Alloc(ctx, maxN, prod(l.inShape))
 	return err
 }
 
@@ -175,7 +175,7 @@ func (l *ConvTranspose2d) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	g := l.geom
 	g.N = x.N
-	y := l.y.first(g.N)
+	y := l.y.First(g.N)
 	ctx.Dev.ConvBackwardData(g, x.Buf, ctx.Arena.View(l.w), y, 0)
 	if l.HasBias {
 		ctx.Dev.BiasAdd(y, ctx.Arena.View(l.b), g.N, l.Out, g.H*g.W)
@@ -192,7 +192,7 @@ func (l *ConvTranspose2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor 
 	if l.HasBias {
 		d.BiasGrad(dy.Buf, ctx.Arena.GradView(l.b), g.N, l.Out, g.H*g.W)
 	}
-	dx := l.dx.first(g.N)
+	dx := l.dx.First(g.N)
 	if needDx {
 		d.ConvForward(g, dy.Buf, ctx.Arena.View(l.w), dx)
 	}

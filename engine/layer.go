@@ -82,24 +82,26 @@ func shapeErr(l Layer, in []int, want string) error {
 	return fmt.Errorf("layer %s: input shape %v, want %s", l.Name(), in, want)
 }
 
-// batchBuf is an activation buffer for up to maxN examples of per elements each. The views of
+// BatchBuffer is an activation buffer for up to maxN examples of per elements each, for layers
+// (here and in experiment packages) to keep their outputs and input gradients in. The views of
 // its first n examples are cached for the latest two sizes (a full batch and a short last
 // one): creating a view allocates on the CPU device, and steady-state passes must not.
-type batchBuf struct {
+type BatchBuffer struct {
 	buf Buffer
 	per int
 	n   [2]int
 	v   [2]Buffer
 }
 
-func (b *batchBuf) alloc(ctx *Context, maxN, per int) (err error) {
-	*b = batchBuf{per: per}
+// Alloc (re)allocates the buffer through ctx, which frees it with the model.
+func (b *BatchBuffer) Alloc(ctx *Context, maxN, per int) (err error) {
+	*b = BatchBuffer{per: per}
 	b.buf, err = ctx.Alloc(maxN * per)
 	return err
 }
 
-// first returns the view of the first n examples.
-func (b *batchBuf) first(n int) Buffer {
+// First returns the view of the first n examples.
+func (b *BatchBuffer) First(n int) Buffer {
 	switch n {
 	case b.n[0]:
 		return b.v[0]

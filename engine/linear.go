@@ -6,7 +6,7 @@ type Linear struct {
 	In, Out int
 	HasBias bool
 	w, b    int // arena indices
-	y, dx   batchBuf
+	y, dx   BatchBuffer
 	x       Tensor
 	shape   []int // [Out], kept so Forward does not allocate
 }
@@ -37,17 +37,17 @@ func (l *Linear) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *Linear) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, l.Out); err != nil {
+	if err = l.y.Alloc(ctx, maxN, l.Out); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, l.In)
+	err = l.dx.Alloc(ctx, maxN, l.In)
 	return err
 }
 
 func (l *Linear) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	n := x.N
-	y := l.y.first(n)
+	y := l.y.First(n)
 	ctx.Dev.Gemm(false, true, n, l.Out, l.In, 1, x.Buf, l.In, ctx.Arena.View(l.w), l.In, 0, y, l.Out)
 	if l.HasBias {
 		ctx.Dev.BiasAdd(y, ctx.Arena.View(l.b), n, l.Out, 1)
@@ -62,7 +62,7 @@ func (l *Linear) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if l.HasBias {
 		d.BiasGrad(dy.Buf, ctx.Arena.GradView(l.b), n, l.Out, 1)
 	}
-	dx := l.dx.first(n)
+	dx := l.dx.First(n)
 	if needDx {
 		d.Gemm(false, false, n, l.In, l.Out, 1, dy.Buf, l.Out, ctx.Arena.View(l.w), l.In, 0, dx, l.In)
 	}

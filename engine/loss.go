@@ -46,8 +46,8 @@ func (k LossKind) perExample(outSize int) float64 {
 
 // lossBuffers holds what a loss needs on the device.
 type lossBuffers struct {
-	losses batchBuf // per-example losses
-	grad   batchBuf // ∂loss/∂output
+	losses BatchBuffer // per-example losses
+	grad   BatchBuffer // ∂loss/∂output
 }
 
 // compute runs the loss kernel on n examples and returns the sum over the batch of each
@@ -56,10 +56,10 @@ func (k LossKind) compute(d Device, lb *lossBuffers, out Tensor, targets Buffer,
 	size := out.Size()
 	n := out.N
 	norm := k.perExample(size)
-	losses := lb.losses.first(n)
+	losses := lb.losses.First(n)
 	var g Buffer
 	if grad {
-		g = lb.grad.first(n)
+		g = lb.grad.First(n)
 	}
 	s := float32(scale * norm)
 	switch k {

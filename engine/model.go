@@ -30,10 +30,10 @@ type Model struct {
 
 	ctx   Context
 	maxN  int
-	x, y  batchBuf // device batch
+	x, y  BatchBuffer // device batch
 	lb    lossBuffers
-	argm  batchBuf  // argmax per example
-	hostX []float32 // host batch staging
+	argm  BatchBuffer // argmax per example
+	hostX []float32   // host batch staging
 	hostY []float32
 	idx   []int
 	pred  []float32
@@ -88,8 +88,8 @@ func (m *Model) EnsureBatch(n int) error {
 		m.ctx.freeAll()
 		return fmt.Errorf("model %s: activations for a batch of %d: %w", m.Name, n, err)
 	}
-	err := errors.Join(m.x.alloc(&m.ctx, n, m.InSize()), m.y.alloc(&m.ctx, n, m.TargetSize()),
-		m.lb.losses.alloc(&m.ctx, n, 1), m.lb.grad.alloc(&m.ctx, n, m.OutSize()), m.argm.alloc(&m.ctx, n, 1))
+	err := errors.Join(m.x.Alloc(&m.ctx, n, m.InSize()), m.y.Alloc(&m.ctx, n, m.TargetSize()),
+		m.lb.losses.Alloc(&m.ctx, n, 1), m.lb.grad.Alloc(&m.ctx, n, m.OutSize()), m.argm.Alloc(&m.ctx, n, 1))
 	if err != nil {
 		m.ctx.freeAll()
 		return fmt.Errorf("model %s: batch buffers for %d: %w", m.Name, n, err)
@@ -168,9 +168,9 @@ func (m *Model) Batch(x, y []float32, n int, mode Mode, grad bool, scale float64
 // run is Batch on data already on the device.
 func (m *Model) run(n int, mode Mode, grad bool, scale float64) float64 {
 	m.ctx.Mode = mode
-	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.first(n), N: n, Shape: m.In})
+	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.First(n), N: n, Shape: m.In})
 	m.lastOut = out
-	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.first(n), scale, grad)
+	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.First(n), scale, grad)
 	if grad {
 		m.Net.Backward(&m.ctx, Tensor{Buf: g, N: n, Shape: out.Shape}, false)
 	}
@@ -283,7 +283,7 @@ func (m *Model) Evaluate(ds Examples, batch int, mode Mode) (loss, acc float64, 
 		m.Dev.Upload(m.y.buf, m.hostY[:k*m.TargetSize()])
 		total += m.run(k, mode, false, 0)
 		if m.Loss == SoftmaxCrossEntropy {
-			m.Dev.Argmax(m.lastOut.Buf, m.argm.first(k), k, m.OutSize())
+			m.Dev.Argmax(m.lastOut.Buf, m.argm.First(k), k, m.OutSize())
 			m.Dev.Download(m.pred[:k], m.argm.buf)
 			for i := range k {
 				if m.pred[i] == m.hostY[i] {
@@ -306,7 +306,7 @@ func (m *Model) Forward(x []float32, n int, mode Mode) (Tensor, error) {
 	}
 	m.Dev.Upload(m.x.buf, x[:n*m.InSize()])
 	m.ctx.Mode = mode
-	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.first(n), N: n, Shape: m.In})
+	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.First(n), N: n, Shape: m.In})
 	m.lastOut = out
 	return out, m.Dev.Sync()
 }

@@ -12,7 +12,7 @@ type BatchNorm2d struct {
 	runMean, runVar int // state indices
 	saveMean        Buffer
 	saveInv         Buffer
-	y, dx           batchBuf
+	y, dx           BatchBuffer
 	x               Tensor
 	batchStats      bool
 	shape           []int
@@ -51,10 +51,10 @@ func (l *BatchNorm2d) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *BatchNorm2d) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, l.c*l.hw); err != nil {
+	if err = l.y.Alloc(ctx, maxN, l.c*l.hw); err != nil {
 		return err
 	}
-	if err = l.dx.alloc(ctx, maxN, l.c*l.hw); err != nil {
+	if err = l.dx.Alloc(ctx, maxN, l.c*l.hw); err != nil {
 		return err
 	}
 	if l.saveMean, err = ctx.Alloc(l.c); err != nil {
@@ -67,7 +67,7 @@ func (l *BatchNorm2d) Setup(ctx *Context, maxN int) (err error) {
 func (l *BatchNorm2d) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	a := ctx.Arena
-	y := l.y.first(x.N)
+	y := l.y.First(x.N)
 	l.batchStats = ctx.Mode.BatchStats
 	if l.batchStats {
 		mom := float32(0)
@@ -85,7 +85,7 @@ func (l *BatchNorm2d) Forward(ctx *Context, x Tensor) Tensor {
 
 func (l *BatchNorm2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	a := ctx.Arena
-	dx := l.dx.first(dy.N)
+	dx := l.dx.First(dy.N)
 	ctx.Dev.BatchNormBackward(l.x.Buf, dy.Buf, dx, a.View(l.gamma), l.saveMean, l.saveInv,
 		a.GradView(l.gamma), a.GradView(l.beta), dy.N, l.c, l.hw, l.batchStats)
 	return Tensor{Buf: dx, N: dy.N, Shape: l.shape}

@@ -16,7 +16,7 @@ type Pool2d struct {
 	Kind           PoolKind
 	K, Stride, Pad int
 	geom           PoolGeom
-	y, dx          batchBuf
+	y, dx          BatchBuffer
 	x              Tensor
 	inShape, shape []int
 }
@@ -59,10 +59,10 @@ func (l *Pool2d) Build(b *Builder, in []int) ([]int, error) {
 }
 
 func (l *Pool2d) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, prod(l.shape)); err != nil {
+	if err = l.y.Alloc(ctx, maxN, prod(l.shape)); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, prod(l.inShape))
+	err = l.dx.Alloc(ctx, maxN, prod(l.inShape))
 	return err
 }
 
@@ -70,7 +70,7 @@ func (l *Pool2d) Forward(ctx *Context, x Tensor) Tensor {
 	l.x = x
 	g := l.geom
 	g.N = x.N
-	y := l.y.first(g.N)
+	y := l.y.First(g.N)
 	if l.Kind == MaxPooling {
 		ctx.Dev.MaxPool(g, x.Buf, y)
 	} else {
@@ -82,7 +82,7 @@ func (l *Pool2d) Forward(ctx *Context, x Tensor) Tensor {
 func (l *Pool2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	g := l.geom
 	g.N = dy.N
-	dx := l.dx.first(g.N)
+	dx := l.dx.First(g.N)
 	if needDx {
 		if l.Kind == MaxPooling {
 			ctx.Dev.MaxPoolBackward(g, l.x.Buf, dy.Buf, dx)
@@ -98,7 +98,7 @@ type GlobalAvgPool struct {
 	name  string
 	in    []int
 	out   []int
-	y, dx batchBuf
+	y, dx BatchBuffer
 }
 
 // NewGlobalAvgPool returns a global average-pooling layer.
@@ -114,21 +114,21 @@ func (l *GlobalAvgPool) Build(b *Builder, in []int) ([]int, error) {
 	return l.out, nil
 }
 func (l *GlobalAvgPool) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, l.in[0]); err != nil {
+	if err = l.y.Alloc(ctx, maxN, l.in[0]); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, prod(l.in))
+	err = l.dx.Alloc(ctx, maxN, prod(l.in))
 	return err
 }
 func (l *GlobalAvgPool) Forward(ctx *Context, x Tensor) Tensor {
 	c, hw := l.in[0], l.in[1]*l.in[2]
-	y := l.y.first(x.N)
+	y := l.y.First(x.N)
 	ctx.Dev.GlobalAvgPool(x.Buf, y, x.N, c, hw)
 	return Tensor{Buf: y, N: x.N, Shape: l.out}
 }
 func (l *GlobalAvgPool) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	c, hw := l.in[0], l.in[1]*l.in[2]
-	dx := l.dx.first(dy.N)
+	dx := l.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.GlobalAvgPoolBackward(dy.Buf, dx, dy.N, c, hw)
 	}

@@ -6,7 +6,7 @@ import "fmt"
 type ReLU struct {
 	name  string
 	size  int
-	y, dx batchBuf
+	y, dx BatchBuffer
 	out   Tensor
 }
 
@@ -19,20 +19,20 @@ func (l *ReLU) Build(b *Builder, in []int) ([]int, error) {
 	return in, nil
 }
 func (l *ReLU) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, l.size); err != nil {
+	if err = l.y.Alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	err = l.dx.alloc(ctx, maxN, l.size)
+	err = l.dx.Alloc(ctx, maxN, l.size)
 	return err
 }
 func (l *ReLU) Forward(ctx *Context, x Tensor) Tensor {
-	y := l.y.first(x.N)
+	y := l.y.First(x.N)
 	ctx.Dev.Relu(x.Buf, y)
 	l.out = Tensor{Buf: y, N: x.N, Shape: x.Shape}
 	return l.out
 }
 func (l *ReLU) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
-	dx := l.dx.first(dy.N)
+	dx := l.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.ReluBackward(l.out.Buf, dy.Buf, dx)
 	}
@@ -70,8 +70,8 @@ type Dropout struct {
 	P      float32
 	size   int
 	id     uint64
-	y, dx  batchBuf
-	mask   batchBuf
+	y, dx  BatchBuffer
+	mask   BatchBuffer
 	active bool
 }
 
@@ -93,13 +93,13 @@ func (l *Dropout) Build(b *Builder, in []int) ([]int, error) {
 	return in, nil
 }
 func (l *Dropout) Setup(ctx *Context, maxN int) (err error) {
-	if err = l.y.alloc(ctx, maxN, l.size); err != nil {
+	if err = l.y.Alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	if err = l.dx.alloc(ctx, maxN, l.size); err != nil {
+	if err = l.dx.Alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
-	err = l.mask.alloc(ctx, maxN, l.size)
+	err = l.mask.Alloc(ctx, maxN, l.size)
 	return err
 }
 func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
@@ -107,18 +107,18 @@ func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
 	if !l.active {
 		return x
 	}
-	y := l.y.first(x.N)
+	y := l.y.First(x.N)
 	// Offsets step by 2^32 per iteration: no batch of a layer has 4G elements.
-	ctx.Dev.Dropout(x.Buf, l.mask.first(x.N), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
+	ctx.Dev.Dropout(x.Buf, l.mask.First(x.N), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
 	return Tensor{Buf: y, N: x.N, Shape: x.Shape}
 }
 func (l *Dropout) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	if !l.active {
 		return dy
 	}
-	dx := l.dx.first(dy.N)
+	dx := l.dx.First(dy.N)
 	if needDx {
-		ctx.Dev.Mul(dy.Buf, l.mask.first(dy.N), dx)
+		ctx.Dev.Mul(dy.Buf, l.mask.First(dy.N), dx)
 	}
 	return Tensor{Buf: dx, N: dy.N, Shape: dy.Shape}
 }

@@ -68,6 +68,15 @@ func (e *DivergedError) Error() string {
 	return msg + "; try a smaller learning rate"
 }
 
+// Reparam lets the trainer optimise other variables than θ (intrinsic dimension trains
+// θ = θ₀ + P·θ_d). Expand writes θ from the variables; Project turns ∇θ into their gradient.
+// The trainer's optimizer then works on the variables' own arena (VarArena).
+type Reparam interface {
+	Expand() error
+	Project() error
+	VarArena() *Arena
+}
+
 // Trainer runs epochs × minibatches over a model.
 type Trainer struct {
 	Model       *Model
@@ -82,6 +91,9 @@ type Trainer struct {
 	OnStep func(StepInfo)
 	// Progress, when set, is called after every step.
 	Progress func(Progress)
+	// Reparam, when set, is what the optimizer updates (see Reparam); θ is expanded from it
+	// before the first step and after every step.
+	Reparam Reparam
 
 	// Iter is the number of completed iterations; a checkpoint restores it.
 	Iter int
@@ -155,6 +167,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		defer func() { m.Dev.Free(t.prev); t.prev = nil }()
 	}
 	m.SetSeed(t.Cfg.Seed)
+	if err := t.expand(); err != nil {
+		return err
+	}
 	orderEpoch := -1
 	start := time.Now()
 	startIter := t.Iter
@@ -191,10 +206,18 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return &DivergedError{Iter: t.Iter, Loss: loss + l2, Checkpoint: t.lastCkPath, CheckIter: t.lastCkIter}
 		}
 		m.AddL2Grad()
+		if t.Reparam != nil {
+			if err := t.Reparam.Project(); err != nil {
+				return fmt.Errorf("iteration %d: %w", t.Iter, err)
+			}
+		}
 		if t.prev != nil {
 			m.Dev.Copy(t.prev, m.Arena.Theta)
 		}
 		t.Opt.Step(t.Iter, epoch)
+		if err := t.expand(); err != nil {
+			return fmt.Errorf("iteration %d: %w", t.Iter, err)
+		}
 		if err := m.Dev.Sync(); err != nil {
 			return fmt.Errorf("iteration %d: optimizer step: %w", t.Iter, err)
 		}
@@ -246,4 +269,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (t *Trainer) expand() error {
+	if t.Reparam == nil {
+		return nil
+	}
+	if t.Reparam.VarArena() != t.Opt.arena {
+		return errors.New("trainer: the optimizer must update the Reparam's variables (NewOptimizer on its VarArena)")
+	}
+	return t.Reparam.Expand()
 }

@@ -132,6 +132,10 @@ type Kernels interface {
 	// m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
 	// theta -= lr/(1-β1^t) * m / (sqrt(v)/sqrt(1-β2^t) + eps).
 	AdamStep(theta, grad, m, v Buffer, lr, beta1, beta2, eps, weightDecay float32, t int)
+
+	// The kernels the experiment packages need, each family in its own file.
+	CoordKernels      // kernels_coords.go (CoordConv)
+	ProjectionKernels // kernels_projection.go (intrinsic dimension)
 }
 
 // ConvGeom describes a 2-D convolution. PadH and PadW are the zero padding before the first row

@@ -1,0 +1,5 @@
+package engine
+
+// CoordKernels are the kernels CoordConv needs.
+type CoordKernels interface {
+}

@@ -30,6 +30,8 @@ func newApp() *cli.App {
 			dataCommand(),
 			devicesCommand(),
 			benchCommand(),
+			coordconvCommand(),
+			intdimCommand(),
 		},
 		// A usage error (unknown flag, bad value) should say so, not dump help and exit 0.
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error { return err },

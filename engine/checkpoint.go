@@ -17,7 +17,7 @@ import (
 //	"GAZECKPT" | uint32 version | uint32 header length | JSON header |
 //	float32 θ[D] | float32 state[S] | float32 vars[V] (if the optimizer updates other variables
 //	than θ, see Reparam) | float32 S1 | float32 S2 (optimizer state over θ or the variables,
-//	if any) | uint32 CRC-32 of all before
+//	if any) | extra state (Trainer.Extra, length in the header) | uint32 CRC-32 of all before
 //
 // The file is written to a temporary name, synced and renamed, so a crash leaves either the old
 // checkpoint or the new one, never half of one.
@@ -42,6 +42,7 @@ type ckHeader struct {
 	EpochLoss  float64   `json:"epoch_loss"`
 	EpochCount int       `json:"epoch_count"`
 	EpochTime  float64   `json:"epoch_time"`
+	ExtraLen   int       `json:"extra_len,omitempty"`
 }
 
 // SaveCheckpoint writes θ, the running statistics, the optimizer state and the iteration.
@@ -61,6 +62,14 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	}
 	for _, p := range m.Arena.Params {
 		h.ParamNames = append(h.ParamNames, p.Name)
+	}
+	var extra []byte
+	if t.Extra != nil {
+		var err error
+		if extra, err = t.Extra.SaveState(); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+		h.ExtraLen = len(extra)
 	}
 	hj, err := json.Marshal(h)
 	if err != nil {
@@ -89,6 +98,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	if h.HasS2 {
 		put(t.Opt.S2, oa.D)
 	}
+	buf.Write(extra)
 	if err := m.Dev.Sync(); err != nil {
 		return fmt.Errorf("checkpoint %s: reading device state: %w", path, err)
 	}
@@ -160,7 +170,10 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 			return bad("parameter %d is %q in the model but not in the checkpoint", i, p.Name)
 		}
 	}
-	want := 4 * (h.D + h.S + h.V)
+	if (h.ExtraLen > 0) != (t.Extra != nil) {
+		return bad("extra state of %d bytes, and this run expects %v", h.ExtraLen, t.Extra != nil)
+	}
+	want := 4*(h.D+h.S+h.V) + h.ExtraLen
 	if h.HasS1 {
 		want += 4 * oa.D
 	}
@@ -190,6 +203,13 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	}
 	if err := m.Dev.Sync(); err != nil {
 		return bad("%v", err)
+	}
+	if t.Extra != nil {
+		extra := make([]byte, h.ExtraLen)
+		io.ReadFull(r, extra)
+		if err := t.Extra.LoadState(extra); err != nil {
+			return bad("%v", err)
+		}
 	}
 	t.Iter, t.Opt.T = h.Iter, h.OptT
 	t.epochLoss, t.epochCount, t.epochTime = h.EpochLoss, h.EpochCount, h.EpochTime

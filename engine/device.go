@@ -134,6 +134,7 @@ type Kernels interface {
 	AdamStep(theta, grad, m, v Buffer, lr, beta1, beta2, eps, weightDecay float32, t int)
 
 	// The kernels the experiment packages need, each family in its own file.
+	LCAKernels        // kernels_lca.go (loss change allocation)
 	CoordKernels      // kernels_coords.go (CoordConv)
 	ProjectionKernels // kernels_projection.go (intrinsic dimension)
 }

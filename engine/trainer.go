@@ -77,6 +77,14 @@ type Reparam interface {
 	VarArena() *Arena
 }
 
+// CheckpointExtra is state that travels inside the trainer's checkpoints.
+type CheckpointExtra interface {
+	// SaveState returns the state as of the trainer's current iteration.
+	SaveState() ([]byte, error)
+	// LoadState restores what SaveState returned.
+	LoadState([]byte) error
+}
+
 // Trainer runs epochs × minibatches over a model.
 type Trainer struct {
 	Model       *Model
@@ -94,6 +102,9 @@ type Trainer struct {
 	// Reparam, when set, is what the optimizer updates (see Reparam); θ is expanded from it
 	// before the first step and after every step.
 	Reparam Reparam
+	// Extra, when set, adds its state to every checkpoint (an LCA run's accumulators), so a
+	// resumed run restores it together with θ, atomically.
+	Extra CheckpointExtra
 
 	// Iter is the number of completed iterations; a checkpoint restores it.
 	Iter int

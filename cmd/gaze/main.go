@@ -27,6 +27,7 @@ func newApp() *cli.App {
 			"loss change allocation (LCA), CoordConv, and intrinsic dimension.",
 		Commands: []*cli.Command{
 			trainCommand(),
+			lcaCommand(),
 			dataCommand(),
 			devicesCommand(),
 			benchCommand(),

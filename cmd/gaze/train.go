@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/csvlog"
 )
 
 // runConfig is everything that defines a training run; it is saved as config.json so that
@@ -37,6 +37,7 @@ type runConfig struct {
 	EvalBatch  int              `json:"eval_batch"`
 	ModelInput []int            `json:"input_shape,omitempty"`
 	D          int              `json:"parameters,omitempty"`
+	LCA        *lcaSpec         `json:"lca,omitempty"`
 }
 
 func trainFlags() []cli.Flag {
@@ -59,6 +60,9 @@ func trainFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "eps", Value: 1e-8, Usage: "Adam epsilon"},
 		&cli.IntSliceFlag{Name: "lr-milestones", Usage: "epochs at which the learning rate is multiplied by --lr-gamma (e.g. 100,150)"},
 		&cli.Float64Flag{Name: "lr-gamma", Value: 0.1, Usage: "learning-rate factor at each milestone"},
+		&cli.StringSliceFlag{Name: "freeze", Usage: "freeze LAYER (or LAYER@ITER: from iteration ITER on); a trailing . or * selects a prefix, e.g. stage1.*; repeatable"},
+		&cli.StringSliceFlag{Name: "layer-lr", Usage: "LAYER=LR[@ITER]: a learning rate of its own for a layer (from iteration ITER on); repeatable"},
+		&cli.StringSliceFlag{Name: "layer-momentum", Usage: "LAYER=M[@ITER]: a momentum (Adam: β1) of its own for a layer; repeatable"},
 		&cli.IntFlag{Name: "batch", Value: 250, Usage: "minibatch size"},
 		&cli.IntFlag{Name: "epochs", Value: 3, Usage: "number of epochs"},
 		&cli.Uint64Flag{Name: "seed", Usage: "seed of initialisation, shuffling and dropout"},
@@ -99,6 +103,11 @@ func configFromFlags(c *cli.Context) (runConfig, error) {
 	case "adam":
 		cfg.Opt.Beta1, cfg.Opt.Beta2, cfg.Opt.Eps = c.Float64("beta1"), c.Float64("beta2"), c.Float64("eps")
 	}
+	groups, err := groupsFromFlags(c)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Opt.Groups = groups
 	if cfg.Data.Name == "synthetic" {
 		cfg.Data.Synthetic = c.String("synthetic")
 	} else {
@@ -147,198 +156,178 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := c.String("out")
-	quiet := c.Bool("quiet")
-	logf := func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }
-	if err := ensureWritable(out); err != nil {
+	s, err := newSession(c, cfg)
+	if err != nil {
 		return err
 	}
-	cfgPath := filepath.Join(out, "config.json")
-	ckPath := filepath.Join(out, "checkpoint.ckpt")
-	resume := c.Bool("resume")
-	if resume {
+	defer s.close()
+	res, err := s.train(c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "test accuracy %.2f %% after %d epochs (%s)\n", 100*res["test_acc"].(float64), cfg.Epochs, s.out)
+	return nil
+}
+
+// session is a training run being set up: what `gaze train` and `gaze lca train` share.
+type session struct {
+	cfg    runConfig
+	out    string
+	resume bool
+	logf   func(string, ...any)
+	dev    engine.Device
+	ds     *loaded
+	m      *engine.Model
+	opt    *engine.Optimizer
+	tr     *engine.Trainer
+	ckPath string
+}
+
+// newSession checks the output folder (a new run must not overwrite one; a resumed run must
+// match the saved configuration), then opens the device, loads the data and builds the model,
+// optimizer and trainer. The checkpoint is loaded by train, after the caller attached its hooks.
+func newSession(c *cli.Context, cfg runConfig) (*session, error) {
+	s := &session{cfg: cfg, out: c.String("out"), resume: c.Bool("resume"),
+		logf: func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }}
+	if err := ensureWritable(s.out); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(s.out, "config.json")
+	s.ckPath = filepath.Join(s.out, "checkpoint.ckpt")
+	if s.resume {
 		var saved runConfig
 		b, err := os.ReadFile(cfgPath)
 		if err != nil {
-			return fmt.Errorf("--resume: %s holds no run: %w", out, err)
+			return nil, fmt.Errorf("--resume: %s holds no run: %w", s.out, err)
 		}
 		if err := json.Unmarshal(b, &saved); err != nil {
-			return fmt.Errorf("--resume: %s: %w", cfgPath, err)
+			return nil, fmt.Errorf("--resume: %s: %w", cfgPath, err)
 		}
 		if err := sameRun(saved, cfg); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := os.Stat(ckPath); err != nil {
-			return fmt.Errorf("--resume: no checkpoint in %s (the run stopped before its first one): start it again without --resume into a new folder", out)
+		if _, err := os.Stat(s.ckPath); err != nil {
+			return nil, fmt.Errorf("--resume: no checkpoint in %s (the run stopped before its first one): start it again without --resume into a new folder", s.out)
 		}
 	} else {
-		for _, f := range []string{cfgPath, ckPath, filepath.Join(out, "metrics.csv")} {
+		for _, f := range []string{cfgPath, s.ckPath, filepath.Join(s.out, "metrics.csv")} {
 			if _, err := os.Stat(f); err == nil {
-				return fmt.Errorf("%s already holds a run (%s); continue it with --resume or choose another --out", out, filepath.Base(f))
+				return nil, fmt.Errorf("%s already holds a run (%s); continue it with --resume or choose another --out", s.out, filepath.Base(f))
 			}
 		}
 	}
+	var err error
+	if s.dev, err = engine.Open(cfg.Device); err != nil {
+		return nil, err
+	}
+	if s.ds, err = loadData(cfg.Data, s.logf); err != nil {
+		return nil, err
+	}
+	if s.m, err = models.New(s.dev, cfg.Model, s.ds.in, s.ds.classes, min(cfg.Batch, s.ds.train.Len())); err != nil {
+		return nil, err
+	}
+	s.m.L2 = cfg.L2
+	s.m.Init(cfg.Seed)
+	s.cfg.ModelInput, s.cfg.D = s.ds.in, s.m.Arena.D
+	if s.opt, err = engine.NewOptimizer(s.dev, s.m.Arena, cfg.Opt); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.tr, err = engine.NewTrainer(s.m, s.opt, s.ds.train, s.ds.test, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch,
+		Seed: cfg.Seed, EvalBatch: cfg.EvalBatch, Checkpoint: s.ckPath, CheckpointEvery: cfg.CkptEvery})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
 
-	dev, err := engine.Open(cfg.Device)
-	if err != nil {
-		return err
+func (s *session) close() {
+	if s.opt != nil {
+		s.opt.Close()
 	}
-	ds, err := loadData(cfg.Data, logf)
-	if err != nil {
-		return err
+	if s.m != nil {
+		s.m.Close()
 	}
-	m, err := models.New(dev, cfg.Model, ds.in, ds.classes, min(cfg.Batch, ds.train.Len()))
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	m.L2 = cfg.L2
-	m.Init(cfg.Seed)
-	cfg.ModelInput, cfg.D = ds.in, m.Arena.D
-	opt, err := engine.NewOptimizer(dev, m.Arena, cfg.Opt)
-	if err != nil {
-		return err
-	}
-	defer opt.Close()
-	tr, err := engine.NewTrainer(m, opt, ds.train, ds.test, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch,
-		Seed: cfg.Seed, EvalBatch: cfg.EvalBatch, Checkpoint: ckPath, CheckpointEvery: cfg.CkptEvery})
-	if err != nil {
-		return err
-	}
-	if resume {
-		if err := tr.LoadCheckpoint(ckPath); err != nil {
-			return err
+}
+
+// train resumes from the checkpoint when asked, writes config.json, runs the trainer with the
+// progress bar and the metrics files, and writes result.json, which it returns.
+func (s *session) train(c *cli.Context) (map[string]any, error) {
+	cfg, tr, m, logf := s.cfg, s.tr, s.m, s.logf
+	if s.resume {
+		if err := tr.LoadCheckpoint(s.ckPath); err != nil {
+			return nil, err
 		}
-		logf("resuming %s at iteration %d of %d", out, tr.Iter, tr.TotalSteps())
+		logf("resuming %s at iteration %d of %d", s.out, tr.Iter, tr.TotalSteps())
 	}
 	cj, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := engine.WriteFileAtomic(cfgPath, append(cj, '\n')); err != nil {
-		return err
+	if err := engine.WriteFileAtomic(filepath.Join(s.out, "config.json"), append(cj, '\n')); err != nil {
+		return nil, err
 	}
 
-	metrics, err := openCSV(filepath.Join(out, "metrics.csv"), []string{"iter", "epoch", "loss", "l2", "lr"}, tr.Iter, 0)
+	// On resume, rows past the checkpoint (written after it, before the run stopped) go.
+	var keepIter, keepEpoch func(int) bool
+	if s.resume {
+		keepIter = func(it int) bool { return it < tr.Iter }
+		keepEpoch = func(it int) bool { return it <= tr.Iter }
+	}
+	metrics, err := csvlog.Open(filepath.Join(s.out, "metrics.csv"), []string{"iter", "epoch", "loss", "l2", "lr"}, 0, keepIter)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer metrics.Close()
-	epochs, err := openCSV(filepath.Join(out, "epochs.csv"), []string{"epoch", "iter", "train_loss", "test_loss", "test_acc", "seconds"}, tr.Iter, 1)
+	epochs, err := csvlog.Open(filepath.Join(s.out, "epochs.csv"), []string{"epoch", "iter", "train_loss", "test_loss", "test_acc", "seconds"}, 1, keepEpoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer epochs.Close()
 
-	logf("gaze train: %s (%d parameters) on %s: %d training, %d test examples; %s lr %g, batch %d, %d epochs (%d iterations) on %s",
-		cfg.Model, m.Arena.D, cfg.Data.Name, ds.train.Len(), ds.test.Len(), cfg.Opt.Kind, cfg.Opt.LR, cfg.Batch, cfg.Epochs, tr.TotalSteps(), dev.Name())
-	bar := newProgressBar(c.App.ErrWriter, quiet)
-	tr.OnStep = func(s engine.StepInfo) {
-		metrics.row(s.Iter, s.Epoch+1, s.Loss, s.L2, s.LR)
+	logf("gaze: %s (%d parameters) on %s: %d training, %d test examples; %s lr %g, batch %d, %d epochs (%d iterations) on %s",
+		cfg.Model, m.Arena.D, cfg.Data.Name, s.ds.train.Len(), s.ds.test.Len(), cfg.Opt.Kind, cfg.Opt.LR, cfg.Batch, cfg.Epochs, tr.TotalSteps(), s.dev.Name())
+	bar := newProgressBar(c.App.ErrWriter, c.Bool("quiet"))
+	tr.OnStep = func(st engine.StepInfo) {
+		metrics.Row(st.Iter, st.Epoch+1, st.Loss, st.L2, st.LR)
 	}
 	tr.Progress = bar.update
 	var last engine.EpochInfo
 	tr.OnEpoch = func(e engine.EpochInfo) error {
 		bar.clear()
 		logf("epoch %d/%d: train loss %.4f, test loss %.4f, test accuracy %.2f %% (%.1f s)", e.Epoch, cfg.Epochs, e.TrainLoss, e.TestLoss, 100*e.TestAcc, e.Seconds)
-		epochs.row(e.Epoch, e.Iter, e.TrainLoss, e.TestLoss, e.TestAcc, e.Seconds)
+		epochs.Row(e.Epoch, e.Iter, e.TrainLoss, e.TestLoss, e.TestAcc, e.Seconds)
 		last = e
-		return errors.Join(metrics.flush(), epochs.flush())
+		return errors.Join(metrics.Flush(), epochs.Flush())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	err = tr.Run(ctx)
 	bar.clear()
-	if ferr := errors.Join(metrics.flush(), epochs.flush()); ferr != nil {
-		return ferr
+	if ferr := errors.Join(metrics.Flush(), epochs.Flush()); ferr != nil {
+		return nil, ferr
 	}
 	if errors.Is(err, context.Canceled) {
-		logf("interrupted: checkpoint at iteration %d written to %s; continue with the same command plus --resume", tr.Iter, ckPath)
-		return cli.Exit("", 130)
+		logf("interrupted: checkpoint at iteration %d written to %s; continue with the same command plus --resume", tr.Iter, s.ckPath)
+		return nil, cli.Exit("", 130)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res := map[string]any{"model": cfg.Model, "parameters": m.Arena.D, "iterations": tr.Iter, "epochs": cfg.Epochs,
 		"test_loss": last.TestLoss, "test_acc": last.TestAcc, "train_loss": last.TrainLoss, "seconds_this_process": time.Since(start).Seconds()}
-	if ds.heldOut != nil {
-		hl, ha, err := m.Evaluate(ds.heldOut, cfg.EvalBatch, engine.EvalMode)
+	if s.ds.heldOut != nil {
+		hl, ha, err := m.Evaluate(s.ds.heldOut, cfg.EvalBatch, engine.EvalMode)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		res["held_out_loss"], res["held_out_acc"] = hl, ha
-		logf("held-out (%d examples): loss %.4f, accuracy %.2f %%", ds.heldOut.Len(), hl, 100*ha)
+		logf("held-out (%d examples): loss %.4f, accuracy %.2f %%", s.ds.heldOut.Len(), hl, 100*ha)
 	}
 	rj, _ := json.MarshalIndent(res, "", "  ")
-	if err := engine.WriteFileAtomic(filepath.Join(out, "result.json"), append(rj, '\n')); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "test accuracy %.2f %% after %d epochs (%s)\n", 100*last.TestAcc, cfg.Epochs, out)
-	return nil
-}
-
-// csvLog appends rows to a CSV file. On resume it first drops rows whose key column (iteration)
-// is at or past the checkpoint, so that no iteration is recorded twice.
-type csvLog struct {
-	f *os.File
-	w *csv.Writer
-}
-
-// openCSV opens path for appending after keeping only the rows with column keyCol < keep
-// (keyCol 1 with keep compares iterations ≤ keep, for per-epoch rows written at the boundary).
-func openCSV(path string, header []string, keepBelow, keyCol int) (*csvLog, error) {
-	var kept [][]string
-	if b, err := os.ReadFile(path); err == nil && keepBelow > 0 {
-		rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		for _, r := range rows[min(1, len(rows)):] {
-			v, err := strconv.Atoi(r[keyCol])
-			if err != nil {
-				return nil, fmt.Errorf("%s: bad row %v", path, r)
-			}
-			if (keyCol == 0 && v < keepBelow) || (keyCol == 1 && v <= keepBelow) {
-				kept = append(kept, r)
-			}
-		}
-	}
-	var buf strings.Builder
-	w := csv.NewWriter(&buf)
-	w.Write(header)
-	w.WriteAll(kept)
-	if err := engine.WriteFileAtomic(path, []byte(buf.String())); err != nil {
+	if err := engine.WriteFileAtomic(filepath.Join(s.out, "result.json"), append(rj, '\n')); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &csvLog{f: f, w: csv.NewWriter(f)}, nil
-}
-
-func (l *csvLog) row(vals ...any) {
-	rec := make([]string, len(vals))
-	for i, v := range vals {
-		switch v := v.(type) {
-		case float64:
-			rec[i] = strconv.FormatFloat(v, 'g', 9, 64)
-		default:
-			rec[i] = fmt.Sprint(v)
-		}
-	}
-	l.w.Write(rec)
-}
-
-func (l *csvLog) flush() error {
-	l.w.Flush()
-	if err := l.w.Error(); err != nil {
-		return fmt.Errorf("%s: %w", l.f.Name(), err)
-	}
-	return nil
-}
-
-func (l *csvLog) Close() error {
-	l.flush()
-	return l.f.Close()
+	return res, nil
 }
 
 // progressBar draws one status line on a terminal, or a line every 30 s elsewhere (logs).
@@ -388,4 +377,48 @@ func (p *progressBar) clear() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.drawn = false
 	}
+}
+
+// groupsFromFlags turns --freeze, --layer-lr and --layer-momentum into optimizer overrides.
+func groupsFromFlags(c *cli.Context) ([]engine.GroupOverride, error) {
+	var groups []engine.GroupOverride
+	from := func(flag, s string) (string, int, error) {
+		spec, at, ok := strings.Cut(s, "@")
+		if !ok {
+			return spec, 0, nil
+		}
+		it, err := strconv.Atoi(at)
+		if err != nil || it < 0 {
+			return "", 0, fmt.Errorf("--%s %q: %q is not an iteration", flag, s, at)
+		}
+		return spec, it, nil
+	}
+	for _, s := range c.StringSlice("freeze") {
+		layer, it, err := from("freeze", s)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, engine.GroupOverride{Layers: []string{layer}, Frozen: true, FromIter: it})
+	}
+	for _, flag := range []string{"layer-lr", "layer-momentum"} {
+		for _, s := range c.StringSlice(flag) {
+			spec, it, err := from(flag, s)
+			if err != nil {
+				return nil, err
+			}
+			layer, val, ok := strings.Cut(spec, "=")
+			v, err := strconv.ParseFloat(val, 64)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("--%s %q: want LAYER=VALUE[@ITER]", flag, s)
+			}
+			g := engine.GroupOverride{Layers: []string{layer}, FromIter: it}
+			if flag == "layer-lr" {
+				g.LR = &v
+			} else {
+				g.Momentum = &v
+			}
+			groups = append(groups, g)
+		}
+	}
+	return groups, nil
 }

@@ -1,0 +1,11 @@
+package engine
+
+// LCAKernels are the kernels loss change allocation needs.
+type LCAKernels interface {
+	// GradDelta writes out[i] = g[i]·delta[i] (the per-parameter LCA of one iteration) and sets
+	// sums[s] to the float64 sum of out over segment s = [bounds[s], bounds[s+1]) (one segment
+	// per layer), so len(bounds) = len(sums)+1, bounds[0] ≥ 0 and the last bound ≤ len(out);
+	// both may be empty.
+	// out may alias g or delta. The host values make it a synchronisation point, like Sum.
+	GradDelta(g, delta, out Buffer, bounds []int, sums []float64)
+}

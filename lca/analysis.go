@@ -1,0 +1,288 @@
+package lca
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+// Run is a computed run directory read into memory (everything but the T×D files).
+type Run struct {
+	Dir     string
+	Meta    *Meta
+	Iter    []int     // iteration of each row
+	Before  []float64 // L(θ_t) over the LCA set
+	After   []float64 // L(θ_{t+1})
+	Sum     []float64 // Σ_i LCA_{t,i}
+	Err     []float64 // |ΔL − ΣLCA|
+	N       []int     // Simpson sub-intervals
+	First   []float64 // first-order Σ g(θ_t)·Δ
+	Helped  []float64 // fraction of parameters with LCA < 0
+	Layers  *Matrix   // T × L per-layer sums
+	HelpedL *Matrix   // T × L per-layer fraction helping
+	Neurons *Matrix   // T × neurons
+	Total   []float64 // D
+	Count   []float64 // D: iterations helped
+}
+
+// ReadRun reads a run directory whose LCA has been computed.
+func ReadRun(dir string) (*Run, error) {
+	meta, err := ReadMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !meta.Computed {
+		return nil, fmt.Errorf("%s holds a trajectory without LCA: run `gaze lca compute` on it and `gaze lca merge` the parts first", dir)
+	}
+	r := &Run{Dir: dir, Meta: meta}
+	rows, err := readCSV(filepath.Join(dir, LossesFile))
+	if err != nil {
+		return nil, err
+	}
+	T := meta.Iters[1] - meta.Iters[0]
+	if len(rows) != T {
+		return nil, fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(dir, LossesFile), len(rows), meta.Iters[0], meta.Iters[1])
+	}
+	f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	for _, row := range rows {
+		if len(row) != len(lossesHeader) {
+			return nil, fmt.Errorf("%s: row %v has %d columns, want %d", filepath.Join(dir, LossesFile), row, len(row), len(lossesHeader))
+		}
+		r.Iter = append(r.Iter, atoi(row[0]))
+		r.Before = append(r.Before, f(row[3]))
+		r.After = append(r.After, f(row[4]))
+		r.Sum = append(r.Sum, f(row[6]))
+		r.Err = append(r.Err, f(row[7]))
+		r.N = append(r.N, atoi(row[8]))
+		r.First = append(r.First, f(row[9]))
+		r.Helped = append(r.Helped, f(row[11]))
+	}
+	read := func(name string, rows, cols int) (*Matrix, error) {
+		m, err := ReadNPY(filepath.Join(dir, name), 0, -1)
+		if err != nil {
+			return nil, err
+		}
+		if m.Rows() != rows || m.Cols() != cols {
+			return nil, fmt.Errorf("%s: shape %v, want (%d, %d)", filepath.Join(dir, name), m.Shape, rows, cols)
+		}
+		return m, nil
+	}
+	L := len(meta.Layers)
+	if r.Layers, err = read(LayersFile, T, L); err != nil {
+		return nil, err
+	}
+	if r.HelpedL, err = read(HelpedLayers, T, L); err != nil {
+		return nil, err
+	}
+	if r.Neurons, err = read(NeuronsFile, T, sumInts(meta.Neurons.Size)); err != nil {
+		return nil, err
+	}
+	tot, err := read(TotalFile, meta.D, 1)
+	if err != nil {
+		return nil, err
+	}
+	cnt, err := read(HelpedFile, meta.D, 1)
+	if err != nil {
+		return nil, err
+	}
+	r.Total, r.Count = tot.Data, cnt.Data
+	return r, nil
+}
+
+// Summary holds the headline numbers of a run.
+type Summary struct {
+	Model        string         `json:"model"`
+	D            int            `json:"parameters"`
+	Iterations   int            `json:"iterations"`
+	LCASet       string         `json:"lca_set"`
+	Integrator   string         `json:"integrator"`
+	LossStart    float64        `json:"loss_start"`
+	LossEnd      float64        `json:"loss_end"`
+	DeltaLoss    float64        `json:"delta_loss"`
+	SumLCA       float64        `json:"sum_lca"`
+	RelErr       float64        `json:"relative_error"`             // |ΔL − ΣΣLCA| / |ΔL|
+	FirstRelErr  float64        `json:"first_order_relative_error"` // same with the first-order sums
+	MaxIterErr   float64        `json:"max_iteration_error"`        // over iterations with n < max
+	MeanIterErr  float64        `json:"mean_iteration_error"`
+	MeanFirstErr float64        `json:"mean_first_order_error"`
+	AtMaxN       int            `json:"iterations_at_max_n"`
+	MeanN        float64        `json:"mean_n"`
+	HelpedMean   float64        `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
+	Layers       []LayerSummary `json:"layers"`
+	Sync         SyncResult     `json:"synchronisation"`
+}
+
+// LayerSummary is one layer's totals.
+type LayerSummary struct {
+	Layer      string  `json:"layer"`
+	Params     int     `json:"params"`
+	TotalLCA   float64 `json:"total_lca"`
+	HelpedMean float64 `json:"helped_fraction_mean"`
+	Peaks      int     `json:"peaks"`
+}
+
+// Summarize computes the headline numbers.
+func Summarize(r *Run) Summary {
+	m := r.Meta
+	T := len(r.Sum)
+	s := Summary{Model: m.Model, D: m.D, Iterations: T, LCASet: m.LCASet}
+	if m.Integrator.FirstOrder {
+		s.Integrator = "first order"
+	} else {
+		s.Integrator = fmt.Sprintf("adaptive Simpson, threshold %g, n ≤ %d", m.Integrator.Threshold, m.Integrator.MaxN)
+	}
+	if T == 0 {
+		return s
+	}
+	s.LossStart, s.LossEnd = r.Before[0], r.After[T-1]
+	s.DeltaLoss = s.LossEnd - s.LossStart
+	var first, nsum float64
+	for t := 0; t < T; t++ {
+		s.SumLCA += r.Sum[t]
+		first += r.First[t]
+		s.MeanIterErr += r.Err[t]
+		fe := math.Abs(r.After[t] - r.Before[t] - r.First[t])
+		s.MeanFirstErr += fe
+		nsum += float64(r.N[t])
+		if r.N[t] >= m.Integrator.MaxN && !m.Integrator.FirstOrder {
+			s.AtMaxN++
+		} else {
+			s.MaxIterErr = math.Max(s.MaxIterErr, r.Err[t])
+		}
+		s.HelpedMean += r.Helped[t]
+	}
+	s.MeanIterErr /= float64(T)
+	s.MeanFirstErr /= float64(T)
+	s.MeanN = nsum / float64(T)
+	s.HelpedMean /= float64(T)
+	s.RelErr = math.Abs(s.DeltaLoss-s.SumLCA) / math.Abs(s.DeltaLoss)
+	s.FirstRelErr = math.Abs(s.DeltaLoss-first) / math.Abs(s.DeltaLoss)
+	peaks := make([][]int, len(m.Layers))
+	for l, name := range m.Layers {
+		ls := LayerSummary{Layer: name}
+		for _, p := range m.Params {
+			if p.Layer == name {
+				ls.Params += p.Size
+			}
+		}
+		series := make([]float64, T)
+		for t := 0; t < T; t++ {
+			series[t] = r.Layers.Row(t)[l]
+			ls.TotalLCA += series[t]
+			ls.HelpedMean += r.HelpedL.Row(t)[l]
+		}
+		ls.HelpedMean /= float64(T)
+		peaks[l] = Peaks(series)
+		ls.Peaks = len(peaks[l])
+		s.Layers = append(s.Layers, ls)
+	}
+	s.Sync = Synchronisation(peaks, T, 200, 1)
+	return s
+}
+
+// Peak definition, stated in the report: iteration t is a learning peak of a layer when its
+// per-layer LCA x_t is the minimum of the window [t−PeakWindow, t+PeakWindow] and lies below the
+// layer's median by more than PeakMADs robust standard deviations (1.4826·MAD). Negative LCA is
+// learning, so a peak is an unusually strong local burst of learning. Robust statistics keep the
+// first iterations' large values from hiding every later peak.
+const (
+	PeakWindow = 2
+	PeakMADs   = 3.0
+	SyncSlack  = 1 // peaks of two layers coincide when at most this many iterations apart
+)
+
+// Peaks returns the learning peaks of one layer's LCA series.
+func Peaks(x []float64) []int {
+	if len(x) < 2*PeakWindow+1 {
+		return nil
+	}
+	med, mad := medianMAD(x)
+	thr := med - PeakMADs*1.4826*mad
+	var out []int
+	for t := range x {
+		if x[t] >= thr {
+			continue
+		}
+		lo, hi := max(0, t-PeakWindow), min(len(x)-1, t+PeakWindow)
+		if slices.Min(x[lo:hi+1]) == x[t] && slices.Index(x[lo:hi+1], x[t]) == t-lo {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func medianMAD(x []float64) (float64, float64) {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	for i, v := range x {
+		s[i] = math.Abs(v - med)
+	}
+	slices.Sort(s)
+	return med, s[len(s)/2]
+}
+
+// SyncResult compares how often learning peaks of different layers coincide with what randomly
+// shifted peaks give.
+type SyncResult struct {
+	Definition string       `json:"definition"`
+	Observed   float64      `json:"observed_rate"` // fraction of peaks (over ordered layer pairs) with a coinciding peak in the other layer
+	Shuffled   float64      `json:"shifted_rate"`  // the same with the other layer's peaks circularly shifted at random (mean over shifts)
+	Ratio      float64      `json:"ratio"`         // observed / shifted
+	Pairs      [][]*float64 `json:"pair_ratio"`    // per ordered pair (l, m): observed / shifted; null where undefined
+}
+
+// Synchronisation measures peak coincidence between layers: for every ordered pair of layers
+// (l, m), the fraction of l's peaks that have a peak of m within ±SyncSlack iterations, against
+// the mean of the same fraction when m's peaks are circularly shifted by a uniform random offset
+// in [T/10, 9T/10] (shifts drawn with a fixed seed).
+func Synchronisation(peaks [][]int, T, shifts int, seed uint64) SyncResult {
+	res := SyncResult{Definition: fmt.Sprintf("a peak is an iteration whose per-layer LCA is the minimum of a ±%d window and lies more than %.0f robust standard deviations (1.4826·MAD) below the layer's median; peaks of two layers coincide within ±%d iterations; the baseline shifts the second layer's peaks circularly by random offsets in [T/10, 9T/10], %d shifts", PeakWindow, PeakMADs, SyncSlack, shifts)}
+	L := len(peaks)
+	res.Pairs = make([][]*float64, L)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var obsHits, shHits, total float64
+	for l := 0; l < L; l++ {
+		res.Pairs[l] = make([]*float64, L)
+		for m := 0; m < L; m++ {
+			if l == m || len(peaks[l]) == 0 || len(peaks[m]) == 0 || T < 10 {
+				continue
+			}
+			set := make([]bool, T)
+			for _, p := range peaks[m] {
+				set[p] = true
+			}
+			hit := func(shift int) float64 {
+				n := 0
+				for _, p := range peaks[l] {
+					for d := -SyncSlack; d <= SyncSlack; d++ {
+						if q := ((p+d-shift)%T + T) % T; set[q] {
+							n++
+							break
+						}
+					}
+				}
+				return float64(n)
+			}
+			o := hit(0)
+			var sh float64
+			for range shifts {
+				sh += hit(T/10 + rng.IntN(T*8/10+1))
+			}
+			sh /= float64(shifts)
+			obsHits += o
+			shHits += sh
+			total += float64(len(peaks[l]))
+			ratio := o / math.Max(sh, 1e-9)
+			res.Pairs[l][m] = &ratio
+		}
+	}
+	if total > 0 {
+		res.Observed, res.Shuffled = obsHits/total, shHits/total
+		res.Ratio = res.Observed / math.Max(res.Shuffled, 1e-9)
+	}
+	return res
+}

@@ -1,0 +1,210 @@
+package lca
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/engine/data"
+)
+
+// memSet is a tiny regression data set: inputs and targets given explicitly.
+type memSet struct {
+	x, y   []float32
+	in, tg int
+}
+
+func (s *memSet) Len() int         { return len(s.x) / s.in }
+func (s *memSet) ExampleSize() int { return s.in }
+func (s *memSet) TargetSize() int  { return s.tg }
+func (s *memSet) Gather(idx []int, x, y []float32) error {
+	for k, i := range idx {
+		copy(x[k*s.in:(k+1)*s.in], s.x[i*s.in:(i+1)*s.in])
+		copy(y[k*s.tg:(k+1)*s.tg], s.y[i*s.tg:(i+1)*s.tg])
+	}
+	return nil
+}
+
+// A one-unit linear model y = w·x + b under MSE: the loss is quadratic in θ, its gradient is
+// linear, so the path average is the gradient at the midpoint, by hand:
+// ∂L/∂w_j = 2/N Σ_n (w·x_n + b − y_n) x_nj and ∂L/∂b = 2/N Σ_n (w·x_n + b − y_n).
+func TestLCAByHandOnAQuadratic(t *testing.T) {
+	dev := cpu.New()
+	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc", 1, true))
+	m, err := engine.NewModel(dev, "lin", net, []int{1, 1, 2}, engine.MeanSquaredError, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &memSet{x: []float32{1, 2, -1, 0.5, 3, -2}, y: []float32{1, -1, 2}, in: 2, tg: 1}
+	before := []float32{0.5, -0.25, 0.125} // w1, w2, b
+	after := []float32{0.25, 0.5, -0.5}
+	cfg := DefaultConfig()
+	cfg.Chunk = 2 // two chunks: 2 + 1 examples
+	it, err := NewIntegrator(m, ds, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, _ := dev.Alloc(3)
+	dev.Upload(bb, before)
+	m.SetTheta(after)
+	st, err := it.Step(bb, m.Arena.Theta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := func(th []float64) float64 {
+		var s float64
+		for n := 0; n < 3; n++ {
+			r := th[0]*float64(ds.x[2*n]) + th[1]*float64(ds.x[2*n+1]) + th[2] - float64(ds.y[n])
+			s += r * r
+		}
+		return s / 3
+	}
+	mid := make([]float64, 3)
+	b64, a64 := make([]float64, 3), make([]float64, 3)
+	for i := range mid {
+		b64[i], a64[i] = float64(before[i]), float64(after[i])
+		mid[i] = (b64[i] + a64[i]) / 2
+	}
+	var g [3]float64
+	for n := 0; n < 3; n++ {
+		x0, x1 := float64(ds.x[2*n]), float64(ds.x[2*n+1])
+		r := mid[0]*x0 + mid[1]*x1 + mid[2] - float64(ds.y[n])
+		g[0] += 2 * r * x0 / 3
+		g[1] += 2 * r * x1 / 3
+		g[2] += 2 * r / 3
+	}
+	got := make([]float32, 3)
+	dev.Download(got, it.Out)
+	var sum float64
+	for i := range g {
+		want := g[i] * (a64[i] - b64[i])
+		sum += want
+		if math.Abs(float64(got[i])-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("LCA of parameter %d = %v, by hand %v", i, got[i], want)
+		}
+	}
+	if dl := loss(a64) - loss(b64); math.Abs(dl-sum) > 1e-12 {
+		t.Fatalf("hand computation inconsistent: ΔL %v, Σ %v", dl, sum)
+	}
+	if math.Abs(st.Sum-sum) > 1e-5 || st.Error() > 1e-5 || st.N != 2 {
+		t.Errorf("Σ LCA %v (want %v), error %v, n %d (want 2)", st.Sum, sum, st.Error(), st.N)
+	}
+	if math.Abs(st.LossBefore-loss(b64)) > 1e-6 || math.Abs(st.LossAfter-loss(a64)) > 1e-6 {
+		t.Errorf("losses %v → %v, by hand %v → %v", st.LossBefore, st.LossAfter, loss(b64), loss(a64))
+	}
+	// The model's θ is left at θ_{t+1}.
+	th := m.Theta()
+	for i := range th {
+		if th[i] != after[i] {
+			t.Fatalf("θ after Step = %v, want %v", th, after)
+		}
+	}
+}
+
+// Refinement keeps every computed point and applies Simpson's weights (1,4,2,…,4,1)/(3n):
+// forcing n to 8 must give exactly the sum an independent 9-point Simpson rule gives.
+func TestSimpsonRefinementWeights(t *testing.T) {
+	dev := cpu.New()
+	ds, err := data.Synthetic(30, 1, 4, 4, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 8, true), engine.NewReLU("r"), engine.NewLinear("fc2", 3, true))
+	m, err := engine.NewModel(dev, "mlp", net, []int{1, 4, 4}, engine.SoftmaxCrossEntropy, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(3)
+	before := m.Theta()
+	after := make([]float32, len(before))
+	for i := range after {
+		after[i] = before[i] + 0.3*float32(math.Sin(float64(i)))
+	}
+	cfg := DefaultConfig()
+	cfg.Threshold, cfg.MaxN, cfg.Chunk = 1e-12, 8, 7
+	it, err := NewIntegrator(m, ds, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, _ := dev.Alloc(len(before))
+	dev.Upload(bb, before)
+	m.SetTheta(after)
+	st, err := it.Step(bb, m.Arena.Theta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.N != 8 || st.Evaluations != 9 {
+		t.Fatalf("n = %d after %d evaluations, want 8 after 9 (every point once)", st.N, st.Evaluations)
+	}
+	// Independent Simpson: g at the 9 points, weighted in float64.
+	w := []float64{1, 4, 2, 4, 2, 4, 2, 4, 1}
+	var want float64
+	th := make([]float32, len(before))
+	for k := 0; k <= 8; k++ {
+		for i := range th {
+			th[i] = before[i] + float32(k)/8*(after[i]-before[i])
+		}
+		m.SetTheta(th)
+		if _, err := m.Gradient(ds, 30, engine.Mode{BatchStats: true}); err != nil {
+			t.Fatal(err)
+		}
+		g := m.GradHost()
+		for i := range g {
+			want += w[k] / 24 * float64(g[i]) * float64(after[i]-before[i])
+		}
+	}
+	if math.Abs(st.Sum-want) > 1e-5*math.Abs(want)+1e-7 {
+		t.Errorf("Σ LCA with n = 8: %v, independent Simpson: %v", st.Sum, want)
+	}
+	if len(st.Layers) != 2 || math.Abs(st.Layers[0]+st.Layers[1]-st.Sum) > 1e-12 {
+		t.Errorf("per-layer sums %v do not add up to %v", st.Layers, st.Sum)
+	}
+}
+
+// Along a real training trajectory Simpson's error is far below the first-order one, and the
+// adaptive rule meets the threshold.
+func TestSimpsonBeatsFirstOrder(t *testing.T) {
+	dev := cpu.New()
+	ds, err := data.Synthetic(64, 1, 6, 6, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 16, true), engine.NewReLU("r"), engine.NewLinear("fc2", 4, true))
+	m, err := engine.NewModel(dev, "mlp", net, []int{1, 6, 6}, engine.SoftmaxCrossEntropy, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(1)
+	opt, _ := engine.NewOptimizer(dev, m.Arena, engine.OptConfig{Kind: "sgd", LR: 0.1, Momentum: 0.9})
+	tr, err := engine.NewTrainer(m, opt, ds, nil, engine.TrainConfig{Epochs: 2, Batch: 16, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Threshold = 1e-4
+	it, err := NewIntegrator(m, ds, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var simpson, first float64
+	tr.Hook = func(s engine.StepInfo) error {
+		st, err := it.Step(s.Before, s.After)
+		if err != nil {
+			return err
+		}
+		if st.Error() > cfg.Threshold && st.N < cfg.MaxN {
+			t.Errorf("iteration %d: error %v above the threshold with n = %d", s.Iter, st.Error(), st.N)
+		}
+		simpson += st.Error()
+		first += st.FirstOrderError()
+		return nil
+	}
+	if err := tr.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !(simpson*10 < first) {
+		t.Errorf("summed |ΔL − ΣLCA|: Simpson %v, first order %v; want Simpson ≥ 10× smaller", simpson, first)
+	}
+	t.Logf("summed error over %d iterations: Simpson %.3g, first order %.3g", tr.Iter, simpson, first)
+}

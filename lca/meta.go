@@ -1,0 +1,109 @@
+package lca
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// ParamMeta describes one parameter of θ in meta.json.
+type ParamMeta struct {
+	Name   string `json:"name"`
+	Layer  string `json:"layer"`
+	Kind   string `json:"kind"`
+	Shape  []int  `json:"shape"`
+	Offset int    `json:"offset"`
+	Size   int    `json:"size"`
+}
+
+// Meta is a run directory's meta.json: what was trained on what, how LCA was computed, and
+// where every parameter sits in the per-parameter files.
+type Meta struct {
+	Model         string           `json:"model"`
+	Input         []int            `json:"input_shape"`
+	Classes       int              `json:"classes"`
+	Data          json.RawMessage  `json:"data"` // the command line's data description
+	Optimizer     engine.OptConfig `json:"optimizer"`
+	L2            float64          `json:"l2"`
+	Batch         int              `json:"batch"`
+	Epochs        int              `json:"epochs"`
+	StepsPerEpoch int              `json:"steps_per_epoch"`
+	Seed          uint64           `json:"seed"`
+	Device        string           `json:"device"`
+
+	Integrator  Config `json:"integrator"`
+	LCAExamples int    `json:"lca_examples"` // size of the LCA set
+	LCASubset   bool   `json:"lca_subset"`   // a seeded random subset of the training split
+	LCASeed     uint64 `json:"lca_seed"`
+	LCASet      string `json:"lca_set"` // in words, for the report
+	Computed    bool   `json:"lca_computed"`
+	Outputs     struct {
+		LCA     bool `json:"lca"`
+		Weights bool `json:"weights"`
+	} `json:"outputs"`
+
+	D       int         `json:"d"`
+	T       int         `json:"t"`     // iterations of the whole run
+	Iters   [2]int      `json:"iters"` // [first, last) iterations these files cover
+	Params  []ParamMeta `json:"params"`
+	Layers  []string    `json:"layers"`
+	Neurons struct {
+		Layers []string `json:"layers"`
+		Start  []int    `json:"start"`
+		Size   []int    `json:"size"`
+	} `json:"neurons"`
+}
+
+// FillArena records the arena's parameters, layers and neurons.
+func (m *Meta) FillArena(a *engine.Arena) {
+	m.D = a.D
+	m.Params = m.Params[:0]
+	for _, p := range a.Params {
+		m.Params = append(m.Params, ParamMeta{Name: p.Name, Layer: p.Layer, Kind: p.KindName(), Shape: p.Shape, Offset: p.Offset, Size: p.Size})
+	}
+	m.Layers = a.Layers()
+	nm := NeuronMap(a)
+	m.Neurons.Layers, m.Neurons.Start, m.Neurons.Size = nm.Layers, nm.Start, nm.Size
+}
+
+// CheckArena fails when a rebuilt model's arena differs from the one the run was made with.
+func (m *Meta) CheckArena(a *engine.Arena) error {
+	if a.D != m.D || len(a.Params) != len(m.Params) {
+		return fmt.Errorf("the run was made with %d parameters in %d tensors, the model built now has %d in %d", m.D, len(m.Params), a.D, len(a.Params))
+	}
+	for i, p := range a.Params {
+		q := m.Params[i]
+		if p.Name != q.Name || p.Offset != q.Offset || p.Size != q.Size {
+			return fmt.Errorf("parameter %d is %s@%d×%d in the run, %s@%d×%d in the model", i, q.Name, q.Offset, q.Size, p.Name, p.Offset, p.Size)
+		}
+	}
+	return nil
+}
+
+// WriteMeta writes dir/meta.json atomically.
+func WriteMeta(dir string, m *Meta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return engine.WriteFileAtomic(filepath.Join(dir, MetaFile), append(b, '\n'))
+}
+
+// ReadMeta reads dir/meta.json.
+func ReadMeta(dir string) (*Meta, error) {
+	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an LCA run directory: %w", dir, err)
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetaFile), err)
+	}
+	if m.D < 1 || len(m.Params) == 0 {
+		return nil, fmt.Errorf("%s: no parameters described", filepath.Join(dir, MetaFile))
+	}
+	return &m, nil
+}

@@ -1,0 +1,324 @@
+package lca
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// NPY files (numpy's format 1.0): magic, version, a little-endian uint16 header length, an
+// ASCII dict {'descr': '<f4', 'fortran_order': False, 'shape': (R, C), } padded with spaces to
+// a multiple of 64 bytes and ended by '\n', then the row-major data.
+//
+// A Stream appends rows and keeps the header's row count equal to the rows completely on disk:
+// rows are written first, then (at Sync) the fixed-width header is rewritten in place, so a
+// crash leaves a file that numpy reads as the prefix of complete rows it claims.
+
+const npyHeaderLen = 128 // magic(6) + version(2) + len(2) + dict: room for any shape we write
+
+// Dtype is an element type of the files this package writes.
+type Dtype string
+
+const (
+	Float32 Dtype = "<f4"
+	Float64 Dtype = "<f8"
+	Int32   Dtype = "<i4"
+)
+
+func (d Dtype) size() int {
+	if d == Float64 {
+		return 8
+	}
+	return 4
+}
+
+func npyHeader(dt Dtype, shape []int) []byte {
+	dims := make([]string, len(shape))
+	for i, s := range shape {
+		dims[i] = strconv.Itoa(s)
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dt, tuple)
+	h := make([]byte, npyHeaderLen)
+	copy(h, "\x93NUMPY\x01\x00")
+	binary.LittleEndian.PutUint16(h[8:], uint16(npyHeaderLen-10))
+	copy(h[10:], dict)
+	for i := 10 + len(dict); i < npyHeaderLen-1; i++ {
+		h[i] = ' '
+	}
+	h[npyHeaderLen-1] = '\n'
+	return h
+}
+
+// Stream is an NPY file of rows of Cols values, appended one row at a time.
+type Stream struct {
+	f      *os.File
+	path   string
+	dt     Dtype
+	Cols   int
+	Rows   int // rows written (not necessarily synced)
+	synced int
+	buf    []byte
+}
+
+// CreateStream creates (truncating) an NPY file with zero rows.
+func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{f: f, path: path, dt: dt, Cols: cols}
+	if _, err := f.Write(npyHeader(dt, []int{0, cols})); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenStream reopens a stream written by CreateStream to append after its first keep rows
+// (the rows of a resumed run's checkpoint); rows past keep are cut off. It fails when the file
+// holds fewer than keep complete rows or is not such a stream.
+func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
+	shape, gotDt, off, err := ReadNPYHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != npyHeaderLen {
+		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
+	}
+	if shape[0] < keep {
+		return nil, fmt.Errorf("%s: holds %d rows, the checkpoint needs %d", path, shape[0], keep)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	end := int64(npyHeaderLen) + int64(keep)*int64(cols*dt.size())
+	if err := f.Truncate(end); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(end, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &Stream{f: f, path: path, dt: dt, Cols: cols, Rows: keep}
+	return s, s.Sync()
+}
+
+// AppendF32 appends one row of float32 values.
+func (s *Stream) AppendF32(row []float32) error {
+	if s.dt != Float32 || len(row) != s.Cols {
+		return fmt.Errorf("%s: row of %d float32, want %d %s", s.path, len(row), s.Cols, s.dt)
+	}
+	s.buf = s.buf[:0]
+	for _, v := range row {
+		s.buf = binary.LittleEndian.AppendUint32(s.buf, math.Float32bits(v))
+	}
+	return s.write()
+}
+
+// AppendF64 appends one row of float64 values.
+func (s *Stream) AppendF64(row []float64) error {
+	if s.dt != Float64 || len(row) != s.Cols {
+		return fmt.Errorf("%s: row of %d float64, want %d %s", s.path, len(row), s.Cols, s.dt)
+	}
+	s.buf = s.buf[:0]
+	for _, v := range row {
+		s.buf = binary.LittleEndian.AppendUint64(s.buf, math.Float64bits(v))
+	}
+	return s.write()
+}
+
+func (s *Stream) write() error {
+	if _, err := s.f.Write(s.buf); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	s.Rows++
+	return nil
+}
+
+// Sync makes the rows written so far durable, then records their count in the header.
+func (s *Stream) Sync() error {
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	if _, err := s.f.WriteAt(npyHeader(s.dt, []int{s.Rows, s.Cols}), 0); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	s.synced = s.Rows
+	return s.f.Sync()
+}
+
+// Close syncs and closes the file.
+func (s *Stream) Close() error {
+	err := s.Sync()
+	return errors.Join(err, s.f.Close())
+}
+
+var shapeRe = regexp.MustCompile(`'shape':\s*\(([0-9, ]*)\)`)
+var descrRe = regexp.MustCompile(`'descr':\s*'([<>|][a-z][0-9]+)'`)
+
+// ReadNPYHeader returns an NPY file's shape, dtype and data offset.
+func ReadNPYHeader(path string) (shape []int, dt Dtype, offset int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer f.Close()
+	pre := make([]byte, 10)
+	if _, err := io.ReadFull(f, pre); err != nil || string(pre[:6]) != "\x93NUMPY" {
+		return nil, "", 0, fmt.Errorf("%s: not an NPY file", path)
+	}
+	if pre[6] != 1 {
+		return nil, "", 0, fmt.Errorf("%s: NPY version %d, want 1", path, pre[6])
+	}
+	hl := int(binary.LittleEndian.Uint16(pre[8:]))
+	dict := make([]byte, hl)
+	if _, err := io.ReadFull(f, dict); err != nil {
+		return nil, "", 0, fmt.Errorf("%s: truncated NPY header", path)
+	}
+	if strings.Contains(string(dict), "'fortran_order': True") {
+		return nil, "", 0, fmt.Errorf("%s: Fortran-ordered arrays are not supported", path)
+	}
+	m := shapeRe.FindSubmatch(dict)
+	d := descrRe.FindSubmatch(dict)
+	if m == nil || d == nil {
+		return nil, "", 0, fmt.Errorf("%s: NPY header without shape or descr: %q", path, dict)
+	}
+	for _, p := range strings.Split(string(m[1]), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, "", 0, fmt.Errorf("%s: bad shape %q", path, m[1])
+		}
+		shape = append(shape, v)
+	}
+	return shape, Dtype(d[1]), 10 + hl, nil
+}
+
+// WriteNPY writes a whole array atomically (through a temporary file).
+func WriteNPY(path string, dt Dtype, shape []int, f64 []float64, i32 []int32) error {
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	out := npyHeader(dt, shape)
+	switch dt {
+	case Float64:
+		if len(f64) != n {
+			return fmt.Errorf("%s: %d values for shape %v", path, len(f64), shape)
+		}
+		for _, v := range f64 {
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+		}
+	case Int32:
+		if len(i32) != n {
+			return fmt.Errorf("%s: %d values for shape %v", path, len(i32), shape)
+		}
+		for _, v := range i32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(v))
+		}
+	default:
+		return fmt.Errorf("%s: WriteNPY does not write %s", path, dt)
+	}
+	return engine.WriteFileAtomic(path, out)
+}
+
+// Matrix is a whole NPY array read into memory as float64 (from <f4, <f8 or <i4).
+type Matrix struct {
+	Shape []int
+	Data  []float64
+}
+
+// Rows and Cols of a 1-D or 2-D array (a 1-D array is one column).
+func (m *Matrix) Rows() int { return m.Shape[0] }
+func (m *Matrix) Cols() int {
+	if len(m.Shape) < 2 {
+		return 1
+	}
+	return m.Shape[1]
+}
+
+// Row returns row r.
+func (m *Matrix) Row(r int) []float64 { c := m.Cols(); return m.Data[r*c : (r+1)*c] }
+
+// ReadNPY reads rows [from, to) of an NPY array (to < 0: all rows); it checks that the file holds
+// every row its header claims.
+func ReadNPY(path string, from, to int) (*Matrix, error) {
+	shape, dt, off, err := ReadNPYHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) == 0 || len(shape) > 2 {
+		return nil, fmt.Errorf("%s: shape %v, want 1 or 2 dimensions", path, shape)
+	}
+	if dt != Float32 && dt != Float64 && dt != Int32 {
+		return nil, fmt.Errorf("%s: element type %s is not supported", path, dt)
+	}
+	cols := 1
+	if len(shape) == 2 {
+		cols = shape[1]
+	}
+	if to < 0 {
+		to = shape[0]
+	}
+	if from < 0 || from > to || to > shape[0] {
+		return nil, fmt.Errorf("%s: rows %d:%d are outside the %d rows it holds", path, from, to, shape[0])
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	es := dt.size()
+	if need := int64(off) + int64(shape[0])*int64(cols*es); st.Size() < need {
+		return nil, fmt.Errorf("%s: truncated: the header claims %d rows (%d bytes) but the file has %d bytes", path, shape[0], need, st.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw := make([]byte, (to-from)*cols*es)
+	if _, err := f.ReadAt(raw, int64(off)+int64(from*cols*es)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m := &Matrix{Shape: append([]int{to - from}, shape[1:]...), Data: make([]float64, (to-from)*cols)}
+	for i := range m.Data {
+		switch dt {
+		case Float32:
+			m.Data[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
+		case Float64:
+			m.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+		case Int32:
+			m.Data[i] = float64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
+	}
+	return m, nil
+}
+
+// ReadRowF32 reads row r of a 2-D float32 NPY file into dst (len = cols), for streaming through
+// a T×D file without holding it.
+func ReadRowF32(f *os.File, off, cols, r int, dst []float32, raw []byte) error {
+	raw = raw[:4*cols]
+	if _, err := f.ReadAt(raw, int64(off)+int64(r)*int64(4*cols)); err != nil {
+		return err
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return nil
+}

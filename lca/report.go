@@ -1,0 +1,310 @@
+package lca
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// ReportDir is where a run's report goes.
+const ReportDir = "report"
+
+// figure is one PNG of the report.
+type figure struct {
+	Name, Title, Caption string
+	Data                 template.URL // data: URI, so the HTML is self-contained
+}
+
+// Report analyses a computed run directory and writes report/*.png, report/report.html (self
+// contained: images inline) and report/summary.json. It returns the summary.
+func Report(dir string) (Summary, error) {
+	r, err := ReadRun(dir)
+	if err != nil {
+		return Summary{}, err
+	}
+	s := Summarize(r)
+	out := filepath.Join(dir, ReportDir)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return s, err
+	}
+	var figs []figure
+	add := func(name, title, caption string, p *plot.Plot, w, h vg.Length) error {
+		wt, err := p.WriterTo(w, h, "png")
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", name, err)
+		}
+		var b bytes.Buffer
+		if _, err := wt.WriteTo(&b); err != nil {
+			return err
+		}
+		if err := engine.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
+			return err
+		}
+		figs = append(figs, figure{name, title, caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))})
+		return nil
+	}
+	T := len(r.Sum)
+	xs := func(f func(t int) float64) plotter.XYs {
+		pts := make(plotter.XYs, T)
+		for t := range pts {
+			pts[t].X, pts[t].Y = float64(r.Iter[t]), f(t)
+		}
+		return pts
+	}
+	steps := []struct {
+		name, title, caption string
+		make                 func() (*plot.Plot, vg.Length, vg.Length, error)
+	}{
+		{"loss", "Loss: true against rebuilt from LCA", fmt.Sprintf("The loss over the LCA set (%s) at every iteration, and L(θ₀) + cumulative ΣLCA. Relative error of the total loss change: %.3g %% (first order: %.3g %%).", s.LCASet, 100*s.RelErr, 100*s.FirstRelErr),
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.X.Label.Text, p.Y.Label.Text = "iteration", "loss"
+				cum, cumF := r.Before[0], r.Before[0]
+				rebuilt := xs(func(t int) float64 { cum += r.Sum[t]; return cum })
+				first := xs(func(t int) float64 { cumF += r.First[t]; return cumF })
+				truth := xs(func(t int) float64 { return r.After[t] })
+				err := addLines(p, "true L(θ)", truth, color.RGBA{0, 0, 0, 255}, "rebuilt (LCA)", rebuilt, color.RGBA{214, 39, 40, 255},
+					"rebuilt (first order)", first, color.RGBA{31, 119, 180, 255})
+				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, err
+			}},
+		{"error", "Per-iteration error |ΔL − ΣLCA|", fmt.Sprintf("Largest error over iterations with n < %d: %.3g (threshold %g); mean %.3g against %.3g for the first-order estimate. Mean Simpson n: %.2f; iterations at n = %d: %d.", r.Meta.Integrator.MaxN, s.MaxIterErr, r.Meta.Integrator.Threshold, s.MeanIterErr, s.MeanFirstErr, s.MeanN, r.Meta.Integrator.MaxN, s.AtMaxN),
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.X.Label.Text, p.Y.Label.Text = "iteration", "|ΔL − ΣLCA| (log)"
+				p.Y.Scale = plot.LogScale{}
+				p.Y.Tick.Marker = plot.LogTicks{}
+				floor := func(v float64) float64 { return math.Max(v, 1e-12) }
+				err := addLines(p, "LCA", xs(func(t int) float64 { return floor(r.Err[t]) }), color.RGBA{214, 39, 40, 255},
+					"first order", xs(func(t int) float64 { return floor(math.Abs(r.After[t] - r.Before[t] - r.First[t])) }), color.RGBA{31, 119, 180, 255})
+				return p, 16 * vg.Centimeter, 8 * vg.Centimeter, err
+			}},
+		{"helped", "Fraction of parameters helping", fmt.Sprintf("Per iteration, the fraction of parameters with LCA < 0 (zeros do not help), overall and per layer. Mean over iterations: %.1f %%.", 100*s.HelpedMean),
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.X.Label.Text, p.Y.Label.Text = "iteration", "fraction helping"
+				args := []any{"all", xs(func(t int) float64 { return r.Helped[t] }), color.RGBA{0, 0, 0, 255}}
+				for l, name := range r.Meta.Layers {
+					args = append(args, name, xs(func(t int) float64 { return r.HelpedL.Row(t)[l] }), layerColor(l))
+				}
+				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, addLines(p, args...)
+			}},
+		{"helped_hist", "How often each parameter helps", "Histogram over parameters of the fraction of iterations on which the parameter helped (LCA < 0).",
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.X.Label.Text, p.Y.Label.Text = "fraction of iterations helping", "parameters"
+				v := make(plotter.Values, len(r.Count))
+				for i, c := range r.Count {
+					v[i] = c / float64(T)
+				}
+				h, err := plotter.NewHist(v, 50)
+				if err != nil {
+					return nil, 0, 0, err
+				}
+				h.FillColor = color.RGBA{31, 119, 180, 255}
+				p.Add(h)
+				return p, 14 * vg.Centimeter, 8 * vg.Centimeter, nil
+			}},
+		{"layer_totals", "Total LCA per layer", "Σ over iterations and the layer's parameters. Negative: the layer helped overall; positive: it hurt.",
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.Y.Label.Text = "total LCA"
+				v := make(plotter.Values, len(s.Layers))
+				names := make([]string, len(s.Layers))
+				for i, l := range s.Layers {
+					v[i], names[i] = l.TotalLCA, l.Layer
+				}
+				b, err := plotter.NewBarChart(v, vg.Points(max(8, 300/float64(len(v)))))
+				if err != nil {
+					return nil, 0, 0, err
+				}
+				b.Color = color.RGBA{214, 39, 40, 255}
+				p.Add(b)
+				p.NominalX(names...)
+				if len(names) > 8 {
+					p.X.Tick.Label.Rotation = math.Pi / 3
+					p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = -1, -0.5
+				}
+				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, nil
+			}},
+		{"layer_cumulative", "Cumulative LCA per layer", "Running Σ of each layer's LCA over iterations.",
+			func() (*plot.Plot, vg.Length, vg.Length, error) {
+				p := plot.New()
+				p.X.Label.Text, p.Y.Label.Text = "iteration", "cumulative LCA"
+				var args []any
+				for l, name := range r.Meta.Layers {
+					c := 0.0
+					args = append(args, name, xs(func(t int) float64 { c += r.Layers.Row(t)[l]; return c }), layerColor(l))
+				}
+				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, addLines(p, args...)
+			}},
+	}
+	for _, st := range steps {
+		p, w, h, err := st.make()
+		if err != nil {
+			return s, fmt.Errorf("plot %s: %w", st.name, err)
+		}
+		p.Title.Text = st.title
+		if err := add(st.name, st.title, st.caption, p, w, h); err != nil {
+			return s, err
+		}
+	}
+	for l, name := range r.Meta.Neurons.Layers {
+		p, err := heatMap(r, l)
+		if err != nil {
+			return s, err
+		}
+		p.Title.Text = "LCA per neuron: " + name
+		if err := add("neurons_"+sanitize(name), p.Title.Text, "Each row is a neuron (its incoming weights and bias summed), each column an iteration; blue helped, red hurt (colour scale symmetric, clipped at the 99th percentile of |LCA|).", p, 16*vg.Centimeter, 7*vg.Centimeter); err != nil {
+			return s, err
+		}
+	}
+	sj, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return s, err
+	}
+	if err := engine.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
+		return s, err
+	}
+	var html bytes.Buffer
+	if err := reportTemplate.Execute(&html, map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}); err != nil {
+		return s, err
+	}
+	return s, engine.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
+}
+
+// addLines adds (name, XYs, colour) triples as lines with a legend.
+func addLines(p *plot.Plot, args ...any) error {
+	for i := 0; i+2 < len(args); i += 3 {
+		l, err := plotter.NewLine(args[i+1].(plotter.XYs))
+		if err != nil {
+			return err
+		}
+		l.Color = args[i+2].(color.Color)
+		l.Width = vg.Points(1)
+		p.Add(l)
+		p.Legend.Add(args[i].(string), l)
+	}
+	p.Legend.Top = true
+	return nil
+}
+
+var tab10 = []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255},
+	{140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255}, {23, 190, 207, 255}}
+
+func layerColor(l int) color.Color { return tab10[l%len(tab10)] }
+
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// neuronGrid is one layer's neurons × iterations as a heat-map grid.
+type neuronGrid struct {
+	r      *Run
+	start  int
+	n      int
+	lo, hi float64
+}
+
+func (g neuronGrid) Dims() (c, r int) { return len(g.r.Iter), g.n }
+func (g neuronGrid) X(c int) float64  { return float64(g.r.Iter[c]) }
+func (g neuronGrid) Y(r int) float64  { return float64(r) }
+func (g neuronGrid) Z(c, r int) float64 {
+	return math.Max(g.lo, math.Min(g.hi, g.r.Neurons.Row(c)[g.start+r]))
+}
+
+func heatMap(r *Run, l int) (*plot.Plot, error) {
+	start, n := r.Meta.Neurons.Start[l], r.Meta.Neurons.Size[l]
+	var abs []float64
+	for t := range r.Iter {
+		for _, v := range r.Neurons.Row(t)[start : start+n] {
+			abs = append(abs, math.Abs(v))
+		}
+	}
+	slices.Sort(abs)
+	lim := abs[min(len(abs)-1, int(0.99*float64(len(abs))))]
+	if lim == 0 {
+		lim = 1e-12
+	}
+	g := neuronGrid{r: r, start: start, n: n, lo: -lim, hi: lim}
+	cm := moreland.SmoothBlueRed()
+	cm.SetMin(-lim)
+	cm.SetMax(lim)
+	h := plotter.NewHeatMap(g, cm.Palette(255))
+	h.Min, h.Max = -lim, lim
+	// Vector cells stay crisp; past ~200k cells a raster keeps the PNG fast to draw.
+	h.Rasterized = n*len(r.Iter) > 200000
+	p := plot.New()
+	p.X.Label.Text, p.Y.Label.Text = "iteration", "neuron"
+	p.Add(h)
+	return p, nil
+}
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"pct": func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
+	"g":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+	"pair": func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", *p)
+	},
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>LCA report: {{.S.Model}}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}figcaption{color:#555;margin-bottom:2em}
+</style></head><body>
+<h1>Loss change allocation: {{.S.Model}}</h1>
+<p>{{.S.D}} parameters, {{.S.Iterations}} iterations ({{.Meta.Epochs}} epochs of batch {{.Meta.Batch}}, {{.Meta.Optimizer.Kind}} lr {{.Meta.Optimizer.LR}}),
+seed {{.Meta.Seed}}. LCA over {{.S.LCASet}}; integrator: {{.S.Integrator}}; chunks of {{.Meta.Integrator.Chunk}} examples,
+batch norm in {{if .Meta.Integrator.BatchStats}}batch-statistics{{else}}running-statistics{{end}} mode, dropout off{{if .Meta.Integrator.IncludeL2}}, loss includes the L2 term{{end}}.</p>
+<table>
+<tr><th>headline</th><th>value</th></tr>
+<tr><td>loss over the LCA set, start → end</td><td>{{g .S.LossStart}} → {{g .S.LossEnd}} (ΔL = {{g .S.DeltaLoss}})</td></tr>
+<tr><td>Σ over iterations and parameters of LCA</td><td>{{g .S.SumLCA}}</td></tr>
+<tr><td>relative error of the total loss change</td><td>{{pct .S.RelErr}} (first order: {{pct .S.FirstRelErr}})</td></tr>
+<tr><td>largest per-iteration |ΔL − ΣLCA| (n below the maximum)</td><td>{{g .S.MaxIterErr}}</td></tr>
+<tr><td>mean per-iteration error, LCA / first order</td><td>{{g .S.MeanIterErr}} / {{g .S.MeanFirstErr}}</td></tr>
+<tr><td>mean Simpson n; iterations at the maximum</td><td>{{printf "%.2f" .S.MeanN}}; {{.S.AtMaxN}}</td></tr>
+<tr><td>fraction of parameters helping, mean over iterations</td><td>{{pct .S.HelpedMean}}</td></tr>
+<tr><td>peak synchronisation: observed / shifted coincidence</td><td>{{pct .S.Sync.Observed}} / {{pct .S.Sync.Shuffled}} (ratio {{printf "%.2f" .S.Sync.Ratio}})</td></tr>
+</table>
+<h2>Layers</h2>
+<table><tr><th>layer</th><th>parameters</th><th>total LCA</th><th>fraction helping (mean)</th><th>learning peaks</th></tr>
+{{range .S.Layers}}<tr><td>{{.Layer}}</td><td>{{.Params}}</td><td>{{g .TotalLCA}}</td><td>{{pct .HelpedMean}}</td><td>{{.Peaks}}</td></tr>
+{{end}}</table>
+{{range .Figs}}<figure><h3>{{.Title}}</h3><img src="{{.Data}}" alt="{{.Title}}"><figcaption>{{.Caption}}</figcaption></figure>
+{{end}}
+<h2>Synchronisation of learning peaks</h2>
+<p><b>Definition.</b> Iteration t is a learning peak of a layer when the layer's LCA at t is the minimum of the window
+[t−{{.PeakWindow}}, t+{{.PeakWindow}}] and lies more than {{.PeakMADs}} robust standard deviations (1.4826 × the median absolute deviation)
+below the layer's median LCA (negative LCA is learning, so a peak is an unusually strong burst of learning). For every ordered pair of layers
+(l, m) we count the fraction of l's peaks that have a peak of m within ±{{.Slack}} iteration(s), and compare it with the same fraction when
+m's peaks are circularly shifted by a random offset in [T/10, 9T/10] (mean over 200 shifts, fixed seed). A ratio above 1 means the layers
+learn together more often than chance.</p>
+<table><tr><th>l \ m</th>{{range .Meta.Layers}}<th>{{.}}</th>{{end}}</tr>
+{{$layers := .Meta.Layers}}{{range $i, $row := .S.Sync.Pairs}}<tr><td>{{index $layers $i}}</td>{{range $row}}<td>{{pair .}}</td>{{end}}</tr>
+{{end}}</table>
+</body></html>
+`))

@@ -156,6 +156,9 @@ func Merge(run string, parts []string) error {
 		}
 	}
 	first, last := ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]
+	if first != 0 || last != meta.T {
+		return fmt.Errorf("the parts cover iterations %d:%d; iterations %s of the run's 0:%d are in no part", first, last, missing(first, last, meta.T), meta.T)
+	}
 	withFull := true
 	for _, p := range ps {
 		withFull = withFull && p.meta.Outputs.LCA
@@ -313,4 +316,14 @@ func sumInts(v []int) int {
 		s += x
 	}
 	return s
+}
+
+func missing(first, last, T int) string {
+	switch {
+	case first > 0 && last < T:
+		return fmt.Sprintf("0:%d and %d:%d", first, last, T)
+	case first > 0:
+		return fmt.Sprintf("0:%d", first)
+	}
+	return fmt.Sprintf("%d:%d", last, T)
 }

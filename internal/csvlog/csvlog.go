@@ -29,7 +29,11 @@ func Open(path string, header []string, keyCol int, keep func(int) bool) (*Log, 
 		if err != nil {
 			return nil, err
 		}
-		rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+		// A run killed mid-write may leave a torn last line: read leniently and drop rows that
+		// are not whole (they are past the checkpoint anyway).
+		rd := csv.NewReader(strings.NewReader(string(b)))
+		rd.FieldsPerRecord = -1
+		rows, err := rd.ReadAll()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -37,9 +41,12 @@ func Open(path string, header []string, keyCol int, keep func(int) bool) (*Log, 
 			return nil, fmt.Errorf("%s: header %v, want %v", path, rows[:min(1, len(rows))], header)
 		}
 		for _, r := range rows[1:] {
+			if len(r) != len(header) {
+				continue
+			}
 			v, err := strconv.Atoi(r[keyCol])
 			if err != nil {
-				return nil, fmt.Errorf("%s: bad row %v", path, r)
+				continue
 			}
 			if keep(v) {
 				kept = append(kept, r)

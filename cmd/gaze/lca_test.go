@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gazeml/gaze/lca"
+)
+
+func lcaArgs(out string, extra ...string) []string {
+	return append([]string{"lca", "train", "--data", "synthetic", "--synthetic", "96x1x8x8", "--classes", "4",
+		"--model", "mlp:64-16-4", "--batch", "32", "--epochs", "2", "--lr", "0.05", "--lca-examples", "0",
+		"--lca-batch", "40", "--quiet", "--out", out}, extra...)
+}
+
+// An online LCA study ends with a report whose numbers agree with the files.
+func TestLCAOnlineRunAndReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	stdout, stderr, err := gaze(t, lcaArgs(dir)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "report.html") {
+		t.Errorf("stdout %q does not point at the report", stdout)
+	}
+	for _, f := range []string{"meta.json", "losses.csv", "lca_layers.npy", "lca_total.npy", "helped_count.npy", "report/report.html", "report/loss.png", "report/neurons_fc1.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	var s lca.Summary
+	b, _ := os.ReadFile(filepath.Join(dir, "report", "summary.json"))
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	// 96 examples in batches of 32: 3 iterations an epoch.
+	if s.Iterations != 6 || s.D != 64*16+16+16*4+4 {
+		t.Errorf("summary: %d iterations, %d parameters", s.Iterations, s.D)
+	}
+	if s.RelErr > 0.01 || s.MaxIterErr > 1e-3 {
+		t.Errorf("relative error %v, largest iteration error %v", s.RelErr, s.MaxIterErr)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report", "report.html"))
+	if !bytes.Contains(html, []byte("data:image/png;base64,")) || !bytes.Contains(html, []byte("Definition.")) {
+		t.Error("report.html lacks inline images or the peak definition")
+	}
+	if out, _, err := gaze(t, "lca", "report", "--json", dir); err != nil || !strings.Contains(out, `"relative_error"`) {
+		t.Errorf("gaze lca report --json: %v %q", err, out)
+	}
+}
+
+// Offline: train saving the trajectory, compute two ranges, merge: the same LCA as online.
+func TestLCAOfflineComputeMergeEqualsOnline(t *testing.T) {
+	online := filepath.Join(t.TempDir(), "online")
+	if _, se, err := gaze(t, lcaArgs(online, "--no-report")...); err != nil {
+		t.Fatal(err, se)
+	}
+	off := filepath.Join(t.TempDir(), "offline")
+	if _, se, err := gaze(t, lcaArgs(off, "--offline", "--save-weights")...); err != nil {
+		t.Fatal(err, se)
+	}
+	if _, _, err := gaze(t, "lca", "report", off); err == nil || !strings.Contains(err.Error(), "lca compute") {
+		t.Errorf("report of an uncomputed run: %v", err)
+	}
+	for _, r := range []string{"0:4", "4:"} {
+		if _, se, err := gaze(t, "lca", "compute", "--iters", r, off); err != nil {
+			t.Fatal(err, se)
+		}
+	}
+	// An overlapping part is refused before anything is written.
+	overlap := filepath.Join(t.TempDir(), "overlap")
+	if _, se, err := gaze(t, "lca", "compute", "--iters", "3:5", "--out", overlap, off); err != nil {
+		t.Fatal(err, se)
+	}
+	parts, _ := filepath.Glob(filepath.Join(off, "parts", "*"))
+	if _, _, err := gaze(t, append([]string{"lca", "merge", off, overlap}, parts...)...); err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Errorf("merging overlapping parts: %v", err)
+	}
+	if _, _, err := gaze(t, "lca", "merge", off, parts[1]); err == nil || !strings.Contains(err.Error(), "in no part") {
+		t.Errorf("merging a part that leaves iterations 0:4 out: %v", err)
+	}
+	if _, se, err := gaze(t, "lca", "merge", off); err != nil {
+		t.Fatal(err, se)
+	}
+	for _, f := range []string{"lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy", "losses.csv"} {
+		a, _ := os.ReadFile(filepath.Join(online, f))
+		b, _ := os.ReadFile(filepath.Join(off, f))
+		if f == "losses.csv" {
+			// The second part starts by evaluating g(θ_4), which the online run had cached:
+			// every column but the evaluation count agrees.
+			a, b = dropLastColumn(a), dropLastColumn(b)
+		}
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: offline compute + merge differs from online LCA\n%s\n%s", f, a, b)
+		}
+	}
+	if _, _, err := gaze(t, "lca", "merge", off); err == nil || !strings.Contains(err.Error(), "already holds computed LCA") {
+		t.Errorf("merging twice: %v", err)
+	}
+	if _, _, err := gaze(t, "lca", "report", off); err != nil {
+		t.Errorf("report of the merged run: %v", err)
+	}
+}
+
+func dropLastColumn(csv []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.Split(csv, []byte("\n")) {
+		if i := bytes.LastIndexByte(line, ','); i >= 0 {
+			line = line[:i]
+		}
+		out = append(out, line)
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// Bad input to the LCA commands: clear errors, nothing overwritten.
+func TestLCABadInput(t *testing.T) {
+	off := filepath.Join(t.TempDir(), "offline")
+	if _, se, err := gaze(t, lcaArgs(off, "--offline", "--save-weights")...); err != nil {
+		t.Fatal(err, se)
+	}
+	nolca := filepath.Join(t.TempDir(), "noweights")
+	if _, se, err := gaze(t, lcaArgs(nolca, "--no-report")...); err != nil {
+		t.Fatal(err, se)
+	}
+	trunc := filepath.Join(t.TempDir(), "trunc")
+	os.MkdirAll(trunc, 0o755)
+	for _, f := range []string{"meta.json", "weights.npy"} {
+		b, _ := os.ReadFile(filepath.Join(off, f))
+		if f == "weights.npy" {
+			b = b[:len(b)-300]
+		}
+		os.WriteFile(filepath.Join(trunc, f), b, 0o644)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lca", "compute", "--iters", "0:99", off}, "outside"},
+		{[]string{"lca", "compute", "--iters", "5:2", off}, "outside"},
+		{[]string{"lca", "compute", nolca}, "--save-weights"},
+		{[]string{"lca", "compute", "--iters", "0:6", trunc}, "truncated"},
+		{[]string{"lca", "compute", t.TempDir()}, "not an LCA run directory"},
+		{[]string{"lca", "report", t.TempDir()}, "not an LCA run directory"},
+		{lcaArgs(filepath.Join(t.TempDir(), "x"), "--offline"), "--save-weights"},
+		{lcaArgs(filepath.Join(t.TempDir(), "x"), "--max-n", "12"), "power of two"},
+		{lcaArgs(nolca), "already holds a run"},
+		{lcaArgs(nolca, "--resume", "--lca-examples", "50"), "another run"},
+	}
+	for _, c := range cases {
+		if _, _, err := gaze(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("gaze %s: error %v, want one containing %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}

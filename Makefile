@@ -1,7 +1,7 @@
 # The everyday commands. `make test` is the test command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build test test-short lint mnist train-mnist bench clean
+.PHONY: all build test test-short lint mnist run train-mnist bench clean
 
 all: build
 
@@ -24,7 +24,12 @@ lint:
 mnist:
 	$(GO) run ./cmd/gaze data mnist
 
-# The README's main job: mnist-fc, SGD 0.01 momentum 0.9, batch 250, 3 epochs on the CPU.
+# The README's main job: an LCA study of mnist-fc (SGD 0.01, momentum 0.9, batch 250, 3 epochs)
+# on real MNIST on the CPU, LCA over a fixed 10,000-example subset, ending with the report.
+run:
+	$(GO) run ./cmd/gaze lca train --model mnist-fc --data mnist --epochs 3 --lca-examples 10000 --out runs/lca-mnist-fc
+
+# Plain training, no LCA.
 train-mnist:
 	$(GO) run ./cmd/gaze train --model mnist-fc --data mnist --epochs 3 --out runs/mnist-fc
 
@@ -34,3 +39,37 @@ bench:
 
 clean:
 	rm -rf bin runs
+
+# ---- CUDA (issue 3) ----
+.PHONY: kernels kernels-check build-cuda gpu-bundle test-cuda-emu
+
+# PTX from kernels/*.cu with CUDA 11.8 (scripts/install-cuda.sh installs it on Debian 12).
+kernels:
+	scripts/build-kernels.sh
+
+# Rebuild the PTX into a temporary directory and fail if it differs from the committed files.
+kernels-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	scripts/build-kernels.sh "$$tmp" >/dev/null; \
+	status=0; \
+	for f in kernels/*.cu; do n=$$(basename $$f .cu); \
+		if ! diff -q "$$tmp/$$n.ptx" "kernels/$$n.ptx" >/dev/null 2>&1; then echo "kernels/$$n.ptx is stale: run make kernels"; status=1; fi; \
+	done; \
+	for f in kernels/*.ptx; do n=$$(basename $$f .ptx); \
+		if [ ! -f "kernels/$$n.cu" ]; then echo "kernels/$$n.ptx has no source kernels/$$n.cu"; status=1; fi; \
+	done; \
+	if [ $$status = 0 ]; then echo "kernels-check: PTX matches kernels/*.cu"; fi; exit $$status
+
+# The CUDA build of the command line (needs the CUDA headers and libcuda.so to link; runs only
+# where an NVIDIA driver is installed).
+build-cuda:
+	$(GO) build -tags cuda -o bin/gaze-cuda ./cmd/gaze
+
+# The conformance suite on the CUDA device's host emulator: the kernel sources compiled as C++
+# and run one thread per block (index arithmetic, bounds, reductions; no GPU needed).
+test-cuda-emu:
+	$(GO) test -tags cuda,cudaemu -count=1 -run 'TestConformance|TestBadInput|TestLaunchAllocs' ./engine/cuda
+
+# Test binaries for a GPU machine without Go (scripts/gpu-check.sh runs them).
+gpu-bundle:
+	scripts/gpu-bundle.sh

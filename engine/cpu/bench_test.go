@@ -47,10 +47,15 @@ func benchConv(b *testing.B, pass string) {
 			}
 			run() // grow scratch
 			b.ResetTimer()
+			cpu0 := processCPUTime()
 			for i := 0; i < b.N; i++ {
 				run()
 			}
+			cpu := processCPUTime() - cpu0
 			b.ReportMetric(g.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			// CPU time per call (all threads): with -cpu 1 on a loaded machine, a steadier
+			// measure of the work than wall time.
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -7,35 +7,43 @@ import (
 	"github.com/gazeml/gaze/internal/sgemm"
 )
 
-// Convolution lowers to GEMM. For image n, im2col builds col, a (C·R·S)×(OutH·OutW) matrix whose
+// Convolution lowers to GEMM. For image n, col_n is the (C·R·S)×(OutH·OutW) im2col matrix whose
 // column (oh, ow) holds the input taps under output pixel (oh, ow) (zero where a tap falls in
 // the padding), so that
 //
 //	forward:         y_n  = W · col_n                    (W is K×CRS)
-//	backward data:   dx_n = col2im(Wᵀ · dy_n)
 //	backward filter: dW  += dy_n · col_nᵀ
+//	backward data:   dx_n = col2im(Wᵀ · dy_n)
+//
+// col is never stored: sgemm takes op(B) from a BPacker (colPacker), which generates each
+// kc×nc block of col (or colᵀ) straight into sgemm's packing buffer, a row at a time through an
+// L1-sized buffer. This implicit im2col saves writing and re-reading a col matrix that is
+// C·R·S times larger than the input (the dominant memory traffic of the explicit form).
+//
+// Backward data with unit strides is itself a convolution: dx = dy ⋆ W', with W' the filters
+// transposed (C×K) and flipped (r → R-1-r, s → S-1-s) and padding R-1-PadH, S-1-PadW. It runs as
+// a forward convolution (implicit im2col of dy, one GEMM with depth K·R·S), so there is no col2im
+// scatter-add. Strided convolutions keep the explicit col = Wᵀ·dy followed by col2im.
 //
 // A 1×1, stride-1, unpadded convolution needs no im2col: x_n itself is the C×HW col matrix.
 //
 // Small images make thin GEMMs (lenet's 14×14 conv has 196 columns per image), so images are
-// processed in groups of G whose col matrices sit side by side, giving one GEMM with G·OutH·OutW
-// columns; dy and y are gathered into / scattered from the K×(G·OHW) layout that GEMM uses. The
-// scratch (d.col) holds one group's col and gathered matrices; G is cut so that it stays within
-// convMaxFloats (only a single image whose col matrix alone is larger exceeds it).
+// processed in groups of G side by side, giving one GEMM with G·OutH·OutW columns; dy and y are
+// gathered into / scattered from the K×(G·OHW) layout that GEMM uses.
 //
-// Parallelism: groups run one after another. sgemm.Sgemm spreads each product over the cores
-// itself (splitting M or N, never the sum over K), and the O(n) stages around it (im2col,
-// col2im, gather, scatter) fan out over (image, channel) planes that write disjoint memory. So
-// every output is computed in a fixed order and results are bit-identical whatever the core
-// count; the filter gradient in particular accumulates group by group straight into dw.
+// Parallelism: groups run one after another. sgemm spreads each product over the cores itself
+// (splitting M or N, never the sum over K), and the O(n) stages around it (gather, scatter,
+// col2im) fan out over images or (image, channel) planes that write disjoint memory. So every
+// output is computed in a fixed order and results are bit-identical whatever the core count; the
+// filter gradient in particular accumulates group by group straight into dw.
 
 // Group sizing, measured with internal/sgemm on the two benchmark layers: its throughput on these
-// thin products (M = K output channels, 16 to 64) keeps rising up to a few thousand columns and
-// falls off once the col matrix outgrows the cache. The first two are defaults of Device fields,
-// so that tests can force single-image and ragged groups.
+// thin products (M = K output channels, 16 to 64) keeps rising up to a few thousand columns. The
+// first two are defaults of Device fields, so that tests can force single-image and ragged
+// groups.
 const (
 	convTargetCols  = 4096     // aim for GEMMs this wide (G·OutH·OutW columns),
-	convColFloats   = 1 << 20  // but with a col matrix of at most 4 MiB,
+	convColFloats   = 1 << 18  // with an explicit col matrix (backward data) of at most 1 MiB (L2-sized: 4 MiB cost 11% more CPU on lenet_conv2),
 	convTargetFlops = 4 << 20  // and at least this much work, so that sgemm goes parallel
 	convMaxFloats   = 16 << 20 // hard scratch bound (64 MiB) unless one image needs more
 )
@@ -46,22 +54,27 @@ type convPlan struct {
 	crs    int  // rows of col: C·R·S
 	ohw    int  // output pixels per image
 	direct bool // 1×1 stride-1 unpadded: col_n is x_n
+	col    bool // the call stores col explicitly (strided backward data)
 	group  int  // images per GEMM
 }
 
-func (d *Device) planConv(kernel string, g engine.ConvGeom) convPlan {
+func (d *Device) planConv(kernel string, g engine.ConvGeom, col bool) convPlan {
 	if err := g.Validate(); err != nil {
 		panic(fmt.Sprintf("cpu: %s: %v", kernel, err))
 	}
-	p := convPlan{g: g, crs: g.C * g.R * g.S, ohw: g.OutH * g.OutW}
+	p := convPlan{g: g, crs: g.C * g.R * g.S, ohw: g.OutH * g.OutW, col: col}
 	p.direct = g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W
 	if p.direct {
 		p.group = 1
 		return p
 	}
-	perImage := (p.crs + g.K) * p.ohw
+	perImage := g.K * p.ohw
+	p.group = ceilDiv(d.convCols, p.ohw)
+	if col {
+		perImage += p.crs * p.ohw
+		p.group = min(p.group, convColFloats/(p.crs*p.ohw))
+	}
 	flops := 2 * g.K * p.crs * p.ohw
-	p.group = min(ceilDiv(d.convCols, p.ohw), convColFloats/(p.crs*p.ohw))
 	p.group = max(p.group, ceilDiv(d.convFlops, max(flops, 1)), 1)
 	p.group = min(p.group, g.N, max(convMaxFloats/perImage, 1))
 	return p
@@ -69,57 +82,182 @@ func (d *Device) planConv(kernel string, g engine.ConvGeom) convPlan {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// scratch returns the col matrix (crs × nb·ohw) and the gathered-output matrix (K × nb·ohw) for
-// a group of nb images, both with row stride nb·ohw.
+// scratch returns the col matrix (crs × nb·ohw, empty unless p.col) and the gathered-output
+// matrix (K × nb·ohw) for a group of nb images, both with row stride nb·ohw.
 func (p *convPlan) scratch(d *Device) (col, out []float32) {
 	ld := p.group * p.ohw
-	s := d.scratch((p.crs + p.g.K) * ld)
-	return s[:p.crs*ld], s[p.crs*ld:]
+	rows := p.g.K
+	if p.col {
+		rows += p.crs
+	}
+	s := d.scratch(rows * ld)
+	return s[:len(s)-p.g.K*ld], s[len(s)-p.g.K*ld:]
 }
 
-// planeGrain is the number of (image, channel) planes per goroutine in the O(n) conv stages.
+// planeGrain is the number of (image, channel) planes per chunk in the O(n) conv stages.
 func (p *convPlan) planeGrain() int {
 	return max(grainStream/max(p.g.R*p.g.S*p.ohw, 1), 1)
 }
 
-// im2colGroup writes the col matrices of images x[n0 : n0+nb] side by side (row stride nb·ohw).
-func (d *Device) im2colGroup(p *convPlan, xs, col []float32, n0, nb int) {
-	g := &p.g
-	hw, ld := g.H*g.W, nb*p.ohw
-	rows := g.R * g.S * ld
-	d.parallel(nb*g.C, p.planeGrain(), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			j, c := u/g.C, u%g.C
-			plane := xs[((n0+j)*g.C+c)*hw : ((n0+j)*g.C+c+1)*hw]
-			im2colPlane(g, plane, col[c*rows+j*p.ohw:], ld)
+// colPacker is the implicit im2col: it presents col of images x[n0 : n0+nb] (side by side, so
+// column j is pixel j%ohw of image n0+j/ohw) to sgemm as op(B) = col, or op(B) = colᵀ with
+// trans (the filter gradient). It only reads x, so sgemm may call it from several goroutines.
+type colPacker struct {
+	g     engine.ConvGeom
+	x     []float32
+	n0    int
+	trans bool
+}
+
+// PackB implements sgemm.BPacker.
+func (cp *colPacker) PackB(dst, tmp []float32, p0, kc, j0, nc int) {
+	if !cp.trans {
+		// op(B) rows are col rows: generate each row segment, then store it as one k step.
+		row := tmp[:nc]
+		for p := 0; p < kc; p++ {
+			cp.row(p0+p, j0, j0+nc, row)
+			sgemm.PackBRow(dst, kc, p, row)
 		}
-	})
+		return
+	}
+	// op(B) = colᵀ: its columns are col rows over pixels [p0, p0+kc).
+	for jr := 0; jr < nc; jr += sgemm.NR {
+		cols := min(sgemm.NR, nc-jr)
+		for jj := 0; jj < cols; jj++ {
+			cp.row(j0+jr+jj, p0, p0+kc, tmp[jj*kc:(jj+1)*kc])
+		}
+		sgemm.PackBColumns(dst[jr*kc:], kc, tmp[:cols*kc], cols)
+	}
+}
+
+// row writes columns [a, b) of col row q = (c, r, s) into out[:b-a].
+func (cp *colPacker) row(q, a, b int, out []float32) {
+	g := &cp.g
+	rs := g.R * g.S
+	c, r, s := q/rs, q%rs/g.S, q%g.S
+	hw, ohw := g.H*g.W, g.OutH*g.OutW
+	for a < b {
+		img, pix := a/ohw, a%ohw
+		n := min(b-a, ohw-pix)
+		off := ((cp.n0+img)*g.C + c) * hw
+		colSpan(g, cp.x[off:off+hw], r, s, pix, pix+n, out[:n])
+		out = out[n:]
+		a += n
+	}
+}
+
+// convArgs is the GEMM side of a convolution call, kept in the Device so that the packer handed
+// to sgemm (an interface holding a pointer to cp) allocates nothing.
+type convArgs struct {
+	cp colPacker
+}
+
+// ConvForward: y = x ⋆ w (cross-correlation), overwriting y.
+func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
+	xs, ws, ys := convBuffers("ConvForward", g, x, w, y, "x", "w", "y")
+	d.convForward(d.planConv("ConvForward", g, false), xs, ws, ys, 0)
+}
+
+// convForward sets y = beta*y + x ⋆ w.
+func (d *Device) convForward(p convPlan, xs, ws, ys []float32, beta float32) {
+	g := p.g
+	in, out := g.C*g.H*g.W, g.K*p.ohw
+	if p.direct {
+		for n := 0; n < g.N; n++ {
+			sgemm.Sgemm(false, false, g.K, p.ohw, g.C, 1, ws, g.C, xs[n*in:(n+1)*in], p.ohw, beta, ys[n*out:(n+1)*out], p.ohw)
+		}
+		return
+	}
+	_, tmpAll := p.scratch(d)
+	cp := &d.conv.cp
+	defer func() { *cp = colPacker{} }()
+	for n0 := 0; n0 < g.N; n0 += p.group {
+		nb := min(p.group, g.N-n0)
+		ld := nb * p.ohw
+		*cp = colPacker{g: g, x: xs, n0: n0}
+		if nb == 1 {
+			sgemm.SgemmPacked(false, g.K, ld, p.crs, 1, ws, p.crs, cp, beta, ys[n0*out:(n0+1)*out], ld)
+			continue
+		}
+		tmp := tmpAll[:g.K*ld]
+		sgemm.SgemmPacked(false, g.K, ld, p.crs, 1, ws, p.crs, cp, 0, tmp, ld)
+		d.scatterOut(&p, ys[n0*out:(n0+nb)*out], tmp, nb, beta)
+	}
+}
+
+// im2colArgs: col2im of the explicit col matrix of images n0 : n0+nb (row stride nb·ohw), one
+// (image, channel) plane per index: dx = beta*dx + col2im(col).
+type im2colArgs struct {
+	p      convPlan
+	dx     []float32
+	col    []float32
+	n0, nb int
+	beta   float32
+}
+
+func (a *im2colArgs) run(lo, hi int) {
+	g := &a.p.g
+	hw, ld := g.H*g.W, a.nb*a.p.ohw
+	rows := g.R * g.S * ld
+	for u := lo; u < hi; u++ {
+		j, c := u/g.C, u%g.C
+		plane := a.dx[((a.n0+j)*g.C+c)*hw : ((a.n0+j)*g.C+c+1)*hw]
+		switch a.beta {
+		case 0:
+			clear(plane) // beta 0: dx is never read, it may hold NaN
+		case 1:
+		default:
+			for i := range plane {
+				plane[i] *= a.beta
+			}
+		}
+		col2imPlane(g, a.col[c*rows+j*a.p.ohw:], plane, ld)
+	}
+}
+
+// gatherArgs copies nb images between a [nb, K, OHW] tensor and one K×(nb·OHW) matrix:
+// gather (tensor → matrix) or, with scatter, back (tensor = beta·tensor + matrix).
+type gatherArgs struct {
+	k, ohw, nb int
+	dst, src   []float32
+	scatter    bool
+	beta       float32
+}
+
+func (a *gatherArgs) run(lo, hi int) {
+	k, ohw, ld := a.k, a.ohw, a.nb*a.ohw
+	for j := lo; j < hi; j++ {
+		for kk := 0; kk < k; kk++ {
+			t, m := (j*k+kk)*ohw, kk*ld+j*ohw // tensor and matrix offsets
+			if !a.scatter {
+				copy(a.dst[m:m+ohw], a.src[t:t+ohw])
+				continue
+			}
+			dst, src := a.dst[t:t+ohw], a.src[m:m+ohw]
+			switch a.beta {
+			case 0:
+				copy(dst, src)
+			case 1:
+				addTo(dst, src)
+			default:
+				for i, v := range src {
+					dst[i] = a.beta*dst[i] + v
+				}
+			}
+		}
+	}
 }
 
 // gatherOut copies nb images of a [nb, K, OHW] tensor into dst as one K×(nb·OHW) matrix.
 func (d *Device) gatherOut(p *convPlan, dst, src []float32, nb int) {
-	k, ohw := p.g.K, p.ohw
-	ld := nb * ohw
-	d.parallel(nb, max(grainStream/(k*ohw), 1), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for kk := 0; kk < k; kk++ {
-				copy(dst[kk*ld+j*ohw:kk*ld+(j+1)*ohw], src[(j*k+kk)*ohw:])
-			}
-		}
-	})
+	args := gatherArgs{k: p.g.K, ohw: p.ohw, nb: nb, dst: dst, src: src}
+	launch(d, &d.k.gather, args, nb, max(grainStream/(p.g.K*p.ohw), 1))
 }
 
-// scatterOut is the inverse of gatherOut.
-func (d *Device) scatterOut(p *convPlan, dst, src []float32, nb int) {
-	k, ohw := p.g.K, p.ohw
-	ld := nb * ohw
-	d.parallel(nb, max(grainStream/(k*ohw), 1), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for kk := 0; kk < k; kk++ {
-				copy(dst[(j*k+kk)*ohw:(j*k+kk+1)*ohw], src[kk*ld+j*ohw:])
-			}
-		}
-	})
+// scatterOut is the inverse of gatherOut, blended as dst = beta·dst + src.
+func (d *Device) scatterOut(p *convPlan, dst, src []float32, nb int, beta float32) {
+	args := gatherArgs{k: p.g.K, ohw: p.ohw, nb: nb, dst: dst, src: src, scatter: true, beta: beta}
+	launch(d, &d.k.gather, args, nb, max(grainStream/(p.g.K*p.ohw), 1))
 }
 
 // convBuffers checks and returns the x, w, y (or dx, w, dy) memory of a convolution.
@@ -131,47 +269,54 @@ func convBuffers(kernel string, g engine.ConvGeom, x, w, y engine.Buffer, xn, wn
 	return xs, ws, ys
 }
 
-// ConvForward: y = x ⋆ w (cross-correlation), overwriting y.
-func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
-	xs, ws, ys := convBuffers("ConvForward", g, x, w, y, "x", "w", "y")
-	p := d.planConv("ConvForward", g)
-	in, out := g.C*g.H*g.W, g.K*p.ohw
-	if p.direct {
-		for n := 0; n < g.N; n++ {
-			sgemm.Sgemm(false, false, g.K, p.ohw, g.C, 1, ws, g.C, xs[n*in:(n+1)*in], p.ohw, 0, ys[n*out:(n+1)*out], p.ohw)
-		}
-		return
+// transposedGeom returns the geometry of dx = dy ⋆ W' (see the top of the file), and false when
+// g has strides or a padding of a whole kernel or more, or when the explicit col2im form is
+// cheaper. Both spend O(1) memory operations per element of a matrix beside a GEMM: the
+// transposed form packs K·R·S × G·H·W of dy, the explicit one writes and scatters C·R·S ×
+// G·OutH·OutW of col. Per multiply-add that is 1/C against 1/K: measured (single-threaded CPU
+// time) the transposed form is 12% cheaper for resnet's 16→16 and 30% dearer for lenet's 20→40.
+func transposedGeom(g engine.ConvGeom) (engine.ConvGeom, bool) {
+	if g.StrideH != 1 || g.StrideW != 1 || g.PadH >= g.R || g.PadW >= g.S || g.C < g.K {
+		return g, false
 	}
-	colAll, tmpAll := p.scratch(d)
-	for n0 := 0; n0 < g.N; n0 += p.group {
-		nb := min(p.group, g.N-n0)
-		ld := nb * p.ohw
-		col := colAll[:p.crs*ld]
-		d.im2colGroup(&p, xs, col, n0, nb)
-		if nb == 1 {
-			sgemm.Sgemm(false, false, g.K, ld, p.crs, 1, ws, p.crs, col, ld, 0, ys[n0*out:(n0+1)*out], ld)
-			continue
-		}
-		tmp := tmpAll[:g.K*ld]
-		sgemm.Sgemm(false, false, g.K, ld, p.crs, 1, ws, p.crs, col, ld, 0, tmp, ld)
-		d.scatterOut(&p, ys[n0*out:(n0+nb)*out], tmp, nb)
-	}
+	t := engine.ConvGeom{N: g.N, C: g.K, H: g.OutH, W: g.OutW, K: g.C, R: g.R, S: g.S, StrideH: 1, StrideW: 1,
+		PadH: g.R - 1 - g.PadH, PadW: g.S - 1 - g.PadW, OutH: g.H, OutW: g.W}
+	return t, t.Validate() == nil
 }
 
 // ConvBackwardData: dx = beta*dx + ∂(x ⋆ w)/∂x · dy. This is also a transposed convolution of
 // dy.
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
 	dxs, ws, dys := convBuffers("ConvBackwardData", g, dx, w, dy, "dx", "w", "dy")
-	p := d.planConv("ConvBackwardData", g)
-	hw, in, out := g.H*g.W, g.C*g.H*g.W, g.K*p.ohw
+	p := d.planConv("ConvBackwardData", g, false)
+	in, out := g.C*g.H*g.W, g.K*p.ohw
 	if p.direct {
 		for n := 0; n < g.N; n++ {
 			sgemm.Sgemm(true, false, g.C, p.ohw, g.K, 1, ws, g.C, dys[n*out:(n+1)*out], p.ohw, beta, dxs[n*in:(n+1)*in], p.ohw)
 		}
 		return
 	}
+	if t, ok := transposedGeom(g); ok {
+		// W'[c, k, r, s] = W[k, c, R-1-r, S-1-s].
+		if cap(d.wflip) < len(ws) {
+			d.wflip = make([]float32, len(ws))
+		}
+		wf := d.wflip[:len(ws)]
+		rs := g.R * g.S
+		for k := 0; k < g.K; k++ {
+			for c := 0; c < g.C; c++ {
+				src := ws[(k*g.C+c)*rs : (k*g.C+c+1)*rs]
+				dst := wf[(c*g.K+k)*rs : (c*g.K+k+1)*rs]
+				for i, v := range src {
+					dst[rs-1-i] = v
+				}
+			}
+		}
+		d.convForward(d.planConv("ConvBackwardData", t, false), dys, wf, dxs, beta)
+		return
+	}
+	p = d.planConv("ConvBackwardData", g, true)
 	colAll, tmpAll := p.scratch(d)
-	rows := g.R * g.S
 	for n0 := 0; n0 < g.N; n0 += p.group {
 		nb := min(p.group, g.N-n0)
 		ld := nb * p.ohw
@@ -182,29 +327,15 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 			d.gatherOut(&p, dyg, dys[n0*out:(n0+nb)*out], nb)
 		}
 		sgemm.Sgemm(true, false, p.crs, ld, g.K, 1, ws, p.crs, dyg, ld, 0, col, ld)
-		d.parallel(nb*g.C, p.planeGrain(), func(lo, hi int) {
-			for u := lo; u < hi; u++ {
-				j, c := u/g.C, u%g.C
-				plane := dxs[((n0+j)*g.C+c)*hw : ((n0+j)*g.C+c+1)*hw]
-				switch beta {
-				case 0:
-					clear(plane) // beta 0: dx is never read, it may hold NaN
-				case 1:
-				default:
-					for i := range plane {
-						plane[i] *= beta
-					}
-				}
-				col2imPlane(&p.g, col[c*rows*ld+j*p.ohw:], plane, ld)
-			}
-		})
+		args := im2colArgs{p: p, dx: dxs, col: col, n0: n0, nb: nb, beta: beta}
+		launch(d, &d.k.im2col, args, nb*g.C, p.planeGrain())
 	}
 }
 
 // ConvBackwardFilter: dw += ∂(x ⋆ w)/∂w · dy, accumulated group by group in image order.
 func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) {
 	xs, dws, dys := convBuffers("ConvBackwardFilter", g, x, dw, dy, "x", "dw", "dy")
-	p := d.planConv("ConvBackwardFilter", g)
+	p := d.planConv("ConvBackwardFilter", g, false)
 	in, out := g.C*g.H*g.W, g.K*p.ohw
 	if p.direct {
 		for n := 0; n < g.N; n++ {
@@ -212,17 +343,18 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		}
 		return
 	}
-	colAll, tmpAll := p.scratch(d)
+	_, tmpAll := p.scratch(d)
+	cp := &d.conv.cp
+	defer func() { *cp = colPacker{} }()
 	for n0 := 0; n0 < g.N; n0 += p.group {
 		nb := min(p.group, g.N-n0)
 		ld := nb * p.ohw
-		col := colAll[:p.crs*ld]
-		d.im2colGroup(&p, xs, col, n0, nb)
 		dyg := dys[n0*out : (n0+1)*out]
 		if nb > 1 {
 			dyg = tmpAll[:g.K*ld]
 			d.gatherOut(&p, dyg, dys[n0*out:(n0+nb)*out], nb)
 		}
-		sgemm.Sgemm(false, true, g.K, p.crs, ld, 1, dyg, ld, col, ld, 1, dws, p.crs)
+		*cp = colPacker{g: g, x: xs, n0: n0, trans: true}
+		sgemm.SgemmPacked(false, g.K, p.crs, ld, 1, dyg, ld, cp, 1, dws, p.crs)
 	}
 }

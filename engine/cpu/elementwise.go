@@ -35,25 +35,33 @@ func b2i(b bool) int {
 func (d *Device) Relu(x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
 	sameLen("Relu", "x, y", xs, ys)
-	d.parallel(len(xs), grainStream, func(lo, hi int) {
-		xs, ys := xs[lo:hi], ys[lo:hi]
-		for i, v := range xs {
-			ys[i] = max(v, 0)
-		}
-	})
+	launch(d, &d.k.relu, reluArgs{xs, ys}, len(xs), grainStream)
+}
+
+type reluArgs struct{ x, y []float32 }
+
+func (a *reluArgs) run(lo, hi int) {
+	xs, ys := a.x[lo:hi], a.y[lo:hi]
+	for i, v := range xs {
+		ys[i] = max(v, 0)
+	}
 }
 
 // ReluBackward: dx = dy where y > 0, else 0, selected with a bit mask rather than a branch.
 func (d *Device) ReluBackward(y, dy, dx engine.Buffer) {
 	ys, dys, dxs := Data(y), Data(dy), Data(dx)
 	sameLen("ReluBackward", "y, dy, dx", ys, dys, dxs)
-	d.parallel(len(ys), grainStream, func(lo, hi int) {
-		ys, dys, dxs := ys[lo:hi], dys[lo:hi:hi], dxs[lo:hi:hi]
-		for i, v := range ys {
-			mask := -uint32(b2i(v > 0)) // all ones or zero
-			dxs[i] = math.Float32frombits(math.Float32bits(dys[i]) & mask)
-		}
-	})
+	launch(d, &d.k.reluBack, reluBackArgs{ys, dys, dxs}, len(ys), grainStream)
+}
+
+type reluBackArgs struct{ y, dy, dx []float32 }
+
+func (a *reluBackArgs) run(lo, hi int) {
+	ys, dys, dxs := a.y[lo:hi], a.dy[lo:hi:hi], a.dx[lo:hi:hi]
+	for i, v := range ys {
+		mask := -uint32(b2i(v > 0)) // all ones or zero
+		dxs[i] = math.Float32frombits(math.Float32bits(dys[i]) & mask)
+	}
 }
 
 // Fill sets every element of x to v.
@@ -79,47 +87,70 @@ func (d *Device) Copy(dst, src engine.Buffer) {
 func (d *Device) Axpy(alpha float32, x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
 	sameLen("Axpy", "x, y", xs, ys)
-	d.parallel(len(xs), grainStream, func(lo, hi int) {
-		xs, ys := xs[lo:hi], ys[lo:hi]
-		for i, v := range xs {
-			ys[i] += alpha * v
-		}
-	})
+	launch(d, &d.k.axpy, axpyArgs{alpha, xs, ys}, len(xs), grainStream)
+}
+
+type axpyArgs struct {
+	alpha float32
+	x, y  []float32
+}
+
+func (a *axpyArgs) run(lo, hi int) {
+	xs, ys := a.x[lo:hi], a.y[lo:hi]
+	for i, v := range xs {
+		ys[i] += a.alpha * v
+	}
 }
 
 // Scale: x *= alpha.
 func (d *Device) Scale(x engine.Buffer, alpha float32) {
 	xs := Data(x)
-	d.parallel(len(xs), grainStream, func(lo, hi int) {
-		xs := xs[lo:hi]
-		for i := range xs {
-			xs[i] *= alpha
-		}
-	})
+	launch(d, &d.k.scale, scaleArgs{xs, alpha}, len(xs), grainStream)
+}
+
+type scaleArgs struct {
+	x     []float32
+	alpha float32
+}
+
+func (a *scaleArgs) run(lo, hi int) {
+	xs := a.x[lo:hi]
+	for i := range xs {
+		xs[i] *= a.alpha
+	}
 }
 
 // Add: out = a + b.
 func (d *Device) Add(a, b, out engine.Buffer) {
 	as, bs, os := Data(a), Data(b), Data(out)
 	sameLen("Add", "a, b, out", as, bs, os)
-	d.parallel(len(as), grainStream, func(lo, hi int) {
-		as, bs, os := as[lo:hi], bs[lo:hi], os[lo:hi]
-		for i := range as {
-			os[i] = as[i] + bs[i]
-		}
-	})
+	launch(d, &d.k.binary, binaryArgs{as, bs, os, false}, len(as), grainStream)
 }
 
 // Mul: out = a * b element-wise.
 func (d *Device) Mul(a, b, out engine.Buffer) {
 	as, bs, os := Data(a), Data(b), Data(out)
 	sameLen("Mul", "a, b, out", as, bs, os)
-	d.parallel(len(as), grainStream, func(lo, hi int) {
-		as, bs, os := as[lo:hi], bs[lo:hi], os[lo:hi]
+	launch(d, &d.k.binary, binaryArgs{as, bs, os, true}, len(as), grainStream)
+}
+
+// binaryArgs: out = a + b, or a * b when mul.
+type binaryArgs struct {
+	a, b, out []float32
+	mul       bool
+}
+
+func (a *binaryArgs) run(lo, hi int) {
+	as, bs, os := a.a[lo:hi], a.b[lo:hi], a.out[lo:hi]
+	if a.mul {
 		for i := range as {
 			os[i] = as[i] * bs[i]
 		}
-	})
+		return
+	}
+	for i := range as {
+		os[i] = as[i] + bs[i]
+	}
 }
 
 // Dropout writes mask[i] = 1/(1-p) if u_i ≥ p else 0 and y = x*mask, with
@@ -131,22 +162,32 @@ func (d *Device) Dropout(x, mask, y engine.Buffer, p float32, seed, offset uint6
 	if p < 1 {
 		keep = 1 / (1 - p)
 	}
-	keepBits := math.Float32bits(keep)
-	d.parallel(len(xs), grainHeavy, func(lo, hi int) {
-		for i := lo; i < hi; {
-			// One Philox block yields the uniforms of four consecutive indices; rng.Uniform
-			// would recompute the block for each of them.
-			idx := offset + uint64(i)
-			u := uniformBlock(seed, idx>>2)
-			for w := idx & 3; w < 4 && i < hi; w++ {
-				// keep or 0 by bit mask: a branch would mispredict at rate ~p.
-				m := math.Float32frombits(keepBits & -uint32(b2i(u[w] >= p)))
-				ms[i] = m
-				ys[i] = xs[i] * m
-				i++
-			}
+	args := dropoutArgs{xs, ms, ys, p, math.Float32bits(keep), seed, offset}
+	launch(d, &d.k.dropout, args, len(xs), grainHeavy)
+}
+
+type dropoutArgs struct {
+	x, mask, y   []float32
+	p            float32
+	keepBits     uint32
+	seed, offset uint64
+}
+
+func (a *dropoutArgs) run(lo, hi int) {
+	xs, ms, ys := a.x, a.mask, a.y
+	for i := lo; i < hi; {
+		// One Philox block yields the uniforms of four consecutive indices; rng.Uniform
+		// would recompute the block for each of them.
+		idx := a.offset + uint64(i)
+		u := uniformBlock(a.seed, idx>>2)
+		for w := idx & 3; w < 4 && i < hi; w++ {
+			// keep or 0 by bit mask: a branch would mispredict at rate ~p.
+			m := math.Float32frombits(a.keepBits & -uint32(b2i(u[w] >= a.p)))
+			ms[i] = m
+			ys[i] = xs[i] * m
+			i++
 		}
-	})
+	}
 }
 
 // uniformBlock returns the four uniforms rng.Uniform(seed, 4*blk+j), j = 0..3, from one Philox
@@ -167,15 +208,22 @@ func (d *Device) BiasAdd(y, b engine.Buffer, n, c, hw int) {
 	ys, bs := Data(y), Data(b)
 	need("BiasAdd", "y", ys, n*c*hw)
 	need("BiasAdd", "b", bs, c)
-	d.parallel(n*c, max(grainStream/max(hw, 1), 1), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			v := bs[p%c]
-			row := ys[p*hw : (p+1)*hw]
-			for i := range row {
-				row[i] += v
-			}
+	launch(d, &d.k.biasAdd, biasAddArgs{ys, bs, c, hw}, n*c, max(grainStream/max(hw, 1), 1))
+}
+
+type biasAddArgs struct {
+	y, b  []float32
+	c, hw int
+}
+
+func (a *biasAddArgs) run(lo, hi int) {
+	for p := lo; p < hi; p++ {
+		v := a.b[p%a.c]
+		row := a.y[p*a.hw : (p+1)*a.hw]
+		for i := range row {
+			row[i] += v
 		}
-	})
+	}
 }
 
 // BiasGrad: db[c] += Σ_{n,i} dy[n,c,i], summed in float64 per channel.
@@ -184,13 +232,21 @@ func (d *Device) BiasGrad(dy, db engine.Buffer, n, c, hw int) {
 	need("BiasGrad", "dy", dys, n*c*hw)
 	need("BiasGrad", "db", dbs, c)
 	// Each channel is summed in a fixed order (image by image) by a single goroutine.
-	d.parallel(c, max(grainStream/max(n*hw, 1), 1), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var s float64
-			for img := 0; img < n; img++ {
-				s += sum64(dys[(img*c+ch)*hw : (img*c+ch+1)*hw])
-			}
-			dbs[ch] += float32(s)
+	launch(d, &d.k.biasGrad, biasGradArgs{dys, dbs, n, c, hw}, c, max(grainStream/max(n*hw, 1), 1))
+}
+
+type biasGradArgs struct {
+	dy, db   []float32
+	n, c, hw int
+}
+
+func (a *biasGradArgs) run(lo, hi int) {
+	n, c, hw := a.n, a.c, a.hw
+	for ch := lo; ch < hi; ch++ {
+		var s float64
+		for img := 0; img < n; img++ {
+			s += sum64(a.dy[(img*c+ch)*hw : (img*c+ch+1)*hw])
 		}
-	})
+		a.db[ch] += float32(s)
+	}
 }

@@ -24,36 +24,45 @@ func lossRows(kernel string, x, y, losses, grad []float32, grads bool, n, k, yle
 func (d *Device) SoftmaxXent(logits, labels, losses, dlogits engine.Buffer, n, k int, scale float32) {
 	zs, ls, out, gs := Data(logits), Data(labels), Data(losses), Data(dlogits)
 	lossRows("SoftmaxXent", zs, ls, out, gs, dlogits != nil, n, k, n)
-	d.parallel(n, max(grainHeavy/max(k, 1), 1), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := zs[i*k : (i+1)*k]
-			lf := ls[i]
-			label := int(lf)
-			if float32(label) != lf || label < 0 || label >= k {
-				panic(fmt.Sprintf("cpu: SoftmaxXent: row %d has label %v, want an integer in [0, %d)", i, lf, k))
-			}
-			m := row[0]
-			for _, v := range row[1:] {
-				if v > m {
-					m = v
-				}
-			}
-			mf := float64(m)
-			var s float64
-			for _, v := range row {
-				s += math.Exp(float64(v) - mf)
-			}
-			lse := mf + math.Log(s)
-			out[i] = float32(lse - float64(row[label]))
-			if gs != nil {
-				g := gs[i*k : (i+1)*k]
-				for j, v := range row {
-					g[j] = scale * float32(math.Exp(float64(v)-lse))
-				}
-				g[label] -= scale
+	launch(d, &d.k.xent, xentArgs{zs, ls, out, gs, k, scale}, n, max(grainHeavy/max(k, 1), 1))
+}
+
+type xentArgs struct {
+	logits, labels, losses, dlogits []float32
+	k                               int
+	scale                           float32
+}
+
+func (a *xentArgs) run(lo, hi int) {
+	zs, ls, out, gs, k, scale := a.logits, a.labels, a.losses, a.dlogits, a.k, a.scale
+	for i := lo; i < hi; i++ {
+		row := zs[i*k : (i+1)*k]
+		lf := ls[i]
+		label := int(lf)
+		if float32(label) != lf || label < 0 || label >= k {
+			panic(fmt.Sprintf("cpu: SoftmaxXent: row %d has label %v, want an integer in [0, %d)", i, lf, k))
+		}
+		m := row[0]
+		for _, v := range row[1:] {
+			if v > m {
+				m = v
 			}
 		}
-	})
+		mf := float64(m)
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v) - mf)
+		}
+		lse := mf + math.Log(s)
+		out[i] = float32(lse - float64(row[label]))
+		if gs != nil {
+			g := gs[i*k : (i+1)*k]
+			for j, v := range row {
+				g[j] = scale * float32(math.Exp(float64(v)-lse))
+			}
+			g[label] -= scale
+		}
+	}
 }
 
 // MSE writes losses[i] = Σ_j (pred-target)² (summed in float64) and, when dpred is not nil,
@@ -81,26 +90,35 @@ func (d *Device) MSE(pred, target, losses, dpred engine.Buffer, n, k int, scale 
 func (d *Device) SigmoidBCE(logits, target, losses, dlogits engine.Buffer, n, k int, scale float32) {
 	zs, ts, out, gs := Data(logits), Data(target), Data(losses), Data(dlogits)
 	lossRows("SigmoidBCE", zs, ts, out, gs, dlogits != nil, n, k, n*k)
-	d.parallel(n, max(grainHeavy/max(k, 1), 1), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			var s float64
-			for j := i * k; j < (i+1)*k; j++ {
-				z, t := float64(zs[j]), float64(ts[j])
-				e := math.Exp(-math.Abs(z)) // in (0, 1]
-				s += max(z, 0) - z*t + math.Log1p(e)
-				if gs != nil {
-					var sig float64
-					if z >= 0 {
-						sig = 1 / (1 + e)
-					} else {
-						sig = e / (1 + e)
-					}
-					gs[j] = scale * float32(sig-t)
+	launch(d, &d.k.bce, bceArgs{zs, ts, out, gs, k, scale}, n, max(grainHeavy/max(k, 1), 1))
+}
+
+type bceArgs struct {
+	logits, target, losses, dlogits []float32
+	k                               int
+	scale                           float32
+}
+
+func (a *bceArgs) run(lo, hi int) {
+	zs, ts, out, gs, k, scale := a.logits, a.target, a.losses, a.dlogits, a.k, a.scale
+	for i := lo; i < hi; i++ {
+		var s float64
+		for j := i * k; j < (i+1)*k; j++ {
+			z, t := float64(zs[j]), float64(ts[j])
+			e := math.Exp(-math.Abs(z)) // in (0, 1]
+			s += max(z, 0) - z*t + math.Log1p(e)
+			if gs != nil {
+				var sig float64
+				if z >= 0 {
+					sig = 1 / (1 + e)
+				} else {
+					sig = e / (1 + e)
 				}
+				gs[j] = scale * float32(sig-t)
 			}
-			out[i] = float32(s)
 		}
-	})
+		out[i] = float32(s)
+	}
 }
 
 // Argmax writes out[i] = the index of the first maximum of x[i,:], as float32.

@@ -3,10 +3,11 @@
 //
 // A Device is not safe for concurrent use: it keeps scratch memory (im2col matrices, partial
 // sums) that kernels grow on demand and reuse, so that steady-state training allocates no
-// buffers. Use a device from one goroutine at a time (the engine does). Kernels run
-// synchronously; large ones fan out over the cores internally (which costs a closure and a
-// goroutine per call, nothing proportional to the tensors), always splitting work so that
-// results are bit-identical regardless of scheduling or core count.
+// buffers. Use a device from one goroutine at a time (the engine does); several devices may be
+// used from several goroutines at once. Kernels run synchronously; large ones fan out over the
+// cores through a process-wide worker pool (internal/sgemm/workers), always splitting work so
+// that results are bit-identical regardless of scheduling or core count. In steady state no
+// kernel allocates: each parallel kernel keeps its arguments in the Device (see ranger).
 //
 // Shapes and lengths that do not match are bugs in the caller (layers validate user input
 // before calling kernels): kernels panic with a message naming the kernel and the sizes.
@@ -63,9 +64,13 @@ type Device struct {
 	workers   int // goroutines the parallel kernels fan out to
 	convCols  int // convolution grouping targets (convTargetCols, convTargetFlops)
 	convFlops int
-	col       []float32 // convolution scratch (col matrices, gathered dy and y), grown on demand
-	f64       []float64 // float64 partial sums of the blocked reductions
-	err       error     // sticky error, reported by Sync
+	col       []float32  // convolution scratch (col matrices, gathered dy and y), grown on demand
+	f64       []float64  // float64 partial sums of the blocked reductions
+	wflip     []float32  // flipped, transposed filters of the backward-data convolution
+	k         kernelArgs // argument blocks of the parallel kernels
+	conv      convArgs   // the im2col packer handed to sgemm
+	chunk     chunked    // the chunking of the running parallel kernel
+	err       error      // sticky error, reported by Sync
 }
 
 // New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines.

@@ -39,32 +39,43 @@ func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean
 	} else {
 		bnShapes("BatchNormTrain", n, c, hw, xs, ys, gs, bs, sm, si)
 	}
+	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, n, c, hw, momentum, eps}
+	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
+}
+
+type bnTrainArgs struct {
+	x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar []float32
+	n, c, hw                                                 int
+	momentum, eps                                            float32
+}
+
+func (a *bnTrainArgs) run(lo, hi int) {
+	xs, ys, gs, bs, sm, si, rm, rv := a.x, a.y, a.gamma, a.beta, a.saveMean, a.saveInvStd, a.runMean, a.runVar
+	n, c, hw, momentum, eps := a.n, a.c, a.hw, a.momentum, a.eps
 	m := n * hw
-	d.parallel(c, bnGrain(m), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var s float64
-			for img := 0; img < n; img++ {
-				s += sum64(xs[(img*c+ch)*hw : (img*c+ch+1)*hw])
-			}
-			mean := s / float64(m)
-			var ss float64
-			for img := 0; img < n; img++ {
-				ss += sumSqDev64(xs[(img*c+ch)*hw:(img*c+ch+1)*hw], mean)
-			}
-			variance := ss / float64(m)
-			invStd := 1 / math.Sqrt(variance+float64(eps))
-			sm[ch], si[ch] = float32(mean), float32(invStd)
-			if momentum != 0 {
-				unbiased := variance
-				if m > 1 {
-					unbiased = variance * float64(m) / float64(m-1)
-				}
-				rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mean)
-				rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
-			}
-			bnApply(xs, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+	for ch := lo; ch < hi; ch++ {
+		var s float64
+		for img := 0; img < n; img++ {
+			s += sum64(xs[(img*c+ch)*hw : (img*c+ch+1)*hw])
 		}
-	})
+		mean := s / float64(m)
+		var ss float64
+		for img := 0; img < n; img++ {
+			ss += sumSqDev64(xs[(img*c+ch)*hw:(img*c+ch+1)*hw], mean)
+		}
+		variance := ss / float64(m)
+		invStd := 1 / math.Sqrt(variance+float64(eps))
+		sm[ch], si[ch] = float32(mean), float32(invStd)
+		if momentum != 0 {
+			unbiased := variance
+			if m > 1 {
+				unbiased = variance * float64(m) / float64(m-1)
+			}
+			rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mean)
+			rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
+		}
+		bnApply(xs, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+	}
 }
 
 // sumSqDev64 returns Σ (x-mean)² in float64.
@@ -104,11 +115,18 @@ func (d *Device) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, sa
 		sm[ch] = rm[ch]
 		si[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
 	}
-	d.parallel(c, bnGrain(n*hw), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			bnApply(xs, ys, n, c, hw, ch, sm[ch], si[ch]*gs[ch], bs[ch])
-		}
-	})
+	launch(d, &d.k.bnInfer, bnInferArgs{xs, ys, gs, bs, sm, si, n, c, hw}, c, bnGrain(n*hw))
+}
+
+type bnInferArgs struct {
+	x, y, gamma, beta, saveMean, saveInvStd []float32
+	n, c, hw                                int
+}
+
+func (a *bnInferArgs) run(lo, hi int) {
+	for ch := lo; ch < hi; ch++ {
+		bnApply(a.x, a.y, a.n, a.c, a.hw, ch, a.saveMean[ch], a.saveInvStd[ch]*a.gamma[ch], a.beta[ch])
+	}
 }
 
 // BatchNormBackward overwrites dx and accumulates dgamma += Σ dy·x̂, dbeta += Σ dy, with
@@ -120,48 +138,59 @@ func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamm
 	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
 	bnShapes("BatchNormBackward", n, c, hw, xs, dys, gs, sm, si, dg, db)
 	need("BatchNormBackward", "dx", dxs, n*c*hw)
+	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, n, c, hw, batchStats}
+	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
+}
+
+type bnBackArgs struct {
+	x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta []float32
+	n, c, hw                                              int
+	batchStats                                            bool
+}
+
+func (a *bnBackArgs) run(lo, hi int) {
+	xs, dys, dxs, gs, sm, si, dg, db := a.x, a.dy, a.dx, a.gamma, a.saveMean, a.saveInvStd, a.dgamma, a.dbeta
+	n, c, hw, batchStats := a.n, a.c, a.hw, a.batchStats
 	m := n * hw
-	d.parallel(c, bnGrain(m), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			mean, invStd := float64(sm[ch]), float64(si[ch])
-			var sdy, sdyx float64 // Σ dy and Σ dy·(x-mean)
+	for ch := lo; ch < hi; ch++ {
+		mean, invStd := float64(sm[ch]), float64(si[ch])
+		var sdy, sdyx float64 // Σ dy and Σ dy·(x-mean)
+		for img := 0; img < n; img++ {
+			off := (img*c + ch) * hw
+			a, b := sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
+			sdy += a
+			sdyx += b
+		}
+		sdyxhat := sdyx * invStd
+		dg[ch] += float32(sdyxhat)
+		db[ch] += float32(sdy)
+		k := float64(gs[ch]) * invStd
+		if !batchStats {
+			kf := float32(k)
 			for img := 0; img < n; img++ {
 				off := (img*c + ch) * hw
-				a, b := sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
-				sdy += a
-				sdyx += b
-			}
-			sdyxhat := sdyx * invStd
-			dg[ch] += float32(sdyxhat)
-			db[ch] += float32(sdy)
-			k := float64(gs[ch]) * invStd
-			if !batchStats {
-				kf := float32(k)
-				for img := 0; img < n; img++ {
-					off := (img*c + ch) * hw
-					dr, xr := dys[off:off+hw], dxs[off:off+hw]
-					for i, g := range dr {
-						xr[i] = kf * g
-					}
-				}
-				continue
-			}
-			// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
-			// with float32 coefficients. x-mean is formed first: folding b*mean into c0 would
-			// cancel catastrophically when |mean| ≫ std.
-			a := float32(k)
-			bf := float32(-k * invStd * invStd * sdyx / float64(m))
-			cf := float32(-k * sdy / float64(m))
-			meanf := sm[ch]
-			for img := 0; img < n; img++ {
-				off := (img*c + ch) * hw
-				xr, dr, out := xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw]
+				dr, xr := dys[off:off+hw], dxs[off:off+hw]
 				for i, g := range dr {
-					out[i] = a*g + bf*(xr[i]-meanf) + cf
+					xr[i] = kf * g
 				}
+			}
+			continue
+		}
+		// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
+		// with float32 coefficients. x-mean is formed first: folding b*mean into c0 would
+		// cancel catastrophically when |mean| ≫ std.
+		a := float32(k)
+		bf := float32(-k * invStd * invStd * sdyx / float64(m))
+		cf := float32(-k * sdy / float64(m))
+		meanf := sm[ch]
+		for img := 0; img < n; img++ {
+			off := (img*c + ch) * hw
+			xr, dr, out := xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw]
+			for i, g := range dr {
+				out[i] = a*g + bf*(xr[i]-meanf) + cf
 			}
 		}
-	})
+	}
 }
 
 // sumDyDyx returns Σ dy and Σ dy·(x-mean) in float64, with two accumulators each to break the

@@ -17,22 +17,33 @@ func (d *Device) SGDStep(theta, grad, vel engine.Buffer, lr, momentum, weightDec
 		ve = Data(vel)
 		sameLen("SGDStep", "theta, vel", th, ve)
 	}
-	d.parallel(len(th), grainStream, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gr[i] + weightDecay*th[i]
-			if momentum == 0 {
-				th[i] -= lr * g
-				continue
-			}
-			v := momentum*ve[i] + g
-			ve[i] = v
-			if nesterov {
-				th[i] -= lr * (g + momentum*v)
-			} else {
-				th[i] -= lr * v
-			}
+	args := sgdArgs{th, gr, ve, lr, momentum, weightDecay, nesterov}
+	launch(d, &d.k.sgd, args, len(th), grainStream)
+}
+
+type sgdArgs struct {
+	theta, grad, vel          []float32
+	lr, momentum, weightDecay float32
+	nesterov                  bool
+}
+
+func (a *sgdArgs) run(lo, hi int) {
+	th, gr, ve := a.theta, a.grad, a.vel
+	lr, momentum, weightDecay := a.lr, a.momentum, a.weightDecay
+	for i := lo; i < hi; i++ {
+		g := gr[i] + weightDecay*th[i]
+		if momentum == 0 {
+			th[i] -= lr * g
+			continue
 		}
-	})
+		v := momentum*ve[i] + g
+		ve[i] = v
+		if a.nesterov {
+			th[i] -= lr * (g + momentum*v)
+		} else {
+			th[i] -= lr * v
+		}
+	}
 }
 
 // AdamStep is PyTorch's Adam at step t ≥ 1 (see engine.Kernels). The moments and the update are
@@ -49,14 +60,25 @@ func (d *Device) AdamStep(theta, grad, m, v engine.Buffer, lr, beta1, beta2, eps
 	step := float32(float64(lr) / bc1)
 	sqrtBc2 := float32(math.Sqrt(bc2))
 	c1, c2 := 1-beta1, 1-beta2
-	d.parallel(len(th), grainStream/4, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gr[i] + weightDecay*th[i]
-			mi := beta1*ms[i] + c1*g
-			vi := beta2*vs[i] + c2*(g*g)
-			ms[i], vs[i] = mi, vi
-			denom := float32(math.Sqrt(float64(vi)))/sqrtBc2 + eps
-			th[i] -= step * (mi / denom) // PyTorch: addcdiv(m, denom, -step)
-		}
-	})
+	args := adamArgs{th, gr, ms, vs, beta1, beta2, c1, c2, eps, weightDecay, step, sqrtBc2}
+	launch(d, &d.k.adam, args, len(th), grainStream/4)
+}
+
+type adamArgs struct {
+	theta, grad, m, v                            []float32
+	beta1, beta2, c1, c2, eps, weightDecay, step float32
+	sqrtBc2                                      float32
+}
+
+func (a *adamArgs) run(lo, hi int) {
+	th, gr, ms, vs := a.theta, a.grad, a.m, a.v
+	beta1, beta2, c1, c2, eps, wd, step, sqrtBc2 := a.beta1, a.beta2, a.c1, a.c2, a.eps, a.weightDecay, a.step, a.sqrtBc2
+	for i := lo; i < hi; i++ {
+		g := gr[i] + wd*th[i]
+		mi := beta1*ms[i] + c1*g
+		vi := beta2*vs[i] + c2*(g*g)
+		ms[i], vs[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))/sqrtBc2 + eps
+		th[i] -= step * (mi / denom) // PyTorch: addcdiv(m, denom, -step)
+	}
 }

@@ -1,66 +1,89 @@
 package cpu
 
-import "sync"
+import "github.com/gazeml/gaze/internal/sgemm/workers"
 
-// Grain sizes below which fanning out to other cores costs more than it saves. Starting a
-// goroutine and waiting for it is on the order of a microsecond; a core streams a few GB/s, so a
-// memory-bound kernel needs tens of thousands of elements per core before splitting pays.
+// Grain sizes below which fanning out to other cores costs more than it saves. Handing work to
+// the pooled workers and waiting for them costs about a microsecond; a core streams a few GB/s,
+// so a memory-bound kernel needs tens of thousands of elements per chunk before splitting pays.
 const (
 	grainStream = 1 << 15 // element-wise kernels (a few flops per element)
 	grainHeavy  = 1 << 11 // kernels with ~tens of flops per element (Philox, exp, log)
 )
 
-// parallel calls f(lo, hi) over a partition of [0, n) into at most d.workers contiguous chunks
-// of at least grain elements each, and returns when all calls are done. The last chunk runs on
-// the calling goroutine. Chunks are disjoint, so f writing only inside its own chunk is
-// deterministic; reductions that must not depend on the chunking use fixed blocks instead (see
-// reduceBlocks).
-func (d *Device) parallel(n, grain int, f func(lo, hi int)) {
-	chunks := d.workers
-	if grain < 1 {
-		grain = 1
-	}
-	if c := n / grain; c < chunks {
-		chunks = c
-	}
-	if chunks <= 1 {
-		if n > 0 {
-			f(0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	lo := 0
-	for i := 0; i < chunks-1; i++ {
-		hi := lo + (n-lo)/(chunks-i)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, hi)
-		lo = hi
-	}
-	f(lo, n)
-	wg.Wait()
+// chunksPerWorker: parallel cuts work into up to this many chunks per core, handed out
+// dynamically, so that a core that is busy with something else takes fewer of them.
+const chunksPerWorker = 4
+
+// ranger is the body of a parallel kernel: run(lo, hi) processes indices [lo, hi). Kernels
+// implement it on small argument structs that live in the Device (d.k), so that a parallel
+// call passes a pointer to a long-lived object and allocates nothing (a closure handed to
+// other goroutines would be heap-allocated on every call).
+type ranger interface{ run(lo, hi int) }
+
+// chunked adapts a ranger to workers.Task: part i is the i-th of k near-equal chunks of [0, n).
+type chunked struct {
+	r    ranger
+	n, k int
 }
 
-// fanout runs f(0), …, f(chunks-1) concurrently, the last on the calling goroutine, and returns
-// when all are done. Callers give each chunk its own scratch and its own share of the output.
-func fanout(chunks int, f func(chunk int)) {
-	if chunks <= 1 {
-		if chunks == 1 {
-			f(0)
+func (c *chunked) Part(i int) { c.r.run(i*c.n/c.k, (i+1)*c.n/c.k) }
+
+// parallel calls r.run(lo, hi) over a partition of [0, n) into contiguous chunks of at least
+// grain elements (one per core, or a few when there is enough work), on the calling goroutine
+// and the process-wide worker pool, and returns when all are done. Chunks are disjoint, so a
+// kernel writing only inside its own chunk is deterministic; reductions that must not depend on
+// the chunking use fixed blocks instead (see Device.reduce). Kernels do not nest parallel calls
+// (d.chunk is a single slot).
+func (d *Device) parallel(n, grain int, r ranger) {
+	chunks := n / max(grain, 1)
+	if chunks <= 1 || d.workers <= 1 {
+		if n > 0 {
+			r.run(0, n)
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	for i := 0; i < chunks-1; i++ {
-		go func(i int) {
-			defer wg.Done()
-			f(i)
-		}(i)
-	}
-	f(chunks - 1)
-	wg.Wait()
+	chunks = min(chunks, d.workers*chunksPerWorker)
+	d.chunk = chunked{r: r, n: n, k: chunks}
+	workers.Run(chunks, &d.chunk)
+	d.chunk.r = nil
+}
+
+// rangeFunc lets a cold kernel pass a closure (which allocates per call) where a ranger is due.
+type rangeFunc func(lo, hi int)
+
+func (f rangeFunc) run(lo, hi int) { f(lo, hi) }
+
+// launch stores a kernel's arguments in its slot of d.k, runs it with parallel, and clears the
+// slot so that the device keeps no reference to the caller's memory.
+func launch[T any, P interface {
+	*T
+	ranger
+}](d *Device, slot P, args T, n, grain int) {
+	*slot = args
+	d.parallel(n, grain, slot)
+	var zero T
+	*slot = zero
+}
+
+// kernelArgs holds the argument block of every parallel kernel (one slot each, see ranger).
+type kernelArgs struct {
+	relu     reluArgs
+	reluBack reluBackArgs
+	axpy     axpyArgs
+	scale    scaleArgs
+	binary   binaryArgs
+	dropout  dropoutArgs
+	biasAdd  biasAddArgs
+	biasGrad biasGradArgs
+	reduce   reduceArgs
+	sgd      sgdArgs
+	adam     adamArgs
+	bnTrain  bnTrainArgs
+	bnInfer  bnInferArgs
+	bnBack   bnBackArgs
+	xent     xentArgs
+	bce      bceArgs
+	pool     poolArgs
+	im2col   im2colArgs
+	gather   gatherArgs
 }

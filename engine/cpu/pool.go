@@ -73,25 +73,104 @@ func windowMax(g *engine.PoolGeom, xp []float32, oh, ow int) float32 {
 func (d *Device) MaxPool(g engine.PoolGeom, x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
 	poolShapes("MaxPool", g, xs, ys)
+	d.pool(poolMax, g, xs, nil, ys)
+}
+
+// poolOp selects the pass a poolArgs runs.
+type poolOp int
+
+const (
+	poolMax poolOp = iota
+	poolMaxBackward
+	poolAvg
+	poolAvgBackward
+)
+
+// poolArgs is the argument block of the pooling kernels, which all work plane by plane: x is
+// the input (nil for AvgPoolBackward), dy the output gradient (nil for the forward passes), and
+// out the output (y or dx).
+type poolArgs struct {
+	op         poolOp
+	g          engine.PoolGeom
+	x, dy, out []float32
+}
+
+// pool runs op over the N·C planes.
+func (d *Device) pool(op poolOp, g engine.PoolGeom, x, dy, out []float32) {
+	launch(d, &d.k.pool, poolArgs{op, g, x, dy, out}, g.N*g.C, poolGrain(g))
+}
+
+func (a *poolArgs) run(lo, hi int) {
+	g := &a.g
 	in, out := g.H*g.W, g.OutH*g.OutW
-	if is2x2(&g) {
-		d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				maxPool2x2(xs[p*in:(p+1)*in], ys[p*out:(p+1)*out], g.W, g.OutH, g.OutW)
-			}
-		})
-		return
-	}
-	d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
+	switch a.op {
+	case poolMax:
 		for p := lo; p < hi; p++ {
-			xp, yp := xs[p*in:(p+1)*in], ys[p*out:(p+1)*out]
+			xp, yp := a.x[p*in:(p+1)*in], a.out[p*out:(p+1)*out]
+			if is2x2(g) {
+				maxPool2x2(xp, yp, g.W, g.OutH, g.OutW)
+				continue
+			}
 			for oh := 0; oh < g.OutH; oh++ {
 				for ow := 0; ow < g.OutW; ow++ {
-					yp[oh*g.OutW+ow] = windowMax(&g, xp, oh, ow)
+					yp[oh*g.OutW+ow] = windowMax(g, xp, oh, ow)
 				}
 			}
 		}
-	})
+	case poolMaxBackward:
+		for p := lo; p < hi; p++ {
+			xp, dyp, dxp := a.x[p*in:(p+1)*in], a.dy[p*out:(p+1)*out], a.out[p*in:(p+1)*in]
+			if is2x2(g) {
+				maxPool2x2Backward(xp, dyp, dxp, g.H, g.W, g.OutH, g.OutW)
+				continue
+			}
+			clear(dxp)
+			for oh := 0; oh < g.OutH; oh++ {
+				for ow := 0; ow < g.OutW; ow++ {
+					if i := maxIndex(g, xp, oh, ow); i >= 0 {
+						dxp[i] += dyp[oh*g.OutW+ow]
+					}
+				}
+			}
+		}
+	case poolAvg:
+		inv := 1 / float32(g.KH*g.KW)
+		for p := lo; p < hi; p++ {
+			xp, yp := a.x[p*in:(p+1)*in], a.out[p*out:(p+1)*out]
+			for oh := 0; oh < g.OutH; oh++ {
+				h0, h1 := window(oh, g.StrideH, g.PadH, g.KH, g.H)
+				for ow := 0; ow < g.OutW; ow++ {
+					w0, w1 := window(ow, g.StrideW, g.PadW, g.KW, g.W)
+					var s float32
+					for ih := h0; ih < h1 && w0 < w1; ih++ {
+						for _, v := range xp[ih*g.W+w0 : ih*g.W+w1] {
+							s += v
+						}
+					}
+					yp[oh*g.OutW+ow] = s * inv
+				}
+			}
+		}
+	case poolAvgBackward:
+		inv := 1 / float32(g.KH*g.KW)
+		for p := lo; p < hi; p++ {
+			dyp, dxp := a.dy[p*out:(p+1)*out], a.out[p*in:(p+1)*in]
+			clear(dxp)
+			for oh := 0; oh < g.OutH; oh++ {
+				h0, h1 := window(oh, g.StrideH, g.PadH, g.KH, g.H)
+				for ow := 0; ow < g.OutW; ow++ {
+					w0, w1 := window(ow, g.StrideW, g.PadW, g.KW, g.W)
+					v := dyp[oh*g.OutW+ow] * inv
+					for ih := h0; ih < h1 && w0 < w1; ih++ {
+						row := dxp[ih*g.W+w0 : ih*g.W+w1]
+						for i := range row {
+							row[i] += v
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // is2x2 reports the common 2×2 stride-2 unpadded pooling with every window inside the plane.
@@ -142,81 +221,21 @@ func (d *Device) MaxPoolBackward(g engine.PoolGeom, x, dy, dx engine.Buffer) {
 	xs, dys, dxs := Data(x), Data(dy), Data(dx)
 	poolShapes("MaxPoolBackward", g, xs, dys)
 	need("MaxPoolBackward", "dx", dxs, g.InputLen())
-	in, out := g.H*g.W, g.OutH*g.OutW
-	if is2x2(&g) {
-		d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				maxPool2x2Backward(xs[p*in:(p+1)*in], dys[p*out:(p+1)*out], dxs[p*in:(p+1)*in], g.H, g.W, g.OutH, g.OutW)
-			}
-		})
-		return
-	}
-	d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			xp, dyp, dxp := xs[p*in:(p+1)*in], dys[p*out:(p+1)*out], dxs[p*in:(p+1)*in]
-			clear(dxp)
-			for oh := 0; oh < g.OutH; oh++ {
-				for ow := 0; ow < g.OutW; ow++ {
-					if i := maxIndex(&g, xp, oh, ow); i >= 0 {
-						dxp[i] += dyp[oh*g.OutW+ow]
-					}
-				}
-			}
-		}
-	})
+	d.pool(poolMaxBackward, g, xs, dys, dxs)
 }
 
 // AvgPool overwrites y with the window sums divided by KH·KW: padding cells count as zeros.
 func (d *Device) AvgPool(g engine.PoolGeom, x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
 	poolShapes("AvgPool", g, xs, ys)
-	in, out := g.H*g.W, g.OutH*g.OutW
-	inv := 1 / float32(g.KH*g.KW)
-	d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			xp, yp := xs[p*in:(p+1)*in], ys[p*out:(p+1)*out]
-			for oh := 0; oh < g.OutH; oh++ {
-				h0, h1 := window(oh, g.StrideH, g.PadH, g.KH, g.H)
-				for ow := 0; ow < g.OutW; ow++ {
-					w0, w1 := window(ow, g.StrideW, g.PadW, g.KW, g.W)
-					var s float32
-					for ih := h0; ih < h1 && w0 < w1; ih++ {
-						for _, v := range xp[ih*g.W+w0 : ih*g.W+w1] {
-							s += v
-						}
-					}
-					yp[oh*g.OutW+ow] = s * inv
-				}
-			}
-		}
-	})
+	d.pool(poolAvg, g, xs, nil, ys)
 }
 
 // AvgPoolBackward overwrites dx: every input cell of a window receives dy/(KH·KW).
 func (d *Device) AvgPoolBackward(g engine.PoolGeom, dy, dx engine.Buffer) {
 	dys, dxs := Data(dy), Data(dx)
 	poolShapes("AvgPoolBackward", g, dxs, dys)
-	in, out := g.H*g.W, g.OutH*g.OutW
-	inv := 1 / float32(g.KH*g.KW)
-	d.parallel(g.N*g.C, poolGrain(g), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			dyp, dxp := dys[p*out:(p+1)*out], dxs[p*in:(p+1)*in]
-			clear(dxp)
-			for oh := 0; oh < g.OutH; oh++ {
-				h0, h1 := window(oh, g.StrideH, g.PadH, g.KH, g.H)
-				for ow := 0; ow < g.OutW; ow++ {
-					w0, w1 := window(ow, g.StrideW, g.PadW, g.KW, g.W)
-					v := dyp[oh*g.OutW+ow] * inv
-					for ih := h0; ih < h1 && w0 < w1; ih++ {
-						row := dxp[ih*g.W+w0 : ih*g.W+w1]
-						for i := range row {
-							row[i] += v
-						}
-					}
-				}
-			}
-		}
-	})
+	d.pool(poolAvgBackward, g, nil, dys, dxs)
 }
 
 // GlobalAvgPool: y[n,c] = mean_i x[n,c,i], summed in float64.

@@ -7,19 +7,38 @@ import "github.com/gazeml/gaze/engine"
 // how many cores took part; the two-level sum is also more accurate than one running sum.
 const reduceBlock = 1 << 13
 
-// reduceBlocks splits [0, n) into reduceBlock-sized blocks, computes f on each (in parallel when
-// it pays) and returns the in-order sum of the block results.
-func (d *Device) reduceBlocks(n int, f func(lo, hi int) float64) float64 {
+// reduceArgs is one of the float64 reductions: Σx (y nil), Σx² (y == x) or Σx·y.
+type reduceArgs struct {
+	x, y []float32
+	part []float64 // block sums
+}
+
+// block returns the reduction of [lo, hi).
+func (a *reduceArgs) block(lo, hi int) float64 {
+	if a.y == nil {
+		return sum64(a.x[lo:hi])
+	}
+	return dot64(a.x[lo:hi], a.y[lo:hi])
+}
+
+// run computes the sums of blocks [blo, bhi).
+func (a *reduceArgs) run(blo, bhi int) {
+	for b := blo; b < bhi; b++ {
+		a.part[b] = a.block(b*reduceBlock, min((b+1)*reduceBlock, len(a.x)))
+	}
+}
+
+// reduce splits x (and y) into reduceBlock-sized blocks, reduces each (in parallel when it
+// pays) and returns the in-order sum of the block results.
+func (d *Device) reduce(x, y []float32) float64 {
+	n := len(x)
 	if n <= reduceBlock {
-		return f(0, n)
+		a := reduceArgs{x: x, y: y}
+		return a.block(0, n)
 	}
 	nb := (n + reduceBlock - 1) / reduceBlock
 	part := d.scratch64(nb)
-	d.parallel(nb, max(grainStream/reduceBlock, 1), func(blo, bhi int) {
-		for b := blo; b < bhi; b++ {
-			part[b] = f(b*reduceBlock, min((b+1)*reduceBlock, n))
-		}
-	})
+	launch(d, &d.k.reduce, reduceArgs{x, y, part}, nb, max(grainStream/reduceBlock, 1))
 	var s float64
 	for _, v := range part {
 		s += v
@@ -63,18 +82,18 @@ func dot64(x, y []float32) float64 {
 // Sum returns Σ x accumulated in float64.
 func (d *Device) Sum(x engine.Buffer) float64 {
 	xs := Data(x)
-	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return sum64(xs[lo:hi]) })
+	return d.reduce(xs, nil)
 }
 
 // SumSquares returns Σ x² accumulated in float64.
 func (d *Device) SumSquares(x engine.Buffer) float64 {
 	xs := Data(x)
-	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return dot64(xs[lo:hi], xs[lo:hi]) })
+	return d.reduce(xs, xs)
 }
 
 // Dot returns Σ x·y accumulated in float64.
 func (d *Device) Dot(x, y engine.Buffer) float64 {
 	xs, ys := Data(x), Data(y)
 	sameLen("Dot", "x, y", xs, ys)
-	return d.reduceBlocks(len(xs), func(lo, hi int) float64 { return dot64(xs[lo:hi], ys[lo:hi]) })
+	return d.reduce(xs, ys)
 }

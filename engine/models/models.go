@@ -143,9 +143,22 @@ func LeNetLCA(classes int) engine.Layer {
 // three stages of n basic blocks with 16, 32 and 64 channels (stride 2 at the start of stages 2
 // and 3, where a 1×1 convolution with BN projects the shortcut), global average pooling and a
 // fully connected layer. Convolutions have no bias.
-func ResNet(n, classes int) engine.Layer {
+func ResNet(n, classes int) engine.Layer { return ResNetWith(n, classes, nil) }
+
+// ConvFactory builds a convolution layer of a zoo model. Experiments pass their own to swap
+// convolutions for another kind (coordconv.NewCoordConv) without the zoo knowing about it.
+type ConvFactory func(name string, out, k, stride int, pad engine.Padding, bias bool) engine.Layer
+
+// ResNetWith is ResNet with every convolution (the stem, the blocks' and the shortcut
+// projections) built by conv; nil means engine.NewConv2d.
+func ResNetWith(n, classes int, conv ConvFactory) engine.Layer {
+	if conv == nil {
+		conv = func(name string, out, k, stride int, pad engine.Padding, bias bool) engine.Layer {
+			return engine.NewConv2d(name, out, k, stride, pad, bias)
+		}
+	}
 	layers := []engine.Layer{
-		engine.NewConv2d("conv1", 16, 3, 1, engine.Pad(1), false),
+		conv("conv1", 16, 3, 1, engine.Pad(1), false),
 		engine.NewBatchNorm2d("bn1", bnMomentum, bnEps),
 		engine.NewReLU("relu1"),
 	}
@@ -158,16 +171,16 @@ func ResNet(n, classes int) engine.Layer {
 			}
 			p := fmt.Sprintf("stage%d.block%d.", s+1, b+1)
 			main := engine.NewSequential(p+"main",
-				engine.NewConv2d(p+"conv1", width, 3, stride, engine.Pad(1), false),
+				conv(p+"conv1", width, 3, stride, engine.Pad(1), false),
 				engine.NewBatchNorm2d(p+"bn1", bnMomentum, bnEps),
 				engine.NewReLU(p+"relu1"),
-				engine.NewConv2d(p+"conv2", width, 3, 1, engine.Pad(1), false),
+				conv(p+"conv2", width, 3, 1, engine.Pad(1), false),
 				engine.NewBatchNorm2d(p+"bn2", bnMomentum, bnEps),
 			)
 			var shortcut engine.Layer
 			if stride != 1 || in != width {
 				shortcut = engine.NewSequential(p+"shortcut",
-					engine.NewConv2d(p+"shortcut.conv", width, 1, stride, engine.Valid, false),
+					conv(p+"shortcut.conv", width, 1, stride, engine.Valid, false),
 					engine.NewBatchNorm2d(p+"shortcut.bn", bnMomentum, bnEps),
 				)
 			}

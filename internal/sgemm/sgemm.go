@@ -22,10 +22,15 @@
 //     slower on 1024³ and the conv2 forward). Block sizes are balanced (k=784 runs as 4×196,
 //     not 3×256+16). kc 256/384/512 and mc 72/144/288 measured within noise (±5%) of each
 //     other on every benchmark shape.
-//   - Products of at least 2·minFlopsPerThread flops are split over runtime.GOMAXPROCS
-//     goroutines along M or N, whichever duplicates the cheaper operand's packing; each
-//     goroutine runs the serial algorithm on its own part of C with a pooled workspace, so
-//     steady state allocates nothing (serial calls allocate nothing at all).
+//   - Products of at least 2·minFlopsPerThread flops are split into parts along M or N,
+//     whichever duplicates the cheaper operand's packing, and run on the process-wide worker
+//     pool (package workers): one part per goroutine along M (each part repacks all of B), up
+//     to four per goroutine along N, handed out dynamically so that a core slowed by other
+//     work takes fewer. Every part runs the serial algorithm on its own part of C with a pooled
+//     workspace, cut at tile boundaries, so the result does not depend on the split and steady
+//     state allocates nothing.
+//   - SgemmPacked takes op(B) from a BPacker instead of a matrix: the cpu device's
+//     convolutions generate their im2col blocks straight into the packing buffer that way.
 //   - Without AVX2+FMA (detected with CPUID/XGETBV) or off amd64, a pure-Go kernel runs on the
 //     same packed layout. SetUseAsm lets tests force it.
 //
@@ -44,6 +49,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/gazeml/gaze/internal/sgemm/workers"
 )
 
 // Register block of the micro-kernel: mr rows of op(A) by nr columns of op(B).
@@ -118,14 +125,117 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		lda: lda, ldb: ldb, ldc: ldc,
 		asm: useAsm.Load(),
 	}
+	p.solve()
+}
 
+// BPacker supplies op(B) to SgemmPacked in packed form, so that B need never be stored as a
+// matrix (the convolutions of the cpu device generate their im2col matrix this way, a block at
+// a time, straight into the packing buffer).
+type BPacker interface {
+	// PackB writes op(B)[p0:p0+kc, j0:j0+nc] into dst in NR-column micro-panels: for panel q
+	// (columns j0+q·NR …), dst[q·kc·NR + p·NR + jj] = op(B)(p0+p, j0+q·NR+jj), and zero for the
+	// columns past nc of the last panel (see PackBRow, PackBColumns). tmp is scratch of at least
+	// NR·kc + nc elements, private to the call. PackB is called concurrently for disjoint column
+	// ranges.
+	PackB(dst, tmp []float32, p0, kc, j0, nc int)
+}
+
+// NR is the column width of a packed B micro-panel.
+const NR = nr
+
+// SgemmPacked is Sgemm with op(B) (k×n) supplied by a BPacker.
+func SgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, b BPacker, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("sgemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMatrix("C", m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if transA {
+		checkMatrix("A", k, m, a, lda)
+	} else {
+		checkMatrix("A", m, k, a, lda)
+	}
+	p := problem{
+		transA: transA,
+		m:      m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a: a, c: c, packer: b,
+		lda: lda, ldc: ldc,
+		asm: useAsm.Load(),
+	}
+	p.solve()
+}
+
+// PackBRow stores row, which is op(B)[p0+p, j0 : j0+len(row)], as k step p of the micro-panels
+// of a packed block of depth kc, zero-filling the unused columns of the last panel.
+func PackBRow(dst []float32, kc, p int, row []float32) {
+	nc := len(row)
+	full := nc / nr * nr
+	for jr := 0; jr < full; jr += nr {
+		copy16(dst[jr*kc+p*nr:], row[jr:])
+	}
+	if full < nc {
+		d := dst[full*kc+p*nr : full*kc+p*nr+nr]
+		n := copy(d, row[full:])
+		clear(d[n:])
+	}
+}
+
+// copy16 copies the first 16 floats of src to dst as four 16-byte moves: copy, and a 64-byte
+// array assignment, compile to a call of memmove, which costs more than the move itself.
+func copy16(dst, src []float32) {
+	d, s := (*[nr]float32)(dst), (*[nr]float32)(src)
+	*(*[4]float32)(d[0:4]) = *(*[4]float32)(s[0:4])
+	*(*[4]float32)(d[4:8]) = *(*[4]float32)(s[4:8])
+	*(*[4]float32)(d[8:12]) = *(*[4]float32)(s[8:12])
+	*(*[4]float32)(d[12:16]) = *(*[4]float32)(s[12:16])
+}
+
+// PackBColumns fills one micro-panel of depth kc from cols ≤ NR columns of op(B) stored one
+// after the other in src (column jj at src[jj·kc : (jj+1)·kc]), zero-filling the rest.
+func PackBColumns(panel []float32, kc int, src []float32, cols int) {
+	panel = panel[:kc*nr]
+	jj := 0
+	for ; jj+4 <= cols; jj += 4 {
+		r0 := src[jj*kc : jj*kc+kc]
+		r1 := src[(jj+1)*kc : (jj+1)*kc+kc]
+		r2 := src[(jj+2)*kc : (jj+2)*kc+kc]
+		r3 := src[(jj+3)*kc : (jj+3)*kc+kc]
+		r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)] // one length: no bounds checks below
+		for p := range r0 {
+			d := (*[4]float32)(panel[p*nr+jj:])
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; jj < nr; jj++ {
+		if jj >= cols {
+			for p := 0; p < kc; p++ {
+				panel[p*nr+jj] = 0
+			}
+			continue
+		}
+		for p, v := range src[jj*kc : jj*kc+kc] {
+			panel[p*nr+jj] = v
+		}
+	}
+}
+
+// solve runs a checked problem, in parallel when it is large enough.
+func (p *problem) solve() {
+	m, n, k := p.m, p.n, p.k
 	threads := runtime.GOMAXPROCS(0)
 	if t := int(2 * float64(m) * float64(n) * float64(k) / float64(minFlopsPerThread)); t < threads {
 		threads = t
 	}
 	// Splitting along M duplicates the packing of B (k×n) in every goroutine; along N, that
 	// of A (m×k). Split the dimension whose other operand is cheaper to repack.
-	splitM := m > n
+	splitM := m > n && p.packer == nil // along M, every part would generate all of a packer's B
 	var units, unit int
 	if splitM {
 		unit = mr
@@ -146,44 +256,47 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		workspaces.Put(w)
 		return
 	}
+	parts := threads
+	if !splitM && p.readsAInPlace() {
+		// Along N with A read in place, parts share nothing: cut more parts than threads, so
+		// that a core slowed by other work takes fewer of them. (Where each part would pack its
+		// own copy of A, one part per thread keeps that cost as it was.)
+		parts = min(units, 4*threads, max(int(2*float64(m)*float64(n)*float64(k)/float64(4*minFlopsPerThread)), threads))
+	}
 
-	// Only this branch lets the problem escape to the heap (the goroutines share it), so the
-	// serial path above stays allocation-free.
-	shared := new(problem)
-	*shared = p
-	var wg sync.WaitGroup
-	extent := m
-	if !splitM {
-		extent = n
+	job := jobs.Get().(*parallelJob)
+	*job = parallelJob{p: *p, splitM: splitM, unit: unit, units: units, parts: parts}
+	workers.Run(parts, job)
+	job.p = problem{} // drop the references to the caller's matrices
+	jobs.Put(job)
+}
+
+// parallelJob is a parallel Sgemm: part t computes the t-th of parts near-equal slices of C, cut
+// along M or N at multiples of unit (so every C tile is computed exactly as a serial call would).
+type parallelJob struct {
+	p           problem
+	splitM      bool
+	unit, units int
+	parts       int
+}
+
+// jobs recycles parallelJobs, so that steady state allocates nothing.
+var jobs = sync.Pool{New: func() any { return new(parallelJob) }}
+
+func (j *parallelJob) Part(t int) {
+	extent := j.p.n
+	if j.splitM {
+		extent = j.p.m
 	}
-	lo := 0
-	for t := 0; t < threads; t++ {
-		// Spread whole units as evenly as possible.
-		hi := (units * (t + 1) / threads) * unit
-		if hi > extent {
-			hi = extent
-		}
-		i0, i1, j0, j1 := lo, hi, 0, n
-		if !splitM {
-			i0, i1, j0, j1 = 0, m, lo, hi
-		}
-		lo = hi
-		if t == threads-1 {
-			// The calling goroutine takes the last part instead of idling in Wait.
-			w := getWorkspace()
-			shared.run(w, i0, i1, j0, j1)
-			workspaces.Put(w)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := getWorkspace()
-			shared.run(w, i0, i1, j0, j1)
-			workspaces.Put(w)
-		}()
+	lo := min(j.units*t/j.parts*j.unit, extent)
+	hi := min(j.units*(t+1)/j.parts*j.unit, extent)
+	w := getWorkspace()
+	if j.splitM {
+		j.p.run(w, lo, hi, 0, j.p.n)
+	} else {
+		j.p.run(w, 0, j.p.m, lo, hi)
 	}
-	wg.Wait()
+	workspaces.Put(w)
 }
 
 // checkMatrix panics unless s can hold a rows×cols row-major matrix with row stride ld.
@@ -223,11 +336,13 @@ type problem struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	asm            bool
+	packer         BPacker // when not nil, supplies op(B) (b, ldb and transB are unused)
 }
 
 // workspace holds one goroutine's packing buffers; pooled so steady state allocates nothing.
 type workspace struct {
 	araw, braw []float32
+	tmp        []float32 // scratch of a BPacker
 	tile       [mr * nr]float32
 }
 
@@ -267,7 +382,7 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 	// A non-transposed A can feed the kernel in place. Packing it pays off only when each
 	// packed panel is reused across many B micro-panels (wide n); for the narrow products of
 	// Linear layers the copy costs more than the strided reads it saves.
-	direct := p.asm && !p.transA && n <= directMaxN && (p.lda*4)%2048 != 0
+	direct := p.readsAInPlace() && n <= directMaxN
 
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
@@ -278,7 +393,14 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta, loadC = 1, true
 			}
-			packB(bp, p.transB, p.b, p.ldb, pc, kcur, j0+jc, ncur)
+			if p.packer != nil {
+				if len(w.tmp) < nr*kcur+ncur {
+					w.tmp = make([]float32, nr*kc+nc)
+				}
+				p.packer.PackB(bp, w.tmp, pc, kcur, j0+jc, ncur)
+			} else {
+				packB(bp, p.transB, p.b, p.ldb, pc, kcur, j0+jc, ncur)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mcur := min(mc, m-ic)
 				if direct {
@@ -295,6 +417,12 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 			}
 		}
 	}
+}
+
+// readsAInPlace reports whether the kernel may read A unpacked (for parts at most directMaxN
+// wide): a non-transposed A whose row stride does not alias the L1 sets.
+func (p *problem) readsAInPlace() bool {
+	return p.asm && !p.transA && (p.lda*4)%2048 != 0
 }
 
 // macroKernel multiplies a packed mcur×kc block of A by a packed kc×ncur block of B into C
@@ -429,7 +557,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 		for p := 0; p < kc; p++ {
 			row := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
 			for jr := 0; jr < full; jr += nr {
-				copy(dst[jr*kc+p*nr:jr*kc+p*nr+nr], row[jr:jr+nr])
+				copy16(dst[jr*kc+p*nr:], row[jr:])
 			}
 			if full < nc {
 				d := dst[full*kc+p*nr : full*kc+p*nr+nr]

@@ -16,6 +16,11 @@ func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC in
 //go:noescape
 func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, loadC int)
 
+// addAVX adds src[0:n] into dst[0:n], n a multiple of 32. It needs AVX.
+//
+//go:noescape
+func addAVX(dst, src *float32, n int)
+
 // cpuid executes CPUID with the given leaf (EAX) and sub-leaf (ECX).
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 

@@ -14,3 +14,8 @@ func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC in
 func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, loadC int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+// addAVX is never called when hasAVX2FMA is false.
+func addAVX(dst, src *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

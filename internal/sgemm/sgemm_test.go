@@ -239,7 +239,7 @@ func TestNoAllocsSteadyState(t *testing.T) {
 	allocs := testing.AllocsPerRun(20, func() {
 		Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64)
 	})
-	// A parallel split spawns goroutines (which may allocate); a serial-sized call must not.
+	// Serial-sized calls never allocate (parallel ones neither, see engine/cpu TestKernelsDoNotAllocate).
 	if allocs > 0 {
 		t.Errorf("%v allocations per serial call", allocs)
 	}

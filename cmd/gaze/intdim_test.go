@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A small synthetic sweep end to end: sweep (two points at once), the report's files, then the
+// same sweep emitted as a Kubernetes job whose container command, run here through the real
+// command line with the index a pod would get, runs its point.
+func TestIntdimSweepReportAndJob(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	common := []string{"--model", "mlp:64-16-4", "--data", "synthetic", "--synthetic", "200x1x8x8", "--classes", "4",
+		"--dims", "5,40", "--seeds", "2", "--proj", "sparse", "--batch", "32", "--epochs", "2", "--lr", "0.01", "--out", dir}
+	stdout, stderr, err := gaze(t, append([]string{"intdim", "sweep", "--parallel", "2", "--bootstrap", "100"}, common...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"baseline", "d_int90", "report.svg"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"sweep.json", "results.csv", "summary.json", "report.svg", "points/d40-s1.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if out, _, err := gaze(t, "intdim", "points", dir); err != nil || !strings.Contains(out, "   3  d5-s1          ok") {
+		t.Errorf("points listing: %v\n%s", err, out)
+	}
+
+	// The same command again finds every point done.
+	if _, stderr, err := gaze(t, append([]string{"intdim", "sweep"}, common...)...); err != nil || strings.Contains(stderr, "ran ") {
+		t.Errorf("rerunning the sweep: %v\n%s", err, stderr)
+	}
+	// The same folder with another learning rate is another sweep.
+	other := withFlag(append([]string{"intdim", "sweep"}, common...), "--lr", "0.02")
+	if _, _, err := gaze(t, other...); err == nil || !strings.Contains(err.Error(), "holds another sweep") {
+		t.Errorf("mismatched spec: %v", err)
+	}
+
+	// Emit the sweep with one more dimension as a Kubernetes job over a "volume" (this temp dir).
+	vol := filepath.Dir(dir)
+	emit := withFlag(append([]string{"intdim", "sweep", "--emit", "k8s", "--mount", vol, "--job-device", "cpu", "--parallel", "3"}, common...), "--dims", "5,40,60")
+	if stdout, stderr, err = gaze(t, emit...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var job map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "job.json"))
+	if err != nil || json.Unmarshal(b, &job) != nil {
+		t.Fatalf("job.json: %v", err)
+	}
+	spec := job["spec"].(map[string]any)
+	if spec["completions"].(float64) != 8 || spec["completionMode"] != "Indexed" {
+		t.Errorf("job spec %v", spec)
+	}
+	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	var args []string
+	for _, a := range c["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "7") // the last index: d60-s1, a new point
+	if stdout, stderr, err = gaze(t, args...); err != nil {
+		t.Fatalf("the pod's command %v: %v\n%s", args, err, stderr)
+	}
+	if !strings.Contains(stdout, "point 7 (d60-s1): test accuracy") {
+		t.Errorf("pod output: %s", stdout)
+	}
+	if stdout, _, err = gaze(t, args...); err != nil || !strings.Contains(stdout, "already done") {
+		t.Errorf("a retried pod must leave the finished point alone: %v %s", err, stdout)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "8")
+	if _, _, err = gaze(t, args...); err == nil || !strings.Contains(err.Error(), "outside the sweep's 8 points") {
+		t.Errorf("index out of range: %v", err)
+	}
+	if stdout, _, err = gaze(t, "intdim", "collect", dir); err != nil || !strings.Contains(stdout, "7 points done, 1 missing") {
+		t.Errorf("collect: %v %s", err, stdout)
+	}
+	if _, _, err = gaze(t, "intdim", "sweep", "--emit", "slurm", "--dims", "0", "--out", dir); err == nil || !strings.Contains(err.Error(), "subspace dimension 0") {
+		t.Errorf("d = 0: %v", err)
+	}
+}
+
+// withFlag returns args with the value after flag replaced.
+func withFlag(args []string, flag, value string) []string {
+	out := append([]string(nil), args...)
+	for i := range out[:len(out)-1] {
+		if out[i] == flag {
+			out[i+1] = value
+		}
+	}
+	return out
+}
+
+// Every intdim command and flag has help text.
+func TestIntdimHelp(t *testing.T) {
+	for _, sub := range intdimCommand().Subcommands {
+		if sub.Usage == "" {
+			t.Errorf("%s has no usage", sub.Name)
+		}
+		for _, f := range sub.Flags {
+			if u, ok := f.(interface{ GetUsage() string }); !ok || u.GetUsage() == "" {
+				t.Errorf("%s --%s has no help", sub.Name, f.Names()[0])
+			}
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package coordconv
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/engine/cpu"
+)
+
+// forward runs a layer alone through a throwaway model and returns its output.
+func forward(t *testing.T, l engine.Layer, in []int, x []float32, n int) ([]float32, []int) {
+	t.Helper()
+	// A model needs a parameter: put the layer after a 1×1 convolution fixed to the identity.
+	dev := cpu.New()
+	id := engine.NewConv2d("id", in[0], 1, 1, engine.Valid, false)
+	m, err := engine.NewModel(dev, "probe", engine.NewSequential("probe", id, l), in, engine.MeanSquaredError, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := make([]float32, m.Arena.D)
+	for c := range in[0] {
+		theta[c*in[0]+c] = 1
+	}
+	if err := m.SetTheta(theta); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Forward(x, n, engine.EvalMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := make([]float32, out.N*out.Size())
+	dev.Download(y, out.Buf)
+	return y, out.Shape
+}
+
+// The coordinate channels hold exactly the column, then the row, each scaled by its own side,
+// then the radius: checked against hand-written values on a square and a non-square map.
+func TestAddCoordsValues(t *testing.T) {
+	x := []float32{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21} // one channel, 3×5
+	y, shape := forward(t, NewAddCoords("ac", true), []int{1, 3, 5}, x, 1)
+	if want := []int{4, 3, 5}; !equalInts(shape, want) {
+		t.Fatalf("shape %v, want %v", shape, want)
+	}
+	cols := []float32{-1, -0.5, 0, 0.5, 1}
+	rows := []float32{-1, 0, 1}
+	for i := range 3 {
+		for j := range 5 {
+			p := i*5 + j
+			if y[p] != x[p] {
+				t.Errorf("input channel [%d,%d] = %v, want %v", i, j, y[p], x[p])
+			}
+			if y[15+p] != cols[j] {
+				t.Errorf("column channel [%d,%d] = %v, want %v", i, j, y[15+p], cols[j])
+			}
+			if y[30+p] != rows[i] {
+				t.Errorf("row channel [%d,%d] = %v, want %v", i, j, y[30+p], rows[i])
+			}
+			r := float32(math.Sqrt(float64(cols[j]*cols[j] + rows[i]*rows[i])))
+			if y[45+p] != r {
+				t.Errorf("radius channel [%d,%d] = %v, want %v", i, j, y[45+p], r)
+			}
+		}
+	}
+	// Square 64×64 without the radius: the corners are ±1, and the step is 2/63.
+	y, shape = forward(t, NewAddCoords("ac", false), []int{1, 64, 64}, make([]float32, 2*4096), 2)
+	if !equalInts(shape, []int{3, 64, 64}) {
+		t.Fatalf("shape %v", shape)
+	}
+	for b := range 2 {
+		xx, yy := y[b*3*4096+4096:b*3*4096+2*4096], y[b*3*4096+2*4096:b*3*4096+3*4096]
+		if xx[0] != -1 || xx[63] != 1 || yy[0] != -1 || yy[63*64] != 1 || xx[63*64] != -1 || yy[63] != -1 {
+			t.Errorf("example %d: corners xx %v %v, yy %v %v", b, xx[0], xx[63], yy[0], yy[63*64])
+		}
+		if want := float32(2.0*10/63 - 1); xx[5*64+10] != want || yy[10*64+5] != want {
+			t.Errorf("example %d: xx[5,10] = %v, yy[10,5] = %v, want %v", b, xx[5*64+10], yy[10*64+5], want)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Finite differences of the loss with respect to parameters that sit before the tiling,
+// AddCoords, the spatial softmax and the global max pool: every gradient reaching them passes
+// through those layers' backward passes.
+func TestLayerGradients(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		net  func() engine.Layer
+		in   []int
+		loss engine.LossKind
+		out  int
+	}{
+		{"tile-addcoords", func() engine.Layer {
+			return engine.NewSequential("net",
+				engine.NewLinear("fc", 3, true),
+				NewTile("tile", 4, 5),
+				NewAddCoords("ac", true),
+				engine.NewConv2d("conv", 2, 3, 1, engine.Same, true))
+		}, []int{2}, engine.MeanSquaredError, 2 * 4 * 5},
+		{"coordconv-softmax-maxpool", func() engine.Layer {
+			return engine.NewSequential("net",
+				engine.NewConv2d("pre", 2, 3, 1, engine.Same, true),
+				NewCoordConv("cc", 3, 3, 1, engine.Same, true, false),
+				NewSpatialSoftmax("sm"),
+				engine.NewConv2d("post", 2, 3, 1, engine.Same, true),
+				NewGlobalMaxPool("gmp"))
+		}, []int{1, 5, 6}, engine.MeanSquaredError, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dev := cpu.New()
+			m, err := engine.NewModel(dev, c.name, c.net(), c.in, c.loss, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(3)
+			r := rand.New(rand.NewPCG(1, 2))
+			n := 3
+			x := make([]float32, n*prodInts(c.in))
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			y := make([]float32, n*c.out)
+			for i := range y {
+				y[i] = float32(r.NormFloat64())
+			}
+			m.ZeroGrad()
+			if _, err := m.Batch(x, y, n, engine.EvalMode, true, 1); err != nil {
+				t.Fatal(err)
+			}
+			grad := m.GradHost()
+			theta := m.Theta()
+			loss := func() float64 {
+				if err := m.SetTheta(theta); err != nil {
+					t.Fatal(err)
+				}
+				l, err := m.Batch(x, y, n, engine.EvalMode, false, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			// Only the first layer's parameters: their gradient crosses every layer under test.
+			first := m.Arena.Params[0]
+			const eps = 1e-2
+			checked := 0
+			for i := first.Offset; i < first.Offset+first.Size; i++ {
+				orig := theta[i]
+				theta[i] = orig + eps
+				lp := loss()
+				theta[i] = orig - eps
+				lm := loss()
+				theta[i] = orig
+				fd := (lp - lm) / (float64(orig+eps) - float64(orig-eps))
+				if d := math.Abs(fd - float64(grad[i])); d > 2e-3+2e-2*math.Abs(fd) {
+					t.Errorf("%s[%d]: backward %.6g, finite differences %.6g", first.Name, i-first.Offset, grad[i], fd)
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Fatal("nothing checked")
+			}
+		})
+	}
+}
+
+func prodInts(s []int) int {
+	p := 1
+	for _, v := range s {
+		p *= v
+	}
+	return p
+}
+
+func TestSplits(t *testing.T) {
+	q, err := NewSplit("quadrant", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Train) != 2407 || len(q.Test) != 729 {
+		t.Errorf("quadrant split: %d train, %d test, want 2407 and 729", len(q.Train), len(q.Test))
+	}
+	for _, c := range q.Test {
+		if c.X < 33 || c.Y < 33 {
+			t.Fatalf("quadrant test centre %v outside the held-out quadrant", c)
+		}
+	}
+	for _, c := range q.Train {
+		if c.X >= 33 && c.Y >= 33 {
+			t.Fatalf("quadrant training centre %v inside the held-out quadrant", c)
+		}
+	}
+	u, err := NewSplit("uniform", 0.2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Train) != 2509 || len(u.Test) != 627 {
+		t.Errorf("uniform split: %d train, %d test, want 2509 and 627", len(u.Train), len(u.Test))
+	}
+	seen := map[Centre]bool{}
+	for _, c := range append(append([]Centre(nil), u.Train...), u.Test...) {
+		if seen[c] {
+			t.Fatalf("centre %v in both sets", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) != Positions*Positions {
+		t.Errorf("uniform split covers %d centres, want %d", len(seen), Positions*Positions)
+	}
+	u2, _ := NewSplit("uniform", 0.2, 7)
+	u3, _ := NewSplit("uniform", 0.2, 8)
+	if u2.Test[0] != u.Test[0] || u2.Test[100] != u.Test[100] {
+		t.Error("the same seed gave another uniform split")
+	}
+	same := true
+	for i := range u.Test {
+		same = same && u3.Test[i] == u.Test[i]
+	}
+	if same {
+		t.Error("another seed gave the same uniform split")
+	}
+}
+
+func TestExamples(t *testing.T) {
+	c := Centre{10, 20}
+	for _, task := range Tasks {
+		e, err := NewExamples(task, []Centre{c, {59, 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, y := make([]float32, 2*e.ExampleSize()), make([]float32, 2*e.TargetSize())
+		if err := e.Gather([]int{1, 0}, x, y); err != nil {
+			t.Fatal(err)
+		}
+		xs, ys := x[e.ExampleSize():], y[e.TargetSize():] // example 0 went second
+		switch task {
+		case Classification:
+			if xs[0] != 10 || xs[1] != 20 || ys[0] != 20*64+10 {
+				t.Errorf("classification: x %v, label %v", xs, ys)
+			}
+		case Regression:
+			if xs[20*64+10] != 1 || sum(xs) != 1 || ys[0] != 10.0/64 || ys[1] != 20.0/64 {
+				t.Errorf("regression: one-hot sum %v, target %v", sum(xs), ys)
+			}
+		case Rendering:
+			if sum(ys) != 81 || ys[16*64+6] != 1 || ys[24*64+14] != 1 || ys[15*64+6] != 0 || ys[16*64+15] != 0 {
+				t.Errorf("rendering: square of %v pixels or misplaced", sum(ys))
+			}
+		}
+	}
+}
+
+func sum(v []float32) float32 {
+	var s float32
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+func TestBadInput(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{OneHot(Centre{3, 10}, make([]float32, 4096)), "off the canvas"},
+		{Square(Centre{10, 60}, make([]float32, 4096)), "off the canvas"},
+		{errOf(NewExamples(Classification, []Centre{{0, 0}})), "off the canvas"},
+		{errOf(NewExamples(Classification, nil)), "empty"},
+		{errOf(NewExamples("painting", []Centre{{9, 9}})), "unknown task"},
+		{errOf(NewSplit("uniform", 0.0001, 1)), "empty test set"},
+		{errOf(NewSplit("uniform", 0.99999, 1)), "empty training set"},
+		{errOf(NewSplit("uniform", 1.5, 1)), "test fraction"},
+		{errOf(NewSplit("diagonal", 0.2, 1)), "unknown split"},
+		{errOf(ParseTask("segmentation")), "unknown task"},
+		{errOf(NewSpec(Regression, "resnet", ModelOptions{})), "unknown model"},
+		{errOf(Run(context.Background(), cpu.New(), Config{Task: Classification, Model: "mlp", Batch: 16, Epochs: 1, Seeds: []uint64{0}}, nil)), "unknown model"},
+	} {
+		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("got error %v, want one containing %q", c.err, c.want)
+		}
+	}
+}
+
+func errOf[T any](_ T, err error) error { return err }
+
+// The plotted predictions are nPred examples spread over the set, first and last included.
+func TestPredIndices(t *testing.T) {
+	for _, n := range []int{1, 5, 8, 9, 100, 729} {
+		var got []int
+		for i := range n {
+			if isPredIndex(i, n) {
+				got = append(got, i)
+			}
+		}
+		if want := min(n, nPred); len(got) != want || got[0] != 0 {
+			t.Errorf("n %d: picked %v, want %d indices from 0", n, got, want)
+		}
+		if n > nPred && got[len(got)-1] != (nPred-1)*n/nPred {
+			t.Errorf("n %d: picked %v", n, got)
+		}
+	}
+}

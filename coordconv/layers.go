@@ -1,0 +1,236 @@
+// Package coordconv is CoordConv (Liu et al., "An intriguing failing of convolutional neural
+// networks and the CoordConv solution", NeurIPS 2018) on gaze's engine: the AddCoords, tiling,
+// CoordConv, global max pooling and spatial softmax layers, the Not-so-Clevr data set, the
+// models of the paper's three supervised toy tasks (coordinate classification, regression and
+// rendering) and their conv baselines, and the runner that trains them and reports a table and
+// plots.
+//
+// Conventions. A centre (x, y) is column x and row y of a 64×64 canvas; tensors are NCHW, so the
+// one-hot pixel of (x, y) is at flat index y·64 + x. AddCoords appends the column channel before
+// the row channel, each scaled by its own side (the original TensorFlow code scales both by the
+// same side, which is wrong for non-square maps).
+package coordconv
+
+import (
+	"fmt"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// AddCoords appends coordinate channels to a [C, H, W] map: the column index scaled to [−1, 1],
+// the row index scaled to [−1, 1] and, with WithR, the distance r = √(xx² + yy²) from the centre.
+// The coordinate channels are constants: only the C input channels receive gradient.
+type AddCoords struct {
+	name    string
+	WithR   bool
+	in, out []int
+	y, dx   engine.BatchBuffer
+}
+
+// NewAddCoords returns an AddCoords layer.
+func NewAddCoords(name string, withR bool) *AddCoords { return &AddCoords{name: name, WithR: withR} }
+
+// Extra is the number of channels the layer appends (2, or 3 with the radius).
+func (l *AddCoords) Extra() int {
+	if l.WithR {
+		return 3
+	}
+	return 2
+}
+
+func (l *AddCoords) Name() string { return l.name }
+
+func (l *AddCoords) Build(b *engine.Builder, in []int) ([]int, error) {
+	if len(in) != 3 || in[0] < 0 || in[1] < 1 || in[2] < 1 {
+		return nil, fmt.Errorf("layer %s: input shape %v, want [C, H, W]", l.name, in)
+	}
+	l.in = append([]int(nil), in...)
+	l.out = []int{in[0] + l.Extra(), in[1], in[2]}
+	return l.out, nil
+}
+
+func (l *AddCoords) Setup(ctx *engine.Context, maxN int) error {
+	if err := l.y.Alloc(ctx, maxN, prod(l.out)); err != nil {
+		return err
+	}
+	// A map of coordinates alone (C = 0) has no input gradient; keep a token buffer.
+	return l.dx.Alloc(ctx, maxN, max(prod(l.in), 1))
+}
+
+func (l *AddCoords) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	y := l.y.First(x.N)
+	ctx.Dev.AddCoords(x.Buf, y, x.N, l.in[0], l.in[1], l.in[2], l.WithR)
+	return engine.Tensor{Buf: y, N: x.N, Shape: l.out}
+}
+
+func (l *AddCoords) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	dx := l.dx.First(dy.N)
+	if needDx && l.in[0] > 0 {
+		ctx.Dev.AddCoordsBackward(dy.Buf, dx, dy.N, l.in[0], l.in[1], l.in[2], l.WithR)
+	}
+	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.in}
+}
+
+// Tile broadcasts a per-example vector of C values ([C] or [C, 1, 1]) over an H×W map, giving
+// [C, H, W]: the first step of the CoordConv painter, which reads the coordinates it must paint
+// from every pixel. Its backward pass sums the map's gradient.
+type Tile struct {
+	name    string
+	H, W    int
+	in, out []int
+	y, dx   engine.BatchBuffer
+}
+
+// NewTile returns a tiling layer onto an h×w map.
+func NewTile(name string, h, w int) *Tile { return &Tile{name: name, H: h, W: w} }
+
+func (l *Tile) Name() string { return l.name }
+
+func (l *Tile) Build(b *engine.Builder, in []int) ([]int, error) {
+	ok := len(in) == 1 || (len(in) == 3 && in[1] == 1 && in[2] == 1)
+	if !ok || in[0] < 1 {
+		return nil, fmt.Errorf("layer %s: input shape %v, want [C] or [C, 1, 1]", l.name, in)
+	}
+	if l.H < 1 || l.W < 1 {
+		return nil, fmt.Errorf("layer %s: impossible map %dx%d", l.name, l.H, l.W)
+	}
+	l.in = append([]int(nil), in...)
+	l.out = []int{in[0], l.H, l.W}
+	return l.out, nil
+}
+
+func (l *Tile) Setup(ctx *engine.Context, maxN int) error {
+	if err := l.y.Alloc(ctx, maxN, prod(l.out)); err != nil {
+		return err
+	}
+	return l.dx.Alloc(ctx, maxN, l.in[0])
+}
+
+func (l *Tile) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	y := l.y.First(x.N)
+	ctx.Dev.Tile(x.Buf, y, x.N, l.in[0], l.H*l.W)
+	return engine.Tensor{Buf: y, N: x.N, Shape: l.out}
+}
+
+func (l *Tile) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	dx := l.dx.First(dy.N)
+	if needDx {
+		ctx.Dev.TileBackward(dy.Buf, dx, dy.N, l.in[0], l.H*l.W)
+	}
+	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.in}
+}
+
+// NewCoordConv is a CoordConv: AddCoords followed by a k×k convolution with out channels. The
+// convolution keeps the given name, so its parameters are name.weight [out, C+2(+1), k, k] and
+// name.bias, and a CoordConv can replace a Conv2d of the same name in any model.
+func NewCoordConv(name string, out, k, stride int, pad engine.Padding, bias, withR bool) engine.Layer {
+	return engine.NewSequential(name+".coordconv",
+		NewAddCoords(name+".addcoords", withR),
+		engine.NewConv2d(name, out, k, stride, pad, bias))
+}
+
+// GlobalMaxPool takes the maximum of each channel of [C, H, W], giving [C, 1, 1]. It is MaxPool
+// with one window covering the whole map, so the gradient goes to the first maximum.
+type GlobalMaxPool struct {
+	name    string
+	geom    engine.PoolGeom
+	in, out []int
+	y, dx   engine.BatchBuffer
+	x       engine.Tensor
+}
+
+// NewGlobalMaxPool returns a global max-pooling layer.
+func NewGlobalMaxPool(name string) *GlobalMaxPool { return &GlobalMaxPool{name: name} }
+
+func (l *GlobalMaxPool) Name() string { return l.name }
+
+func (l *GlobalMaxPool) Build(b *engine.Builder, in []int) ([]int, error) {
+	if len(in) != 3 || in[0] < 1 || in[1] < 1 || in[2] < 1 {
+		return nil, fmt.Errorf("layer %s: input shape %v, want [C, H, W]", l.name, in)
+	}
+	l.geom = engine.PoolGeom{N: 1, C: in[0], H: in[1], W: in[2], KH: in[1], KW: in[2], StrideH: in[1], StrideW: in[2], OutH: 1, OutW: 1}
+	if err := l.geom.Validate(); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", l.name, err)
+	}
+	l.in = append([]int(nil), in...)
+	l.out = []int{in[0], 1, 1}
+	return l.out, nil
+}
+
+func (l *GlobalMaxPool) Setup(ctx *engine.Context, maxN int) error {
+	if err := l.y.Alloc(ctx, maxN, l.in[0]); err != nil {
+		return err
+	}
+	return l.dx.Alloc(ctx, maxN, prod(l.in))
+}
+
+func (l *GlobalMaxPool) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	l.x = x
+	g := l.geom
+	g.N = x.N
+	y := l.y.First(x.N)
+	ctx.Dev.MaxPool(g, x.Buf, y)
+	return engine.Tensor{Buf: y, N: x.N, Shape: l.out}
+}
+
+func (l *GlobalMaxPool) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	g := l.geom
+	g.N = dy.N
+	dx := l.dx.First(dy.N)
+	if needDx {
+		ctx.Dev.MaxPoolBackward(g, l.x.Buf, dy.Buf, dx)
+	}
+	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.in}
+}
+
+// SpatialSoftmax turns each channel of [C, H, W] into a probability map (a softmax over its H·W
+// pixels): the "sharpen" step between the CoordConv painter and the rendering convolutions.
+type SpatialSoftmax struct {
+	name  string
+	shape []int
+	y, dx engine.BatchBuffer
+	out   engine.Tensor
+}
+
+// NewSpatialSoftmax returns a spatial softmax layer.
+func NewSpatialSoftmax(name string) *SpatialSoftmax { return &SpatialSoftmax{name: name} }
+
+func (l *SpatialSoftmax) Name() string { return l.name }
+
+func (l *SpatialSoftmax) Build(b *engine.Builder, in []int) ([]int, error) {
+	if len(in) != 3 || in[0] < 1 || in[1] < 1 || in[2] < 1 {
+		return nil, fmt.Errorf("layer %s: input shape %v, want [C, H, W]", l.name, in)
+	}
+	l.shape = append([]int(nil), in...)
+	return l.shape, nil
+}
+
+func (l *SpatialSoftmax) Setup(ctx *engine.Context, maxN int) error {
+	if err := l.y.Alloc(ctx, maxN, prod(l.shape)); err != nil {
+		return err
+	}
+	return l.dx.Alloc(ctx, maxN, prod(l.shape))
+}
+
+func (l *SpatialSoftmax) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	y := l.y.First(x.N)
+	ctx.Dev.Softmax(x.Buf, y, x.N*l.shape[0], l.shape[1]*l.shape[2])
+	l.out = engine.Tensor{Buf: y, N: x.N, Shape: l.shape}
+	return l.out
+}
+
+func (l *SpatialSoftmax) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	dx := l.dx.First(dy.N)
+	if needDx {
+		ctx.Dev.SoftmaxBackward(l.out.Buf, dy.Buf, dx, dy.N*l.shape[0], l.shape[1]*l.shape[2])
+	}
+	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.shape}
+}
+
+func prod(s []int) int {
+	p := 1
+	for _, v := range s {
+		p *= v
+	}
+	return p
+}

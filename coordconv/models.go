@@ -1,0 +1,148 @@
+package coordconv
+
+import (
+	"fmt"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// Batch-norm settings of the paper's code (TensorFlow momentum 0.9 is PyTorch's 0.1).
+const (
+	bnMomentum = 0.1
+	bnEps      = 1e-5
+)
+
+// Models lists the model kinds: the CoordConv model of each task and its conv baseline.
+var Models = []string{"coordconv", "conv"}
+
+// ModelOptions are the baseline's width multiplier and filter size (the paper sweeps both for the
+// deconv painter); zero values mean m = 1, fs = 3.
+type ModelOptions struct {
+	Mul int // width multiplier m
+	FS  int // filter size fs of the transposed convolutions
+}
+
+func (o ModelOptions) withDefaults() ModelOptions {
+	if o.Mul == 0 {
+		o.Mul = 1
+	}
+	if o.FS == 0 {
+		o.FS = 3
+	}
+	return o
+}
+
+// Spec is a network with its input shape and loss.
+type Spec struct {
+	Net  engine.Layer
+	In   []int
+	Loss engine.LossKind
+}
+
+// NewSpec returns the network of the given task and model kind.
+func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
+	o = o.withDefaults()
+	if o.Mul < 1 || o.FS < 1 {
+		return Spec{}, fmt.Errorf("width multiplier %d and filter size %d must be ≥ 1", o.Mul, o.FS)
+	}
+	coords := []int{2, 1, 1}
+	switch {
+	case task == Classification && model == "coordconv":
+		return Spec{CoordConvPainter("coordconv-painter", 1, Canvas, Canvas), coords, engine.SoftmaxCrossEntropy}, nil
+	case task == Classification && model == "conv":
+		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SoftmaxCrossEntropy}, nil
+	case task == Regression && model == "coordconv":
+		return Spec{CoordConvRegressor(), []int{1, Canvas, Canvas}, engine.MeanSquaredError}, nil
+	case task == Regression && model == "conv":
+		return Spec{ConvRegressor(o.Mul), []int{1, Canvas, Canvas}, engine.MeanSquaredError}, nil
+	case task == Rendering && model == "coordconv":
+		return Spec{CoordConvRenderer(Canvas, Canvas), coords, engine.SigmoidBinaryCrossEntropy}, nil
+	case task == Rendering && model == "conv":
+		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SigmoidBinaryCrossEntropy}, nil
+	}
+	if _, err := ParseTask(string(task)); err != nil {
+		return Spec{}, err
+	}
+	return Spec{}, fmt.Errorf("unknown model %q (want coordconv or conv)", model)
+}
+
+// CoordConvPainter paints an h×w map (Canvas×Canvas in the paper) from the coordinates [2, 1, 1]:
+// tile them over the map, AddCoords, then 1×1 convolutions with 32, 32, 64, 64 channels (×mul) and ReLU, and a
+// 1×1 convolution to one channel (the logits). 7,553 parameters at mul = 1.
+func CoordConvPainter(name string, mul, h, w int) engine.Layer {
+	return engine.NewSequential(name,
+		NewTile("tile", h, w),
+		NewAddCoords("addcoords", false),
+		engine.NewConv2d("conv1", 32*mul, 1, 1, engine.Valid, true), engine.NewReLU("relu1"),
+		engine.NewConv2d("conv2", 32*mul, 1, 1, engine.Valid, true), engine.NewReLU("relu2"),
+		engine.NewConv2d("conv3", 64*mul, 1, 1, engine.Valid, true), engine.NewReLU("relu3"),
+		engine.NewConv2d("conv4", 64*mul, 1, 1, engine.Valid, true), engine.NewReLU("relu4"),
+		engine.NewConv2d("conv5", 1, 1, 1, engine.Valid, true),
+	)
+}
+
+// DeconvPainter is the paper's deconvolutional baseline: six stride-2 transposed convolutions
+// with TensorFlow "same" padding from 1×1 to 64×64, with 64, 64, 64, 32, 32 (×mul) and 1
+// channels and fs×fs kernels, batch norm and ReLU after the first five. 103,585 parameters at
+// mul = 1, fs = 3.
+func DeconvPainter(name string, mul, fs int) engine.Layer {
+	var layers []engine.Layer
+	for i, c := range []int{64, 64, 64, 32, 32} {
+		n := fmt.Sprintf("%d", i+1)
+		layers = append(layers,
+			engine.NewConvTranspose2d("deconv"+n, c*mul, fs, 2, true),
+			engine.NewBatchNorm2d("bn"+n, bnMomentum, bnEps),
+			engine.NewReLU("relu"+n))
+	}
+	layers = append(layers, engine.NewConvTranspose2d("deconv6", 1, fs, 2, true))
+	return engine.NewSequential(name, layers...)
+}
+
+// CoordConvRegressor reads the coordinates off a one-hot map: AddCoords, 1×1 convolutions with 8,
+// 8 and 8 channels, 3×3 convolutions with 8 and 2 channels (all "same", no nonlinearity) and a
+// global max pool, giving [2, 1, 1]. 906 parameters.
+func CoordConvRegressor() engine.Layer {
+	return engine.NewSequential("coordconv-regressor",
+		NewAddCoords("addcoords", false),
+		engine.NewConv2d("conv1", 8, 1, 1, engine.Same, true),
+		engine.NewConv2d("conv2", 8, 1, 1, engine.Same, true),
+		engine.NewConv2d("conv3", 8, 1, 1, engine.Same, true),
+		engine.NewConv2d("conv4", 8, 3, 1, engine.Same, true),
+		engine.NewConv2d("conv5", 2, 3, 1, engine.Same, true),
+		NewGlobalMaxPool("maxpool"),
+	)
+}
+
+// ConvRegressor is the paper's conv baseline for regression: three times a 3×3 convolution with
+// 16 channels (×mul), ReLU and 2×2 max pooling, a fourth 3×3 convolution with ReLU, then a fully
+// connected layer of 64 with ReLU and one of 2. 72,850 parameters at mul = 1.
+func ConvRegressor(mul int) engine.Layer {
+	var layers []engine.Layer
+	for i := 1; i <= 4; i++ {
+		n := fmt.Sprintf("%d", i)
+		layers = append(layers, engine.NewConv2d("conv"+n, 16*mul, 3, 1, engine.Same, true), engine.NewReLU("relu"+n))
+		if i < 4 {
+			layers = append(layers, engine.NewMaxPool2d("pool"+n, 2, 2, 0))
+		}
+	}
+	layers = append(layers,
+		engine.NewFlatten("flatten"),
+		engine.NewLinear("fc1", 64, true), engine.NewReLU("relu5"),
+		engine.NewLinear("fc2", 2, true))
+	return engine.NewSequential("conv-regressor", layers...)
+}
+
+// CoordConvRenderer paints the square on an h×w canvas: the CoordConv painter, a spatial softmax
+// that sharpens its map into a distribution over the pixels, then 3×3 convolutions with 8, 8, 16,
+// 16 channels and ReLU and a 3×3 convolution to one channel (the per-pixel logits).
+func CoordConvRenderer(h, w int) engine.Layer {
+	return engine.NewSequential("coordconv-renderer",
+		CoordConvPainter("coords2center", 1, h, w),
+		NewSpatialSoftmax("sharpen"),
+		engine.NewConv2d("render1", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu1"),
+		engine.NewConv2d("render2", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu2"),
+		engine.NewConv2d("render3", 16, 3, 1, engine.Same, true), engine.NewReLU("render-relu3"),
+		engine.NewConv2d("render4", 16, 3, 1, engine.Same, true), engine.NewReLU("render-relu4"),
+		engine.NewConv2d("render5", 1, 3, 1, engine.Same, true),
+	)
+}

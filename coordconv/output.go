@@ -1,0 +1,237 @@
+package coordconv
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Summary is a result's headline: over seeds, the best test metric's median and spread, and
+// how many seeds reached a target.
+type Summary struct {
+	Task, Split, Model string
+	Seeds              int
+	Params             int
+	BestTest           []float64 // per seed
+	TrainAtBest        []float64
+	TimeToBest         []float64
+	EpochSecs          float64 // mean over seeds
+	Epochs             []int   // epochs run per seed
+	BestEpoch          []int
+}
+
+// Summarise collects a result's per-seed numbers.
+func (r *Result) Summarise() Summary {
+	s := Summary{Task: string(r.Config.Task), Split: r.Config.Split, Model: r.Config.Model, Seeds: len(r.Seeds)}
+	for _, sr := range r.Seeds {
+		s.Params = sr.Params
+		s.BestTest = append(s.BestTest, sr.BestTest)
+		s.TrainAtBest = append(s.TrainAtBest, sr.TrainAtBest)
+		s.TimeToBest = append(s.TimeToBest, sr.TimeToBest)
+		s.EpochSecs += sr.EpochSecs / float64(len(r.Seeds))
+		s.Epochs = append(s.Epochs, sr.Epochs)
+		s.BestEpoch = append(s.BestEpoch, sr.BestEpoch)
+	}
+	return s
+}
+
+// WriteTable prints one line per seed: train and test metric at the best test epoch, the
+// parameters, the epoch and wall time of that best, and the seconds per training epoch.
+func (r *Result) WriteTable(w io.Writer) error {
+	m := TaskMetric(r.Config.Task)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "task\tsplit\tmodel\tseed\ttrain %s\ttest %s\tparams\tbest epoch\tepochs run\ttime to best (s)\ts/epoch\t\n", m.Name, m.Name)
+	interrupted := false
+	for _, sr := range r.Seeds {
+		run := strconv.Itoa(sr.Epochs)
+		if sr.Interrupted {
+			run += "*"
+			interrupted = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.2f\t\n", r.Config.Task, r.Config.Split, r.Config.Model, sr.Seed,
+			m.Show(sr.TrainAtBest), m.Show(sr.BestTest), sr.Params, sr.BestEpoch, run, sr.TimeToBest, sr.EpochSecs)
+	}
+	if len(r.Seeds) > 1 {
+		s := r.Summarise()
+		fmt.Fprintf(tw, "%s\t%s\t%s\tmedian\t%s\t%s\t%d\t\t\t%.1f\t%.2f\t\n", r.Config.Task, r.Config.Split, r.Config.Model,
+			m.Show(median(s.TrainAtBest)), m.Show(median(s.BestTest)), s.Params, median(s.TimeToBest), s.EpochSecs)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if interrupted {
+		_, err := fmt.Fprintf(w, "* interrupted before its last epoch (of %d configured)\n", r.Config.Epochs)
+		return err
+	}
+	return nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// predFile is what Save keeps of the predictions, for the plots.
+type predFile struct {
+	Task    Task          `json:"task"`
+	Centres []Centre      `json:"centres"` // the first test centres
+	Seeds   []uint64      `json:"seeds"`
+	Pred    [][][]float32 `json:"pred"` // [seed][example][values]
+}
+
+// Save writes result.json, results.csv (one row per seed), curves.csv (one row per seed and
+// epoch), table.txt, predictions.json and the PNG plots into dir.
+func (r *Result) Save(dir string, testCentres []Centre) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "result.json"), b, 0o644); err != nil {
+		return err
+	}
+	m := TaskMetric(r.Config.Task)
+	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s"}}
+	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds"}}
+	pf := predFile{Task: r.Config.Task}
+	for _, sr := range r.Seeds {
+		rows = append(rows, []string{string(r.Config.Task), r.Config.Split, r.Config.Model, u(sr.Seed), strconv.Itoa(sr.Params),
+			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs)})
+		for _, e := range sr.Curve {
+			curves = append(curves, []string{u(sr.Seed), strconv.Itoa(e.Epoch), f(e.TrainLoss), f(e.TrainMetric), f(e.TestMetric), f(e.Seconds)})
+		}
+		pf.Seeds = append(pf.Seeds, sr.Seed)
+		pf.Pred = append(pf.Pred, sr.Pred)
+	}
+	pf.Centres = predCentres(testCentres)
+	if err := writeCSV(filepath.Join(dir, "results.csv"), rows); err != nil {
+		return err
+	}
+	if err := writeCSV(filepath.Join(dir, "curves.csv"), curves); err != nil {
+		return err
+	}
+	if b, err = json.Marshal(pf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "predictions.json"), b, 0o644); err != nil {
+		return err
+	}
+	tf, err := os.Create(filepath.Join(dir, "table.txt"))
+	if err != nil {
+		return err
+	}
+	if err := r.WriteTable(tf); err != nil {
+		tf.Close()
+		return err
+	}
+	if err := tf.Close(); err != nil {
+		return err
+	}
+	return Plot(dir)
+}
+
+func f(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+func u(v uint64) string  { return strconv.FormatUint(v, 10) }
+
+func writeCSV(path string, rows [][]string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(fh)
+	if err := w.WriteAll(rows); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// Load reads a result.json written by Save.
+func Load(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return &r, nil
+}
+
+// WriteMarkdown prints one row per run: task, split, model, seeds, the train and test metric at
+// the best test epoch (median, then each seed), parameters, time to best, seconds per epoch and
+// epochs run.
+func WriteMarkdown(w io.Writer, rs []*Result) error {
+	if _, err := fmt.Fprintln(w, "| task | split | model | recipe | seeds | train metric | test metric | params | time to best (s) | s/epoch | epochs run |\n| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |"); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		m := TaskMetric(r.Config.Task)
+		s := r.Summarise()
+		list := func(v []float64, show func(float64) string) string {
+			out := show(median(v))
+			if len(v) > 1 {
+				parts := make([]string, len(v))
+				for i, x := range v {
+					parts[i] = show(x)
+				}
+				out += " (" + strings.Join(parts, ", ") + ")"
+			}
+			return out
+		}
+		runs := make([]string, len(r.Seeds))
+		for i, sr := range r.Seeds {
+			runs[i] = strconv.Itoa(sr.Epochs)
+			if sr.Interrupted {
+				runs[i] += "*"
+			}
+		}
+		secs := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s |\n", s.Task, s.Split, s.Model, r.Config.Recipe(), s.Seeds,
+			list(s.TrainAtBest, m.Show), list(s.BestTest, m.Show), s.Params, list(s.TimeToBest, secs), s.EpochSecs, strings.Join(runs, ", ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recipe is the configuration's training recipe in one line.
+func (c Config) Recipe() string {
+	s := fmt.Sprintf("lr %g, l2 %g, batch %d", c.LR, c.L2, c.Batch)
+	if c.Model == "conv" && c.Task != Regression {
+		o := c.Opts.withDefaults()
+		s += fmt.Sprintf(", fs %d, m %d", o.FS, o.Mul)
+	} else if c.Model == "conv" {
+		s += fmt.Sprintf(", m %d", c.Opts.withDefaults().Mul)
+	}
+	if c.Subsample > 1 {
+		s += fmt.Sprintf(", every %dth centre", c.Subsample)
+	}
+	return s
+}
+
+// SortBest orders results by the median over seeds of their best test metric, best first.
+func SortBest(rs []*Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		m := TaskMetric(rs[i].Config.Task)
+		return m.better(median(rs[i].Summarise().BestTest), median(rs[j].Summarise().BestTest))
+	})
+}

@@ -1,0 +1,409 @@
+package coordconv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// Config is one experiment: a task, a split, a model and its training recipe, run for each seed.
+type Config struct {
+	Task      Task         `json:"task"`
+	Split     string       `json:"split"`      // uniform or quadrant
+	TestFrac  float64      `json:"test_frac"`  // uniform split's test fraction (0.2 in the paper)
+	SplitSeed uint64       `json:"split_seed"` // uniform split's draw
+	Model     string       `json:"model"`      // coordconv or conv
+	Opts      ModelOptions `json:"opts"`
+	LR        float64      `json:"lr"`
+	Beta2     float64      `json:"beta2"` // Adam β2: the paper's code uses 0.99
+	L2        float64      `json:"l2"`    // penalty L2/2·Σw² on weights, as tf l2_regularizer
+	Batch     int          `json:"batch"`
+	Epochs    int          `json:"epochs"`
+	Seeds     []uint64     `json:"seeds"`
+	// StopPerfect ends a seed's run at the first epoch whose train and test metrics are perfect
+	// (accuracy 1 or IOU 1): nothing is left to improve, and the issue's "time to best" is then
+	// the time to that epoch.
+	StopPerfect bool `json:"stop_perfect"`
+	// Subsample, when positive, keeps every Subsample-th centre of each set (fast tests).
+	Subsample int `json:"subsample,omitempty"`
+}
+
+// Defaults returns the recipe of the paper's code for a task and model: Adam with β2 = 0.99,
+// minibatch 16, He-normal initialisation, and the learning rate, L2 and epoch budget of the
+// authors' experiment scripts (classification and rendering: CoordConv lr 0.005, deconv 0.002,
+// l2 1e-3; regression: CoordConv lr 0.01, l2 1e-5, conv lr 0.001, l2 1e-4, 100 epochs).
+func Defaults(task Task, model string) Config {
+	c := Config{Task: task, Model: model, Split: "uniform", TestFrac: 0.2, Beta2: 0.99, Batch: 16, StopPerfect: true}
+	switch {
+	case task == Classification && model == "coordconv":
+		c.LR, c.L2, c.Epochs = 0.005, 1e-3, 50
+	case task == Classification:
+		c.LR, c.L2, c.Epochs = 0.002, 1e-3, 60
+	case task == Regression && model == "coordconv":
+		c.LR, c.L2, c.Epochs = 0.01, 1e-5, 100
+	case task == Regression:
+		c.LR, c.L2, c.Epochs = 0.001, 1e-4, 100
+	case task == Rendering && model == "coordconv":
+		c.LR, c.L2, c.Epochs = 0.005, 1e-3, 50
+	default:
+		c.LR, c.L2, c.Epochs = 0.002, 1e-3, 60
+	}
+	return c
+}
+
+// Metric describes a task's metric.
+type Metric struct {
+	Name          string
+	HigherBetter  bool
+	Perfect       float64 // the best possible value (accuracy 1, IOU 1); NaN when there is none
+	Format, Units string
+}
+
+// TaskMetric is accuracy for classification, mean distance in pixels for regression and IOU for
+// rendering.
+func TaskMetric(t Task) Metric {
+	switch t {
+	case Classification:
+		return Metric{Name: "accuracy", HigherBetter: true, Perfect: 1, Format: "%.2f%%", Units: "%"}
+	case Regression:
+		return Metric{Name: "mean distance (px)", Perfect: math.NaN(), Format: "%.3f", Units: "px"}
+	}
+	return Metric{Name: "IOU", HigherBetter: true, Perfect: 1, Format: "%.4f"}
+}
+
+// Show formats a metric value (accuracy in percent).
+func (m Metric) Show(v float64) string {
+	if m.Units == "%" {
+		v *= 100
+	}
+	return fmt.Sprintf(m.Format, v)
+}
+
+func (m Metric) better(a, b float64) bool {
+	if m.HigherBetter {
+		return a > b
+	}
+	return a < b
+}
+
+// EpochResult is one epoch of one seed.
+type EpochResult struct {
+	Epoch       int     `json:"epoch"`
+	TrainLoss   float64 `json:"train_loss"` // mean minibatch data loss over the epoch
+	TrainMetric float64 `json:"train_metric"`
+	TestMetric  float64 `json:"test_metric"`
+	Seconds     float64 `json:"seconds"` // cumulative wall time, training and evaluation
+}
+
+// SeedResult is one seed's run.
+type SeedResult struct {
+	Seed        uint64        `json:"seed"`
+	Params      int           `json:"params"`
+	Curve       []EpochResult `json:"curve"`
+	BestEpoch   int           `json:"best_epoch"`    // the first epoch with the best test metric (ties: best train metric)
+	BestTest    float64       `json:"best_test"`     // the best test metric
+	TrainAtBest float64       `json:"train_at_best"` // the train metric at that epoch
+	TimeToBest  float64       `json:"time_to_best"`  // seconds from the start to that epoch's end
+	Wall        float64       `json:"wall"`          // seconds for the whole run
+	EpochSecs   float64       `json:"epoch_secs"`    // mean seconds per training epoch (without evaluation)
+	Epochs      int           `json:"epochs"`        // epochs run (fewer than configured after a perfect one)
+	Interrupted bool          `json:"interrupted"`   // stopped (Ctrl-C) before its last epoch
+	// Pred holds, for nPred test examples spread over the set, the model's output maps (probabilities) or, for
+	// regression, the predicted (x, y) in pixels, from the best epoch.
+	Pred [][]float32 `json:"-"`
+}
+
+// Result is a whole experiment.
+type Result struct {
+	Config Config       `json:"config"`
+	Train  int          `json:"train"` // examples
+	Test   int          `json:"test"`
+	Seeds  []SeedResult `json:"seeds"`
+	Device string       `json:"device"`
+}
+
+// Validate reports an impossible configuration.
+func (c Config) Validate() error {
+	if _, err := ParseTask(string(c.Task)); err != nil {
+		return err
+	}
+	if c.Model != "coordconv" && c.Model != "conv" {
+		return fmt.Errorf("unknown model %q (want coordconv or conv)", c.Model)
+	}
+	if c.Batch < 1 || c.Epochs < 1 || len(c.Seeds) == 0 {
+		return fmt.Errorf("batch %d, epochs %d and the number of seeds %d must be ≥ 1", c.Batch, c.Epochs, len(c.Seeds))
+	}
+	if c.Subsample < 0 {
+		return fmt.Errorf("subsample %d must be ≥ 0", c.Subsample)
+	}
+	return nil
+}
+
+// Sets returns the training and test examples of the configuration's split and task.
+func (c Config) Sets() (train, test *Examples, err error) {
+	s, err := NewSplit(c.Split, c.TestFrac, c.SplitSeed)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, te := s.Train, s.Test
+	if c.Subsample > 1 {
+		tr, te = every(tr, c.Subsample), every(te, c.Subsample)
+	}
+	if train, err = NewExamples(c.Task, tr); err != nil {
+		return nil, nil, fmt.Errorf("%s split, training set: %w", c.Split, err)
+	}
+	if test, err = NewExamples(c.Task, te); err != nil {
+		return nil, nil, fmt.Errorf("%s split, test set: %w", c.Split, err)
+	}
+	return train, test, nil
+}
+
+func every(c []Centre, k int) []Centre {
+	var out []Centre
+	for i := 0; i < len(c); i += k {
+		out = append(out, c[i])
+	}
+	return out
+}
+
+// Run trains the configured model once per seed on dev. progress, when set, is told about every
+// epoch. When ctx is cancelled, the result holds the seeds done and the epochs finished of the
+// interrupted one, alongside the error.
+func Run(ctx context.Context, dev engine.Device, cfg Config, progress func(seed uint64, e EpochResult)) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	train, test, err := cfg.Sets()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Config: cfg, Train: train.Len(), Test: test.Len(), Device: dev.Name()}
+	for _, seed := range cfg.Seeds {
+		sr, err := runSeed(ctx, dev, cfg, train, test, seed, progress)
+		if sr != nil {
+			res.Seeds = append(res.Seeds, *sr)
+		}
+		if err != nil {
+			return res, fmt.Errorf("seed %d: %w", seed, err)
+		}
+	}
+	return res, nil
+}
+
+// nPred is the number of test examples whose predictions are kept for the plots.
+const nPred = 8
+
+// isPredIndex tells whether example i of n is one of the nPred spread evenly over the set (in
+// canvas order, so the plots show predictions from all over the test region).
+func isPredIndex(i, n int) bool {
+	if n <= nPred {
+		return true
+	}
+	// i = ⌊k·n/nPred⌋ for some k.
+	k := (i*nPred + nPred - 1) / n
+	return k*n/nPred == i
+}
+
+// predCentres are the centres isPredIndex picks.
+func predCentres(c []Centre) []Centre {
+	var out []Centre
+	for i := range c {
+		if isPredIndex(i, len(c)) {
+			out = append(out, c[i])
+		}
+	}
+	return out
+}
+
+var errPerfect = errors.New("perfect")
+
+func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Examples, seed uint64, progress func(uint64, EpochResult)) (*SeedResult, error) {
+	spec, err := NewSpec(cfg.Task, cfg.Model, cfg.Opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := engine.NewModel(dev, string(cfg.Task)+"-"+cfg.Model, spec.Net, spec.In, spec.Loss, cfg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	m.L2 = cfg.L2
+	m.Init(seed)
+	opt, err := engine.NewOptimizer(dev, m.Arena, engine.OptConfig{Kind: "adam", LR: cfg.LR, Beta2: cfg.Beta2})
+	if err != nil {
+		return nil, err
+	}
+	tr, err := engine.NewTrainer(m, opt, train, nil, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch, Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	metric := TaskMetric(cfg.Task)
+	ev := newEvaluator(m, cfg.Task)
+	sr := &SeedResult{Seed: seed, Params: m.Arena.D, BestEpoch: -1}
+	start := time.Now()
+	var trainSecs float64
+	tr.OnEpoch = func(info engine.EpochInfo) error {
+		trainSecs += info.Seconds
+		trm, err := ev.metric(train, nil)
+		if err != nil {
+			return err
+		}
+		var pred [][]float32
+		tem, err := ev.metric(test, &pred)
+		if err != nil {
+			return err
+		}
+		e := EpochResult{Epoch: info.Epoch, TrainLoss: info.TrainLoss, TrainMetric: trm, TestMetric: tem, Seconds: time.Since(start).Seconds()}
+		sr.Curve = append(sr.Curve, e)
+		// The best epoch has the best test metric; among equal ones (a baseline stuck at 0 % on
+		// the unseen quadrant), the best train metric.
+		if sr.BestEpoch < 0 || metric.better(tem, sr.BestTest) || (tem == sr.BestTest && metric.better(trm, sr.TrainAtBest)) {
+			sr.BestEpoch, sr.BestTest, sr.TrainAtBest, sr.TimeToBest, sr.Pred = e.Epoch, tem, trm, e.Seconds, pred
+		}
+		if progress != nil {
+			progress(seed, e)
+		}
+		if cfg.StopPerfect && trm == metric.Perfect && tem == metric.Perfect {
+			return errPerfect
+		}
+		return nil
+	}
+	err = tr.Run(ctx)
+	if errors.Is(err, errPerfect) {
+		err = nil
+	}
+	sr.Wall = time.Since(start).Seconds()
+	sr.Epochs = len(sr.Curve)
+	if sr.Epochs > 0 {
+		sr.EpochSecs = trainSecs / float64(sr.Epochs)
+	}
+	if err != nil {
+		// An interrupted run keeps the epochs it finished (Run reports them with the error).
+		if sr.Epochs > 0 && ctx.Err() != nil {
+			sr.Interrupted = true
+			return sr, err
+		}
+		return nil, err
+	}
+	return sr, nil
+}
+
+// evaluator computes a task's metric over a set from the model's outputs, in inference mode.
+type evaluator struct {
+	m     *engine.Model
+	task  Task
+	batch int
+	x, y  []float32
+	out   []float32
+	idx   []int
+}
+
+// evalBatch keeps evaluation activations small: the painters hold ~400 channels of 64×64 per example.
+const evalBatch = 32
+
+func newEvaluator(m *engine.Model, task Task) *evaluator {
+	return &evaluator{m: m, task: task, batch: evalBatch}
+}
+
+// metric returns the task metric over ds; with pred, it also returns the outputs for nPred
+// examples spread over the set (probability maps, or predicted (x, y) in pixels).
+func (e *evaluator) metric(ds *Examples, pred *[][]float32) (float64, error) {
+	n := ds.Len()
+	xs, ys, os := ds.ExampleSize(), ds.TargetSize(), e.m.OutSize()
+	if len(e.x) < e.batch*xs || len(e.y) < e.batch*ys {
+		e.x, e.y = make([]float32, e.batch*xs), make([]float32, e.batch*ys)
+	}
+	if len(e.out) < e.batch*os {
+		e.out = make([]float32, e.batch*os)
+		e.idx = make([]int, e.batch)
+	}
+	var total float64
+	for start := 0; start < n; start += e.batch {
+		k := min(e.batch, n-start)
+		idx := e.idx[:k]
+		for i := range idx {
+			idx[i] = start + i
+		}
+		if err := ds.Gather(idx, e.x, e.y); err != nil {
+			return 0, err
+		}
+		out, err := e.m.Forward(e.x, k, engine.EvalMode)
+		if err != nil {
+			return 0, err
+		}
+		o := e.out[:k*os]
+		e.m.Dev.Download(o, out.Buf)
+		for i := range k {
+			oi, yi := o[i*os:(i+1)*os], e.y[i*ys:(i+1)*ys]
+			total += exampleMetric(e.task, oi, yi)
+			if pred != nil && isPredIndex(start+i, n) {
+				*pred = append(*pred, predMap(e.task, oi))
+			}
+		}
+	}
+	return total / float64(n), nil
+}
+
+// exampleMetric is one example's contribution: a hit (1 or 0), a distance in pixels, or an IOU.
+func exampleMetric(task Task, out, target []float32) float64 {
+	switch task {
+	case Classification:
+		best := 0
+		for j, v := range out {
+			if v > out[best] {
+				best = j
+			}
+		}
+		if float32(best) == target[0] {
+			return 1
+		}
+		return 0
+	case Regression:
+		dx := Canvas * (float64(out[0]) - float64(target[0]))
+		dy := Canvas * (float64(out[1]) - float64(target[1]))
+		return math.Hypot(dx, dy)
+	}
+	// IOU of the thresholded output (sigmoid > 0.5, i.e. logit > 0) with the square.
+	var inter, union float64
+	for j, z := range out {
+		p, t := z > 0, target[j] > 0.5
+		if p && t {
+			inter++
+		}
+		if p || t {
+			union++
+		}
+	}
+	return inter / union
+}
+
+// predMap turns one output into what the plots show: the softmax map for classification, the
+// sigmoid map for rendering, the predicted (x, y) in pixels for regression.
+func predMap(task Task, out []float32) []float32 {
+	p := make([]float32, len(out))
+	switch task {
+	case Classification:
+		mx := out[0]
+		for _, v := range out {
+			mx = max(mx, v)
+		}
+		var s float64
+		for _, v := range out {
+			s += math.Exp(float64(v - mx))
+		}
+		for j, v := range out {
+			p[j] = float32(math.Exp(float64(v-mx)) / s)
+		}
+	case Regression:
+		p[0], p[1] = Canvas*out[0], Canvas*out[1]
+	default:
+		for j, v := range out {
+			p[j] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+	}
+	return p
+}

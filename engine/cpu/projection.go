@@ -1,0 +1,335 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"runtime"
+	"sync"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/engine/rng"
+)
+
+// The projection kernels of intrinsic dimension (engine.ProjectionKernels). They fan out over
+// the cores with their own helper (projSplit) so that this file depends on nothing else in the
+// package but Data. Every output element is computed by one goroutine in a fixed order, so
+// results are bit-identical for any core count.
+
+// projTile is the number of rows whose normals are generated and accumulated together: the
+// float64 scratch (2·8 KB) stays in L1 and on the goroutine's stack.
+const projTile = 1024
+
+// projGrain: a Philox block plus two log/sincos cost ~40 ns, so a few thousand entries already
+// amortise a goroutine start.
+const projGrain = 4096
+
+// projSplit calls f(lo, hi) over a partition of [0, n) into at most GOMAXPROCS contiguous
+// chunks of roughly work/grain units, where work is the total cost in entries (n times the
+// cost per index).
+func projSplit(n int, work int, f func(lo, hi int)) {
+	chunks := min(runtime.GOMAXPROCS(0), n, max(work/projGrain, 1))
+	if chunks <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	lo := 0
+	for c := 0; c < chunks; c++ {
+		hi := lo + (n-lo)/(chunks-c)
+		if c == chunks-1 {
+			f(lo, hi)
+			break
+		}
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			f(lo, hi)
+		}(lo, hi)
+		lo = hi
+	}
+	wg.Wait()
+}
+
+// fillNormals writes z[t] = rng.NormalAt(seed, e0+t), one Philox block per four entries.
+func fillNormals(seed, e0 uint64, z []float64) {
+	for t := 0; t < len(z); {
+		e := e0 + uint64(t)
+		q := rng.Normal4(seed, e>>2)
+		for k := int(e & 3); k < 4 && t < len(z); k++ {
+			z[t] = q[k]
+			t++
+		}
+	}
+}
+
+// checkProj panics unless a dense projection of rows×cols is well formed.
+func checkProj(kernel string, rows, cols int) {
+	if rows < 1 || cols < 1 {
+		panic(fmt.Sprintf("cpu: %s: a %d×%d projection", kernel, rows, cols))
+	}
+}
+
+// ProjInvNorms: inv[j] = 1/‖column j‖ (see engine.ProjectionKernels).
+func (d *Device) ProjInvNorms(seed uint64, rows int, inv engine.Buffer) {
+	iv := Data(inv)
+	checkProj("ProjInvNorms", rows, len(iv))
+	projSplit(len(iv), len(iv)*rows, func(lo, hi int) {
+		var z [projTile]float64
+		for j := lo; j < hi; j++ {
+			var s float64
+			for r0 := 0; r0 < rows; r0 += projTile {
+				t := z[:min(projTile, rows-r0)]
+				fillNormals(seed, uint64(j)*uint64(rows)+uint64(r0), t)
+				for _, v := range t {
+					s += v * v
+				}
+			}
+			iv[j] = float32(1 / math.Sqrt(s))
+		}
+	})
+}
+
+// ProjDenseFill stores normalised columns col0… of P (see engine.ProjectionKernels).
+func (d *Device) ProjDenseFill(seed uint64, rows, col0 int, inv, p engine.Buffer) {
+	iv, pd := Data(inv), Data(p)
+	checkProj("ProjDenseFill", rows, len(iv))
+	if col0 < 0 || len(pd) != len(iv)*rows {
+		panic(fmt.Sprintf("cpu: ProjDenseFill: %d columns of %d rows from column %d need %d elements, p has %d", len(iv), rows, col0, len(iv)*rows, len(pd)))
+	}
+	projSplit(len(iv), len(iv)*rows, func(lo, hi int) {
+		var z [projTile]float64
+		for c := lo; c < hi; c++ {
+			s := float64(iv[c])
+			col := pd[c*rows : (c+1)*rows]
+			for r0 := 0; r0 < rows; r0 += projTile {
+				t := z[:min(projTile, rows-r0)]
+				fillNormals(seed, uint64(col0+c)*uint64(rows)+uint64(r0), t)
+				for k, v := range t {
+					col[r0+k] = float32(v * s)
+				}
+			}
+		}
+	})
+}
+
+// ProjOTF: y = beta·y + P·x with P regenerated on the fly. Rows are split across cores; each
+// row's sum runs over the columns in order, in float64.
+func (d *Device) ProjOTF(seed uint64, rows int, inv, x, y engine.Buffer, beta float32) {
+	iv, xd, yd := Data(inv), Data(x), Data(y)
+	cols := len(iv)
+	checkProj("ProjOTF", rows, cols)
+	if len(xd) != cols || len(yd) != rows {
+		panic(fmt.Sprintf("cpu: ProjOTF: P is %d×%d, x has %d and y %d elements", rows, cols, len(xd), len(yd)))
+	}
+	projSplit(rows, rows*cols, func(lo, hi int) {
+		var z, acc [projTile]float64
+		for r0 := lo; r0 < hi; r0 += projTile {
+			n := min(projTile, hi-r0)
+			a := acc[:n]
+			clear(a)
+			for j := 0; j < cols; j++ {
+				c := float64(iv[j]) * float64(xd[j])
+				if c == 0 {
+					continue // z is finite, so the term is exactly 0 (step 0 has θ_d = 0)
+				}
+				t := z[:n]
+				fillNormals(seed, uint64(j)*uint64(rows)+uint64(r0), t)
+				for k, v := range t {
+					a[k] += c * v
+				}
+			}
+			out := yd[r0 : r0+n]
+			if beta == 0 {
+				for k := range out {
+					out[k] = float32(a[k])
+				}
+			} else {
+				for k := range out {
+					out[k] = float32(float64(beta)*float64(out[k]) + a[k])
+				}
+			}
+		}
+	})
+}
+
+// ProjOTFT: out = Pᵀ·g. Columns are split across cores; each is one float64 dot product.
+func (d *Device) ProjOTFT(seed uint64, rows int, inv, g, out engine.Buffer) {
+	iv, gd, od := Data(inv), Data(g), Data(out)
+	cols := len(iv)
+	checkProj("ProjOTFT", rows, cols)
+	if len(gd) != rows || len(od) != cols {
+		panic(fmt.Sprintf("cpu: ProjOTFT: P is %d×%d, g has %d and out %d elements", rows, cols, len(gd), len(od)))
+	}
+	projSplit(cols, rows*cols, func(lo, hi int) {
+		var z [projTile]float64
+		for j := lo; j < hi; j++ {
+			var s float64
+			for r0 := 0; r0 < rows; r0 += projTile {
+				t := z[:min(projTile, rows-r0)]
+				fillNormals(seed, uint64(j)*uint64(rows)+uint64(r0), t)
+				gg := gd[r0 : r0+len(t)]
+				for k, v := range t {
+					s += v * float64(gg[k])
+				}
+			}
+			od[j] = float32(s * float64(iv[j]))
+		}
+	})
+}
+
+// SpMV: y = beta·y + A·x for CSR A; each row summed in float64.
+func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32) {
+	pd, id, vd, xd, yd := Data(ptr), Data(idx), Data(val), Data(x), Data(y)
+	if rows < 0 || len(pd) != rows+1 || len(yd) != rows || len(id) != len(vd) {
+		panic(fmt.Sprintf("cpu: SpMV: %d rows need %d pointers and %d outputs, got %d and %d; %d indices, %d values", rows, rows+1, rows, len(pd), len(yd), len(id), len(vd)))
+	}
+	if nnz := engine.BitsIndex(pd[rows]); nnz > len(vd) {
+		panic(fmt.Sprintf("cpu: SpMV: ptr ends at %d, past the %d non-zeros", nnz, len(vd)))
+	}
+	projSplit(rows, len(vd)*4, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			var s float64
+			for k := engine.BitsIndex(pd[r]); k < engine.BitsIndex(pd[r+1]); k++ {
+				s += float64(vd[k]) * float64(xd[engine.BitsIndex(id[k])])
+			}
+			if beta != 0 {
+				s += float64(beta) * float64(yd[r])
+			}
+			yd[r] = float32(s)
+		}
+	})
+}
+
+// FWHT: in-place unnormalised Walsh–Hadamard transform of each block of n (natural order).
+func (d *Device) FWHT(x engine.Buffer, n int) {
+	xd := Data(x)
+	if n < 1 || bits.OnesCount(uint(n)) != 1 || len(xd)%n != 0 {
+		panic(fmt.Sprintf("cpu: FWHT: block %d must be a power of two dividing the length %d", n, len(xd)))
+	}
+	blocks := len(xd) / n
+	projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			v := xd[b*n : (b+1)*n]
+			for h := 1; h < n; h *= 2 {
+				for i := 0; i < n; i += 2 * h {
+					lo, hi := v[i:i+h], v[i+h:i+2*h]
+					for k := range lo {
+						a, c := lo[k], hi[k]
+						lo[k], hi[k] = a+c, a-c
+					}
+				}
+			}
+		}
+	})
+}
+
+// Gather: dst[i] = src[idx[i]].
+func (d *Device) Gather(src, idx, dst engine.Buffer) {
+	sd, id, dd := Data(src), Data(idx), Data(dst)
+	if len(id) < len(dd) {
+		panic(fmt.Sprintf("cpu: Gather: %d indices for %d outputs", len(id), len(dd)))
+	}
+	for i := range dd {
+		dd[i] = sd[engine.BitsIndex(id[i])]
+	}
+}
+
+// Gemv: y = alpha·op(A)·x + beta·y. Without transpose each y[i] is one dot product (rows split
+// across cores) accumulated in eight float32 partial sums (so the memory-bound loop runs at
+// streaming speed) combined in float64; with it, y is split into column tiles that each
+// goroutine accumulates in float32 over the rows of A in order, skipping rows whose x is 0
+// (exactly 0 terms for finite A). Both are deterministic.
+func (d *Device) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
+	ad, xd, yd := Data(a), Data(x), Data(y)
+	if m < 0 || n < 0 || lda < max(n, 1) || (m > 0 && len(ad) < (m-1)*lda+n) {
+		panic(fmt.Sprintf("cpu: Gemv: A %d×%d with lda %d needs %d elements, has %d", m, n, lda, (m-1)*lda+n, len(ad)))
+	}
+	xn, yn := n, m
+	if trans {
+		xn, yn = m, n
+	}
+	if len(xd) != xn || len(yd) != yn {
+		panic(fmt.Sprintf("cpu: Gemv: op(A) is %d×%d, x has %d and y %d elements", yn, xn, len(xd), len(yd)))
+	}
+	if !trans {
+		projSplit(m, m*n/4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				yd[i] = gemvRow(ad[i*lda:i*lda+n], xd, alpha, beta, yd[i])
+			}
+		})
+		return
+	}
+	// Tiles of whole cache lines; a core takes a contiguous run of tiles and streams four rows of
+	// A at a time through each, so the tile's partial sums are loaded and stored once per four
+	// rows.
+	const tile = 2048
+	tiles := (n + tile - 1) / tile
+	projSplit(tiles, m*n/4, func(lo, hi int) {
+		var acc [tile]float32
+		for t := lo; t < hi; t++ {
+			j0 := t * tile
+			w := min(tile, n-j0)
+			s := acc[:w]
+			clear(s)
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				c0, c1, c2, c3 := xd[i], xd[i+1], xd[i+2], xd[i+3]
+				if c0 == 0 && c1 == 0 && c2 == 0 && c3 == 0 {
+					continue
+				}
+				r0 := ad[i*lda+j0 : i*lda+j0+w]
+				r1 := ad[(i+1)*lda+j0 : (i+1)*lda+j0+w]
+				r2 := ad[(i+2)*lda+j0 : (i+2)*lda+j0+w]
+				r3 := ad[(i+3)*lda+j0 : (i+3)*lda+j0+w]
+				for k := range s {
+					s[k] += c0*r0[k] + c1*r1[k] + c2*r2[k] + c3*r3[k]
+				}
+			}
+			for ; i < m; i++ {
+				if c := xd[i]; c != 0 {
+					for k, v := range ad[i*lda+j0 : i*lda+j0+w] {
+						s[k] += c * v
+					}
+				}
+			}
+			out := yd[j0 : j0+w]
+			for k := range out {
+				v := alpha * s[k]
+				if beta != 0 {
+					v += beta * out[k]
+				}
+				out[k] = v
+			}
+		}
+	})
+}
+
+// gemvRow is alpha·row·x + beta·y0 with eight float32 partial sums combined in float64.
+func gemvRow(row, x []float32, alpha, beta, y0 float32) float32 {
+	x = x[:len(row)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	k := 0
+	for ; k+8 <= len(row); k += 8 {
+		r, v := row[k:k+8:k+8], x[k:k+8:k+8]
+		s0 += r[0] * v[0]
+		s1 += r[1] * v[1]
+		s2 += r[2] * v[2]
+		s3 += r[3] * v[3]
+		s4 += r[4] * v[4]
+		s5 += r[5] * v[5]
+		s6 += r[6] * v[6]
+		s7 += r[7] * v[7]
+	}
+	s := (float64(s0) + float64(s1)) + (float64(s2) + float64(s3)) + (float64(s4) + float64(s5)) + (float64(s6) + float64(s7))
+	for ; k < len(row); k++ {
+		s += float64(row[k]) * float64(x[k])
+	}
+	v := float64(alpha) * s
+	if beta != 0 {
+		v += float64(beta) * float64(y0)
+	}
+	return float32(v)
+}

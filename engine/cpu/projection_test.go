@@ -1,0 +1,121 @@
+package cpu_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/gazeml/gaze/engine/cpu"
+)
+
+func TestFWHTConvention(t *testing.T) {
+	x := cpu.Wrap([]float32{1, 0, 1, 0, 0, 1, 1, 0})
+	cpu.New().FWHT(x, 8)
+	want := []float32{4, 2, 0, -2, 0, 2, 0, 2}
+	for i, v := range cpu.Data(x) {
+		if v != want[i] {
+			t.Fatalf("H([1,0,1,0,0,1,1,0]) = %v, want %v", cpu.Data(x), want)
+		}
+	}
+}
+
+// The projection kernels split work across cores; every output must be bit-identical for any
+// number of cores.
+func TestProjectionDeterministic(t *testing.T) {
+	const rows, cols = 9000, 40
+	run := func() [][]float32 {
+		dev := cpu.New()
+		inv := cpu.Wrap(make([]float32, cols))
+		dev.ProjInvNorms(3, rows, inv)
+		x, y, g, out := make([]float32, cols), make([]float32, rows), make([]float32, rows), make([]float32, cols)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		for i := range g {
+			g[i] = float32(i%13) * 0.1
+		}
+		dev.ProjOTF(3, rows, inv, cpu.Wrap(x), cpu.Wrap(y), 0)
+		dev.ProjOTFT(3, rows, inv, cpu.Wrap(g), cpu.Wrap(out))
+		return [][]float32{cpu.Data(inv), y, out}
+	}
+	prev := runtime.GOMAXPROCS(1)
+	one := run()
+	runtime.GOMAXPROCS(max(prev, 4))
+	many := run()
+	runtime.GOMAXPROCS(prev)
+	for k := range one {
+		for i := range one[k] {
+			if one[k][i] != many[k][i] {
+				t.Fatalf("output %d[%d]: %v on one core, %v on several", k, i, one[k][i], many[k][i])
+			}
+		}
+	}
+}
+
+// BenchmarkDenseProjection times one training step's projections, θ += P·θ_d and g_d = Pᵀ·g,
+// for mnist-fc-200 (D = 199,210): the stored P through Gemv (and, for comparison, through a
+// one-column Gemm, which packs P first), and the on-the-fly P (regenerating D·d normals each way).
+//
+//	go test -run '^$' -bench DenseProjection ./engine/cpu
+func BenchmarkDenseProjection(b *testing.B) {
+	const D = 199210
+	for _, d := range []int{100, 750} {
+		dev := cpu.New()
+		inv, _ := dev.Alloc(d)
+		dev.ProjInvNorms(1, D, inv)
+		p, err := dev.Alloc(D * d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dev.ProjDenseFill(1, D, 0, inv, p)
+		x, _ := dev.Alloc(d)
+		y, _ := dev.Alloc(D)
+		dev.Fill(x, 0.01)
+		dev.Fill(y, 0.02)
+		b.Run(fmt.Sprintf("stored_gemv_d%d", d), func(b *testing.B) {
+			b.SetBytes(2 * 4 * int64(D) * int64(d))
+			for range b.N {
+				dev.Gemv(true, d, D, 1, p, D, x, 1, y)
+				dev.Gemv(false, d, D, 1, p, D, y, 0, x)
+			}
+		})
+		b.Run(fmt.Sprintf("stored_gemv_forward_d%d", d), func(b *testing.B) {
+			b.SetBytes(4 * int64(D) * int64(d))
+			for range b.N {
+				dev.Gemv(true, d, D, 1, p, D, x, 1, y)
+			}
+		})
+		b.Run(fmt.Sprintf("stored_gemv_transpose_d%d", d), func(b *testing.B) {
+			b.SetBytes(4 * int64(D) * int64(d))
+			for range b.N {
+				dev.Gemv(false, d, D, 1, p, D, y, 0, x)
+			}
+		})
+		b.Run(fmt.Sprintf("stored_gemm_d%d", d), func(b *testing.B) {
+			b.SetBytes(2 * 4 * int64(D) * int64(d))
+			for range b.N {
+				dev.Gemm(true, false, D, 1, d, 1, p, D, x, 1, 1, y, 1)
+				dev.Gemm(false, false, d, 1, D, 1, p, D, y, 1, 0, x, 1)
+			}
+		})
+		if d == 100 {
+			b.Run(fmt.Sprintf("otf_d%d", d), func(b *testing.B) {
+				for range b.N {
+					dev.ProjOTF(1, D, inv, x, y, 1)
+					dev.ProjOTFT(1, D, inv, y, x)
+				}
+				b.ReportMetric(float64(2*D*d)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mnormals/s")
+			})
+		}
+		dev.Free(p)
+	}
+}
+
+func BenchmarkFWHT(b *testing.B) {
+	const n = 1 << 18 // mnist-fc-200's fastfood length
+	x := cpu.Wrap(make([]float32, n))
+	dev := cpu.New()
+	for range b.N {
+		dev.FWHT(x, n)
+	}
+}

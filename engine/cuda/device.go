@@ -1,0 +1,495 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/kernels"
+)
+
+// Threading. A CUDA context is current on one OS thread. The device runs one goroutine locked to
+// its OS thread (the worker) that owns the context and the stream and executes every driver call;
+// Device methods only pack an op (kernel, launch shape, up to maxArgs 8-byte arguments) and send
+// it over a buffered channel by value. Launches, memsets, device copies and frees are
+// asynchronous: the caller returns at once and the worker issues them in order on one stream,
+// which also makes reuse of freed memory by the caching allocator safe (stream order). Calls that
+// need an answer (Alloc, Upload, Download, Sync, the reductions) wait for the worker's reply.
+// Steady-state launches allocate nothing: the op is a value, and the worker copies its arguments
+// into one C-allocated argument block that cuLaunchKernel reads.
+//
+// Errors are sticky: the first failure since the last Sync (a launch error, a fault detected by
+// a copy, an invalid label seen by SoftmaxXent) is returned by the next Sync; later launches are
+// skipped until then, so an error never turns into a cascade of wrong numbers.
+//
+// Like the CPU device, a Device is used from one goroutine at a time.
+
+func init() {
+	engine.Register("cuda", func() (engine.Device, error) {
+		ord := 0
+		if s := os.Getenv("GAZE_CUDA_DEVICE"); s != "" {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				return nil, fmt.Errorf("cuda: GAZE_CUDA_DEVICE=%q is not a device number", s)
+			}
+			ord = v
+		}
+		return Open(ord)
+	})
+}
+
+type opKind uint8
+
+const (
+	opLaunch opKind = iota
+	opMemset
+	opCopy
+	opHtoD
+	opDtoH
+	opAlloc
+	opFree
+	opSync
+	opInfo
+	opClose
+)
+
+type op struct {
+	kind   opKind
+	k      *kernel
+	grid   [3]uint32
+	block  [3]uint32
+	shmem  uint32
+	nargs  int
+	args   [maxArgs]uint64
+	dst    uintptr
+	src    uintptr
+	host   unsafe.Pointer
+	bytes  int64
+	val    uint32
+	floats int // the element count an Alloc asked for, for its error message
+}
+
+type reply struct {
+	ptr         uintptr
+	err         error
+	free, total int64
+}
+
+// Device is the CUDA device. Open makes one.
+type Device struct {
+	q     chan op
+	reply chan reply
+	cur   op // the launch being packed by the calling goroutine
+
+	kern   map[string]*kernel
+	name   string
+	sms    int
+	ccMaj  int
+	ccMin  int
+	memTot int64
+	drv    int
+
+	// Device-owned scratch: workspaces of split-K GEMMs, float64 partial sums, the status words.
+	ws     scratch
+	part   scratch
+	status uintptr
+	armed  bool      // a kernel that may set status ran since the last check
+	stat   *[4]int32 // host copy of status (its own allocation: cgo may be handed a pointer to it)
+	bounds []int64   // GradDelta's segment bounds, host side
+	closed bool
+}
+
+type scratch struct {
+	ptr   uintptr
+	bytes int64
+}
+
+// Buffer is a CUDA buffer or a view into one.
+type Buffer struct {
+	dev  *Device
+	ptr  uintptr
+	n    int
+	root bool // returned by Alloc (freeing a view does nothing)
+}
+
+// Len is the number of float32 elements.
+func (b *Buffer) Len() int { return b.n }
+
+// Slice returns the view [off, off+n).
+func (b *Buffer) Slice(off, n int) engine.Buffer {
+	if off < 0 || n < 0 || off+n > b.n {
+		panic(fmt.Sprintf("cuda: Buffer.Slice(%d, %d) out of range for a buffer of %d elements", off, n, b.n))
+	}
+	return &Buffer{dev: b.dev, ptr: b.ptr + uintptr(off)*4, n: n}
+}
+
+// Open initialises the driver's context for GPU ordinal on a dedicated OS thread, JIT-compiles
+// the embedded kernels and returns the device.
+func Open(ordinal int) (*Device, error) {
+	d := &Device{q: make(chan op, 4096), reply: make(chan reply, 1), stat: new([4]int32)}
+	ready := make(chan error)
+	go d.worker(ordinal, ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	if err := d.allocScratch(&d.part, 1<<16); err != nil {
+		return nil, err
+	}
+	r := d.call(op{kind: opAlloc, bytes: 16})
+	if r.err != nil {
+		return nil, r.err
+	}
+	d.status = r.ptr
+	d.memsetBytes(d.status, 0, 16)
+	return d, d.Sync()
+}
+
+// Name is "cuda".
+func (d *Device) Name() string { return "cuda" }
+
+// Describe names the GPU, its compute capability, memory and driver (for `gaze devices`).
+func (d *Device) Describe() string {
+	return fmt.Sprintf("%s (compute %d.%d, %d SMs, %.1f GiB, driver CUDA %s)", d.name, d.ccMaj, d.ccMin, d.sms, float64(d.memTot)/(1<<30), versionString(d.drv))
+}
+
+// call sends an op and waits for the worker's reply.
+func (d *Device) call(o op) reply {
+	if d.closed {
+		return reply{err: errors.New("cuda: device is closed")}
+	}
+	d.q <- o
+	return <-d.reply
+}
+
+// send queues an op without waiting.
+func (d *Device) send(o *op) {
+	if d.closed {
+		panic("cuda: use of a closed device")
+	}
+	d.q <- *o
+}
+
+// Close frees the device's memory and stops its worker thread.
+func (d *Device) Close() error {
+	if d.closed {
+		return nil
+	}
+	err := d.Sync()
+	d.call(op{kind: opClose})
+	d.closed = true
+	return err
+}
+
+// MemInfo returns the free and total device memory as the driver reports them.
+func (d *Device) MemInfo() (free, total int64, err error) {
+	r := d.call(op{kind: opInfo})
+	return r.free, r.total, r.err
+}
+
+// Alloc returns a zeroed buffer of n float32s from the caching allocator.
+func (d *Device) Alloc(n int) (engine.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cuda: Alloc(%d): negative size", n)
+	}
+	if n == 0 {
+		return &Buffer{dev: d, root: true}, nil
+	}
+	r := d.call(op{kind: opAlloc, bytes: int64(n) * 4, floats: n})
+	if r.err != nil {
+		return nil, r.err
+	}
+	b := &Buffer{dev: d, ptr: r.ptr, n: n, root: true}
+	d.memsetBytes(b.ptr, 0, int64(n)*4)
+	return b, nil
+}
+
+// Free returns a buffer's memory to the cache. Views and nil are ignored.
+func (d *Device) Free(b engine.Buffer) {
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || !cb.root || cb.ptr == 0 {
+		return
+	}
+	d.send(&op{kind: opFree, dst: cb.ptr, bytes: int64(cb.n) * 4})
+	cb.ptr, cb.n = 0, 0
+}
+
+// Upload copies src into dst[0:len(src)]; it returns when the copy is done.
+func (d *Device) Upload(dst engine.Buffer, src []float32) {
+	db := d.buf("Upload", dst)
+	if len(src) > db.n {
+		panic(fmt.Sprintf("cuda: Upload of %d floats into a buffer of %d", len(src), db.n))
+	}
+	if len(src) == 0 {
+		return
+	}
+	d.call(op{kind: opHtoD, dst: db.ptr, host: unsafe.Pointer(&src[0]), bytes: int64(len(src)) * 4})
+	runtime.KeepAlive(src)
+}
+
+// Download copies src[0:len(dst)] to the host. On an error (reported by Sync) dst holds NaN.
+func (d *Device) Download(dst []float32, src engine.Buffer) {
+	sb := d.buf("Download", src)
+	if len(dst) > sb.n {
+		panic(fmt.Sprintf("cuda: Download of %d floats from a buffer of %d", len(dst), sb.n))
+	}
+	if len(dst) == 0 {
+		return
+	}
+	r := d.call(op{kind: opDtoH, src: sb.ptr, host: unsafe.Pointer(&dst[0]), bytes: int64(len(dst)) * 4})
+	runtime.KeepAlive(dst)
+	if r.err != nil {
+		nan := float32(math.NaN())
+		for i := range dst {
+			dst[i] = nan
+		}
+	}
+}
+
+// Sync waits for all queued work and returns the first error since the last Sync.
+func (d *Device) Sync() error {
+	r := d.call(op{kind: opSync})
+	if r.err == nil && d.armed {
+		d.armed = false
+		rr := d.call(op{kind: opDtoH, src: d.status, host: unsafe.Pointer(&d.stat[0]), bytes: 16})
+		if rr.err != nil {
+			return rr.err
+		}
+		if d.stat[0] != 0 {
+			err := fmt.Errorf("cuda: SoftmaxXent: row %d has label %v, want an integer in [0, %d)", d.stat[1], math.Float32frombits(uint32(d.stat[2])), d.stat[3])
+			*d.stat = [4]int32{}
+			d.memsetBytes(d.status, 0, 16)
+			d.call(op{kind: opSync})
+			return err
+		}
+	}
+	return r.err
+}
+
+func (d *Device) memsetBytes(ptr uintptr, v uint32, bytes int64) {
+	if bytes == 0 {
+		return
+	}
+	d.send(&op{kind: opMemset, dst: ptr, val: v, bytes: bytes})
+}
+
+// allocScratch makes s at least bytes long (contents unspecified). Growing frees the old block
+// (stream-ordered, so queued kernels that use it are unaffected).
+func (d *Device) allocScratch(s *scratch, bytes int64) error {
+	if s.bytes >= bytes {
+		return nil
+	}
+	if s.ptr != 0 {
+		d.send(&op{kind: opFree, dst: s.ptr, bytes: s.bytes})
+		s.ptr, s.bytes = 0, 0
+	}
+	bytes = max(bytes, 1<<20)
+	r := d.call(op{kind: opAlloc, bytes: bytes, floats: int(bytes / 4)})
+	if r.err != nil {
+		return r.err
+	}
+	s.ptr, s.bytes = r.ptr, bytes
+	return nil
+}
+
+// need returns a scratch region of at least bytes; an allocation failure becomes the sticky error
+// (kernels then skip) and the call returns 0.
+func (d *Device) need(s *scratch, bytes int64) uintptr {
+	if err := d.allocScratch(s, bytes); err != nil {
+		d.fail(err)
+		return 0
+	}
+	return s.ptr
+}
+
+// fail records err as the sticky error on the worker.
+func (d *Device) fail(err error) {
+	d.call(op{kind: opLaunch, k: nil, host: unsafe.Pointer(&err)})
+}
+
+// ---- the worker ----
+
+type worker struct {
+	d      *Device
+	ctx    context
+	st     stream
+	args   *argBlock
+	cache  map[int64][]uintptr // free blocks by rounded size
+	sizes  map[uintptr]int64   // rounded size of every live or cached block
+	cached int64
+	inUse  int64
+	err    error
+}
+
+func (d *Device) worker(ordinal int, ready chan<- error) {
+	runtime.LockOSThread() // never unlocked: the thread holds the context for the device's life
+	w := &worker{d: d, cache: map[int64][]uintptr{}, sizes: map[uintptr]int64{}}
+	if err := w.init(ordinal); err != nil {
+		ready <- err
+		return
+	}
+	ready <- nil
+	for o := range d.q {
+		switch o.kind {
+		case opLaunch:
+			if o.k == nil { // fail: a host-side error to make sticky
+				w.setErr(*(*error)(o.host))
+				d.reply <- reply{}
+				continue
+			}
+			if w.err != nil {
+				continue
+			}
+			copy(w.args.view[:o.nargs], o.args[:o.nargs])
+			if err := w.st.launch(o.k, o.grid, o.block, o.shmem, w.args); err != nil {
+				w.setErr(fmt.Errorf("%w (kernel %s, grid %v, block %v)", err, o.k.name, o.grid, o.block))
+			}
+		case opMemset: // always: Alloc's zeroing must not be lost to an earlier error
+			w.setErr(w.st.memsetD32(o.dst, o.val, o.bytes/4))
+		case opCopy:
+			w.setErr(w.st.copyDtoD(o.dst, o.src, o.bytes))
+		case opHtoD:
+			err := w.st.copyHtoD(o.dst, o.host, o.bytes)
+			w.setErr(err)
+			d.reply <- reply{err: err}
+		case opDtoH:
+			err := w.st.copyDtoH(o.host, o.src, o.bytes)
+			if err == nil {
+				err = w.err
+			}
+			w.setErr(err)
+			d.reply <- reply{err: err}
+		case opAlloc:
+			p, err := w.alloc(o.bytes, o.floats)
+			d.reply <- reply{ptr: p, err: err}
+		case opFree:
+			w.free(o.dst)
+		case opSync:
+			w.setErr(w.st.sync())
+			err := w.err
+			w.err = nil
+			d.reply <- reply{err: err}
+		case opInfo:
+			free, total, err := memInfo()
+			d.reply <- reply{free: free, total: total, err: err}
+		case opClose:
+			w.st.sync()
+			w.releaseCache()
+			for p := range w.sizes {
+				memFree(p)
+			}
+			w.ctx.destroy()
+			d.reply <- reply{}
+			return
+		}
+	}
+}
+
+func (w *worker) setErr(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *worker) init(ordinal int) error {
+	d := w.d
+	var err error
+	if w.ctx, err = openGPU(ordinal, d); err != nil {
+		return err
+	}
+	if w.st, err = newStream(); err != nil {
+		return err
+	}
+	w.args = newArgBlock()
+	d.kern = map[string]*kernel{}
+	for _, m := range kernels.Modules() {
+		ks, err := loadModule(m.Name+".ptx", m.PTX, m.Entries)
+		if err != nil {
+			return err
+		}
+		for n, k := range ks {
+			d.kern[n] = k
+		}
+	}
+	for _, n := range requiredKernels {
+		if d.kern[n] == nil {
+			return fmt.Errorf("cuda: kernel %s is missing from the embedded PTX; rebuild it with `make kernels`", n)
+		}
+	}
+	return nil
+}
+
+// roundSize is the caching allocator's size class: powers of two up to 1 MiB, then multiples of
+// 2 MiB, so that buffers of similar sizes (activations of successive chunks) reuse blocks.
+func roundSize(b int64) int64 {
+	if b <= 1<<20 {
+		s := int64(256)
+		for s < b {
+			s <<= 1
+		}
+		return s
+	}
+	const big = 2 << 20
+	return (b + big - 1) / big * big
+}
+
+func (w *worker) alloc(bytes int64, floats int) (uintptr, error) {
+	size := roundSize(bytes)
+	if l := w.cache[size]; len(l) > 0 {
+		p := l[len(l)-1]
+		w.cache[size] = l[:len(l)-1]
+		w.cached -= size
+		w.inUse += size
+		return p, nil
+	}
+	p, oom, err := memAlloc(size)
+	if err != nil && oom && w.cached > 0 {
+		// Give the cached blocks back to the driver and try once more.
+		w.releaseCache()
+		p, oom, err = memAlloc(size)
+	}
+	if err != nil {
+		if oom {
+			free, total, _ := memInfo()
+			return 0, fmt.Errorf("cuda: out of GPU memory: Alloc(%d floats) asked for %d bytes (%.1f MiB); %s has %.1f MiB free of %.1f MiB, %.1f MiB of it held by gaze's buffers",
+				floats, bytes, mib(bytes), w.d.name, mib(free), mib(total), mib(w.inUse))
+		}
+		return 0, fmt.Errorf("cuda: cuMemAlloc(%d bytes): %v", size, err)
+	}
+	w.sizes[p] = size
+	w.inUse += size
+	return p, nil
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func (w *worker) free(p uintptr) {
+	size, ok := w.sizes[p]
+	if !ok {
+		w.setErr(fmt.Errorf("cuda: Free of %#x, which this device did not allocate (double free?)", p))
+		return
+	}
+	w.cache[size] = append(w.cache[size], p)
+	w.cached += size
+	w.inUse -= size
+}
+
+func (w *worker) releaseCache() {
+	w.st.sync()
+	for size, l := range w.cache {
+		for _, p := range l {
+			memFree(p)
+			delete(w.sizes, p)
+		}
+		delete(w.cache, size)
+	}
+	w.cached = 0
+}
+
+var _ engine.Device = (*Device)(nil)

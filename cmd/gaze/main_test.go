@@ -117,6 +117,8 @@ func TestTrainBadInput(t *testing.T) {
 	}{
 		{synthArgs(t.TempDir(), "--model", "vgg99"), `unknown model "vgg99"`},
 		{synthArgs(t.TempDir(), "--model", "resnet21"), "6n+2"},
+		{synthArgs(t.TempDir(), "--coordconv", "first"), "ResNet depth"},
+		{synthArgs(t.TempDir(), "--model", "resnet8", "--synthetic", "40x3x8x8", "--coordconv", "some"), "unknown CoordConv mode"},
 		{synthArgs(t.TempDir(), "--opt", "rmsprop"), `unknown optimizer "rmsprop"`},
 		{synthArgs(t.TempDir(), "--lr", "-1"), "learning rate"},
 		{synthArgs(t.TempDir(), "--batch", "0"), "--batch 0"},

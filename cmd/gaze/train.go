@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gazeml/gaze/coordconv"
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/internal/csvlog"
@@ -38,11 +39,13 @@ type runConfig struct {
 	ModelInput []int            `json:"input_shape,omitempty"`
 	D          int              `json:"parameters,omitempty"`
 	LCA        *lcaSpec         `json:"lca,omitempty"`
+	CoordConv  string           `json:"coordconv,omitempty"`
 }
 
 func trainFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "model", Value: "mnist-fc", Usage: "network: " + models.Help},
+		&cli.StringFlag{Name: "coordconv", Value: "none", Usage: "ResNets only: swap the first (first) or every (all) convolution for a CoordConv"},
 		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10 or synthetic"},
 		dataDirFlag,
 		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set (the test set has N/5)"},
@@ -96,6 +99,9 @@ func configFromFlags(c *cli.Context) (runConfig, error) {
 			Milestones: c.IntSlice("lr-milestones"), Gamma: c.Float64("lr-gamma")},
 		L2: c.Float64("l2"), Batch: c.Int("batch"), Epochs: c.Int("epochs"), Seed: c.Uint64("seed"),
 		Device: c.String("device"), CkptEvery: c.Int("checkpoint-every"), EvalBatch: c.Int("eval-batch"),
+	}
+	if mode := c.String("coordconv"); mode != "none" {
+		cfg.CoordConv = mode
 	}
 	switch cfg.Opt.Kind {
 	case "sgd":
@@ -223,7 +229,7 @@ func newSession(c *cli.Context, cfg runConfig) (*session, error) {
 	if s.ds, err = loadData(cfg.Data, s.logf); err != nil {
 		return nil, err
 	}
-	if s.m, err = models.New(s.dev, cfg.Model, s.ds.in, s.ds.classes, min(cfg.Batch, s.ds.train.Len())); err != nil {
+	if s.m, err = buildModel(s.dev, cfg, s.ds, min(cfg.Batch, s.ds.train.Len())); err != nil {
 		return nil, err
 	}
 	s.m.L2 = cfg.L2
@@ -421,4 +427,20 @@ func groupsFromFlags(c *cli.Context) ([]engine.GroupOverride, error) {
 		}
 	}
 	return groups, nil
+}
+
+// buildModel builds the zoo model, with CoordConvs swapped in when --coordconv asks.
+func buildModel(dev engine.Device, cfg runConfig, ds *loaded, batch int) (*engine.Model, error) {
+	if cfg.CoordConv == "" {
+		return models.New(dev, cfg.Model, ds.in, ds.classes, batch)
+	}
+	n, err := models.ResNetBlocks(cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("--coordconv %s: %w", cfg.CoordConv, err)
+	}
+	net, err := coordconv.ResNet(n, ds.classes, cfg.CoordConv)
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewModel(dev, cfg.Model, net, ds.in, engine.SoftmaxCrossEntropy, batch)
 }

@@ -52,11 +52,11 @@ func Net(name string, in []int, classes int) (engine.Layer, error) {
 	case name == "lenet-lca":
 		return LeNetLCA(classes), nil
 	case strings.HasPrefix(name, "resnet"):
-		depth, err := strconv.Atoi(strings.TrimPrefix(strings.TrimPrefix(name, "resnet"), "-"))
-		if err != nil || depth < 8 || (depth-2)%6 != 0 {
-			return nil, fmt.Errorf("model %s: ResNet depth must be 6n+2 with n ≥ 1 (20, 32, 44, 56, 110, ...)", name)
+		n, err := ResNetBlocks(name)
+		if err != nil {
+			return nil, err
 		}
-		return ResNet((depth-2)/6, classes), nil
+		return ResNet(n, classes), nil
 	}
 	return nil, fmt.Errorf("unknown model %q (known: %s)", name, Help)
 }
@@ -193,4 +193,13 @@ func ResNetWith(n, classes int, conv ConvFactory) engine.Layer {
 		engine.NewLinear("fc", classes, true),
 	)
 	return engine.NewSequential(fmt.Sprintf("resnet%d", 6*n+2), layers...)
+}
+
+// ResNetBlocks returns n, the blocks per stage, of a ResNet-(6n+2) name: resnet20 or resnet-20.
+func ResNetBlocks(name string) (int, error) {
+	depth, err := strconv.Atoi(strings.TrimPrefix(strings.TrimPrefix(name, "resnet"), "-"))
+	if !strings.HasPrefix(name, "resnet") || err != nil || depth < 8 || (depth-2)%6 != 0 {
+		return 0, fmt.Errorf("model %s: ResNet depth must be 6n+2 with n ≥ 1 (resnet20, resnet32, resnet44, resnet56, resnet110, ...)", name)
+	}
+	return (depth - 2) / 6, nil
 }

@@ -255,3 +255,35 @@ func Open(name string) (Device, error) {
 	}
 	return open()
 }
+
+// CheckGemm reports a Gemm call whose sizes or leading dimensions do not fit its buffers. Every
+// device runs it before a launch; a failure is a caller bug, so devices panic with it.
+func CheckGemm(transA, transB bool, m, n, k int, a Buffer, lda int, b Buffer, ldb int, c Buffer, ldc int) error {
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("Gemm: negative size m=%d n=%d k=%d", m, n, k)
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	for _, op := range []struct {
+		name           string
+		buf            Buffer
+		rows, cols, ld int
+	}{{"A", a, ar, ac, lda}, {"B", b, br, bc, ldb}, {"C", c, m, n, ldc}} {
+		if op.rows == 0 || op.cols == 0 {
+			continue
+		}
+		if op.ld < op.cols {
+			return fmt.Errorf("Gemm: ld%s=%d is less than the %d columns of %s", op.name, op.ld, op.cols, op.name)
+		}
+		if need := (op.rows-1)*op.ld + op.cols; op.buf.Len() < need {
+			return fmt.Errorf("Gemm: %s (%dx%d, ld %d) needs %d elements, buffer has %d", op.name, op.rows, op.cols, op.ld, need, op.buf.Len())
+		}
+	}
+	return nil
+}

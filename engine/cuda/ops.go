@@ -87,37 +87,14 @@ func (d *Device) splitK(blocks, k, maxSplit int) (splits, chunk int) {
 	return ceilDiv(k, chunk), chunk
 }
 
-func checkMatrix(name string, b engine.Buffer, rows, cols, ld int) {
-	if rows == 0 || cols == 0 {
-		return
-	}
-	if ld < cols {
-		panic(fmt.Sprintf("cuda: Gemm: ld%s=%d is less than the %d columns of %s", name, ld, cols, name))
-	}
-	if need := (rows-1)*ld + cols; blen(b) < need {
-		panic(fmt.Sprintf("cuda: Gemm: %s (%dx%d, ld %d) needs %d elements, buffer has %d", name, rows, cols, ld, need, blen(b)))
-	}
-}
-
 // Gemm computes C = alpha*op(A)*op(B) + beta*C.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.Buffer, lda int, b engine.Buffer, ldb int, beta float32, c engine.Buffer, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("cuda: Gemm: negative size m=%d n=%d k=%d", m, n, k))
+	if err := engine.CheckGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic("cuda: " + err.Error())
 	}
 	if m == 0 || n == 0 {
 		return
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	checkMatrix("A", a, ar, ac, lda)
-	checkMatrix("B", b, br, bc, ldb)
-	checkMatrix("C", c, m, n, ldc)
 	fits32("Gemm", m, n, k, lda, ldb, ldc)
 	if n == 1 && k > 0 {
 		// Matrix-vector products (the dense projection): memory-bound, one pass over A.

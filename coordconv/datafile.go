@@ -1,15 +1,13 @@
 package coordconv
 
 import (
-	"bufio"
-	"encoding/binary"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/gazeml/gaze/internal/npy"
 )
 
 // WriteData writes Not-so-Clevr to dir for a look and for use elsewhere: centres.npy (N×2 int32,
@@ -39,13 +37,13 @@ func WriteData(dir string, testFrac float64, seed uint64) error {
 		squares = appendU8(squares, buf)
 	}
 	n := len(all)
-	if err := writeNpy(filepath.Join(dir, "centres.npy"), "<i4", []int{n, 2}, xy); err != nil {
+	if err := npy.Write(filepath.Join(dir, "centres.npy"), []int{n, 2}, xy); err != nil {
 		return err
 	}
-	if err := writeNpy(filepath.Join(dir, "onehot.npy"), "|u1", []int{n, Canvas, Canvas}, onehot); err != nil {
+	if err := npy.Write(filepath.Join(dir, "onehot.npy"), []int{n, Canvas, Canvas}, onehot); err != nil {
 		return err
 	}
-	if err := writeNpy(filepath.Join(dir, "squares.npy"), "|u1", []int{n, Canvas, Canvas}, squares); err != nil {
+	if err := npy.Write(filepath.Join(dir, "squares.npy"), []int{n, Canvas, Canvas}, squares); err != nil {
 		return err
 	}
 	for _, kind := range SplitKinds {
@@ -61,7 +59,7 @@ func WriteData(dir string, testFrac float64, seed uint64) error {
 			for i, c := range set.c {
 				idx[i] = index[c]
 			}
-			if err := writeNpy(filepath.Join(dir, kind+"_"+set.name+".npy"), "<i4", []int{len(idx)}, idx); err != nil {
+			if err := npy.Write(filepath.Join(dir, kind+"_"+set.name+".npy"), []int{len(idx)}, idx); err != nil {
 				return err
 			}
 		}
@@ -77,39 +75,6 @@ func appendU8(dst []uint8, v []float32) []uint8 {
 		dst = append(dst, uint8(x))
 	}
 	return dst
-}
-
-// writeNpy writes a C-order array in NumPy's .npy format, version 1.0.
-func writeNpy[T int32 | uint8](path, descr string, shape []int, data []T) error {
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = fmt.Sprint(d)
-	}
-	sh := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		sh += ","
-	}
-	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, sh)
-	// Magic (6) + version (2) + header length (2) + header + '\n', padded to 64 bytes.
-	total := 10 + len(header) + 1
-	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(fh)
-	w.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(w, binary.LittleEndian, uint16(len(header)))
-	w.WriteString(header)
-	if err := binary.Write(w, binary.LittleEndian, data); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
 }
 
 // splitPNG draws the canvas with each centre coloured by its set.

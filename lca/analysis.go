@@ -7,25 +7,27 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/gazeml/gaze/internal/npy"
 )
 
 // Run is a computed run directory read into memory (everything but the T×D files).
 type Run struct {
 	Dir     string
 	Meta    *Meta
-	Iter    []int     // iteration of each row
-	Before  []float64 // L(θ_t) over the LCA set
-	After   []float64 // L(θ_{t+1})
-	Sum     []float64 // Σ_i LCA_{t,i}
-	Err     []float64 // |ΔL − ΣLCA|
-	N       []int     // Simpson sub-intervals
-	First   []float64 // first-order Σ g(θ_t)·Δ
-	Helped  []float64 // fraction of parameters with LCA < 0
-	Layers  *Matrix   // T × L per-layer sums
-	HelpedL *Matrix   // T × L per-layer fraction helping
-	Neurons *Matrix   // T × neurons
-	Total   []float64 // D
-	Count   []float64 // D: iterations helped
+	Iter    []int       // iteration of each row
+	Before  []float64   // L(θ_t) over the LCA set
+	After   []float64   // L(θ_{t+1})
+	Sum     []float64   // Σ_i LCA_{t,i}
+	Err     []float64   // |ΔL − ΣLCA|
+	N       []int       // Simpson sub-intervals
+	First   []float64   // first-order Σ g(θ_t)·Δ
+	Helped  []float64   // fraction of parameters with LCA < 0
+	Layers  *npy.Matrix // T × L per-layer sums
+	HelpedL *npy.Matrix // T × L per-layer fraction helping
+	Neurons *npy.Matrix // T × neurons
+	Total   []float64   // D
+	Count   []float64   // D: iterations helped
 }
 
 // ReadRun reads a run directory whose LCA has been computed.
@@ -60,8 +62,8 @@ func ReadRun(dir string) (*Run, error) {
 		r.First = append(r.First, f(row[9]))
 		r.Helped = append(r.Helped, f(row[11]))
 	}
-	read := func(name string, rows, cols int) (*Matrix, error) {
-		m, err := ReadNPY(filepath.Join(dir, name), 0, -1)
+	read := func(name string, rows, cols int) (*npy.Matrix, error) {
+		m, err := npy.Read(filepath.Join(dir, name), 0, -1)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/csvlog"
+	"github.com/gazeml/gaze/internal/npy"
 )
 
 // ParseRange parses "a:b" (either side may be empty: the run's start or end) into [a, b).
@@ -46,11 +47,11 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 		return fmt.Errorf("%s: %w", run, err)
 	}
 	wpath := filepath.Join(run, WeightsFile)
-	shape, dt, off, err := ReadNPYHeader(wpath)
+	shape, dt, off, err := npy.ReadHeader(wpath)
 	if err != nil {
 		return fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
 	}
-	if dt != Float32 || len(shape) != 2 || shape[1] != meta.D {
+	if dt != npy.Float32 || len(shape) != 2 || shape[1] != meta.D {
 		return fmt.Errorf("%s: holds %s %v, want rows of %d float32", wpath, dt, shape, meta.D)
 	}
 	if shape[0] < b+1 {
@@ -87,13 +88,13 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 	defer dev.Free(before)
 	row := make([]float32, meta.D)
 	raw := make([]byte, 4*meta.D)
-	if err := ReadRowF32(f, off, meta.D, a, row, raw); err != nil {
+	if err := npy.ReadRowF32(f, off, meta.D, a, row, raw); err != nil {
 		return fmt.Errorf("%s: row %d: %w", wpath, a, err)
 	}
 	dev.Upload(before, row)
 	spe := max(meta.StepsPerEpoch, 1)
 	for t := a; t < b; t++ {
-		if err := ReadRowF32(f, off, meta.D, t+1, row, raw); err != nil {
+		if err := npy.ReadRowF32(f, off, meta.D, t+1, row, raw); err != nil {
 			return fmt.Errorf("%s: row %d: %w", wpath, t+1, err)
 		}
 		dev.Upload(m.Arena.Theta, row)
@@ -179,12 +180,12 @@ func Merge(run string, parts []string) error {
 	d, l, nn := meta.D, len(meta.Layers), sumInts(meta.Neurons.Size)
 	type catSpec struct {
 		name string
-		dt   Dtype
+		dt   npy.Dtype
 		cols int
 	}
-	cats := []catSpec{{LayersFile, Float64, l}, {HelpedLayers, Float32, l}, {NeuronsFile, Float32, nn}}
+	cats := []catSpec{{LayersFile, npy.Float64, l}, {HelpedLayers, npy.Float32, l}, {NeuronsFile, npy.Float32, nn}}
 	if withFull {
-		cats = append(cats, catSpec{FullFile, Float32, d})
+		cats = append(cats, catSpec{FullFile, npy.Float32, d})
 	}
 	total := make([]float64, d)
 	helped := make([]int32, d)
@@ -206,11 +207,11 @@ func Merge(run string, parts []string) error {
 			}
 			losses.Row(vals...)
 		}
-		tot, err := ReadNPY(filepath.Join(p.dir, TotalFile), 0, -1)
+		tot, err := npy.Read(filepath.Join(p.dir, TotalFile), 0, -1)
 		if err != nil {
 			return err
 		}
-		hc, err := ReadNPY(filepath.Join(p.dir, HelpedFile), 0, -1)
+		hc, err := npy.Read(filepath.Join(p.dir, HelpedFile), 0, -1)
 		if err != nil {
 			return err
 		}
@@ -226,12 +227,12 @@ func Merge(run string, parts []string) error {
 		return err
 	}
 	for _, c := range cats {
-		s, err := CreateStream(tmp(c.name), c.dt, c.cols)
+		s, err := npy.CreateStream(tmp(c.name), c.dt, c.cols)
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			if err := appendNPY(s, filepath.Join(p.dir, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
+			if err := s.AppendFile(filepath.Join(p.dir, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
 				s.Close()
 				return err
 			}
@@ -240,10 +241,10 @@ func Merge(run string, parts []string) error {
 			return err
 		}
 	}
-	if err := WriteNPY(tmp(TotalFile), Float64, []int{d}, total, nil); err != nil {
+	if err := npy.Write(tmp(TotalFile), []int{d}, total); err != nil {
 		return err
 	}
-	if err := WriteNPY(tmp(HelpedFile), Int32, []int{d}, nil, helped); err != nil {
+	if err := npy.Write(tmp(HelpedFile), []int{d}, helped); err != nil {
 		return err
 	}
 	names := []string{LossesFile, TotalFile, HelpedFile}
@@ -260,32 +261,6 @@ func Merge(run string, parts []string) error {
 	meta.Integrator = ps[0].meta.Integrator
 	meta.Outputs.LCA = withFull
 	return WriteMeta(run, meta)
-}
-
-// appendNPY copies the rows of an NPY file into s, checking there are rows of them.
-func appendNPY(s *Stream, path string, rows int) error {
-	shape, dt, off, err := ReadNPYHeader(path)
-	if err != nil {
-		return err
-	}
-	if dt != s.dt || len(shape) != 2 || shape[1] != s.Cols || shape[0] != rows {
-		return fmt.Errorf("%s: %s %v, want %d rows of %d %s", path, dt, shape, rows, s.Cols, s.dt)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	n := rows * s.Cols * s.dt.size()
-	if len(b) < off+n {
-		return fmt.Errorf("%s: truncated", path)
-	}
-	s.buf = b[off : off+n]
-	if _, err := s.f.Write(s.buf); err != nil {
-		return err
-	}
-	s.Rows += rows
-	s.buf = nil
-	return nil
 }
 
 // readCSV returns a CSV file's rows without its header.

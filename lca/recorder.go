@@ -10,6 +10,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/csvlog"
+	"github.com/gazeml/gaze/internal/npy"
 )
 
 // File names of a run directory.
@@ -54,8 +55,8 @@ type Recorder struct {
 	Helped []int32   // #t with LCA_{t,i} < 0
 
 	losses              *csvlog.Log
-	layerS, helpS, nrnS *Stream
-	fullS, weightS      *Stream
+	layerS, helpS, nrnS *npy.Stream
+	fullS, weightS      *npy.Stream
 	host                []float32
 	nsum                []float32
 	lsum                []float32
@@ -143,31 +144,31 @@ func (r *Recorder) open(keep func(int) bool) error {
 		return err
 	}
 	l, d := len(r.layers), r.m.Arena.D
-	stream := func(name string, dt Dtype, cols, rows int) (*Stream, error) {
+	stream := func(name string, dt npy.Dtype, cols, rows int) (*npy.Stream, error) {
 		if keep != nil {
-			return OpenStream(p(name), dt, cols, rows)
+			return npy.OpenStream(p(name), dt, cols, rows)
 		}
-		return CreateStream(p(name), dt, cols)
+		return npy.CreateStream(p(name), dt, cols)
 	}
 	rows := r.Iter
 	if r.it != nil {
-		if r.layerS, err = stream(LayersFile, Float64, l, rows); err != nil {
+		if r.layerS, err = stream(LayersFile, npy.Float64, l, rows); err != nil {
 			return err
 		}
-		if r.helpS, err = stream(HelpedLayers, Float32, l, rows); err != nil {
+		if r.helpS, err = stream(HelpedLayers, npy.Float32, l, rows); err != nil {
 			return err
 		}
-		if r.nrnS, err = stream(NeuronsFile, Float32, r.neurons.Count, rows); err != nil {
+		if r.nrnS, err = stream(NeuronsFile, npy.Float32, r.neurons.Count, rows); err != nil {
 			return err
 		}
 		if r.out.LCA {
-			if r.fullS, err = stream(FullFile, Float32, d, rows); err != nil {
+			if r.fullS, err = stream(FullFile, npy.Float32, d, rows); err != nil {
 				return err
 			}
 		}
 	}
 	if r.out.Weights {
-		if r.weightS, err = stream(WeightsFile, Float32, d, rows+1); err != nil {
+		if r.weightS, err = stream(WeightsFile, npy.Float32, d, rows+1); err != nil {
 			return err
 		}
 	}
@@ -251,7 +252,7 @@ func (r *Recorder) Sync() error {
 		return nil
 	}
 	errs := []error{r.losses.Sync()}
-	for _, s := range []*Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
+	for _, s := range []*npy.Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
 		if s != nil {
 			errs = append(errs, s.Sync())
 		}
@@ -259,8 +260,8 @@ func (r *Recorder) Sync() error {
 	if r.it != nil {
 		d := len(r.Total)
 		errs = append(errs,
-			WriteNPY(filepath.Join(r.Dir, TotalFile), Float64, []int{d}, r.Total, nil),
-			WriteNPY(filepath.Join(r.Dir, HelpedFile), Int32, []int{d}, nil, r.Helped))
+			npy.Write(filepath.Join(r.Dir, TotalFile), []int{d}, r.Total),
+			npy.Write(filepath.Join(r.Dir, HelpedFile), []int{d}, r.Helped))
 	}
 	return errors.Join(errs...)
 }
@@ -272,7 +273,7 @@ func (r *Recorder) Close() error {
 	}
 	err := r.Sync()
 	errs := []error{err, r.losses.Close()}
-	for _, s := range []*Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
+	for _, s := range []*npy.Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

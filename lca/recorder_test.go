@@ -12,6 +12,7 @@ import (
 	"github.com/gazeml/gaze/engine/cpu"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/npy"
 )
 
 // lcaRun trains lenet-lca-sized-down (dropout, so masks must resume too) with online LCA into dir.
@@ -99,7 +100,7 @@ func TestResumedLCARunMatchesUninterrupted(t *testing.T) {
 			}
 		}
 	}
-	m, err := ReadNPY(filepath.Join(full, WeightsFile), 0, -1)
+	m, err := npy.Read(filepath.Join(full, WeightsFile), 0, -1)
 	if err != nil || m.Rows() != 7 {
 		t.Fatalf("weights.npy: %v rows (want T+1 = 7), %v", m, err)
 	}

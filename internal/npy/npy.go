@@ -1,6 +1,9 @@
-package lca
+// Package npy reads and writes numpy's .npy files (format 1.0): whole arrays, and row streams
+// that stay readable while they grow, for run directories that numpy reads during a run.
+package npy
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,7 +25,7 @@ import (
 // rows are written first, then (at Sync) the fixed-width header is rewritten in place, so a
 // crash leaves a file that numpy reads as the prefix of complete rows it claims.
 
-const npyHeaderLen = 128 // magic(6) + version(2) + len(2) + dict: room for any shape we write
+const headerLen = 128 // magic(6) + version(2) + len(2) + dict: room for any shape we write
 
 // Dtype is an element type of the files this package writes.
 type Dtype string
@@ -31,16 +34,20 @@ const (
 	Float32 Dtype = "<f4"
 	Float64 Dtype = "<f8"
 	Int32   Dtype = "<i4"
+	Uint8   Dtype = "|u1"
 )
 
 func (d Dtype) size() int {
-	if d == Float64 {
+	switch d {
+	case Float64:
 		return 8
+	case Uint8:
+		return 1
 	}
 	return 4
 }
 
-func npyHeader(dt Dtype, shape []int) []byte {
+func header(dt Dtype, shape []int) []byte {
 	dims := make([]string, len(shape))
 	for i, s := range shape {
 		dims[i] = strconv.Itoa(s)
@@ -50,14 +57,14 @@ func npyHeader(dt Dtype, shape []int) []byte {
 		tuple += ","
 	}
 	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dt, tuple)
-	h := make([]byte, npyHeaderLen)
+	h := make([]byte, headerLen)
 	copy(h, "\x93NUMPY\x01\x00")
-	binary.LittleEndian.PutUint16(h[8:], uint16(npyHeaderLen-10))
+	binary.LittleEndian.PutUint16(h[8:], uint16(headerLen-10))
 	copy(h[10:], dict)
-	for i := 10 + len(dict); i < npyHeaderLen-1; i++ {
+	for i := 10 + len(dict); i < headerLen-1; i++ {
 		h[i] = ' '
 	}
-	h[npyHeaderLen-1] = '\n'
+	h[headerLen-1] = '\n'
 	return h
 }
 
@@ -79,7 +86,7 @@ func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{f: f, path: path, dt: dt, Cols: cols}
-	if _, err := f.Write(npyHeader(dt, []int{0, cols})); err != nil {
+	if _, err := f.Write(header(dt, []int{0, cols})); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -90,11 +97,11 @@ func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
 // (the rows of a resumed run's checkpoint); rows past keep are cut off. It fails when the file
 // holds fewer than keep complete rows or is not such a stream.
 func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
-	shape, gotDt, off, err := ReadNPYHeader(path)
+	shape, gotDt, off, err := ReadHeader(path)
 	if err != nil {
 		return nil, err
 	}
-	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != npyHeaderLen {
+	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != headerLen {
 		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
 	}
 	if shape[0] < keep {
@@ -104,7 +111,7 @@ func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	end := int64(npyHeaderLen) + int64(keep)*int64(cols*dt.size())
+	end := int64(headerLen) + int64(keep)*int64(cols*dt.size())
 	if err := f.Truncate(end); err != nil {
 		f.Close()
 		return nil, err
@@ -154,7 +161,7 @@ func (s *Stream) Sync() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
-	if _, err := s.f.WriteAt(npyHeader(s.dt, []int{s.Rows, s.Cols}), 0); err != nil {
+	if _, err := s.f.WriteAt(header(s.dt, []int{s.Rows, s.Cols}), 0); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
 	s.synced = s.Rows
@@ -170,8 +177,8 @@ func (s *Stream) Close() error {
 var shapeRe = regexp.MustCompile(`'shape':\s*\(([0-9, ]*)\)`)
 var descrRe = regexp.MustCompile(`'descr':\s*'([<>|][a-z][0-9]+)'`)
 
-// ReadNPYHeader returns an NPY file's shape, dtype and data offset.
-func ReadNPYHeader(path string) (shape []int, dt Dtype, offset int, err error) {
+// ReadHeader returns an NPY file's shape, dtype and data offset.
+func ReadHeader(path string) (shape []int, dt Dtype, offset int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", 0, err
@@ -210,32 +217,31 @@ func ReadNPYHeader(path string) (shape []int, dt Dtype, offset int, err error) {
 	return shape, Dtype(d[1]), 10 + hl, nil
 }
 
-// WriteNPY writes a whole array atomically (through a temporary file).
-func WriteNPY(path string, dt Dtype, shape []int, f64 []float64, i32 []int32) error {
+// Write writes a whole array atomically (through a temporary file); the element type gives the
+// dtype.
+func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data []T) error {
 	n := 1
 	for _, s := range shape {
 		n *= s
 	}
-	out := npyHeader(dt, shape)
-	switch dt {
-	case Float64:
-		if len(f64) != n {
-			return fmt.Errorf("%s: %d values for shape %v", path, len(f64), shape)
-		}
-		for _, v := range f64 {
-			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
-		}
-	case Int32:
-		if len(i32) != n {
-			return fmt.Errorf("%s: %d values for shape %v", path, len(i32), shape)
-		}
-		for _, v := range i32 {
-			out = binary.LittleEndian.AppendUint32(out, uint32(v))
-		}
-	default:
-		return fmt.Errorf("%s: WriteNPY does not write %s", path, dt)
+	if len(data) != n {
+		return fmt.Errorf("%s: %d values for shape %v", path, len(data), shape)
 	}
-	return engine.WriteFileAtomic(path, out)
+	var dt Dtype
+	switch any(data).(type) {
+	case []float32:
+		dt = Float32
+	case []float64:
+		dt = Float64
+	case []int32:
+		dt = Int32
+	case []uint8:
+		dt = Uint8
+	}
+	var b bytes.Buffer
+	b.Write(header(dt, shape))
+	binary.Write(&b, binary.LittleEndian, data)
+	return engine.WriteFileAtomic(path, b.Bytes())
 }
 
 // Matrix is a whole NPY array read into memory as float64 (from <f4, <f8 or <i4).
@@ -256,10 +262,10 @@ func (m *Matrix) Cols() int {
 // Row returns row r.
 func (m *Matrix) Row(r int) []float64 { c := m.Cols(); return m.Data[r*c : (r+1)*c] }
 
-// ReadNPY reads rows [from, to) of an NPY array (to < 0: all rows); it checks that the file holds
+// Read reads rows [from, to) of an NPY array (to < 0: all rows); it checks that the file holds
 // every row its header claims.
-func ReadNPY(path string, from, to int) (*Matrix, error) {
-	shape, dt, off, err := ReadNPYHeader(path)
+func Read(path string, from, to int) (*Matrix, error) {
+	shape, dt, off, err := ReadHeader(path)
 	if err != nil {
 		return nil, err
 	}
@@ -320,5 +326,30 @@ func ReadRowF32(f *os.File, off, cols, r int, dst []float32, raw []byte) error {
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
+	return nil
+}
+
+// AppendFile appends the rows of another stream's file (same dtype and columns, exactly rows of
+// them), for joining ranges computed apart.
+func (s *Stream) AppendFile(path string, rows int) error {
+	shape, dt, off, err := ReadHeader(path)
+	if err != nil {
+		return err
+	}
+	if dt != s.dt || len(shape) != 2 || shape[1] != s.Cols || shape[0] != rows {
+		return fmt.Errorf("%s: %s %v, want %d rows of %d %s", path, dt, shape, rows, s.Cols, s.dt)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	n := rows * s.Cols * s.dt.size()
+	if len(b) < off+n {
+		return fmt.Errorf("%s: truncated", path)
+	}
+	if _, err := s.f.Write(b[off : off+n]); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	s.Rows += rows
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"runtime"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 func init() {
@@ -80,6 +81,15 @@ func New() *Device {
 
 // Name is "cpu".
 func (d *Device) Name() string { return "cpu" }
+
+// Description is the one-line summary `gaze devices` prints.
+func (d *Device) Description() string {
+	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
+	if sgemm.HasAsm() {
+		gemm = "AVX2/FMA assembly GEMM"
+	}
+	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
+}
 
 // Alloc returns a zeroed buffer of n elements.
 func (d *Device) Alloc(n int) (engine.Buffer, error) {

@@ -43,9 +43,6 @@ type Param struct {
 	Init   float32   `json:"-"` // constant init for non-weights
 }
 
-// KindName is the JSON-friendly kind.
-func (p Param) KindName() string { return p.Kind.String() }
-
 // Builder collects parameters and non-trainable state (batch-norm running statistics) while a
 // network is built, then materialises them as one arena on a device.
 type Builder struct {

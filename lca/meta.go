@@ -62,7 +62,7 @@ func (m *Meta) FillArena(a *engine.Arena) {
 	m.D = a.D
 	m.Params = m.Params[:0]
 	for _, p := range a.Params {
-		m.Params = append(m.Params, ParamMeta{Name: p.Name, Layer: p.Layer, Kind: p.KindName(), Shape: p.Shape, Offset: p.Offset, Size: p.Size})
+		m.Params = append(m.Params, ParamMeta{Name: p.Name, Layer: p.Layer, Kind: p.Kind.String(), Shape: p.Shape, Offset: p.Offset, Size: p.Size})
 	}
 	m.Layers = a.Layers()
 	nm := NeuronMap(a)

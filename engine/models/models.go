@@ -17,9 +17,6 @@ const (
 	bnEps      = 1e-5
 )
 
-// Names lists the model names New accepts (besides the mlp: and resnet-N patterns).
-var Names = []string{"mnist-fc", "mnist-fc-200", "lenet5", "lenet-lca", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"}
-
 // Help describes the accepted names for command-line help.
 const Help = "mnist-fc (784-100-50-10), mnist-fc-200 (784-200-200-10), mlp:784-W-...-10, lenet5, lenet-lca, resnet20|32|44|56|110 or resnet-N (N = 6n+2)"
 

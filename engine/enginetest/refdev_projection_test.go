@@ -2,10 +2,6 @@ package enginetest
 
 import (
 	"math"
-	"os"
-	"os/exec"
-	"strings"
-	"testing"
 
 	"github.com/gazeml/gaze/engine"
 )
@@ -133,43 +129,15 @@ func (mutGatherOffByOne) Gather(src, idx, dst engine.Buffer) {
 	}
 }
 
-var projMutants = []mutant{
-	{"gemv_ignores_lda", "Projection", mutGemvIgnoresLda{}},
-	{"otf_row_major_stream", "Projection", mutOTFRowMajor{}},
-	{"otft_without_column_norms", "Projection", mutOTFTNoNorm{}},
-	{"fwht_normalised", "Projection", mutFWHTNormalised{}},
-	{"spmv_reads_y_when_beta0", "Projection", mutSpMVReadsY{}},
-	{"gather_off_by_one", "Projection", mutGatherOffByOne{}},
-}
-
-const projMutantEnv = "ENGINETEST_PROJ_MUTANT"
-
-func TestProjMutantDevice(t *testing.T) {
-	name := os.Getenv(projMutantEnv)
-	if name == "" {
-		t.Skip("run by TestProjectionCatchesMutants")
-	}
-	for _, m := range projMutants {
-		if m.name == name {
-			Run(t, m.dev)
-			return
-		}
-	}
-	t.Fatalf("no mutant %q", name)
-}
-
-func TestProjectionCatchesMutants(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process per mutant")
-	}
-	for _, m := range projMutants {
-		t.Run(m.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestProjMutantDevice$/^"+m.group+"$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), projMutantEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(string(out), "--- FAIL: TestProjMutantDevice/"+m.group) {
-				t.Errorf("the Projection group did not catch the bug (err %v); output tail:\n%s", err, tail(string(out), 1500))
-			}
-		})
-	}
+// The projection mutants join the suite's mutant table: TestSuiteCatchesMutants runs each in a
+// child process and requires its Projection group to fail.
+func init() {
+	mutants = append(mutants,
+		mutant{"gemv_ignores_lda", "Projection", mutGemvIgnoresLda{}},
+		mutant{"otf_row_major_stream", "Projection", mutOTFRowMajor{}},
+		mutant{"otft_without_column_norms", "Projection", mutOTFTNoNorm{}},
+		mutant{"fwht_normalised", "Projection", mutFWHTNormalised{}},
+		mutant{"spmv_reads_y_when_beta0", "Projection", mutSpMVReadsY{}},
+		mutant{"gather_off_by_one", "Projection", mutGatherOffByOne{}},
+	)
 }

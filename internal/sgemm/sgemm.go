@@ -94,22 +94,8 @@ func HasAsm() bool { return hasAVX2FMA }
 // op(B) is k×n. lda, ldb and ldc are the row strides of A, B and C as stored. When beta is 0,
 // C is not read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("sgemm: negative size m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
+	if trivial(transA, m, n, k, alpha, a, lda, beta, c, ldc) {
 		return
-	}
-	checkMatrix("C", m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		// BLAS semantics: A and B are not referenced.
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	if transA {
-		checkMatrix("A", k, m, a, lda)
-	} else {
-		checkMatrix("A", m, k, a, lda)
 	}
 	if transB {
 		checkMatrix("B", n, k, b, ldb)
@@ -126,6 +112,29 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		asm: useAsm.Load(),
 	}
 	p.solve()
+}
+
+// trivial checks the sizes common to Sgemm and SgemmPacked and handles the calls that need no
+// product (an empty C; k or alpha 0: C = beta*C without referencing A and B, as BLAS does). It
+// reports whether the call is done.
+func trivial(transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) bool {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("sgemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	checkMatrix("C", m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	if transA {
+		checkMatrix("A", k, m, a, lda)
+	} else {
+		checkMatrix("A", m, k, a, lda)
+	}
+	return false
 }
 
 // BPacker supplies op(B) to SgemmPacked in packed form, so that B need never be stored as a
@@ -145,21 +154,8 @@ const NR = nr
 
 // SgemmPacked is Sgemm with op(B) (k×n) supplied by a BPacker.
 func SgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, b BPacker, beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("sgemm: negative size m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
+	if trivial(transA, m, n, k, alpha, a, lda, beta, c, ldc) {
 		return
-	}
-	checkMatrix("C", m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	if transA {
-		checkMatrix("A", k, m, a, lda)
-	} else {
-		checkMatrix("A", m, k, a, lda)
 	}
 	p := problem{
 		transA: transA,

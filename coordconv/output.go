@@ -235,3 +235,103 @@ func SortBest(rs []*Result) {
 		return m.better(median(rs[i].Summarise().BestTest), median(rs[j].Summarise().BestTest))
 	})
 }
+
+// Comparison sets a task and split's CoordConv result against its best conv baseline: the
+// parameters of each, the baseline's best test metric and the wall time it took to get there,
+// and the wall time CoordConv took to first match that metric (the paper's "10–100× fewer
+// parameters, 150× faster" claim, measured on the same device).
+type Comparison struct {
+	Task, Split              string
+	Metric                   Metric
+	CoordParams, ConvParams  int
+	ConvBest                 float64 // the baseline's best test metric over its seeds
+	ConvTime                 float64 // seconds the baseline's best seed took to reach it
+	ConvWall                 float64 // seconds of every baseline run of this task and split (the sweep), all seeds
+	CoordBest                float64 // the median over CoordConv seeds of the best test metric
+	CoordBestTime            float64 // the median over CoordConv seeds of the seconds to that seed's best
+	CoordTime                float64 // median over CoordConv seeds of the seconds to first match ConvBest; NaN if none did
+	CoordMatched, CoordSeeds int     // CoordConv seeds that matched ConvBest, of all
+}
+
+// Compare pairs, per task and split, the CoordConv result with the best conv baseline among rs
+// (ranked as SortBest ranks them). Wall times include the per-epoch evaluation on both sides.
+func Compare(rs []*Result) []Comparison {
+	type key struct{ task, split string }
+	coord := map[key]*Result{}
+	conv := map[key][]*Result{}
+	var order []key
+	for _, r := range rs {
+		k := key{string(r.Config.Task), r.Config.Split}
+		switch r.Config.Model {
+		case "coordconv":
+			if coord[k] == nil {
+				order = append(order, k)
+			}
+			coord[k] = r
+		case "conv":
+			conv[k] = append(conv[k], r)
+		}
+	}
+	var out []Comparison
+	for _, k := range order {
+		if len(conv[k]) == 0 {
+			continue
+		}
+		bases := append([]*Result(nil), conv[k]...)
+		SortBest(bases)
+		base, cc := bases[0], coord[k]
+		m := TaskMetric(cc.Config.Task)
+		c := Comparison{Task: k.task, Split: k.split, Metric: m, CoordSeeds: len(cc.Seeds), CoordTime: math.NaN()}
+		for i, sr := range base.Seeds {
+			if i == 0 || m.better(sr.BestTest, c.ConvBest) {
+				c.ConvBest, c.ConvTime, c.ConvParams = sr.BestTest, sr.TimeToBest, sr.Params
+			}
+		}
+		for _, r := range bases {
+			for _, sr := range r.Seeds {
+				c.ConvWall += sr.Wall
+			}
+		}
+		sum := cc.Summarise()
+		c.CoordBest, c.CoordBestTime = median(sum.BestTest), median(sum.TimeToBest)
+		var times []float64
+		for _, sr := range cc.Seeds {
+			c.CoordParams = sr.Params
+			for _, e := range sr.Curve {
+				if e.TestMetric == c.ConvBest || m.better(e.TestMetric, c.ConvBest) {
+					times = append(times, e.Seconds)
+					break
+				}
+			}
+		}
+		c.CoordMatched = len(times)
+		if len(times) > 0 {
+			c.CoordTime = median(times)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// WriteComparisons prints Compare's rows as a markdown table.
+func WriteComparisons(w io.Writer, cs []Comparison) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w, "\n| task | split | params conv / CoordConv | best conv test metric | conv time to it (s) | conv sweep wall (s) | CoordConv time to match it (s) | ratio | CoordConv best test metric, time to it (s) | CoordConv seeds matching |\n| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |"); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		ratio, coordT := "—", "never"
+		if !math.IsNaN(c.CoordTime) {
+			coordT = fmt.Sprintf("%.0f", c.CoordTime)
+			ratio = fmt.Sprintf("%.1f×", c.ConvTime/c.CoordTime)
+		}
+		if _, err := fmt.Fprintf(w, "| %s | %s | %d / %d = %.1f× | %s | %.0f | %.0f | %s | %s | %s, %.0f | %d of %d |\n", c.Task, c.Split,
+			c.ConvParams, c.CoordParams, float64(c.ConvParams)/float64(c.CoordParams), c.Metric.Show(c.ConvBest),
+			c.ConvTime, c.ConvWall, coordT, ratio, c.Metric.Show(c.CoordBest), c.CoordBestTime, c.CoordMatched, c.CoordSeeds); err != nil {
+			return err
+		}
+	}
+	return nil
+}

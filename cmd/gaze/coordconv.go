@@ -190,7 +190,10 @@ func coordconvSweepCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintln(c.App.Writer, "\nbest first:")
-			return coordconv.WriteMarkdown(c.App.Writer, rs)
+			if err := coordconv.WriteMarkdown(c.App.Writer, rs); err != nil {
+				return err
+			}
+			return coordconv.WriteComparisons(c.App.Writer, coordconv.Compare(rs))
 		},
 	}
 }
@@ -198,7 +201,7 @@ func coordconvSweepCommand() *cli.Command {
 func coordconvTableCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "table",
-		Usage:     "print one markdown table of finished runs (median over seeds, per-seed values in brackets)",
+		Usage:     "print one markdown table of finished runs (median over seeds, per-seed values in brackets) and, where a task and split has both, CoordConv against its best conv baseline",
 		ArgsUsage: "RUN_DIR...",
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -212,7 +215,10 @@ func coordconvTableCommand() *cli.Command {
 				}
 				rs = append(rs, r)
 			}
-			return coordconv.WriteMarkdown(c.App.Writer, rs)
+			if err := coordconv.WriteMarkdown(c.App.Writer, rs); err != nil {
+				return err
+			}
+			return coordconv.WriteComparisons(c.App.Writer, coordconv.Compare(rs))
 		},
 	}
 }

@@ -3,14 +3,16 @@ coordconv`: the 7,553-parameter CoordConv painter (tile (x, y) over 64×64, AddC
 32, 32, 64, 64 with ReLU, 1×1 conv to 1), softmax cross-entropy over the 4,096 pixels, Adam
 (β2 0.99, lr 0.001), batch 16, L2 λ/2·Σw² on the weights with λ = 1e-3, the 2,407 training
 centres of the quadrant split. Prints seconds per training epoch (no evaluation) and, after the
-last epoch, the train and test accuracy, as JSON, for a side-by-side timing on the same machine.
-Usage: /usr/bin/python3 bench/torch/coordconv_painter.py [EPOCHS] [THREADS]"""
+last epoch, the train and test accuracy, as JSON, for a side-by-side timing on the same machine;
+with SEED, also the accuracies after every epoch (the lock-in epoch to compare with gaze's curves).
+Usage: /usr/bin/python3 bench/torch/coordconv_painter.py [EPOCHS] [THREADS] [SEED]"""
 import json, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
 
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
-torch.manual_seed(0)
+seed = int(sys.argv[3]) if len(sys.argv) > 3 else None
+torch.manual_seed(seed or 0)
 
 centres = [(x, y) for y in range(4, 60) for x in range(4, 60)]
 train = torch.tensor([c for c in centres if not (c[0] >= 33 and c[1] >= 33)], dtype=torch.float32)
@@ -61,5 +63,8 @@ for epoch in range(epochs):
         loss.backward()
         opt.step()
     secs.append(time.perf_counter() - t)
+    if seed is not None:
+        print(json.dumps({"seed": seed, "epoch": epoch + 1, "train_accuracy": accuracy(train),
+                          "test_accuracy": accuracy(test), "secs": secs[-1]}), flush=True)
 print(json.dumps({"epoch_secs": secs, "train_accuracy": accuracy(train), "test_accuracy": accuracy(test),
                   "threads": torch.get_num_threads(), "torch": torch.__version__}))

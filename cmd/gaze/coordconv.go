@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -118,6 +119,9 @@ func coordconvRunCommand() *cli.Command {
 					return terr
 				}
 				fmt.Fprintf(c.App.Writer, "wrote %s\n", out)
+				if errors.Is(err, context.Canceled) {
+					return fmt.Errorf("interrupted: the finished epochs are saved in %s", out)
+				}
 			}
 			return err
 		},

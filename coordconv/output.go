@@ -253,8 +253,9 @@ type Comparison struct {
 	CoordMatched, CoordSeeds int     // CoordConv seeds that matched ConvBest, of all
 }
 
-// Compare pairs, per task and split, the CoordConv result with the best conv baseline among rs
-// (ranked as SortBest ranks them). Wall times include the per-epoch evaluation on both sides.
+// Compare pairs, per task and split, the CoordConv result (the last one given, if several) with
+// the best conv baseline among rs (ranked as SortBest ranks them). Wall times include the
+// per-epoch evaluation on both sides.
 func Compare(rs []*Result) []Comparison {
 	type key struct{ task, split string }
 	coord := map[key]*Result{}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 
@@ -115,15 +114,7 @@ func plotPredictions(pf predFile, path string) error {
 			drawMap(img, x0+tile, y0, s, truth, color.RGBA{20, 20, 20, 255})
 		}
 	}
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(fh, img); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
+	return savePNG(path, img)
 }
 
 func set(m []float32, x, y int, v float32) {

@@ -142,3 +142,15 @@ __device__ __forceinline__ float ld_or_zero(const float* p, bool ok) {
 	return v;
 }
 #endif
+
+// FastDiv divides a non-negative int below 2^31 by a divisor fixed for the launch with a multiply-high,
+// an add and a shift instead of the ~20-instruction integer division, which dominated the implicit-GEMM
+// loaders (two divisions per element loaded). Round-up method of Granlund & Montgomery (1994): with
+// shift = ⌈log2 d⌉ and mul = ⌊2^32·(2^shift − d)/d⌋ + 1, n/d = (umulhi(n, mul) + n) >> shift; the sum
+// cannot overflow since n < 2^31. The host packs (shift << 32 | mul) into one 64-bit kernel parameter
+// (engine/cuda fastDiv, tested against integer division there).
+struct FastDiv {
+	unsigned mul, shift;
+	__device__ __forceinline__ explicit FastDiv(unsigned long long packed) : mul((unsigned)packed), shift((unsigned)(packed >> 32)) {}
+	__device__ __forceinline__ int div(int n) const { return (int)((__umulhi((unsigned)n, mul) + (unsigned)n) >> shift); }
+};

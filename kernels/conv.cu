@@ -13,14 +13,23 @@
 //
 // A 1×1 stride-1 unpadded forward convolution needs no tap arithmetic: its B loader reads
 // x[n, c, p] directly (the conv1x1 kernels).
+//
+// Forward and backward data run split-K too when their grid would leave SMs idle (few output
+// channels × few pixels, ResNet's 8×8 stage): the partial tiles go to a workspace and
+// conv_splitk_reduce adds them in a fixed order and scatters them to NCHW.
+//
+// The loaders' per-element index arithmetic divides by R·S, S, the strides and the output size;
+// those divisors come precomputed as FastDiv parameters (common.cuh).
 #include "igemm.cuh"
 
 struct Geom {
 	int N, C, H, W, K, R, S, sh, sw, ph, pw, OH, OW;
+	FastDiv fRS, fS, fSH, fSW, fOHW, fOW;
 };
 
-#define GEOM_PARAMS int N, int C, int H, int W, int K, int R, int S, int sh, int sw, int ph, int pw, int OH, int OW
-#define GEOM_ARGS Geom{N, C, H, W, K, R, S, sh, sw, ph, pw, OH, OW}
+#define GEOM_PARAMS int N, int C, int H, int W, int K, int R, int S, int sh, int sw, int ph, int pw, int OH, int OW, \
+	unsigned long long dRS, unsigned long long dS, unsigned long long dSH, unsigned long long dSW, unsigned long long dOHW, unsigned long long dOW
+#define GEOM_ARGS Geom{N, C, H, W, K, R, S, sh, sw, ph, pw, OH, OW, FastDiv(dRS), FastDiv(dS), FastDiv(dSH), FastDiv(dSW), FastDiv(dOHW), FastDiv(dOW)}
 
 // ---- forward ----
 
@@ -37,15 +46,13 @@ struct FwdB { // implicit im2col of x: column n = (image, oh, ow), row k = (c, r
 	Geom g;
 	struct Col { i64 base; int ih0, iw0; };
 	__device__ __forceinline__ Col col(int n) const {
-		int ohw = g.OH * g.OW;
-		int img = n / ohw, p = n - img * ohw;
-		int oh = p / g.OW, ow = p - oh * g.OW;
+		int img = g.fOHW.div(n), p = n - img * (g.OH * g.OW);
+		int oh = g.fOW.div(p), ow = p - oh * g.OW;
 		return {(i64)img * g.C * g.H * g.W, oh * g.sh - g.ph, ow * g.sw - g.pw};
 	}
 	__device__ __forceinline__ float at(const Col& c, int k) const {
-		int rs = g.R * g.S;
-		int ch = k / rs, t = k - ch * rs;
-		int r = t / g.S, s = t - r * g.S;
+		int ch = g.fRS.div(k), t = k - ch * (g.R * g.S);
+		int r = g.fS.div(t), s = t - r * g.S;
 		int ih = c.ih0 + r, iw = c.iw0 + s;
 		bool ok = (unsigned)ih < (unsigned)g.H && (unsigned)iw < (unsigned)g.W;
 		return ld_or_zero(x + c.base + ((i64)ch * g.H + ih) * g.W + iw, ok);
@@ -74,10 +81,36 @@ struct NCHWStore { // out[img, m, p] = v + beta·out (beta 0: overwrite)
 	}
 };
 
+// The NCHW store, or with a split-K launch (gridDim.z > 1) the partial tile for conv_splitk_reduce.
+struct ConvStore {
+	NCHWStore out;
+	PartialStore part;
+	__device__ __forceinline__ void put(int m, int n, float v) const {
+		if (gridDim.z > 1)
+			part.put(m, n, v);
+		else
+			out.put(m, n, v);
+	}
+};
+
+// out[img, m, p] = Σ_z ws[z][m][img·P + p] (z in order) + beta·out (beta 0: overwrite).
+GZ_EXTERN void conv_splitk_reduce(int M, int NP, int P, int splits, const float* ws, float* out, float beta) {
+	i64 mn = (i64)M * NP;
+	GRID_LOOP(i, mn) {
+		float s = 0.f;
+		for (int z = 0; z < splits; z++) s += ws[(i64)z * mn + i];
+		int m = (int)(i / NP), n = (int)(i % NP);
+		int img = n / P, p = n - img * P;
+		i64 o = ((i64)img * M + m) * P + p;
+		out[o] = beta == 0.f ? s : s + beta * out[o];
+	}
+}
+
 #define CONV_FWD(cfg, BM, BN, TM, TN)                                                                       \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y) { \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                 \
-		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, NCHWStore{y, K, OH * OW, 0.f}, K, N * OH * OW, C * R * S, C * R * S); \
+		ConvStore st{NCHWStore{y, K, OH * OW, 0.f}, PartialStore{ws, K, N * OH * OW}};                      \
+		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, st, K, N * OH * OW, C * R * S, kchunk);       \
 	}                                                                                                       \
 	GZ_EXTERN void __launch_bounds__(IG_NT) conv1x1_fwd_##cfg(int N, int C, int HW, int K, const float* x, const float* w, float* y) { \
 		igemm<BM, BN, TM, TN>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C);   \
@@ -89,10 +122,11 @@ IG_CONFIGS(CONV_FWD)
 struct BwdA { // A(c, (k, r, s)) = w[k, c, r, s]
 	const float* w;
 	int C, RS;
+	FastDiv fRS;
 	struct Row { int c; };
 	__device__ __forceinline__ Row row(int m) const { return {m}; }
 	__device__ __forceinline__ float at(const Row& r, int, int k) const {
-		int ko = k / RS, t = k - ko * RS;
+		int ko = fRS.div(k), t = k - ko * RS;
 		return w[((i64)ko * C + r.c) * RS + t];
 	}
 };
@@ -108,21 +142,21 @@ struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·
 		return {(i64)img * g.K * g.OH * g.OW, ih + g.ph, iw + g.pw};
 	}
 	__device__ __forceinline__ float at(const Col& c, int k) const {
-		int rs = g.R * g.S;
-		int ko = k / rs, t = k - ko * rs;
-		int r = t / g.S, s = t - r * g.S;
+		int ko = g.fRS.div(k), t = k - ko * (g.R * g.S);
+		int r = g.fS.div(t), s = t - r * g.S;
 		int th = c.ihp - r, tw = c.iwp - s;
 		if (th < 0 || tw < 0) return 0.f;
-		int oh = th / g.sh, ow = tw / g.sw;
+		int oh = g.fSH.div(th), ow = g.fSW.div(tw);
 		if (oh * g.sh != th || ow * g.sw != tw || oh >= g.OH || ow >= g.OW) return 0.f;
 		return dy[c.base + ((i64)ko * g.OH + oh) * g.OW + ow];
 	}
 };
 
 #define CONV_BWD_DATA(cfg, BM, BN, TM, TN)                                                                   \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta) { \
+	GZ_EXTERN void __launch_bounds__(IG_NT) conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
-		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S}, BwdB{dy, g}, NCHWStore{dx, C, H * W, beta}, C, N * H * W, K * R * S, K * R * S); \
+		ConvStore st{NCHWStore{dx, C, H * W, beta}, PartialStore{ws, C, N * H * W}};                         \
+		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S, g.fRS}, BwdB{dy, g}, st, C, N * H * W, K * R * S, kchunk);   \
 	}
 IG_CONFIGS(CONV_BWD_DATA)
 
@@ -131,10 +165,11 @@ IG_CONFIGS(CONV_BWD_DATA)
 struct WgA { // A(k, (image, p)) = dy[image, k, p]
 	const float* dy;
 	int K, P;
+	FastDiv fP;
 	struct Row { int k; };
 	__device__ __forceinline__ Row row(int m) const { return {m}; }
 	__device__ __forceinline__ float at(const Row& r, int, int k) const {
-		int img = k / P, p = k - img * P;
+		int img = fP.div(k), p = k - img * P;
 		return dy[((i64)img * K + r.k) * P + p];
 	}
 };
@@ -145,14 +180,13 @@ struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, o
 	struct Col { i64 cbase; int r, s; };
 	__device__ __forceinline__ Col col(int n) const {
 		int rs = g.R * g.S;
-		int ch = n / rs, t = n - ch * rs;
-		int r = t / g.S, s = t - r * g.S;
+		int ch = g.fRS.div(n), t = n - ch * rs;
+		int r = g.fS.div(t), s = t - r * g.S;
 		return {(i64)ch * g.H * g.W, r - g.ph, s - g.pw};
 	}
 	__device__ __forceinline__ float at(const Col& c, int k) const {
-		int ohw = g.OH * g.OW;
-		int img = k / ohw, p = k - img * ohw;
-		int oh = p / g.OW, ow = p - oh * g.OW;
+		int img = g.fOHW.div(k), p = k - img * (g.OH * g.OW);
+		int oh = g.fOW.div(p), ow = p - oh * g.OW;
 		int ih = oh * g.sh + c.r, iw = ow * g.sw + c.s;
 		bool ok = (unsigned)ih < (unsigned)g.H && (unsigned)iw < (unsigned)g.W;
 		return ld_or_zero(x + (i64)img * g.C * g.H * g.W + c.cbase + (i64)ih * g.W + iw, ok);
@@ -163,7 +197,7 @@ struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, o
 	GZ_EXTERN void __launch_bounds__(IG_NT) conv_wgrad_##cfg(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
 		int crs = C * R * S;                                                                                 \
-		igemm<BM, BN, TM, TN>(WgA{dy, K, OH * OW}, WgB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
+		igemm<BM, BN, TM, TN>(WgA{dy, K, OH * OW, g.fOHW}, WgB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
 	}
 IG_CONFIGS(CONV_WGRAD)
 

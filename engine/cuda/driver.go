@@ -49,8 +49,8 @@ import (
 	"unsafe"
 )
 
-// maxArgs bounds the parameters of one kernel (the convolutions take 17).
-const maxArgs = 24
+// maxArgs bounds the parameters of one kernel (the convolutions take up to 25).
+const maxArgs = 32
 
 // cuError is a failed driver call, with the driver's name and description of the code.
 type cuError struct {

@@ -37,7 +37,7 @@ import (
 	"unsafe"
 )
 
-const maxArgs = 24
+const maxArgs = 32
 
 type argBlock struct {
 	slots *C.uint64_t

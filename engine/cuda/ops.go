@@ -143,8 +143,41 @@ func convCheck(kernel string, g engine.ConvGeom, x, w, y engine.Buffer, xl, wl, 
 	fits32(kernel, g.InputLen(), g.OutputLen(), g.WeightLen(), g.N*g.OutH*g.OutW*g.K, g.N*g.H*g.W*g.C)
 }
 
+// geom appends a convolution's geometry and the FastDiv constants of the divisors its loaders
+// use per element (kernels/conv.cu GEOM_PARAMS).
 func (o *op) geom(g engine.ConvGeom) *op {
-	return o.i(g.N).i(g.C).i(g.H).i(g.W).i(g.K).i(g.R).i(g.S).i(g.StrideH).i(g.StrideW).i(g.PadH).i(g.PadW).i(g.OutH).i(g.OutW)
+	o.i(g.N).i(g.C).i(g.H).i(g.W).i(g.K).i(g.R).i(g.S).i(g.StrideH).i(g.StrideW).i(g.PadH).i(g.PadW).i(g.OutH).i(g.OutW)
+	return o.u64(fastDiv(g.R * g.S)).u64(fastDiv(g.S)).u64(fastDiv(g.StrideH)).u64(fastDiv(g.StrideW)).u64(fastDiv(g.OutH * g.OutW)).u64(fastDiv(g.OutW))
+}
+
+// fastDiv packs the constants of kernels/common.cuh's FastDiv for a divisor 1 ≤ d < 2^31:
+// shift = ⌈log2 d⌉ in the high word, mul = ⌊2^32·(2^shift − d)/d⌋ + 1 in the low word, so that
+// n/d = (umulhi(n, mul) + n) >> shift for 0 ≤ n < 2^31.
+func fastDiv(d int) uint64 {
+	if d < 1 || d >= 1<<31 {
+		panic(fmt.Sprintf("cuda: fastDiv(%d): divisor out of range", d))
+	}
+	shift := uint(bits.Len32(uint32(d - 1)))
+	mul := uint32((uint64(1)<<32)*((uint64(1)<<shift)-uint64(d))/uint64(d) + 1)
+	return uint64(shift)<<32 | uint64(mul)
+}
+
+// convSplitK decides whether a forward or backward-data convolution, an implicit GEMM of
+// `blocks` output tiles with a reduction of length k, runs split-K: only when the tiles alone
+// would leave SMs idle (fewer than two per SM), into about three blocks per SM, each split at
+// least 64 long. It returns the number of splits and the workspace holding their partial sums
+// (0 when not splitting or when the workspace could not be allocated; the error is then sticky).
+func (d *Device) convSplitK(blocks, k, m, n int) (splits, chunk int, ws uintptr) {
+	if blocks >= 2*d.sms || k < 128 {
+		return 1, k, 0
+	}
+	splits = min(ceilDiv(3*d.sms, blocks), k/64, 8)
+	chunk = ceilDiv(ceilDiv(k, splits), 8) * 8
+	splits = ceilDiv(k, chunk)
+	if splits < 2 {
+		return 1, k, 0
+	}
+	return splits, chunk, d.need(&d.ws, int64(splits)*int64(m)*int64(n)*4)
 }
 
 // ConvForward: y = x ⋆ w as an implicit GEMM (M = K channels, N = output pixels).
@@ -152,20 +185,41 @@ func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	convCheck("ConvForward", g, x, w, y, g.InputLen(), g.WeightLen(), g.OutputLen())
 	t := convTile(g.K)
 	npix := g.N * g.OutH * g.OutW
+	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.K, t.bm)
 	if g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W {
 		d.k(conv1x1Name[t.idx]).i(g.N).i(g.C).i(g.H * g.W).i(g.K).p(x).p(w).p(y)
-	} else {
-		d.k(convFwdName[t.idx]).geom(g).p(x).p(w).p(y)
+		d.go3(gx, gy, 1, 256)
+		return
 	}
-	d.go3(ceilDiv(npix, t.bn), ceilDiv(g.K, t.bm), 1, 256)
+	crs := g.C * g.R * g.S
+	splits, chunk, ws := d.convSplitK(gx*gy, crs, g.K, npix)
+	if splits > 1 && ws == 0 {
+		return
+	}
+	d.k(convFwdName[t.idx]).geom(g).p(x).p(w).p(y).raw(ws).i(chunk)
+	d.go3(gx, gy, splits, 256)
+	if splits > 1 {
+		d.k("conv_splitk_reduce").i(g.K).i(npix).i(g.OutH * g.OutW).i(splits).raw(ws).p(y).f(0)
+		d.go1(d.streamBlocks(g.K*npix), 256)
+	}
 }
 
 // ConvBackwardData: dx = beta*dx + ∂/∂x, the gather form (M = C channels, N = input pixels).
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
 	convCheck("ConvBackwardData", g, dx, w, dy, g.InputLen(), g.WeightLen(), g.OutputLen())
 	t := convTile(g.C)
-	d.k(convBwdName[t.idx]).geom(g).p(dy).p(w).p(dx).f(beta)
-	d.go3(ceilDiv(g.N*g.H*g.W, t.bn), ceilDiv(g.C, t.bm), 1, 256)
+	npix := g.N * g.H * g.W
+	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.C, t.bm)
+	splits, chunk, ws := d.convSplitK(gx*gy, g.K*g.R*g.S, g.C, npix)
+	if splits > 1 && ws == 0 {
+		return
+	}
+	d.k(convBwdName[t.idx]).geom(g).p(dy).p(w).p(dx).f(beta).raw(ws).i(chunk)
+	d.go3(gx, gy, splits, 256)
+	if splits > 1 {
+		d.k("conv_splitk_reduce").i(g.C).i(npix).i(g.H * g.W).i(splits).raw(ws).p(dx).f(beta)
+		d.go1(d.streamBlocks(g.C*npix), 256)
+	}
 }
 
 // ConvBackwardFilter: dw += ∂/∂w, split-K over batch×pixels into a workspace, then reduced.
@@ -792,7 +846,7 @@ func (d *Device) Gather(src, idx, dst engine.Buffer) {
 
 // requiredKernels are checked at Open, so that a stale PTX fails there with a clear message.
 var requiredKernels = func() []string {
-	names := []string{"gemv_n", "gemv_t", "gemm_splitk_reduce", "conv_wgrad_reduce",
+	names := []string{"gemv_n", "gemv_t", "gemm_splitk_reduce", "conv_wgrad_reduce", "conv_splitk_reduce",
 		"bias_add", "bias_grad", "bn_sum", "bn_sqdev", "bn_apply_train", "bn_apply_infer", "bn_back_sums", "bn_back_apply",
 		"relu", "relu_backward", "axpy", "scale", "add", "mul", "dropout", "reduce_partial", "reduce_final",
 		"max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward", "row_sum", "global_avg_pool_backward",

@@ -1,6 +1,9 @@
 package cpu
 
-import "github.com/gazeml/gaze/engine"
+import (
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
+)
 
 // reduceBlock is the fixed block size of the float64 reductions. Blocks are summed on their own
 // and the block sums are then added in order, so the result depends only on the input, never on
@@ -46,21 +49,9 @@ func (d *Device) reduce(x, y []float32) float64 {
 	return s
 }
 
-// sum64 returns Σ x in float64, with four accumulators (in a fixed pattern) for speed.
-func sum64(x []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float64(x[i])
-		s1 += float64(x[i+1])
-		s2 += float64(x[i+2])
-		s3 += float64(x[i+3])
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i])
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+// sum64 returns Σ x in float64, with four accumulators (in a fixed pattern) for speed; the
+// AVX2 version in sgemm is bit-identical to the scalar loop.
+func sum64(x []float32) float64 { return sgemm.Sum64(x) }
 
 // dot64 returns Σ x·y in float64.
 func dot64(x, y []float32) float64 {

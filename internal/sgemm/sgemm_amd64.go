@@ -53,3 +53,23 @@ func detectAVX2FMA() bool {
 	const avx2 = 1 << 5
 	return ebx7&avx2 != 0
 }
+
+// reluAVX sets dst[i] = max(src[i], 0) (NaN kept, -0 to +0) for i < n, n a multiple of 32.
+//
+//go:noescape
+func reluAVX(dst, src *float32, n int)
+
+// reluBackAVX sets dx[i] = dy[i] where y[i] > 0, else 0, for i < n, n a multiple of 32.
+//
+//go:noescape
+func reluBackAVX(dx, y, dy *float32, n int)
+
+// addConstAVX adds v to dst[0:n], n a multiple of 32.
+//
+//go:noescape
+func addConstAVX(dst *float32, v float32, n int)
+
+// sum64AVX adds x[i] to s[i%4] in float64, in order of i, for i < n, n a multiple of 16.
+//
+//go:noescape
+func sum64AVX(x *float32, n int, s *[4]float64)

@@ -256,3 +256,129 @@ aloop:
 adone:
 	VZEROUPPER
 	RET
+
+// RELU8 sets Y(dst) = max(Y(src), 0) with NaN kept: VMAXPS returns its second source (0) for a
+// NaN, so NaN lanes (unordered compare of x with itself) are blended back in. Y15 holds zero.
+#define RELU8(src, dst, tmp) \
+	VMAXPS    Y15, src, dst; \
+	VCMPPS    $3, src, src, tmp; \
+	VBLENDVPS tmp, src, dst, dst
+
+// func reluAVX(dst, src *float32, n int)
+TEXT ·reluAVX(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	SHRQ   $5, CX
+	JZ     rdone
+	VXORPS Y15, Y15, Y15
+
+rloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	RELU8(Y0, Y4, Y8)
+	RELU8(Y1, Y5, Y9)
+	RELU8(Y2, Y6, Y10)
+	RELU8(Y3, Y7, Y11)
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $128, SI
+	DECQ    CX
+	JNZ     rloop
+
+rdone:
+	VZEROUPPER
+	RET
+
+// func reluBackAVX(dx, y, dy *float32, n int)
+// The mask y > 0 (ordered: false for NaN) selects dy or +0.
+TEXT ·reluBackAVX(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DI
+	MOVQ   y+8(FP), SI
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), CX
+	SHRQ   $5, CX
+	JZ     rbdone
+	VXORPS Y15, Y15, Y15
+
+rbloop:
+	VCMPPS  $0x11, (SI), Y15, Y0 // LT_OQ: 0 < y
+	VCMPPS  $0x11, 32(SI), Y15, Y1
+	VCMPPS  $0x11, 64(SI), Y15, Y2
+	VCMPPS  $0x11, 96(SI), Y15, Y3
+	VANDPS  (DX), Y0, Y0
+	VANDPS  32(DX), Y1, Y1
+	VANDPS  64(DX), Y2, Y2
+	VANDPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	DECQ    CX
+	JNZ     rbloop
+
+rbdone:
+	VZEROUPPER
+	RET
+
+// func addConstAVX(dst *float32, v float32, n int)
+TEXT ·addConstAVX(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	VBROADCASTSS v+8(FP), Y15
+	MOVQ         n+16(FP), CX
+	SHRQ         $5, CX
+	JZ           acdone
+
+acloop:
+	VADDPS  (DI), Y15, Y0
+	VADDPS  32(DI), Y15, Y1
+	VADDPS  64(DI), Y15, Y2
+	VADDPS  96(DI), Y15, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     acloop
+
+acdone:
+	VZEROUPPER
+	RET
+
+// func sum64AVX(x *float32, n int, s *[4]float64)
+// One float64 accumulator per lane i%4 (Y0), so the sum is bit-identical to the scalar
+// four-accumulator loop; the four conversions per step are independent of the add chain.
+TEXT ·sum64AVX(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    s+16(FP), DI
+	VMOVUPD (DI), Y0
+	SHRQ    $4, CX
+	JZ      sdone
+
+sloop:
+	VCVTPS2PD (SI), Y1
+	VCVTPS2PD 16(SI), Y2
+	VCVTPS2PD 32(SI), Y3
+	VCVTPS2PD 48(SI), Y4
+	VADDPD    Y1, Y0, Y0
+	VADDPD    Y2, Y0, Y0
+	VADDPD    Y3, Y0, Y0
+	VADDPD    Y4, Y0, Y0
+	ADDQ      $64, SI
+	DECQ      CX
+	JNZ       sloop
+
+sdone:
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET

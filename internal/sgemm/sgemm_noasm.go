@@ -19,3 +19,19 @@ func kernel6x16Direct(kc int, a *float32, lda int, b, c *float32, ldc int, alpha
 func addAVX(dst, src *float32, n int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func reluAVX(dst, src *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func reluBackAVX(dx, y, dy *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func addConstAVX(dst *float32, v float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sum64AVX(x *float32, n int, s *[4]float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -1,0 +1,88 @@
+package sgemm
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// vecInput is random data with the special values the element-wise kernels must keep apart:
+// ±0, NaN (both signs), ±Inf and denormals.
+func vecInput(r *rand.Rand, n int) []float32 {
+	s := randSlice(r, n)
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), -float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1e-40, -1e-40}
+	for i := range s {
+		if r.Intn(4) == 0 {
+			s[i] = specials[r.Intn(len(specials))]
+		}
+	}
+	return s
+}
+
+// sameBits checks that got and want are bit-identical, apart from the payload of NaNs.
+func sameBits(t *testing.T, what string, asm bool, n int, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if want[i] != want[i] && got[i] != got[i] {
+			continue // any NaN for a NaN (Go's max returns a quiet NaN of its own)
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s asm %v n %d: [%d] = %v (%#x), want %v (%#x)", what, asm, n, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+func TestVecKernels(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for _, asm := range []bool{true, false} {
+		prev := SetUseAsm(asm)
+		for n := 0; n < 150; n++ {
+			x, y, dy := vecInput(r, n+1), vecInput(r, n+1), vecInput(r, n+1)
+			x, y, dy = x[1:], y[1:], dy[1:] // unaligned
+
+			got, want := make([]float32, n), make([]float32, n)
+			for i, v := range x {
+				want[i] = max(v, 0)
+			}
+			Relu(got, x)
+			sameBits(t, "Relu", asm, n, got, want)
+			copy(got, x)
+			Relu(got, got) // in place
+			sameBits(t, "Relu in place", asm, n, got, want)
+
+			for i, v := range y {
+				want[i] = 0
+				if v > 0 {
+					want[i] = dy[i]
+				}
+			}
+			ReluBackward(got, y, dy)
+			sameBits(t, "ReluBackward", asm, n, got, want)
+
+			v := float32(r.NormFloat64())
+			copy(got, x)
+			for i := range want {
+				want[i] = x[i] + v
+			}
+			AddConst(got, v)
+			sameBits(t, "AddConst", asm, n, got, want)
+
+			s := randSlice(r, n)
+			var a [4]float64
+			i := 0
+			for ; i+4 <= n; i += 4 {
+				for j := range 4 {
+					a[j] += float64(s[i+j])
+				}
+			}
+			for ; i < n; i++ {
+				a[0] += float64(s[i])
+			}
+			if got, want := Sum64(s), (a[0]+a[1])+(a[2]+a[3]); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("Sum64 asm %v n %d = %v, want %v", asm, n, got, want)
+			}
+		}
+		SetUseAsm(prev)
+	}
+}

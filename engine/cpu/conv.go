@@ -336,10 +336,16 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) {
 	xs, dws, dys := convBuffers("ConvBackwardFilter", g, x, dw, dy, "x", "dw", "dy")
 	p := d.planConv("ConvBackwardFilter", g, false)
-	in, out := g.C*g.H*g.W, g.K*p.ohw
+	out := g.K * p.ohw
 	if p.direct {
+		// dw += Σ_n dy_n·x_nᵀ: both operands run along the pixels, so sgemm.AddABt reads them
+		// in place. Images are the parallel unit (a part per image, each serial); their
+		// products land in scratch and are added to dw in image order, so the result does not
+		// depend on the core count.
+		part := d.scratch(g.N * g.K * g.C)
+		launch(d, &d.k.filter1x1, filter1x1Args{g: g, x: xs, dy: dys, part: part}, g.N, 1)
 		for n := 0; n < g.N; n++ {
-			sgemm.Sgemm(false, true, g.K, g.C, p.ohw, 1, dys[n*out:(n+1)*out], p.ohw, xs[n*in:(n+1)*in], p.ohw, 1, dws, g.C)
+			addTo(dws, part[n*len(dws):(n+1)*len(dws)])
 		}
 		return
 	}
@@ -356,5 +362,21 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		}
 		*cp = colPacker{g: g, x: xs, n0: n0, trans: true}
 		sgemm.SgemmPacked(false, g.K, p.crs, ld, 1, dyg, ld, cp, 1, dws, p.crs)
+	}
+}
+
+// filter1x1Args: part[n] = dy_n·x_nᵀ (K×C) for the images of a 1×1, stride-1 convolution.
+type filter1x1Args struct {
+	g           engine.ConvGeom
+	x, dy, part []float32
+}
+
+func (a *filter1x1Args) run(lo, hi int) {
+	g := &a.g
+	hw, kc := g.H*g.W, g.K*g.C
+	for n := lo; n < hi; n++ {
+		part := a.part[n*kc : (n+1)*kc]
+		clear(part)
+		sgemm.AddABt(g.K, g.C, hw, a.dy[n*g.K*hw:(n+1)*g.K*hw], hw, a.x[n*g.C*hw:(n+1)*g.C*hw], hw, part, g.C)
 	}
 }

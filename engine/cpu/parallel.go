@@ -86,4 +86,6 @@ type kernelArgs struct {
 	pool     poolArgs
 	im2col   im2colArgs
 	gather   gatherArgs
+
+	filter1x1 filter1x1Args
 }

@@ -73,3 +73,9 @@ func addConstAVX(dst *float32, v float32, n int)
 //
 //go:noescape
 func sum64AVX(x *float32, n int, s *[4]float64)
+
+// dot4x3 sets out[3i+j] = Σ_{p<k} a[i·lda+p]·b[j·ldb+p] for i < 4, j < 3 (k a multiple of 8),
+// with 8-lane partial sums reduced at the end. It needs AVX2 and FMA.
+//
+//go:noescape
+func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32)

@@ -382,3 +382,85 @@ sdone:
 	VMOVUPD Y0, (DI)
 	VZEROUPPER
 	RET
+
+// DOTSTEP: one 8-wide k step of dot4x3 at byte offset OFF: the three B rows (BX, BX+R9,
+// BX+2*R9) into Y12..Y14, then each A row (AX, AX+SI, AX+2*SI, R12) into Y15 and three FMAs
+// into its accumulators Y(3i)..Y(3i+2).
+#define DOTSTEP(OFF) \
+	VMOVUPS     OFF(BX), Y12; \
+	VMOVUPS     OFF(BX)(R9*1), Y13; \
+	VMOVUPS     OFF(BX)(R9*2), Y14; \
+	VMOVUPS     OFF(AX), Y15; \
+	VFMADD231PS Y12, Y15, Y0; \
+	VFMADD231PS Y13, Y15, Y1; \
+	VFMADD231PS Y14, Y15, Y2; \
+	VMOVUPS     OFF(AX)(SI*1), Y15; \
+	VFMADD231PS Y12, Y15, Y3; \
+	VFMADD231PS Y13, Y15, Y4; \
+	VFMADD231PS Y14, Y15, Y5; \
+	VMOVUPS     OFF(AX)(SI*2), Y15; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VFMADD231PS Y14, Y15, Y8; \
+	VMOVUPS     OFF(R12), Y15; \
+	VFMADD231PS Y12, Y15, Y9; \
+	VFMADD231PS Y13, Y15, Y10; \
+	VFMADD231PS Y14, Y15, Y11
+
+// func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32)
+TEXT ·dot4x3(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ lda+16(FP), SI
+	SHLQ $2, SI
+	LEAQ (AX)(SI*2), R12
+	ADDQ SI, R12
+	MOVQ b+24(FP), BX
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ out+40(FP), DI
+	ZERO_ACC
+
+	SHRQ  $3, CX // 8-wide steps
+	MOVQ  CX, R8
+	SHRQ  $1, R8
+	ANDQ  $1, CX
+	TESTQ R8, R8
+	JZ    dottail
+
+dotloop2:
+	DOTSTEP(0)
+	DOTSTEP(32)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, R12
+	DECQ R8
+	JNZ  dotloop2
+
+dottail:
+	TESTQ CX, CX
+	JZ    dotdone
+	DOTSTEP(0)
+
+dotdone:
+	// Horizontal sums. Accumulators 0..7: two rounds of pairwise adds leave, in each 128-bit
+	// half, the four partial sums of four accumulators; adding the halves gives all eight.
+	VHADDPS    Y1, Y0, Y0
+	VHADDPS    Y3, Y2, Y2
+	VHADDPS    Y5, Y4, Y4
+	VHADDPS    Y7, Y6, Y6
+	VHADDPS    Y2, Y0, Y0 // [s0 s1 s2 s3 | s0' s1' s2' s3'] of accumulators 0..3
+	VHADDPS    Y6, Y4, Y4 // the same for 4..7
+	VPERM2F128 $0x20, Y4, Y0, Y12 // low halves: [0..3 lo | 4..7 lo]
+	VPERM2F128 $0x31, Y4, Y0, Y13 // high halves
+	VADDPS     Y13, Y12, Y12
+	VMOVUPS    Y12, (DI)
+	// Accumulators 8..11.
+	VHADDPS      Y9, Y8, Y8
+	VHADDPS      Y11, Y10, Y10
+	VHADDPS      Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS       X9, X8, X8
+	VMOVUPS      X8, 32(DI)
+	VZEROUPPER
+	RET

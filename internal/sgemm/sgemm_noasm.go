@@ -35,3 +35,7 @@ func addConstAVX(dst *float32, v float32, n int) {
 func sum64AVX(x *float32, n int, s *[4]float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

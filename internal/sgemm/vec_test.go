@@ -86,3 +86,37 @@ func TestVecKernels(t *testing.T) {
 		SetUseAsm(prev)
 	}
 }
+
+func TestAddABt(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, asm := range []bool{true, false} {
+		prev := SetUseAsm(asm)
+		for _, sz := range [][3]int{{4, 3, 8}, {5, 4, 9}, {64, 64, 1100}, {32, 4, 600}, {7, 11, 3}, {1, 64, 100}, {13, 5, 517}, {4, 3, 1031}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			lda, ldb, ldc := k+3, k+1, n+2
+			a, b, c := randSlice(r, m*lda), randSlice(r, n*ldb), randSlice(r, m*ldc)
+			want := make([]float64, len(c))
+			for i := range m {
+				for j := range n {
+					s := float64(c[i*ldc+j])
+					for p := range k {
+						s += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+					}
+					want[i*ldc+j] = s
+				}
+			}
+			for i := range m {
+				for j := n; j < ldc; j++ {
+					want[i*ldc+j] = float64(c[i*ldc+j]) // untouched
+				}
+			}
+			AddABt(m, n, k, a, lda, b, ldb, c, ldc)
+			for i, w := range want {
+				if d := float64(c[i]) - w; d > 1e-4*float64(k) || d < -1e-4*float64(k) {
+					t.Fatalf("asm %v %v: c[%d] = %v, want %v", asm, sz, i, c[i], w)
+				}
+			}
+		}
+		SetUseAsm(prev)
+	}
+}

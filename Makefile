@@ -71,7 +71,7 @@ build-cuda:
 # their hash goes into CGO_CXXFLAGS: an edited kernel is always recompiled.
 test-cuda-emu:
 	CGO_CXXFLAGS="-O1 -DGZ_KERNELS=$$(cat kernels/*.cu kernels/*.cuh kernels/emu.h | sha1sum | cut -c1-16)" \
-		$(GO) test -tags cuda,cudaemu -count=1 -run 'TestConformance|TestBadInput|TestLaunchAllocs|TestFastDiv' ./engine/cuda
+		$(GO) test -tags cuda,cudaemu -count=1 -run 'TestConformance|TestBadInput|TestLaunchAllocs|TestFastDiv|TestModules' ./engine/cuda ./kernels
 
 # Test binaries for a GPU machine without Go (scripts/gpu-check.sh runs them).
 gpu-bundle:

@@ -106,13 +106,13 @@ GZ_EXTERN void conv_splitk_reduce(int M, int NP, int P, int splits, const float*
 	}
 }
 
-#define CONV_FWD(cfg, BM, BN, TM, TN)                                                                       \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) { \
+#define CONV_FWD(cfg, BM, BN, TM, TN, LB)                                                                       \
+	GZ_EXTERN void LB conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                 \
 		ConvStore st{NCHWStore{y, K, OH * OW, 0.f}, PartialStore{ws, K, N * OH * OW}};                      \
 		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, st, K, N * OH * OW, C * R * S, kchunk);       \
 	}                                                                                                       \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv1x1_fwd_##cfg(int N, int C, int HW, int K, const float* x, const float* w, float* y) { \
+	GZ_EXTERN void LB conv1x1_fwd_##cfg(int N, int C, int HW, int K, const float* x, const float* w, float* y) { \
 		igemm<BM, BN, TM, TN>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C);   \
 	}
 IG_CONFIGS(CONV_FWD)
@@ -152,8 +152,8 @@ struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·
 	}
 };
 
-#define CONV_BWD_DATA(cfg, BM, BN, TM, TN)                                                                   \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
+#define CONV_BWD_DATA(cfg, BM, BN, TM, TN, LB)                                                                   \
+	GZ_EXTERN void LB conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
 		ConvStore st{NCHWStore{dx, C, H * W, beta}, PartialStore{ws, C, N * H * W}};                         \
 		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S, g.fRS}, BwdB{dy, g}, st, C, N * H * W, K * R * S, kchunk);   \
@@ -193,8 +193,8 @@ struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, o
 	}
 };
 
-#define CONV_WGRAD(cfg, BM, BN, TM, TN)                                                                      \
-	GZ_EXTERN void __launch_bounds__(IG_NT) conv_wgrad_##cfg(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) { \
+#define CONV_WGRAD(cfg, BM, BN, TM, TN, LB)                                                                      \
+	GZ_EXTERN void LB conv_wgrad_##cfg(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
 		int crs = C * R * S;                                                                                 \
 		igemm<BM, BN, TM, TN>(WgA{dy, K, OH * OW, g.fOHW}, WgB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \

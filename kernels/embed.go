@@ -4,6 +4,9 @@ package kernels
 
 import (
 	"embed"
+	"fmt"
+	"io/fs"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,25 +24,38 @@ type Module struct {
 
 var entryRE = regexp.MustCompile(`(?m)^\.visible \.entry ([A-Za-z_][A-Za-z0-9_]*)\(`)
 
-// Modules returns the embedded PTX modules, sorted by name.
-func Modules() []Module {
-	des, err := ptxFiles.ReadDir(".")
+// PTXDirEnv names the environment variable that makes Modules read the PTX from a folder instead
+// of the embedded files: for trying kernel variants on a GPU machine without Go (build the PTX
+// with scripts/build-kernels.sh DIR, carry DIR, run the same binary). Kernel signatures must match
+// the binary's.
+const PTXDirEnv = "GAZE_PTX_DIR"
+
+// Modules returns the PTX modules, sorted by name: the embedded ones, or those in $GAZE_PTX_DIR.
+func Modules() ([]Module, error) {
+	var src fs.FS = ptxFiles
+	if dir := os.Getenv(PTXDirEnv); dir != "" {
+		src = os.DirFS(dir)
+	}
+	names, err := fs.Glob(src, "*.ptx")
 	if err != nil {
-		panic(err) // the embedded file system always reads
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("kernels: no PTX files in %s=%s", PTXDirEnv, os.Getenv(PTXDirEnv))
 	}
 	var mods []Module
-	for _, de := range des {
-		b, err := ptxFiles.ReadFile(de.Name())
+	for _, name := range names {
+		b, err := fs.ReadFile(src, name)
 		if err != nil {
-			panic(err)
+			return nil, fmt.Errorf("kernels: %w", err)
 		}
 		text := string(b)
 		var entries []string
 		for _, m := range entryRE.FindAllStringSubmatch(text, -1) {
 			entries = append(entries, m[1])
 		}
-		mods = append(mods, Module{Name: strings.TrimSuffix(de.Name(), ".ptx"), PTX: text, Entries: entries})
+		mods = append(mods, Module{Name: strings.TrimSuffix(name, ".ptx"), PTX: text, Entries: entries})
 	}
 	sort.Slice(mods, func(i, j int) bool { return mods[i].Name < mods[j].Name })
-	return mods
+	return mods, nil
 }

@@ -46,8 +46,8 @@ struct GemmStore {
 	}
 };
 
-#define GEMM_KERNEL(TA, TB, tag, cfg, BM, BN, TM, TN)                                                  \
-	GZ_EXTERN void __launch_bounds__(IG_NT) gemm_##tag##_##cfg(int M, int N, int K, int kchunk,        \
+#define GEMM_KERNEL(TA, TB, tag, cfg, BM, BN, TM, TN, LB)                                                  \
+	GZ_EXTERN void LB gemm_##tag##_##cfg(int M, int N, int K, int kchunk,        \
 		float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc, \
 		float* ws) {                                                                                  \
 		MatA<TA> la{A, lda};                                                                          \
@@ -55,10 +55,10 @@ struct GemmStore {
 		GemmStore st{C, ldc, alpha, beta, PartialStore{ws, M, N}, gridDim.z > 1};                     \
 		igemm<BM, BN, TM, TN>(la, lb, st, M, N, K, kchunk);                                           \
 	}
-#define GEMM_NN(cfg, BM, BN, TM, TN) GEMM_KERNEL(false, false, nn, cfg, BM, BN, TM, TN)
-#define GEMM_NT(cfg, BM, BN, TM, TN) GEMM_KERNEL(false, true, nt, cfg, BM, BN, TM, TN)
-#define GEMM_TN(cfg, BM, BN, TM, TN) GEMM_KERNEL(true, false, tn, cfg, BM, BN, TM, TN)
-#define GEMM_TT(cfg, BM, BN, TM, TN) GEMM_KERNEL(true, true, tt, cfg, BM, BN, TM, TN)
+#define GEMM_NN(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(false, false, nn, cfg, BM, BN, TM, TN, LB)
+#define GEMM_NT(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(false, true, nt, cfg, BM, BN, TM, TN, LB)
+#define GEMM_TN(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(true, false, tn, cfg, BM, BN, TM, TN, LB)
+#define GEMM_TT(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(true, true, tt, cfg, BM, BN, TM, TN, LB)
 IG_CONFIGS(GEMM_NN)
 IG_CONFIGS(GEMM_NT)
 IG_CONFIGS(GEMM_TN)

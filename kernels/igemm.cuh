@@ -8,9 +8,8 @@
 //
 // Tiling: a block of NT = 256 threads owns a BM×BN tile of C and walks K in steps of BK = 8,
 // staging an 8×BM slice of A and an 8×BN slice of B in shared memory; each thread accumulates a
-// TM×TN sub-tile in registers (outer products of TM values of A and TN of B per k: TM+TN shared
-// loads for TM·TN FMAs). A thread's rows are ty + i·(BM/TM) and columns tx + j·(BN/TN), so a
-// warp's shared-memory reads of B hit consecutive banks and its global stores are coalesced.
+// TM×TN sub-tile in registers (outer products of TM values of A and TN of B per k, read from
+// shared memory as float4s where TM or TN allows). Shared memory is double-buffered (see igemm).
 //
 // Because NT is a multiple of BM and BN, every thread loads the same A row and the same B column
 // on every K step; loaders precompute that row's / column's address part once (prep) and only do
@@ -23,6 +22,12 @@
 
 #define IG_BK 8
 #define IG_NT 256
+// Launch bounds per tile (the last column of IG_CONFIGS): the 128×128 tile (64 accumulators a
+// thread) is held to 128 registers so that two blocks fit an SM (IG_LB2); the smaller tiles get no
+// minimum (IG_LB1): with an explicit minimum of one block, ptxas spent ~90 registers on them
+// instead of ~50–85, and ResNet-20's step was slower.
+#define IG_LB1 __launch_bounds__(IG_NT)
+#define IG_LB2 __launch_bounds__(IG_NT, 2)
 
 #ifdef GZ_EMU
 // The emulator's core: the block's tile, with the same bounds, by plain loops (k in order, fmaf).
@@ -42,24 +47,59 @@ inline void igemm(const LA& la, const LB& lb, const ST& st, int M, int N, int K,
 	}
 }
 #else
+// A thread's sub-tile: rows ty·4 + c + g·(BM/(TM/4)) for TM a multiple of 4 (read from shared
+// memory as float4), else ty + i·(BM/TM); columns tx·4 + c + g·(BN/(TN/4)) (float4 reads; TN is
+// 4 or 8). Neighbouring threads of a warp read neighbouring float4s of B, and threads sharing ty
+// read the same A words (broadcast), so the shared-memory reads are conflict-free.
+template <int BM, int TM>
+__device__ __forceinline__ int ig_row(int ty, int i) {
+	if (TM % 4 == 0) return (i / 4) * (BM / (TM >= 4 ? TM / 4 : 1)) + ty * 4 + (i % 4);
+	return ty + i * (BM / TM);
+}
+template <int BN, int TN>
+__device__ __forceinline__ int ig_col(int tx, int j) { return (j / 4) * (BN / (TN / 4)) + tx * 4 + (j % 4); }
+
+// Software pipeline: while the block multiplies the K-step in one shared-memory buffer, each
+// thread's global loads of the next K-step are already in flight into registers, which then go to
+// the other buffer: one barrier per K-step, and load latency overlapped with the FMAs.
 template <int BM, int BN, int TM, int TN, class LA, class LB, class ST>
 __device__ __forceinline__ void igemm(const LA& la, const LB& lb, const ST& st, int M, int N, int K, int kchunk) {
 	static_assert((BM / TM) * (BN / TN) == IG_NT, "tile must use 256 threads");
 	static_assert(IG_NT % BM == 0 && IG_NT % BN == 0, "BM and BN must divide 256");
-	__shared__ float As[IG_BK][BM];
-	__shared__ float Bs[IG_BK][BN];
+	static_assert(TN % 4 == 0, "TN must be a multiple of 4 (float4 reads of B)");
+	constexpr int ASTEP = IG_NT / BM, BSTEP = IG_NT / BN;                // k rows apart of a thread's loads
+	constexpr int AL = (IG_BK + ASTEP - 1) / ASTEP, BL = IG_BK / BSTEP; // loads per thread per K-step
+	__shared__ __align__(16) float As[2][IG_BK][BM];
+	__shared__ __align__(16) float Bs[2][IG_BK][BN];
 	const int tid = threadIdx.x;
 	const int tx = tid % (BN / TN), ty = tid / (BN / TN);
 	const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 	const int kbeg = blockIdx.z * kchunk;
 	const int kend = min(K, kbeg + kchunk);
 
-	// This thread's load slots: A row am (k rows ak0, ak0+astep, ...), B column bn likewise.
-	const int am = tid % BM, ak0 = tid / BM, astep = IG_NT / BM;
-	const int bn = tid % BN, bk0 = tid / BN, bstep = IG_NT / BN;
+	// This thread's load slots: A row am at k rows ak0 + j·ASTEP, B column bn at bk0 + j·BSTEP.
+	const int am = tid % BM, ak0 = tid / BM;
+	const int bn = tid % BN, bk0 = tid / BN;
 	const bool aok = m0 + am < M, bok = n0 + bn < N;
 	typename LA::Row ar = la.row(aok ? m0 + am : 0);
 	typename LB::Col bc = lb.col(bok ? n0 + bn : 0);
+
+	float ra[AL], rb[BL];
+#define IG_GLOAD(K0)                                                                  \
+	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                  \
+		int kk = ak0 + j * ASTEP, k = (K0) + kk;                                      \
+		ra[j] = (kk < IG_BK && aok && k < kend) ? la.at(ar, m0 + am, k) : 0.f;       \
+	}                                                                                 \
+	_Pragma("unroll") for (int j = 0; j < BL; j++) {                                  \
+		int k = (K0) + bk0 + j * BSTEP;                                               \
+		rb[j] = (bok && k < kend) ? lb.at(bc, k) : 0.f;                               \
+	}
+#define IG_SSTORE(BUF)                                                                \
+	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                  \
+		int kk = ak0 + j * ASTEP;                                                     \
+		if (kk < IG_BK) As[BUF][kk][am] = ra[j];                                      \
+	}                                                                                 \
+	_Pragma("unroll") for (int j = 0; j < BL; j++) Bs[BUF][bk0 + j * BSTEP][bn] = rb[j];
 
 	float acc[TM][TN];
 #pragma unroll
@@ -67,37 +107,53 @@ __device__ __forceinline__ void igemm(const LA& la, const LB& lb, const ST& st, 
 #pragma unroll
 		for (int j = 0; j < TN; j++) acc[i][j] = 0.f;
 
+	IG_GLOAD(kbeg)
+	IG_SSTORE(0)
+	__syncthreads();
+	int buf = 0;
 	for (int k0 = kbeg; k0 < kend; k0 += IG_BK) {
-		for (int kk = ak0; kk < IG_BK; kk += astep) {
-			int k = k0 + kk;
-			As[kk][am] = (aok && k < kend) ? la.at(ar, m0 + am, k) : 0.f;
+		const bool more = k0 + IG_BK < kend;
+		if (more) {
+			IG_GLOAD(k0 + IG_BK)
 		}
-		for (int kk = bk0; kk < IG_BK; kk += bstep) {
-			int k = k0 + kk;
-			Bs[kk][bn] = (bok && k < kend) ? lb.at(bc, k) : 0.f;
-		}
-		__syncthreads();
 #pragma unroll
 		for (int kk = 0; kk < IG_BK; kk++) {
 			float a[TM], b[TN];
+			if (TM % 4 == 0) {
 #pragma unroll
-			for (int i = 0; i < TM; i++) a[i] = As[kk][ty + i * (BM / TM)];
+				for (int g = 0; g < TM / 4; g++) {
+					float4 v = *reinterpret_cast<const float4*>(&As[buf][kk][ig_row<BM, TM>(ty, 4 * g)]);
+					a[4 * g] = v.x, a[4 * g + 1] = v.y, a[4 * g + 2] = v.z, a[4 * g + 3] = v.w;
+				}
+			} else {
 #pragma unroll
-			for (int j = 0; j < TN; j++) b[j] = Bs[kk][tx + j * (BN / TN)];
+				for (int i = 0; i < TM; i++) a[i] = As[buf][kk][ig_row<BM, TM>(ty, i)];
+			}
+#pragma unroll
+			for (int g = 0; g < TN / 4; g++) {
+				float4 v = *reinterpret_cast<const float4*>(&Bs[buf][kk][ig_col<BN, TN>(tx, 4 * g)]);
+				b[4 * g] = v.x, b[4 * g + 1] = v.y, b[4 * g + 2] = v.z, b[4 * g + 3] = v.w;
+			}
 #pragma unroll
 			for (int i = 0; i < TM; i++)
 #pragma unroll
 				for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
 		}
+		if (more) {
+			IG_SSTORE(buf ^ 1)
+		}
 		__syncthreads();
+		buf ^= 1;
 	}
+#undef IG_GLOAD
+#undef IG_SSTORE
 #pragma unroll
 	for (int i = 0; i < TM; i++) {
-		int m = m0 + ty + i * (BM / TM);
+		int m = m0 + ig_row<BM, TM>(ty, i);
 		if (m >= M) continue;
 #pragma unroll
 		for (int j = 0; j < TN; j++) {
-			int n = n0 + tx + j * (BN / TN);
+			int n = n0 + ig_col<BN, TN>(tx, j);
 			if (n < N) st.put(m, n, acc[i][j]);
 		}
 	}
@@ -114,10 +170,10 @@ struct PartialStore {
 	}
 };
 
-// The tile shapes every igemm-based op is instantiated with (name, BM, BN, TM, TN).
+// The tile shapes every igemm-based op is instantiated with (name, BM, BN, TM, TN, launch bounds).
 #define IG_CONFIGS(X) \
-	X(16x128, 16, 128, 1, 8) \
-	X(32x128, 32, 128, 2, 8) \
-	X(64x128, 64, 128, 4, 8) \
-	X(128x128, 128, 128, 8, 8) \
-	X(64x64, 64, 64, 4, 4)
+	X(16x128, 16, 128, 1, 8, IG_LB1) \
+	X(32x128, 32, 128, 2, 8, IG_LB1) \
+	X(64x128, 64, 128, 4, 8, IG_LB1) \
+	X(128x128, 128, 128, 8, 8, IG_LB2) \
+	X(64x64, 64, 64, 4, 4, IG_LB1)

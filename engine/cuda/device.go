@@ -408,7 +408,11 @@ func (w *worker) init(ordinal int) error {
 	}
 	w.args = newArgBlock()
 	d.kern = map[string]*kernel{}
-	for _, m := range kernels.Modules() {
+	mods, err := kernels.Modules()
+	if err != nil {
+		return err
+	}
+	for _, m := range mods {
 		ks, err := loadModule(m.Name+".ptx", m.PTX, m.Entries)
 		if err != nil {
 			return err
@@ -419,6 +423,9 @@ func (w *worker) init(ordinal int) error {
 	}
 	for _, n := range requiredKernels {
 		if d.kern[n] == nil {
+			if dir := os.Getenv(kernels.PTXDirEnv); dir != "" {
+				return fmt.Errorf("cuda: kernel %s is missing from the PTX in %s=%s", n, kernels.PTXDirEnv, dir)
+			}
 			return fmt.Errorf("cuda: kernel %s is missing from the embedded PTX; rebuild it with `make kernels`", n)
 		}
 	}

@@ -163,6 +163,11 @@ func (d *Device) convForward(p convPlan, xs, ws, ys []float32, beta float32) {
 	g := p.g
 	in, out := g.C*g.H*g.W, g.K*p.ohw
 	if p.direct {
+		if thin1x1(g.K) {
+			args := thin1x1Args{m: g.K, n: p.ohw, k: g.C, a: ws, ars: g.C, aps: 1, b: xs, c: ys, beta: beta}
+			launch(d, &d.k.thin1x1, args, g.N, 1)
+			return
+		}
 		for n := 0; n < g.N; n++ {
 			sgemm.Sgemm(false, false, g.K, p.ohw, g.C, 1, ws, g.C, xs[n*in:(n+1)*in], p.ohw, beta, ys[n*out:(n+1)*out], p.ohw)
 		}
@@ -291,6 +296,12 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 	p := d.planConv("ConvBackwardData", g, false)
 	in, out := g.C*g.H*g.W, g.K*p.ohw
 	if p.direct {
+		if thin1x1(g.C) {
+			// dx_n = Wᵀ·dy_n: Wᵀ(c, k) = w[k·C + c].
+			args := thin1x1Args{m: g.C, n: p.ohw, k: g.K, a: ws, ars: 1, aps: g.C, b: dys, c: dxs, beta: beta}
+			launch(d, &d.k.thin1x1, args, g.N, 1)
+			return
+		}
 		for n := 0; n < g.N; n++ {
 			sgemm.Sgemm(true, false, g.C, p.ohw, g.K, 1, ws, g.C, dys[n*out:(n+1)*out], p.ohw, beta, dxs[n*in:(n+1)*in], p.ohw)
 		}
@@ -362,6 +373,50 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		}
 		*cp = colPacker{g: g, x: xs, n0: n0, trans: true}
 		sgemm.SgemmPacked(false, g.K, p.crs, ld, 1, dyg, ld, cp, 1, dws, p.crs)
+	}
+}
+
+// thin1x1 reports whether the per-image product of a 1×1 convolution with m output channels
+// is too thin for sgemm's 6×16 micro-kernel: fewer than 6 output rows (the painter's
+// last layer has one; the kernel would compute six and pack the whole image for them). A thin
+// depth (its backward data has k = 1) measured no faster this way: the stores dominate.
+func thin1x1(m int) bool { return m < 6 }
+
+// thin1x1Args: c_n = beta·c_n + A·b_n for the images n of a 1×1 convolution (b_n: k×n, c_n: m×n,
+// consecutive in b and c; A(i, p) = a[i·ars + p·aps]), as rank-1 row updates (sgemm.Axpy) over
+// column chunks that keep a chunk of c_n in L1 and of b_n in L2. The images are the parallel unit.
+type thin1x1Args struct {
+	m, n, k  int
+	a        []float32
+	ars, aps int
+	b, c     []float32
+	beta     float32
+}
+
+const thinChunk = 1024 // columns per chunk
+
+func (a *thin1x1Args) run(lo, hi int) {
+	m, n, k := a.m, a.n, a.k
+	for img := lo; img < hi; img++ {
+		b, c := a.b[img*k*n:(img+1)*k*n], a.c[img*m*n:(img+1)*m*n]
+		for j0 := 0; j0 < n; j0 += thinChunk {
+			j1 := min(j0+thinChunk, n)
+			for i := 0; i < m; i++ {
+				row := c[i*n+j0 : i*n+j1]
+				switch a.beta {
+				case 0:
+					clear(row) // beta 0: c is never read, it may hold NaN
+				case 1:
+				default:
+					for j := range row {
+						row[j] *= a.beta
+					}
+				}
+				for p := 0; p < k; p++ {
+					sgemm.Axpy(row, a.a[i*a.ars+p*a.aps], b[p*n+j0:p*n+j1])
+				}
+			}
+		}
 	}
 }
 

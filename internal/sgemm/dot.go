@@ -8,9 +8,9 @@ package sgemm
 // so that the rows of both operands stay in L2 while every tile of C passes over them.
 //
 // The summation order depends only on the sizes (never on the core count: AddABt is serial).
-// Shapes the kernel cannot cover (m < 4, n < 3, no AVX2) go to Sgemm.
+// Without AVX2, or for k < 8, it is Sgemm.
 func AddABt(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if !useAsm.Load() || m < dotMR || n < dotNR || k < 8 {
+	if !useAsm.Load() || k < 8 {
 		Sgemm(false, true, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
 		return
 	}
@@ -19,37 +19,53 @@ func AddABt(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32
 	}
 	checkMatrix("B", n, k, b, ldb)
 	var out [dotMR * dotNR]float32
+	stepM, stepN := dotStep(m, dotMR), dotStep(n, dotNR)
 	for p0 := 0; p0 < k; p0 += dotKB {
 		kb := min(dotKB, k-p0)
 		k8 := kb &^ 7
-		for i0 := 0; i0 < m; i0 += dotMR {
-			// The last tiles overlap the previous ones rather than running short; only their
-			// new rows and columns are added to C.
-			i := min(i0, m-dotMR)
-			for j0 := 0; j0 < n; j0 += dotNR {
-				j := min(j0, n-dotNR)
+		for i0 := 0; i0 < m; i0 += stepM {
+			i, sa, ilo, ihi := dotTile(i0, m, lda, dotMR)
+			for j0 := 0; j0 < n; j0 += stepN {
+				j, sb, jlo, jhi := dotTile(j0, n, ldb, dotNR)
 				ao, bo := i*lda+p0, j*ldb+p0
-				_ = a[ao+(dotMR-1)*lda+kb-1] // bounds of the kernel's reads
-				_ = b[bo+(dotNR-1)*ldb+kb-1]
-				if k8 > 0 {
-					dot4x3(k8, &a[ao], lda, &b[bo], ldb, &out)
-				} else {
-					out = [dotMR * dotNR]float32{}
-				}
-				for ii := i0 - i; ii < dotMR; ii++ {
-					row := c[(i+ii)*ldc+j : (i+ii)*ldc+j+dotNR]
-					ar := a[ao+ii*lda : ao+ii*lda+kb]
-					for jj := j0 - j; jj < dotNR; jj++ {
+				_ = a[ao+(dotMR-1)*sa+kb-1] // bounds of the kernel's reads
+				_ = b[bo+(dotNR-1)*sb+kb-1]
+				dot4x3(k8, &a[ao], sa, &b[bo], sb, &out)
+				for ii := ilo; ii < ihi; ii++ {
+					row := c[(i+ii)*ldc : (i+ii)*ldc+n]
+					ar := a[ao+ii*sa : ao+ii*sa+kb]
+					for jj := jlo; jj < jhi; jj++ {
 						s := out[ii*dotNR+jj]
-						for p, v := range b[bo+jj*ldb+k8 : bo+jj*ldb+kb] { // k tail
+						for p, v := range b[bo+jj*sb+k8 : bo+jj*sb+kb] { // k tail
 							s += ar[k8+p] * v
 						}
-						row[jj] += s
+						row[j+jj] += s
 					}
 				}
 			}
 		}
 	}
+}
+
+// dotStep is the tile step over an operand's rows: t, or 1 for an operand of fewer rows.
+func dotStep(rows, t int) int {
+	if rows < t {
+		return 1
+	}
+	return t
+}
+
+// dotTile places the tile of rows [i0, i0+t) of an operand with rows rows and stride ld: it
+// returns the first row i, the row stride s the kernel uses and the tile's new rows [lo, hi).
+// The last tiles overlap the previous ones rather than running short (only their new rows are
+// added to C); an operand with fewer than t rows is read one row at a time with stride 0 (the
+// kernel computes the same row t times, and only the first counts).
+func dotTile(i0, rows, ld, t int) (i, s, lo, hi int) {
+	if rows < t {
+		return i0, 0, 0, 1
+	}
+	i = min(i0, rows-t)
+	return i, ld, i0 - i, t
 }
 
 // The dot-product micro-tile (rows of A by rows of B) and the k block of AddABt. dotKB = 512 keeps

@@ -79,3 +79,8 @@ func sum64AVX(x *float32, n int, s *[4]float64)
 //
 //go:noescape
 func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32)
+
+// axpyAVX sets dst[i] += alpha·src[i] (fused) for i < n, n a multiple of 32.
+//
+//go:noescape
+func axpyAVX(dst *float32, alpha float32, src *float32, n int)

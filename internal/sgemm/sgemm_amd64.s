@@ -464,3 +464,34 @@ dotdone:
 	VMOVUPS      X8, 32(DI)
 	VZEROUPPER
 	RET
+
+// func axpyAVX(dst *float32, alpha float32, src *float32, n int)
+TEXT ·axpyAVX(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	VBROADCASTSS alpha+8(FP), Y15
+	MOVQ         src+16(FP), SI
+	MOVQ         n+24(FP), CX
+	SHRQ         $5, CX
+	JZ           axdone
+
+axloop:
+	VMOVUPS     (DI), Y0
+	VMOVUPS     32(DI), Y1
+	VMOVUPS     64(DI), Y2
+	VMOVUPS     96(DI), Y3
+	VFMADD231PS (SI), Y15, Y0
+	VFMADD231PS 32(SI), Y15, Y1
+	VFMADD231PS 64(SI), Y15, Y2
+	VFMADD231PS 96(SI), Y15, Y3
+	VMOVUPS     Y0, (DI)
+	VMOVUPS     Y1, 32(DI)
+	VMOVUPS     Y2, 64(DI)
+	VMOVUPS     Y3, 96(DI)
+	ADDQ        $128, DI
+	ADDQ        $128, SI
+	DECQ        CX
+	JNZ         axloop
+
+axdone:
+	VZEROUPPER
+	RET

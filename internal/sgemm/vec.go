@@ -74,3 +74,18 @@ func Sum64(x []float32) float64 {
 	}
 	return (s[0] + s[1]) + (s[2] + s[3])
 }
+
+// Axpy sets dst[i] += alpha·src[i] for every i < len(dst) (src at least as long); with AVX2 the
+// multiply-add is fused.
+func Axpy(dst []float32, alpha float32, src []float32) {
+	src = src[:len(dst)]
+	n := 0
+	if useAsm.Load() && len(dst) >= 32 {
+		n = len(dst) &^ 31
+		axpyAVX(&dst[0], alpha, &src[0], n)
+	}
+	d, s := dst[n:], src[n:len(dst)]
+	for i, v := range s {
+		d[i] += alpha * v
+	}
+}

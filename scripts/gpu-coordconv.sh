@@ -5,7 +5,7 @@
 #      gaze against the same model and recipe in PyTorch (bench/torch/coordconv_painter.py)
 #   2. the deconv painter baseline, 3 epochs on the GPU
 #   3. the rendering task with the CoordConv model on the quadrant split, for as many of its 50
-#      epochs as RENDER_SECS allows (default 100; SIGINT keeps the finished epochs)
+#      epochs as RENDER_SECS allows (default 100, 0 skips it; SIGINT keeps the finished epochs)
 # Logs, run folders and summary.txt under $OUT (default ./gpu-coordconv-out).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ cc=("$BIN/gaze" coordconv run --device cuda --seeds 1)
 timeout 90 "${cc[@]}" --task classification --split quadrant --model coordconv --lr 0.001 --epochs 3 --out "$OUT/painter" > "$OUT/painter.log" 2>&1
 timeout 90 python3 bench/torch/coordconv_painter.py 3 16 - cuda > "$OUT/torch-painter.json" 2> "$OUT/torch-painter.err"
 timeout 90 "${cc[@]}" --task classification --split quadrant --model conv --epochs 3 --out "$OUT/deconv" > "$OUT/deconv.log" 2>&1
-timeout -s INT "${RENDER_SECS:-100}" "${cc[@]}" --task rendering --split quadrant --model coordconv --epochs 50 --out "$OUT/render" > "$OUT/render.log" 2>&1
+[ "${RENDER_SECS:-100}" = 0 ] || timeout -s INT "${RENDER_SECS:-100}" "${cc[@]}" --task rendering --split quadrant --model coordconv --epochs 50 --out "$OUT/render" > "$OUT/render.log" 2>&1
 
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.txt"
 import json, os, sys

@@ -34,6 +34,7 @@ struct Geom {
 // ---- forward ----
 
 struct FwdA { // w as a K×CRS row-major matrix
+	static constexpr bool kmajor = true; // w[m, ·] is contiguous along k = (c, r, s)
 	const float* w;
 	int crs;
 	struct Row { i64 base; };
@@ -42,6 +43,7 @@ struct FwdA { // w as a K×CRS row-major matrix
 };
 
 struct FwdB { // implicit im2col of x: column n = (image, oh, ow), row k = (c, r, s)
+	static constexpr bool kmajor = false; // consecutive n are neighbouring output pixels
 	const float* x;
 	Geom g;
 	struct Col { i64 base; int ih0, iw0; };
@@ -60,6 +62,7 @@ struct FwdB { // implicit im2col of x: column n = (image, oh, ow), row k = (c, r
 };
 
 struct Fwd1x1B { // 1×1, stride 1, no padding: x[n] is already the C×HW matrix
+	static constexpr bool kmajor = false; // consecutive n are neighbouring pixels
 	const float* x;
 	int C, HW;
 	struct Col { i64 base; };
@@ -120,6 +123,7 @@ IG_CONFIGS(CONV_FWD)
 // ---- backward data ----
 
 struct BwdA { // A(c, (k, r, s)) = w[k, c, r, s]
+	static constexpr bool kmajor = true; // runs of R·S along k
 	const float* w;
 	int C, RS;
 	FastDiv fRS;
@@ -132,6 +136,7 @@ struct BwdA { // A(c, (k, r, s)) = w[k, c, r, s]
 };
 
 struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·sh − ph + r = ih
+	static constexpr bool kmajor = false; // consecutive n are neighbouring input pixels
 	const float* dy;
 	Geom g;
 	struct Col { i64 base; int ihp, iwp; };
@@ -163,6 +168,7 @@ IG_CONFIGS(CONV_BWD_DATA)
 // ---- backward filter ----
 
 struct WgA { // A(k, (image, p)) = dy[image, k, p]
+	static constexpr bool kmajor = true; // dy[image, k, ·] is contiguous along the pixels
 	const float* dy;
 	int K, P;
 	FastDiv fP;
@@ -175,6 +181,7 @@ struct WgA { // A(k, (image, p)) = dy[image, k, p]
 };
 
 struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, ow·sw − pw + s]
+	static constexpr bool kmajor = true; // x along the pixels, consecutive for stride 1
 	const float* x;
 	Geom g;
 	struct Col { i64 cbase; int r, s; };

@@ -7,6 +7,7 @@
 // op(A)(m, k): A is m×k (lda) or, transposed, k×m.
 template <bool T>
 struct MatA {
+	static constexpr bool kmajor = !T; // row-major A is contiguous along k
 	const float* a;
 	i64 lda;
 	struct Row { i64 base; };
@@ -19,6 +20,7 @@ struct MatA {
 // op(B)(k, n): B is k×n (ldb) or, transposed, n×k.
 template <bool T>
 struct MatB {
+	static constexpr bool kmajor = T; // Bᵀ stored n×k is contiguous along k
 	const float* b;
 	i64 ldb;
 	struct Col { i64 base; };

@@ -59,47 +59,85 @@ __device__ __forceinline__ int ig_row(int ty, int i) {
 template <int BN, int TN>
 __device__ __forceinline__ int ig_col(int tx, int j) { return (j / 4) * (BN / (TN / 4)) + tx * 4 + (j % 4); }
 
+// IgSlots maps a thread's global loads of one operand onto the BK × R (R = BM or BN) tile of a
+// K-step: load j of thread tid fetches row row(tid, j) (an m of A or n of B) at k offset
+// kk(tid, j). Operand-major (KMAJ false): consecutive threads take consecutive rows, right for
+// operands contiguous along m or n (an image's pixels). K-major (KMAJ true): eight consecutive
+// threads take eight consecutive k of one row, right for operands contiguous along k (row-major
+// A, weights, and both operands of the filter gradient, whose k runs over pixels); operand-major
+// loads of those touched a separate sector per thread. Each loader says which it is (kmajor).
+template <int R, bool KMAJ>
+struct IgSlots {
+	static constexpr int STEP = KMAJ ? IG_NT / IG_BK : IG_NT / R;
+	static constexpr int L = KMAJ ? (R * IG_BK + IG_NT - 1) / IG_NT : (IG_BK + STEP - 1) / STEP;
+	static constexpr int ROWS = KMAJ ? L : 1; // distinct rows of a thread's loads
+	static __device__ __forceinline__ int ri(int j) { return KMAJ ? j : 0; }
+	static __device__ __forceinline__ int row(int tid, int j) { return KMAJ ? tid / IG_BK + j * STEP : tid % R; }
+	static __device__ __forceinline__ int kk(int tid, int j) { return KMAJ ? tid % IG_BK : tid / R + j * STEP; }
+	// A slot exists when its row lies in the tile (k-major: BM·BK < 256 leaves threads idle) and
+	// its k offset in the K-step (operand-major: likewise).
+	static __device__ __forceinline__ bool rowValid(int tid, int j) { return !KMAJ || row(tid, j) < R; }
+	static __device__ __forceinline__ bool kkValid(int tid, int j) { return KMAJ || kk(tid, j) < IG_BK; }
+};
+
 // Software pipeline: while the block multiplies the K-step in one shared-memory buffer, each
 // thread's global loads of the next K-step are already in flight into registers, which then go to
-// the other buffer: one barrier per K-step, and load latency overlapped with the FMAs.
+// the other buffer: one barrier per K-step, and load latency overlapped with the FMAs. Shared
+// rows are padded by four floats so that k-major stores (eight k of one row) hit eight banks.
 template <int BM, int BN, int TM, int TN, class LA, class LB, class ST>
 __device__ __forceinline__ void igemm(const LA& la, const LB& lb, const ST& st, int M, int N, int K, int kchunk) {
 	static_assert((BM / TM) * (BN / TN) == IG_NT, "tile must use 256 threads");
 	static_assert(IG_NT % BM == 0 && IG_NT % BN == 0, "BM and BN must divide 256");
 	static_assert(TN % 4 == 0, "TN must be a multiple of 4 (float4 reads of B)");
-	constexpr int ASTEP = IG_NT / BM, BSTEP = IG_NT / BN;                // k rows apart of a thread's loads
-	constexpr int AL = (IG_BK + ASTEP - 1) / ASTEP, BL = IG_BK / BSTEP; // loads per thread per K-step
-	__shared__ __align__(16) float As[2][IG_BK][BM];
-	__shared__ __align__(16) float Bs[2][IG_BK][BN];
+	typedef IgSlots<BM, LA::kmajor> SA;
+	typedef IgSlots<BN, LB::kmajor> SB;
+	constexpr int AL = SA::L, BL = SB::L; // loads per thread per K-step
+	__shared__ __align__(16) float As[2][IG_BK][BM + 4];
+	__shared__ __align__(16) float Bs[2][IG_BK][BN + 4];
 	const int tid = threadIdx.x;
 	const int tx = tid % (BN / TN), ty = tid / (BN / TN);
 	const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 	const int kbeg = blockIdx.z * kchunk;
 	const int kend = min(K, kbeg + kchunk);
 
-	// This thread's load slots: A row am at k rows ak0 + j·ASTEP, B column bn at bk0 + j·BSTEP.
-	const int am = tid % BM, ak0 = tid / BM;
-	const int bn = tid % BN, bk0 = tid / BN;
-	const bool aok = m0 + am < M, bok = n0 + bn < N;
-	typename LA::Row ar = la.row(aok ? m0 + am : 0);
-	typename LB::Col bc = lb.col(bok ? n0 + bn : 0);
+	// This thread's load slots. Their rows' address parts are computed once: one row per slot
+	// when k-major, one row for all slots when operand-major (SX::ri maps a slot to its row).
+	constexpr int RA = SA::ROWS, RB = SB::ROWS;
+	typename LA::Row ar[RA];
+	typename LB::Col bc[RB];
+	bool aok[RA], bok[RB];
+#pragma unroll
+	for (int r = 0; r < RA; r++) {
+		int m = m0 + SA::row(tid, r);
+		aok[r] = SA::rowValid(tid, r) && m < M;
+		ar[r] = la.row(aok[r] ? m : 0);
+	}
+#pragma unroll
+	for (int r = 0; r < RB; r++) {
+		int n = n0 + SB::row(tid, r);
+		bok[r] = SB::rowValid(tid, r) && n < N;
+		bc[r] = lb.col(bok[r] ? n : 0);
+	}
 
 	float ra[AL], rb[BL];
-#define IG_GLOAD(K0)                                                                  \
-	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                  \
-		int kk = ak0 + j * ASTEP, k = (K0) + kk;                                      \
-		ra[j] = (kk < IG_BK && aok && k < kend) ? la.at(ar, m0 + am, k) : 0.f;       \
-	}                                                                                 \
-	_Pragma("unroll") for (int j = 0; j < BL; j++) {                                  \
-		int k = (K0) + bk0 + j * BSTEP;                                               \
-		rb[j] = (bok && k < kend) ? lb.at(bc, k) : 0.f;                               \
+#define IG_GLOAD(K0)                                                                                   \
+	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                                   \
+		int k = (K0) + SA::kk(tid, j);                                                                 \
+		bool ok = SA::kkValid(tid, j) && aok[SA::ri(j)] && k < kend;                                   \
+		ra[j] = ok ? la.at(ar[SA::ri(j)], m0 + SA::row(tid, j), k) : 0.f;                              \
+	}                                                                                                  \
+	_Pragma("unroll") for (int j = 0; j < BL; j++) {                                                   \
+		int k = (K0) + SB::kk(tid, j);                                                                 \
+		bool ok = SB::kkValid(tid, j) && bok[SB::ri(j)] && k < kend;                                   \
+		rb[j] = ok ? lb.at(bc[SB::ri(j)], k) : 0.f;                                                    \
 	}
-#define IG_SSTORE(BUF)                                                                \
-	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                  \
-		int kk = ak0 + j * ASTEP;                                                     \
-		if (kk < IG_BK) As[BUF][kk][am] = ra[j];                                      \
-	}                                                                                 \
-	_Pragma("unroll") for (int j = 0; j < BL; j++) Bs[BUF][bk0 + j * BSTEP][bn] = rb[j];
+#define IG_SSTORE(BUF)                                                                                 \
+	_Pragma("unroll") for (int j = 0; j < AL; j++) {                                                   \
+		if (SA::kkValid(tid, j) && SA::rowValid(tid, j)) As[BUF][SA::kk(tid, j)][SA::row(tid, j)] = ra[j]; \
+	}                                                                                                  \
+	_Pragma("unroll") for (int j = 0; j < BL; j++) {                                                   \
+		if (SB::kkValid(tid, j) && SB::rowValid(tid, j)) Bs[BUF][SB::kk(tid, j)][SB::row(tid, j)] = rb[j]; \
+	}
 
 	float acc[TM][TN];
 #pragma unroll

@@ -104,7 +104,7 @@ func TestAddABt(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	for _, asm := range []bool{true, false} {
 		prev := SetUseAsm(asm)
-		for _, sz := range [][3]int{{4, 3, 8}, {5, 4, 9}, {64, 64, 1100}, {32, 4, 600}, {7, 11, 3}, {1, 64, 100}, {13, 5, 517}, {4, 3, 1031}, {2, 2, 64}, {3, 7, 40}, {6, 1, 33}, {2, 5, 16}} {
+		for _, sz := range [][3]int{{4, 3, 8}, {5, 4, 9}, {64, 64, 1100}, {32, 4, 600}, {7, 11, 3}, {1, 64, 100}, {13, 5, 517}, {4, 3, 1031}, {2, 2, 64}, {3, 7, 40}, {6, 1, 33}, {2, 5, 16}, {5, 4, 4500}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			lda, ldb, ldc := k+3, k+1, n+2
 			a, b, c := randSlice(r, m*lda), randSlice(r, n*ldb), randSlice(r, m*ldc)

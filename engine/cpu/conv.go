@@ -25,13 +25,16 @@ import (
 // a forward convolution (implicit im2col of dy, one GEMM with depth K·R·S), so there is no col2im
 // scatter-add. Strided convolutions keep the explicit col = Wᵀ·dy followed by col2im.
 //
-// A 1×1, stride-1, unpadded convolution needs no im2col: x_n itself is the C×HW col matrix.
+// A 1×1, stride-1, unpadded convolution needs no im2col: x_n itself is the C×HW col matrix. Its
+// products run one image per worker part (direct1x1Args, filter1x1Args): the filter gradient with
+// sgemm.AddABt, which reads dy_n and x_n in place, into per-image scratch added to dw in image
+// order.
 //
 // Small images make thin GEMMs (lenet's 14×14 conv has 196 columns per image), so images are
 // processed in groups of G side by side, giving one GEMM with G·OutH·OutW columns; dy and y are
 // gathered into / scattered from the K×(G·OHW) layout that GEMM uses.
 //
-// Parallelism: groups run one after another. sgemm spreads each product over the cores itself
+// Parallelism (other than the 1×1 case above): groups run one after another. sgemm spreads each product over the cores itself
 // (splitting M or N, never the sum over K), and the O(n) stages around it (gather, scatter,
 // col2im) fan out over images or (image, channel) planes that write disjoint memory. So every
 // output is computed in a fixed order and results are bit-identical whatever the core count; the
@@ -161,16 +164,11 @@ func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 // convForward sets y = beta*y + x ⋆ w.
 func (d *Device) convForward(p convPlan, xs, ws, ys []float32, beta float32) {
 	g := p.g
-	in, out := g.C*g.H*g.W, g.K*p.ohw
+	out := g.K * p.ohw
 	if p.direct {
-		if thin1x1(g.K) {
-			args := thin1x1Args{m: g.K, n: p.ohw, k: g.C, a: ws, ars: g.C, aps: 1, b: xs, c: ys, beta: beta}
-			launch(d, &d.k.thin1x1, args, g.N, 1)
-			return
-		}
-		for n := 0; n < g.N; n++ {
-			sgemm.Sgemm(false, false, g.K, p.ohw, g.C, 1, ws, g.C, xs[n*in:(n+1)*in], p.ohw, beta, ys[n*out:(n+1)*out], p.ohw)
-		}
+		// y_n = W·x_n.
+		args := direct1x1Args{m: g.K, n: p.ohw, k: g.C, a: ws, lda: g.C, b: xs, c: ys, beta: beta}
+		launch(d, &d.k.direct1x1, args, g.N, 1)
 		return
 	}
 	_, tmpAll := p.scratch(d)
@@ -294,17 +292,11 @@ func transposedGeom(g engine.ConvGeom) (engine.ConvGeom, bool) {
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
 	dxs, ws, dys := convBuffers("ConvBackwardData", g, dx, w, dy, "dx", "w", "dy")
 	p := d.planConv("ConvBackwardData", g, false)
-	in, out := g.C*g.H*g.W, g.K*p.ohw
+	out := g.K * p.ohw
 	if p.direct {
-		if thin1x1(g.C) {
-			// dx_n = Wᵀ·dy_n: Wᵀ(c, k) = w[k·C + c].
-			args := thin1x1Args{m: g.C, n: p.ohw, k: g.K, a: ws, ars: 1, aps: g.C, b: dys, c: dxs, beta: beta}
-			launch(d, &d.k.thin1x1, args, g.N, 1)
-			return
-		}
-		for n := 0; n < g.N; n++ {
-			sgemm.Sgemm(true, false, g.C, p.ohw, g.K, 1, ws, g.C, dys[n*out:(n+1)*out], p.ohw, beta, dxs[n*in:(n+1)*in], p.ohw)
-		}
+		// dx_n = Wᵀ·dy_n.
+		args := direct1x1Args{transA: true, m: g.C, n: p.ohw, k: g.K, a: ws, lda: g.C, b: dys, c: dxs, beta: beta}
+		launch(d, &d.k.direct1x1, args, g.N, 1)
 		return
 	}
 	if t, ok := transposedGeom(g); ok {
@@ -376,29 +368,38 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 	}
 }
 
-// thin1x1 reports whether the per-image product of a 1×1 convolution with m output channels
-// is too thin for sgemm's 6×16 micro-kernel: fewer than 6 output rows (the painter's
-// last layer has one; the kernel would compute six and pack the whole image for them). A thin
-// depth (its backward data has k = 1) measured no faster this way: the stores dominate.
-func thin1x1(m int) bool { return m < 6 }
-
-// thin1x1Args: c_n = beta·c_n + A·b_n for the images n of a 1×1 convolution (b_n: k×n, c_n: m×n,
-// consecutive in b and c; A(i, p) = a[i·ars + p·aps]), as rank-1 row updates (sgemm.Axpy) over
-// column chunks that keep a chunk of c_n in L1 and of b_n in L2. The images are the parallel unit.
-type thin1x1Args struct {
-	m, n, k  int
-	a        []float32
-	ars, aps int
-	b, c     []float32
-	beta     float32
+// direct1x1Args: c_n = op(A)·b_n + beta·c_n for the images n of a 1×1, stride-1 convolution
+// (b_n: k×n and c_n: m×n, consecutive in b and c; op(A) is m×k, stored with row stride lda, or
+// transposed). Images are the parallel unit: each part runs whole images (sgemm's own split of a
+// product then runs serially inside it, as the worker pool is busy), which measured 5–8% less CPU
+// than splitting every image's product over the cores, and keeps each core on its own image.
+//
+// A product with fewer than 6 output rows (the painter's last layer has one) is too thin for
+// sgemm's 6×16 micro-kernel, which would compute six and pack all of b_n for them; it runs as
+// rank-1 row updates (sgemm.Axpy) over column chunks that keep a chunk of c_n in L1.
+type direct1x1Args struct {
+	transA  bool
+	m, n, k int
+	a       []float32
+	lda     int
+	b, c    []float32
+	beta    float32
 }
 
-const thinChunk = 1024 // columns per chunk
+const thinChunk = 1024 // columns per chunk of the thin product
 
-func (a *thin1x1Args) run(lo, hi int) {
+func (a *direct1x1Args) run(lo, hi int) {
 	m, n, k := a.m, a.n, a.k
 	for img := lo; img < hi; img++ {
 		b, c := a.b[img*k*n:(img+1)*k*n], a.c[img*m*n:(img+1)*m*n]
+		if m >= 6 {
+			sgemm.Sgemm(a.transA, false, m, n, k, 1, a.a, a.lda, b, n, a.beta, c, n)
+			continue
+		}
+		ars, aps := a.lda, 1 // op(A)(i, p) = a[i·ars + p·aps]
+		if a.transA {
+			ars, aps = 1, a.lda
+		}
 		for j0 := 0; j0 < n; j0 += thinChunk {
 			j1 := min(j0+thinChunk, n)
 			for i := 0; i < m; i++ {
@@ -413,7 +414,7 @@ func (a *thin1x1Args) run(lo, hi int) {
 					}
 				}
 				for p := 0; p < k; p++ {
-					sgemm.Axpy(row, a.a[i*a.ars+p*a.aps], b[p*n+j0:p*n+j1])
+					sgemm.Axpy(row, a.a[i*ars+p*aps], b[p*n+j0:p*n+j1])
 				}
 			}
 		}

@@ -88,5 +88,5 @@ type kernelArgs struct {
 	gather   gatherArgs
 
 	filter1x1 filter1x1Args
-	thin1x1   thin1x1Args
+	direct1x1 direct1x1Args
 }

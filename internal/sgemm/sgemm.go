@@ -550,10 +550,23 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 		// one sequential stream per k step (rows of a wide B are pages apart; visiting a
 		// 16-float slice of each per panel would miss the TLB and the prefetcher).
 		full := nc / nr * nr
+		asm := useAsm.Load()
+		if full > 0 && asm {
+			// The same walk in assembly, for the full panels. Bounds of its reads and
+			// writes: the last full panel's last row.
+			_ = b[(p0+kc-1)*ldb+j0+full-1]
+			_ = dst[(full/nr-1)*kc*nr+kc*nr-1]
+			packBRowsAVX(&dst[0], &b[p0*ldb+j0], ldb, kc, full/nr)
+			if full == nc {
+				return
+			}
+		}
 		for p := 0; p < kc; p++ {
 			row := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
-			for jr := 0; jr < full; jr += nr {
-				copy16(dst[jr*kc+p*nr:], row[jr:])
+			if !asm {
+				for jr := 0; jr < full; jr += nr {
+					copy16(dst[jr*kc+p*nr:], row[jr:])
+				}
 			}
 			if full < nc {
 				d := dst[full*kc+p*nr : full*kc+p*nr+nr]

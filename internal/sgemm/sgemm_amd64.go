@@ -84,3 +84,10 @@ func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32)
 //
 //go:noescape
 func axpyAVX(dst *float32, alpha float32, src *float32, n int)
+
+// packBRowsAVX packs kc rows of a row-major B (row stride ldb elements, starting at src) into
+// panels full 16-column micro-panels of depth kc at dst: row p's columns 16q … 16q+15 go to
+// dst[q·kc·16 + p·16 …]. It needs AVX.
+//
+//go:noescape
+func packBRowsAVX(dst, src *float32, ldb, kc, panels int)

@@ -495,3 +495,43 @@ axloop:
 axdone:
 	VZEROUPPER
 	RET
+
+// func packBRowsAVX(dst, src *float32, ldb, kc, panels int)
+// Row by row (one sequential read stream per row), two 32-byte moves per panel.
+TEXT ·packBRowsAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	SHLQ $2, R8        // src row stride, bytes
+	MOVQ kc+24(FP), CX
+	MOVQ panels+32(FP), R9
+	MOVQ CX, R10
+	SHLQ $6, R10       // dst panel stride: kc*16*4 bytes
+	TESTQ CX, CX
+	JZ    pbdone
+	TESTQ R9, R9
+	JZ    pbdone
+
+pbrow:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, DX
+
+pbpanel:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    $64, AX
+	ADDQ    R10, BX
+	DECQ    DX
+	JNZ     pbpanel
+
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  pbrow
+
+pbdone:
+	VZEROUPPER
+	RET

@@ -43,3 +43,7 @@ func dot4x3(k int, a *float32, lda int, b *float32, ldb int, out *[12]float32) {
 func axpyAVX(dst *float32, alpha float32, src *float32, n int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -314,3 +314,120 @@ func TestPredIndices(t *testing.T) {
 		}
 	}
 }
+
+// TestCentreLoss checks the renderer's intermediate loss: its value against a host softmax of
+// painter logits known in closed form (a 1×1 convolution of the tiled coordinates and the
+// coordinate channels with set weights), and the gradient of data loss + weight × that loss with
+// respect to the painter's parameters against finite differences.
+func TestCentreLoss(t *testing.T) {
+	const h, w, n, weight = 5, 6, 3, 0.7
+	newModel := func() (*engine.Model, *CentreLoss) {
+		painter := engine.NewSequential("painter",
+			NewTile("tile", h, w),
+			NewAddCoords("ac", false),
+			engine.NewConv2d("c1", 1, 1, 1, engine.Valid, true))
+		cl := NewCentreLoss("centre", painter, weight)
+		net := engine.NewSequential("net", cl, NewSpatialSoftmax("sm"), engine.NewConv2d("post", 1, 3, 1, engine.Same, true))
+		m, err := engine.NewModel(cpu.New(), "centre", net, []int{2, 1, 1}, engine.SigmoidBinaryCrossEntropy, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, cl
+	}
+	x := []float32{1, 2, 4, 0, 5, 4} // (x, y) centres on the 6-wide, 5-high map
+	r := rand.New(rand.NewPCG(3, 4))
+	y := make([]float32, n*h*w)
+	for i := range y {
+		y[i] = float32(r.IntN(2))
+	}
+
+	t.Run("value", func(t *testing.T) {
+		m, cl := newModel()
+		theta := m.Theta()
+		// c1: weights on (x, y, xx, yy), then the bias; post: anything.
+		cw := []float32{0.3, -0.2, 1.5, -0.7, 0.1}
+		copy(theta, cw)
+		if err := m.SetTheta(theta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Batch(x, y, n, engine.EvalMode, false, 1); err != nil {
+			t.Fatal(err)
+		}
+		var want float64
+		for e := range n {
+			cx, cy := float64(x[2*e]), float64(x[2*e+1])
+			z := make([]float64, h*w)
+			zmax := math.Inf(-1)
+			for i := range h {
+				for j := range w {
+					xx, yy := 2*float64(j)/(w-1)-1, 2*float64(i)/(h-1)-1
+					v := float64(cw[0])*cx + float64(cw[1])*cy + float64(cw[2])*xx + float64(cw[3])*yy + float64(cw[4])
+					z[i*w+j] = v
+					zmax = max(zmax, v)
+				}
+			}
+			var se float64
+			for _, v := range z {
+				se += math.Exp(v - zmax)
+			}
+			want += -(z[int(cy)*w+int(cx)] - zmax - math.Log(se))
+		}
+		want /= n
+		if got := cl.LastLoss(cpu.New()); math.Abs(got-want) > 1e-5*max(1, want) {
+			t.Errorf("intermediate loss %.7g, want %.7g", got, want)
+		}
+	})
+
+	t.Run("gradient", func(t *testing.T) {
+		m, cl := newModel()
+		m.Init(7)
+		m.ZeroGrad()
+		if _, err := m.Batch(x, y, n, engine.TrainMode, true, 1); err != nil {
+			t.Fatal(err)
+		}
+		grad := m.GradHost()
+		theta := m.Theta()
+		loss := func() float64 {
+			if err := m.SetTheta(theta); err != nil {
+				t.Fatal(err)
+			}
+			l, err := m.Batch(x, y, n, engine.TrainMode, false, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l + weight*n*cl.LastLoss(cpu.New())
+		}
+		c1 := m.Arena.Params[0]
+		const eps = 1e-2
+		var without float64
+		for i := c1.Offset; i < c1.Offset+c1.Size; i++ {
+			orig := theta[i]
+			theta[i] = orig + eps
+			lp := loss()
+			theta[i] = orig - eps
+			lm := loss()
+			theta[i] = orig
+			fd := (lp - lm) / (float64(orig+eps) - float64(orig-eps))
+			if d := math.Abs(fd - float64(grad[i])); d > 2e-3+2e-2*math.Abs(fd) {
+				t.Errorf("%s[%d]: backward %.6g, finite differences %.6g", c1.Name, i-c1.Offset, grad[i], fd)
+			}
+			without += math.Abs(fd)
+		}
+		if without == 0 {
+			t.Fatal("zero gradient: nothing checked")
+		}
+		// The term's gradient follows the data loss's scale (the trainer's 1/n).
+		if err := m.SetTheta(theta); err != nil {
+			t.Fatal(err)
+		}
+		m.ZeroGrad()
+		if _, err := m.Batch(x, y, n, engine.TrainMode, true, 0.25); err != nil {
+			t.Fatal(err)
+		}
+		for i, g := range m.GradHost() {
+			if d := math.Abs(float64(g) - 0.25*float64(grad[i])); d > 1e-6*max(1, math.Abs(float64(grad[i]))) {
+				t.Fatalf("θ[%d]: gradient at loss scale 0.25 is %.7g, want a quarter of %.7g", i, g, grad[i])
+			}
+		}
+	})
+}

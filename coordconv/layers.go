@@ -234,3 +234,94 @@ func prod(s []int) int {
 	}
 	return p
 }
+
+// CentreLoss wraps the painter of the CoordConv renderer and adds Weight × the softmax
+// cross-entropy between the painter's logits and the one-hot centre of the input coordinates:
+// the intermediate loss of the authors' code (their -interm softmax). Without it, behind the
+// spatial softmax the rendering convolutions pass almost no gradient to the painter, and both
+// gaze and an independent PyTorch model (bench/torch/coordconv_renderer.py) stay at the
+// all-background solution. The forward output is the painter's, unchanged; the term's gradient
+// is scaled like the data loss's (Context.LossScale) and joins the gradient coming back from the
+// rendering layers. It is not part of the loss Model.Batch returns: LastLoss reports it.
+type CentreLoss struct {
+	name   string
+	Inner  engine.Layer
+	Weight float64
+	w, hw  int
+	labels engine.BatchBuffer
+	losses engine.BatchBuffer
+	dz     engine.BatchBuffer
+	coef   engine.BatchBuffer // (1, W): label = x + W·y, one 2×1 GEMM for the batch
+	n      int
+}
+
+// NewCentreLoss returns the painter wrapped with an intermediate loss of the given weight.
+func NewCentreLoss(name string, painter engine.Layer, weight float64) *CentreLoss {
+	return &CentreLoss{name: name, Inner: painter, Weight: weight}
+}
+
+func (l *CentreLoss) Name() string { return l.name }
+
+func (l *CentreLoss) Build(b *engine.Builder, in []int) ([]int, error) {
+	if len(in) != 3 || in[0] != 2 || in[1] != 1 || in[2] != 1 {
+		return nil, fmt.Errorf("layer %s: input shape %v, want the coordinates [2, 1, 1]", l.name, in)
+	}
+	out, err := l.Inner.Build(b, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != 3 || out[0] != 1 {
+		return nil, fmt.Errorf("layer %s: painter output %v, want one map [1, H, W]", l.name, out)
+	}
+	l.w, l.hw = out[2], out[1]*out[2]
+	return out, nil
+}
+
+func (l *CentreLoss) Setup(ctx *engine.Context, maxN int) error {
+	if err := l.Inner.Setup(ctx, maxN); err != nil {
+		return err
+	}
+	for _, bb := range []struct {
+		b   *engine.BatchBuffer
+		per int
+	}{{&l.labels, 1}, {&l.losses, 1}, {&l.dz, l.hw}} {
+		if err := bb.b.Alloc(ctx, maxN, bb.per); err != nil {
+			return err
+		}
+	}
+	if err := l.coef.Alloc(ctx, 1, 2); err != nil {
+		return err
+	}
+	ctx.Dev.Upload(l.coef.First(1), []float32{1, float32(l.w)})
+	return nil
+}
+
+func (l *CentreLoss) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	z := l.Inner.Forward(ctx, x)
+	n := x.N
+	labels := l.labels.First(n)
+	ctx.Dev.Gemm(false, false, n, 1, 2, 1, x.Buf, 2, l.coef.First(1), 1, 0, labels, 1)
+	ctx.Dev.SoftmaxXent(z.Buf, labels, l.losses.First(n), l.dz.First(n), n, l.hw, float32(l.Weight*ctx.LossScale))
+	l.n = n
+	return z
+}
+
+func (l *CentreLoss) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	dz := l.dz.First(dy.N)
+	ctx.Dev.Axpy(1, dy.Buf, dz)
+	return l.Inner.Backward(ctx, engine.Tensor{Buf: dz, N: dy.N, Shape: dy.Shape}, needDx)
+}
+
+// LastLoss is the mean cross-entropy of the latest forward pass (without the weight).
+func (l *CentreLoss) LastLoss(dev engine.Device) float64 {
+	if l.n == 0 {
+		return 0
+	}
+	v := make([]float32, l.n)
+	dev.Download(v, l.losses.First(l.n))
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return s / float64(l.n)
+}

@@ -20,6 +20,9 @@ var Models = []string{"coordconv", "conv"}
 type ModelOptions struct {
 	Mul int // width multiplier m
 	FS  int // filter size fs of the transposed convolutions
+	// Interm, for the CoordConv renderer, weighs an intermediate softmax loss of the painter's
+	// logits against the centre (CentreLoss); 0, the issue's model, leaves it out.
+	Interm float64 `json:"interm,omitempty"`
 }
 
 func (o ModelOptions) withDefaults() ModelOptions {
@@ -45,6 +48,9 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	if o.Mul < 1 || o.FS < 1 {
 		return Spec{}, fmt.Errorf("width multiplier %d and filter size %d must be ≥ 1", o.Mul, o.FS)
 	}
+	if !(o.Interm >= 0) || (o.Interm > 0 && (task != Rendering || model != "coordconv")) {
+		return Spec{}, fmt.Errorf("intermediate loss weight %v: must be ≥ 0, and only the rendering task's coordconv model has one", o.Interm)
+	}
 	coords := []int{2, 1, 1}
 	switch {
 	case task == Classification && model == "coordconv":
@@ -56,7 +62,7 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	case task == Regression && model == "conv":
 		return Spec{ConvRegressor(o.Mul), []int{1, Canvas, Canvas}, engine.MeanSquaredError}, nil
 	case task == Rendering && model == "coordconv":
-		return Spec{CoordConvRenderer(Canvas, Canvas), coords, engine.SigmoidBinaryCrossEntropy}, nil
+		return Spec{CoordConvRenderer(Canvas, Canvas, o.Interm), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	case task == Rendering && model == "conv":
 		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	}
@@ -134,10 +140,15 @@ func ConvRegressor(mul int) engine.Layer {
 
 // CoordConvRenderer paints the square on an h×w canvas: the CoordConv painter, a spatial softmax
 // that sharpens its map into a distribution over the pixels, then 3×3 convolutions with 8, 8, 16,
-// 16 channels and ReLU and a 3×3 convolution to one channel (the per-pixel logits).
-func CoordConvRenderer(h, w int) engine.Layer {
+// 16 channels and ReLU and a 3×3 convolution to one channel (the per-pixel logits). With interm > 0
+// the painter is wrapped in a CentreLoss of that weight (the parameters are the same).
+func CoordConvRenderer(h, w int, interm float64) engine.Layer {
+	var painter engine.Layer = CoordConvPainter("coords2center", 1, h, w)
+	if interm > 0 {
+		painter = NewCentreLoss("centre-loss", painter, interm)
+	}
 	return engine.NewSequential("coordconv-renderer",
-		CoordConvPainter("coords2center", 1, h, w),
+		painter,
 		NewSpatialSoftmax("sharpen"),
 		engine.NewConv2d("render1", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu1"),
 		engine.NewConv2d("render2", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu2"),

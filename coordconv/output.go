@@ -222,6 +222,9 @@ func (c Config) Recipe() string {
 	} else if c.Model == "conv" {
 		s += fmt.Sprintf(", m %d", c.Opts.withDefaults().Mul)
 	}
+	if c.Opts.Interm > 0 {
+		s += fmt.Sprintf(", interm %g", c.Opts.Interm)
+	}
 	if c.Subsample > 1 {
 		s += fmt.Sprintf(", every %dth centre", c.Subsample)
 	}

@@ -11,18 +11,20 @@ import (
 func TestParameterCounts(t *testing.T) {
 	dev := cpu.New()
 	for _, c := range []struct {
-		task  Task
-		model string
-		want  int
+		task   Task
+		model  string
+		interm float64
+		want   int
 	}{
-		{Classification, "coordconv", 7553},
-		{Classification, "conv", 103585},
-		{Regression, "coordconv", 906},
-		{Regression, "conv", 72850},
-		{Rendering, "coordconv", 7553 + 80 + 584 + 1168 + 2320 + 145}, // the painter, then 3×3 convs 8, 8, 16, 16, 1
-		{Rendering, "conv", 103585},
+		{Classification, "coordconv", 0, 7553},
+		{Classification, "conv", 0, 103585},
+		{Regression, "coordconv", 0, 906},
+		{Regression, "conv", 0, 72850},
+		{Rendering, "coordconv", 0, 7553 + 80 + 584 + 1168 + 2320 + 145}, // the painter, then 3×3 convs 8, 8, 16, 16, 1
+		{Rendering, "coordconv", 1, 11850},                               // the intermediate loss adds none
+		{Rendering, "conv", 0, 103585},
 	} {
-		s, err := NewSpec(c.task, c.model, ModelOptions{})
+		s, err := NewSpec(c.task, c.model, ModelOptions{Interm: c.interm})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,10 @@ type Context struct {
 	Mode  Mode
 	Seed  uint64 // names the dropout streams of this run
 	Step  uint64 // the training iteration; dropout masks differ per step
-	alloc []Buffer
+	// LossScale is the factor on the data loss's gradient in this pass (Model.Batch's scale,
+	// 1/n for a mean): layers that add a loss term of their own scale its gradient alike.
+	LossScale float64
+	alloc     []Buffer
 }
 
 // Alloc allocates an activation buffer that the model frees when it is closed or resized.

@@ -167,7 +167,7 @@ func (m *Model) Batch(x, y []float32, n int, mode Mode, grad bool, scale float64
 
 // run is Batch on data already on the device.
 func (m *Model) run(n int, mode Mode, grad bool, scale float64) float64 {
-	m.ctx.Mode = mode
+	m.ctx.Mode, m.ctx.LossScale = mode, scale
 	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.First(n), N: n, Shape: m.In})
 	m.lastOut = out
 	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.First(n), scale, grad)

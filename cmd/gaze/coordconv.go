@@ -65,6 +65,7 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.IntFlag{Name: "epochs", Usage: "maximum number of epochs (default: per task and model)"},
 		&cli.IntFlag{Name: "mul", Value: 1, Usage: "width multiplier m of the conv baselines"},
 		&cli.IntFlag{Name: "fs", Value: 3, Usage: "filter size of the deconv painter's transposed convolutions"},
+		&cli.Float64Flag{Name: "interm", Usage: "rendering, coordconv model: weight of an intermediate softmax loss of the painter's logits against the centre (the authors' -interm softmax; 0 = off, the issue's model)"},
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
@@ -273,7 +274,7 @@ func coordconvConfig(c *cli.Context) (coordconv.Config, error) {
 		cfg.Epochs = c.Int("epochs")
 	}
 	cfg.Beta2, cfg.Batch = c.Float64("beta2"), c.Int("batch")
-	cfg.Opts = coordconv.ModelOptions{Mul: c.Int("mul"), FS: c.Int("fs")}
+	cfg.Opts = coordconv.ModelOptions{Mul: c.Int("mul"), FS: c.Int("fs"), Interm: c.Float64("interm")}
 	cfg.StopPerfect, cfg.Subsample = c.Bool("stop-perfect"), c.Int("subsample")
 	n := c.Int("seeds")
 	if n < 1 {

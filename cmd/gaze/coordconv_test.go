@@ -43,6 +43,9 @@ func TestCoordConvBadInput(t *testing.T) {
 		{[]string{"--seeds", "0"}, "--seeds"},
 		{[]string{"--device", "tpu"}, "unknown device"},
 		{[]string{"--l2", "-1"}, "--l2"},
+		{[]string{"--task", "classification", "--interm", "1"}, "intermediate loss"},
+		{[]string{"--task", "rendering", "--model", "conv", "--interm", "1"}, "intermediate loss"},
+		{[]string{"--task", "rendering", "--interm", "-1"}, "intermediate loss"},
 	} {
 		args := append([]string{"coordconv", "run", "--epochs", "1", "--out", filepath.Join(dir, "x")}, c.args...)
 		_, _, err := gaze(t, args...)

@@ -154,27 +154,33 @@ func TestLayerGradients(t *testing.T) {
 				return l
 			}
 			// Only the first layer's parameters: their gradient crosses every layer under test.
-			first := m.Arena.Params[0]
-			const eps = 1e-2
-			checked := 0
-			for i := first.Offset; i < first.Offset+first.Size; i++ {
-				orig := theta[i]
-				theta[i] = orig + eps
-				lp := loss()
-				theta[i] = orig - eps
-				lm := loss()
-				theta[i] = orig
-				fd := (lp - lm) / (float64(orig+eps) - float64(orig-eps))
-				if d := math.Abs(fd - float64(grad[i])); d > 2e-3+2e-2*math.Abs(fd) {
-					t.Errorf("%s[%d]: backward %.6g, finite differences %.6g", first.Name, i-first.Offset, grad[i], fd)
-				}
-				checked++
-			}
-			if checked == 0 {
-				t.Fatal("nothing checked")
+			if checkFD(t, theta, grad, m.Arena.Params[0], loss) == 0 {
+				t.Fatal("zero gradient: nothing checked")
 			}
 		})
 	}
+}
+
+// checkFD compares the backward gradient of parameter p with central finite differences of loss,
+// which reads theta (moved in place by ±eps around each entry), and returns Σ|finite difference|.
+func checkFD(t *testing.T, theta, grad []float32, p engine.Param, loss func() float64) float64 {
+	t.Helper()
+	const eps = 1e-2
+	var sum float64
+	for i := p.Offset; i < p.Offset+p.Size; i++ {
+		orig := theta[i]
+		theta[i] = orig + eps
+		lp := loss()
+		theta[i] = orig - eps
+		lm := loss()
+		theta[i] = orig
+		fd := (lp - lm) / (float64(orig+eps) - float64(orig-eps))
+		if d := math.Abs(fd - float64(grad[i])); d > 2e-3+2e-2*math.Abs(fd) {
+			t.Errorf("%s[%d]: backward %.6g, finite differences %.6g", p.Name, i-p.Offset, grad[i], fd)
+		}
+		sum += math.Abs(fd)
+	}
+	return sum
 }
 
 func prodInts(s []int) int {
@@ -397,23 +403,7 @@ func TestCentreLoss(t *testing.T) {
 			}
 			return l + weight*n*cl.LastLoss(cpu.New())
 		}
-		c1 := m.Arena.Params[0]
-		const eps = 1e-2
-		var without float64
-		for i := c1.Offset; i < c1.Offset+c1.Size; i++ {
-			orig := theta[i]
-			theta[i] = orig + eps
-			lp := loss()
-			theta[i] = orig - eps
-			lm := loss()
-			theta[i] = orig
-			fd := (lp - lm) / (float64(orig+eps) - float64(orig-eps))
-			if d := math.Abs(fd - float64(grad[i])); d > 2e-3+2e-2*math.Abs(fd) {
-				t.Errorf("%s[%d]: backward %.6g, finite differences %.6g", c1.Name, i-c1.Offset, grad[i], fd)
-			}
-			without += math.Abs(fd)
-		}
-		if without == 0 {
+		if checkFD(t, theta, grad, m.Arena.Params[0], loss) == 0 {
 			t.Fatal("zero gradient: nothing checked")
 		}
 		// The term's gradient follows the data loss's scale (the trainer's 1/n).

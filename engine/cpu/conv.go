@@ -34,11 +34,12 @@ import (
 // processed in groups of G side by side, giving one GEMM with G·OutH·OutW columns; dy and y are
 // gathered into / scattered from the K×(G·OHW) layout that GEMM uses.
 //
-// Parallelism (other than the 1×1 case above): groups run one after another. sgemm spreads each product over the cores itself
-// (splitting M or N, never the sum over K), and the O(n) stages around it (gather, scatter,
-// col2im) fan out over images or (image, channel) planes that write disjoint memory. So every
-// output is computed in a fixed order and results are bit-identical whatever the core count; the
-// filter gradient in particular accumulates group by group straight into dw.
+// Parallelism (other than the 1×1 case above): groups run one after another. sgemm spreads
+// each product over the cores itself (splitting M or N, never the sum over K), and the O(n)
+// stages around it (gather, scatter, col2im) fan out over images or (image, channel) planes that
+// write disjoint memory. So every output is computed in a fixed order and results are
+// bit-identical whatever the core count; the filter gradient in particular accumulates group by
+// group straight into dw.
 
 // Group sizing, measured with internal/sgemm on the two benchmark layers: its throughput on these
 // thin products (M = K output channels, 16 to 64) keeps rising up to a few thousand columns. The

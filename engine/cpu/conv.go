@@ -206,15 +206,7 @@ func (a *im2colArgs) run(lo, hi int) {
 	for u := lo; u < hi; u++ {
 		j, c := u/g.C, u%g.C
 		plane := a.dx[((a.n0+j)*g.C+c)*hw : ((a.n0+j)*g.C+c+1)*hw]
-		switch a.beta {
-		case 0:
-			clear(plane) // beta 0: dx is never read, it may hold NaN
-		case 1:
-		default:
-			for i := range plane {
-				plane[i] *= a.beta
-			}
-		}
+		scaleBeta(plane, a.beta)
 		col2imPlane(g, a.col[c*rows+j*a.p.ohw:], plane, ld)
 	}
 }
@@ -405,15 +397,7 @@ func (a *direct1x1Args) run(lo, hi int) {
 			j1 := min(j0+thinChunk, n)
 			for i := 0; i < m; i++ {
 				row := c[i*n+j0 : i*n+j1]
-				switch a.beta {
-				case 0:
-					clear(row) // beta 0: c is never read, it may hold NaN
-				case 1:
-				default:
-					for j := range row {
-						row[j] *= a.beta
-					}
-				}
+				scaleBeta(row, a.beta)
 				for p := 0; p < k; p++ {
 					sgemm.Axpy(row, a.a[i*ars+p*aps], b[p*n+j0:p*n+j1])
 				}
@@ -435,5 +419,19 @@ func (a *filter1x1Args) run(lo, hi int) {
 		part := a.part[n*kc : (n+1)*kc]
 		clear(part)
 		sgemm.AddABt(g.K, g.C, hw, a.dy[n*g.K*hw:(n+1)*g.K*hw], hw, a.x[n*g.C*hw:(n+1)*g.C*hw], hw, part, g.C)
+	}
+}
+
+// scaleBeta applies the beta of an accumulate-into output: beta 0 overwrites (the output is
+// never read, so it may hold NaN), 1 keeps it, anything else scales it.
+func scaleBeta(dst []float32, beta float32) {
+	switch beta {
+	case 0:
+		clear(dst)
+	case 1:
+	default:
+		for i := range dst {
+			dst[i] *= beta
+		}
 	}
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The CoordConv protocol (#5) at full length on a GPU machine, as many runs at once as JOBS (8):
+# The CoordConv protocol (#5) at full length on a GPU machine, JOBS runs at a time (default 1):
 # CoordConv classification (lr 0.001 and 0.005, 3 seeds, both splits), the deconv painter's
 # lr × fs × m sweep, rendering with both models, regression with both models. One seed per run;
 # every run stops (SIGINT, finished epochs kept) at the common deadline SECS (default 300) after
-# the start. Runs share the GPU, so their wall times are inflated: use the solo seconds per epoch
-# of scripts/gpu-coordconv.sh for time comparisons. Writes $OUT/runs/*, $OUT/table.txt.
+# the start. Keep JOBS at 1: on an H100 eight runs at once (no MPS) each took 13× a solo run's
+# time per epoch, slower in total than one after another. Writes $OUT/runs/*, $OUT/table.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-coordconv-sweep-out}
@@ -45,7 +45,7 @@ one() {
 	echo "$name: rc $? $(tail -n 1 "$OUT/runs/$name.log")"
 }
 export -f one
-jobs | xargs -P "${JOBS:-8}" -L 1 bash -c 'one $0 "$@"' | tee "$OUT/jobs.txt"
+jobs | xargs -P "${JOBS:-1}" -L 1 bash -c 'one $0 "$@"' | tee "$OUT/jobs.txt"
 done=$(for f in "$OUT"/runs/*/result.json; do [ -f "$f" ] && dirname "$f"; done)
 # shellcheck disable=SC2086 # one folder per line, no spaces in the names above
 "$BIN/gaze" coordconv table $done > "$OUT/table.txt" 2>&1

@@ -80,9 +80,10 @@ func (d *Device) gemmTile(m, n int) tile {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // splitK divides a reduction of length k over up to maxSplit blocks so that a grid of `blocks`
-// tiles gets about four blocks per SM; each split is a multiple of 8 (the K step).
-func (d *Device) splitK(blocks, k, maxSplit int) (splits, chunk int) {
-	splits = min(max(ceilDiv(4*d.sms, blocks), 1), max(k/256, 1), maxSplit)
+// tiles gets about perSM blocks per SM, each split at least minLen long (when k allows) and a
+// multiple of 8 (the K step).
+func (d *Device) splitK(blocks, k, perSM, minLen, maxSplit int) (splits, chunk int) {
+	splits = min(max(ceilDiv(perSM*d.sms, blocks), 1), max(k/minLen, 1), maxSplit)
 	chunk = ceilDiv(ceilDiv(k, splits), 8) * 8
 	return ceilDiv(k, chunk), chunk
 }
@@ -118,7 +119,7 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.
 	splits, chunk := 1, max(k, 1)
 	var ws uintptr
 	if gx*gy < d.sms && k >= 2048 {
-		splits, chunk = d.splitK(gx*gy, k, 64)
+		splits, chunk = d.splitK(gx*gy, k, 4, 256, 64)
 		if splits > 1 {
 			if ws = d.need(&d.ws, int64(splits)*int64(m)*int64(n)*4); ws == 0 {
 				return
@@ -171,10 +172,7 @@ func (d *Device) convSplitK(blocks, k, m, n int) (splits, chunk int, ws uintptr)
 	if blocks >= 2*d.sms || k < 128 {
 		return 1, k, 0
 	}
-	splits = min(ceilDiv(3*d.sms, blocks), k/64, 8)
-	chunk = ceilDiv(ceilDiv(k, splits), 8) * 8
-	splits = ceilDiv(k, chunk)
-	if splits < 2 {
+	if splits, chunk = d.splitK(blocks, k, 3, 64, 8); splits < 2 {
 		return 1, k, 0
 	}
 	return splits, chunk, d.need(&d.ws, int64(splits)*int64(m)*int64(n)*4)
@@ -229,7 +227,7 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 	crs := g.C * g.R * g.S
 	gx, gy := ceilDiv(crs, t.bn), ceilDiv(g.K, t.bm)
 	kd := g.N * g.OutH * g.OutW
-	splits, chunk := d.splitK(gx*gy, kd, 1024)
+	splits, chunk := d.splitK(gx*gy, kd, 4, 256, 1024)
 	ws := d.need(&d.ws, int64(splits)*int64(g.K)*int64(crs)*4)
 	if ws == 0 {
 		return

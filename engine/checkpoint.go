@@ -217,7 +217,9 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	return nil
 }
 
-// WriteFileAtomic writes data to path through a synced temporary file and a rename.
+// WriteFileAtomic writes data to path through a synced temporary file and a rename. The file
+// gets mode 0644, as os.WriteFile's would under the usual umask (CreateTemp makes it 0600,
+// which would hide results from the other users of a shared machine).
 func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -225,7 +227,10 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("cannot write in %s: %w", dir, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

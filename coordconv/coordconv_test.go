@@ -293,7 +293,7 @@ func TestBadInput(t *testing.T) {
 		{errOf(NewSplit("diagonal", 0.2, 1)), "unknown split"},
 		{errOf(ParseTask("segmentation")), "unknown task"},
 		{errOf(NewSpec(Regression, "resnet", ModelOptions{})), "unknown model"},
-		{errOf(Run(context.Background(), cpu.New(), Config{Task: Classification, Model: "mlp", Batch: 16, Epochs: 1, Seeds: []uint64{0}}, nil)), "unknown model"},
+		{errOf(Run(context.Background(), cpu.New(), Config{Task: Classification, Model: "mlp", Batch: 16, Epochs: 1, Seeds: []uint64{0}}, RunOptions{})), "unknown model"},
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("got error %v, want one containing %q", c.err, c.want)

@@ -2,7 +2,13 @@ package coordconv
 
 import (
 	"context"
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gazeml/gaze/engine"
@@ -165,4 +171,101 @@ func TestSmallRegression(t *testing.T) {
 	if trD > 1.5 || teD > 2.5 {
 		t.Errorf("coordconv regressor: mean distance train %.2f px, test %.2f px; want ≤ 1.5 and ≤ 2.5", trD, teD)
 	}
+}
+
+// A run cancelled after an epoch and resumed from its folder gives what an uninterrupted run
+// gives, to the bit: curves, best epochs and predictions (the shuffling order derives from
+// (seed, epoch) and the CPU kernels are deterministic). Resuming refuses another configuration,
+// and a new run refuses the folder.
+func TestResume(t *testing.T) {
+	cfg := Defaults(Regression, "coordconv")
+	cfg.Split, cfg.Epochs, cfg.Subsample, cfg.Seeds = "quadrant", 3, 40, []uint64{4, 5}
+	dev := cpu.New()
+	whole, err := Run(context.Background(), dev, cfg, RunOptions{Dir: filepath.Join(t.TempDir(), "whole")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "cut")
+	ctx, cancel := context.WithCancel(context.Background())
+	cut := func(seed uint64, e EpochResult) {
+		if seed == 5 && e.Epoch == 2 {
+			cancel()
+		}
+	}
+	part, err := Run(ctx, dev, cfg, RunOptions{Dir: dir, Progress: cut})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: error %v, want context.Canceled", err)
+	}
+	if len(part.Seeds) != 2 || !part.Seeds[1].Interrupted || part.Seeds[1].Epochs != 2 {
+		t.Fatalf("cancelled run holds %+v, want seed 4 done and seed 5 interrupted after 2 epochs", part.Seeds)
+	}
+	if _, err := os.Stat(checkpointPath(dir, 5)); err != nil {
+		t.Fatalf("no checkpoint for the interrupted seed: %v", err)
+	}
+	if _, err := os.Stat(checkpointPath(dir, 4)); err == nil {
+		t.Error("the finished seed's checkpoint was not removed")
+	}
+	if saved, err := Load(dir); err != nil || len(saved.Seeds) != 2 || !saved.Seeds[1].Interrupted {
+		t.Fatalf("saved result after the cut: %v, %+v", err, saved)
+	}
+
+	if _, err := Run(context.Background(), dev, cfg, RunOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+		t.Errorf("a new run into a used folder: %v", err)
+	}
+	other := cfg
+	other.LR *= 2
+	if _, err := Run(context.Background(), dev, other, RunOptions{Dir: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("resuming with another learning rate: %v", err)
+	}
+	if _, err := Run(context.Background(), dev, cfg, RunOptions{Dir: filepath.Join(t.TempDir(), "none"), Resume: true}); err == nil || !strings.Contains(err.Error(), "no run to resume") {
+		t.Errorf("resuming an empty folder: %v", err)
+	}
+
+	var epochs []int
+	rest, err := Run(context.Background(), dev, cfg, RunOptions{Dir: dir, Resume: true, Progress: func(seed uint64, e EpochResult) {
+		epochs = append(epochs, e.Epoch)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(epochs, []int{3}) {
+		t.Errorf("the resumed run trained epochs %v, want [3] (seed 5's last)", epochs)
+	}
+	if _, err := os.Stat(checkpointPath(dir, 5)); err == nil {
+		t.Error("the checkpoint outlived its finished seed")
+	}
+	for _, res := range []*Result{rest, mustLoad(t, dir)} {
+		if len(res.Seeds) != 2 {
+			t.Fatalf("resumed result has %d seeds", len(res.Seeds))
+		}
+		for i, w := range whole.Seeds {
+			g := res.Seeds[i]
+			if g.Interrupted || g.BestEpoch != w.BestEpoch || g.BestTest != w.BestTest || g.TrainAtBest != w.TrainAtBest || len(g.Curve) != len(w.Curve) {
+				t.Fatalf("seed %d: resumed %+v, uninterrupted %+v", w.Seed, g, w)
+			}
+			for j, e := range w.Curve {
+				ge := g.Curve[j]
+				if ge.TrainLoss != e.TrainLoss || ge.TrainMetric != e.TrainMetric || ge.TestMetric != e.TestMetric {
+					t.Errorf("seed %d epoch %d: resumed %+v, uninterrupted %+v", w.Seed, e.Epoch, ge, e)
+				}
+				if j > 0 && ge.Seconds < g.Curve[j-1].Seconds {
+					t.Errorf("seed %d: wall time goes back at epoch %d", w.Seed, e.Epoch)
+				}
+			}
+		}
+	}
+	// The predictions come back from the checkpoint (seed 5) and from predictions.json (seed 4).
+	if len(rest.Seeds[0].Pred) == 0 || !reflect.DeepEqual(rest.Seeds[0].Pred, whole.Seeds[0].Pred) || !reflect.DeepEqual(rest.Seeds[1].Pred, whole.Seeds[1].Pred) {
+		t.Error("the resumed run's predictions differ from the uninterrupted run's")
+	}
+}
+
+func mustLoad(t *testing.T, dir string) *Result {
+	t.Helper()
+	r, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/gazeml/gaze/engine"
 )
 
 // Summary is a result's headline: over seeds, the best test metric's median and spread, and
@@ -104,7 +106,9 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "result.json"), b, 0o644); err != nil {
+	// Written atomically: a resumed run reads them back, and a killed process must not leave
+	// half a file.
+	if err := engine.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
 		return err
 	}
 	m := TaskMetric(r.Config.Task)
@@ -130,7 +134,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if b, err = json.Marshal(pf); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "predictions.json"), b, 0o644); err != nil {
+	if err := engine.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
 		return err
 	}
 	tf, err := os.Create(filepath.Join(dir, "table.txt"))
@@ -161,6 +165,19 @@ func writeCSV(path string, rows [][]string) error {
 		return err
 	}
 	return fh.Close()
+}
+
+// loadPredFile reads a predictions.json written by Save.
+func loadPredFile(dir string) (predFile, error) {
+	var pf predFile
+	b, err := os.ReadFile(filepath.Join(dir, "predictions.json"))
+	if err != nil {
+		return pf, err
+	}
+	if err := json.Unmarshal(b, &pf); err != nil {
+		return pf, fmt.Errorf("%s/predictions.json: %w", dir, err)
+	}
+	return pf, nil
 }
 
 // Load reads a result.json written by Save.

@@ -1,11 +1,9 @@
 package coordconv
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
-	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
@@ -25,13 +23,9 @@ func Plot(dir string) error {
 	if err := plotCurves(r, filepath.Join(dir, "curves.png")); err != nil {
 		return fmt.Errorf("curves: %w", err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "predictions.json"))
+	pf, err := loadPredFile(dir)
 	if err != nil {
 		return err
-	}
-	var pf predFile
-	if err := json.Unmarshal(b, &pf); err != nil {
-		return fmt.Errorf("%s/predictions.json: %w", dir, err)
 	}
 	return plotPredictions(pf, filepath.Join(dir, "predictions.png"))
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"time"
 
 	"github.com/gazeml/gaze/engine"
@@ -170,10 +172,10 @@ func every(c []Centre, k int) []Centre {
 	return out
 }
 
-// Run trains the configured model once per seed on dev. progress, when set, is told about every
-// epoch. When ctx is cancelled, the result holds the seeds done and the epochs finished of the
-// interrupted one, alongside the error.
-func Run(ctx context.Context, dev engine.Device, cfg Config, progress func(seed uint64, e EpochResult)) (*Result, error) {
+// Run trains the configured model once per seed on dev. When ctx is cancelled, the result holds
+// the seeds done and the epochs finished of the interrupted one, alongside the error; with
+// opts.Dir, they are saved there too, and opts.Resume continues them later.
+func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -182,10 +184,30 @@ func Run(ctx context.Context, dev engine.Device, cfg Config, progress func(seed 
 		return nil, err
 	}
 	res := &Result{Config: cfg, Train: train.Len(), Test: test.Len(), Device: dev.Name()}
-	for _, seed := range cfg.Seeds {
-		sr, err := runSeed(ctx, dev, cfg, train, test, seed, progress)
+	if opts.Dir != "" {
+		if res.Seeds, err = openRun(opts.Dir, cfg, opts.Resume); err != nil {
+			return nil, err
+		}
+	}
+	for _, seed := range cfg.Seeds[len(res.Seeds):] {
+		ck := ""
+		if opts.Dir != "" {
+			ck = checkpointPath(opts.Dir, seed)
+		}
+		sr, err := runSeed(ctx, dev, cfg, train, test, seed, ck, opts.Progress)
 		if sr != nil {
 			res.Seeds = append(res.Seeds, *sr)
+			if opts.Dir != "" {
+				if serr := res.Save(opts.Dir, test.Centres); serr != nil {
+					return res, errors.Join(err, fmt.Errorf("writing %s: %w", opts.Dir, serr))
+				}
+				if err == nil {
+					// The seed's results are saved; its checkpoint has nothing left to give.
+					if rerr := os.Remove(ck); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+						return res, rerr
+					}
+				}
+			}
 		}
 		if err != nil {
 			return res, fmt.Errorf("seed %d: %w", seed, err)
@@ -221,7 +243,9 @@ func predCentres(c []Centre) []Centre {
 
 var errPerfect = errors.New("perfect")
 
-func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Examples, seed uint64, progress func(uint64, EpochResult)) (*SeedResult, error) {
+// runSeed trains one seed. With ckpt, it checkpoints there after every epoch and on
+// cancellation, and continues from the checkpoint if the file exists.
+func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Examples, seed uint64, ckpt string, progress func(uint64, EpochResult)) (*SeedResult, error) {
 	spec, err := NewSpec(cfg.Task, cfg.Model, cfg.Opts)
 	if err != nil {
 		return nil, err
@@ -237,17 +261,24 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	if err != nil {
 		return nil, err
 	}
-	tr, err := engine.NewTrainer(m, opt, train, nil, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch, Seed: seed})
+	tr, err := engine.NewTrainer(m, opt, train, nil, engine.TrainConfig{Epochs: cfg.Epochs, Batch: cfg.Batch, Seed: seed, Checkpoint: ckpt})
 	if err != nil {
 		return nil, err
 	}
 	metric := TaskMetric(cfg.Task)
 	ev := newEvaluator(m, cfg.Task)
 	sr := &SeedResult{Seed: seed, Params: m.Arena.D, BestEpoch: -1}
-	start := time.Now()
-	var trainSecs float64
+	p := &seedProgress{sr: sr, start: time.Now()}
+	if ckpt != "" {
+		tr.Extra = p
+		if _, err := os.Stat(ckpt); err == nil {
+			if err := tr.LoadCheckpoint(ckpt); err != nil {
+				return nil, err
+			}
+		}
+	}
 	tr.OnEpoch = func(info engine.EpochInfo) error {
-		trainSecs += info.Seconds
+		p.trainSecs += info.Seconds
 		trm, err := ev.metric(train, nil)
 		if err != nil {
 			return err
@@ -257,7 +288,7 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 		if err != nil {
 			return err
 		}
-		e := EpochResult{Epoch: info.Epoch, TrainLoss: info.TrainLoss, TrainMetric: trm, TestMetric: tem, Seconds: time.Since(start).Seconds()}
+		e := EpochResult{Epoch: info.Epoch, TrainLoss: info.TrainLoss, TrainMetric: trm, TestMetric: tem, Seconds: p.elapsed()}
 		sr.Curve = append(sr.Curve, e)
 		// The best epoch has the best test metric; among equal ones (a baseline stuck at 0 % on
 		// the unseen quadrant), the best train metric.
@@ -276,10 +307,10 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	if errors.Is(err, errPerfect) {
 		err = nil
 	}
-	sr.Wall = time.Since(start).Seconds()
+	sr.Wall = p.elapsed()
 	sr.Epochs = len(sr.Curve)
 	if sr.Epochs > 0 {
-		sr.EpochSecs = trainSecs / float64(sr.Epochs)
+		sr.EpochSecs = p.trainSecs / float64(sr.Epochs)
 	}
 	if err != nil {
 		// An interrupted run keeps the epochs it finished (Run reports them with the error).

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -83,49 +84,47 @@ func coordconvRunCommand() *cli.Command {
 			"Defaults (from the authors' experiment scripts): classification coordconv lr 0.005 l2 1e-3 50\n" +
 			"epochs, conv (deconv painter) lr 0.002 l2 1e-3 60 epochs; regression coordconv lr 0.01 l2 1e-5,\n" +
 			"conv lr 0.001 l2 1e-4, 100 epochs; rendering as classification. Metrics: accuracy (argmax =\n" +
-			"centre), mean distance in pixels, IOU of the output thresholded at 0.5.",
-		Flags: coordconvRunFlags(),
+			"centre), mean distance in pixels, IOU of the output thresholded at 0.5. Every epoch writes a\n" +
+			"checkpoint of the seed in progress to --out, every finished seed the result files; Ctrl-C or\n" +
+			"SIGTERM stops after saving them, and --resume continues without losing or repeating an epoch.",
+		Flags: append(coordconvRunFlags(),
+			&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out (same flags): finished seeds are kept, the seed in progress continues from its last epoch"}),
 		Action: func(c *cli.Context) error {
 			cfg, err := coordconvConfig(c)
 			if err != nil {
 				return err
 			}
 			out := c.String("out")
-			if _, err := os.Stat(filepath.Join(out, "result.json")); err == nil {
-				return fmt.Errorf("%s already holds a result; choose another --out", out)
-			}
 			dev, err := engine.Open(c.String("device"))
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m := coordconv.TaskMetric(cfg.Task)
 			fmt.Fprintf(c.App.Writer, "%s, %s split, %s model on %s: lr %g, l2 %g, batch %d, up to %d epochs, seeds %v\n",
 				cfg.Task, cfg.Split, cfg.Model, dev.Name(), cfg.LR, cfg.L2, cfg.Batch, cfg.Epochs, cfg.Seeds)
-			res, err := coordconv.Run(ctx, dev, cfg, func(seed uint64, e coordconv.EpochResult) {
-				fmt.Fprintf(c.App.Writer, "seed %d epoch %3d  train loss %.5f  train %s %s  test %s  %.0fs\n",
-					seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), e.Seconds)
-			})
+			res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: out, Resume: c.Bool("resume"), Progress: epochPrinter(c, cfg.Task, "")})
 			if res != nil && len(res.Seeds) > 0 {
-				_, test, serr := cfg.Sets()
-				if serr == nil {
-					serr = res.Save(out, test.Centres)
-				}
-				if serr != nil {
-					return fmt.Errorf("writing %s: %w", out, serr)
-				}
 				fmt.Fprintln(c.App.Writer)
 				if terr := res.WriteTable(c.App.Writer); terr != nil {
 					return terr
 				}
-				fmt.Fprintf(c.App.Writer, "wrote %s\n", out)
-				if errors.Is(err, context.Canceled) {
-					return fmt.Errorf("interrupted: the finished epochs are saved in %s", out)
-				}
+				fmt.Fprintf(c.App.Writer, "results in %s\n", out)
+			}
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("interrupted: the finished epochs are saved in %s; continue with the same command plus --resume", out)
 			}
 			return err
 		},
+	}
+}
+
+// epochPrinter prints one line per epoch of a run, after prefix.
+func epochPrinter(c *cli.Context, task coordconv.Task, prefix string) func(uint64, coordconv.EpochResult) {
+	m := coordconv.TaskMetric(task)
+	return func(seed uint64, e coordconv.EpochResult) {
+		fmt.Fprintf(c.App.Writer, "%sseed %d epoch %3d  train loss %.5f  train %s %s  test %s  %.0fs\n",
+			prefix, seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), e.Seconds)
 	}
 }
 
@@ -140,7 +139,9 @@ func coordconvSweepCommand() *cli.Command {
 		Usage: "run every combination of --lrs, --fss and --muls (the baselines' hyper-parameter sweep) and report the best",
 		Description: "Each combination is a gaze coordconv run (all its flags apply; --lr, --fs and --mul are\n" +
 			"replaced) written to --out/lr<lr>_fs<fs>_m<m>; sweep.md lists them all, best first by the median\n" +
-			"over seeds of the best test metric.",
+			"over seeds of the best test metric. Run the same command again to continue an interrupted or\n" +
+			"extended sweep: finished combinations are read back, an interrupted one continues from its last\n" +
+			"epoch. A combination that fails (a diverging loss) is reported and the others still run.",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			base, err := coordconvConfig(c)
@@ -151,13 +152,10 @@ func coordconvSweepCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			_, test, err := base.Sets()
-			if err != nil {
-				return err
-			}
 			var rs []*coordconv.Result
+			var failed []error
 			for _, lr := range c.Float64Slice("lrs") {
 				for _, fs := range c.IntSlice("fss") {
 					for _, mul := range c.IntSlice("muls") {
@@ -166,21 +164,32 @@ func coordconvSweepCommand() *cli.Command {
 						if err := cfg.Validate(); err != nil {
 							return err
 						}
+						name := fmt.Sprintf("lr %g fs %d m %d", lr, fs, mul)
 						dir := filepath.Join(c.String("out"), fmt.Sprintf("lr%g_fs%d_m%d", lr, fs, mul))
-						res, err := coordconv.Run(ctx, dev, cfg, nil)
-						if res != nil && len(res.Seeds) > 0 {
-							if serr := res.Save(dir, test.Centres); serr != nil {
-								return serr
-							}
-							rs = append(rs, res)
-							fmt.Fprintf(c.App.Writer, "lr %g fs %d m %d: ", lr, fs, mul)
-							coordconv.WriteMarkdown(c.App.Writer, []*coordconv.Result{res})
+						resume := coordconv.HoldsRun(dir)
+						if resume {
+							fmt.Fprintf(c.App.Writer, "%s: continuing %s\n", name, dir)
+						}
+						res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: dir, Resume: resume, Progress: epochPrinter(c, cfg.Task, name+": ")})
+						if errors.Is(err, context.Canceled) {
+							return fmt.Errorf("interrupted: finished combinations and epochs are saved under %s; run the same command again to continue", c.String("out"))
+						}
+						if errors.Is(err, coordconv.ErrOtherConfig) {
+							return fmt.Errorf("%s: %w", name, err)
 						}
 						if err != nil {
-							return err
+							fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", name, err)
+							failed = append(failed, fmt.Errorf("%s: %w", name, err))
+							continue
 						}
+						rs = append(rs, res)
+						fmt.Fprintf(c.App.Writer, "%s: ", name)
+						coordconv.WriteMarkdown(c.App.Writer, []*coordconv.Result{res})
 					}
 				}
+			}
+			if len(rs) == 0 {
+				return errors.Join(failed...)
 			}
 			coordconv.SortBest(rs)
 			fh, err := os.Create(filepath.Join(c.String("out"), "sweep.md"))
@@ -198,7 +207,13 @@ func coordconvSweepCommand() *cli.Command {
 			if err := coordconv.WriteMarkdown(c.App.Writer, rs); err != nil {
 				return err
 			}
-			return coordconv.WriteComparisons(c.App.Writer, coordconv.Compare(rs))
+			if err := coordconv.WriteComparisons(c.App.Writer, coordconv.Compare(rs)); err != nil {
+				return err
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("%d of the combinations failed (the others are in sweep.md):\n%w", len(failed), errors.Join(failed...))
+			}
+			return nil
 		},
 	}
 }

@@ -78,6 +78,10 @@ func TestCoordConvRunAndData(t *testing.T) {
 	if _, _, err := gaze(t, args...); err == nil || !strings.Contains(err.Error(), "already") {
 		t.Errorf("a second run into %s: %v, want a refusal", dir, err)
 	}
+	// Resuming a finished run trains nothing and prints its table.
+	if out, _, err := gaze(t, append(args, "--resume")...); err != nil || strings.Contains(out, "epoch   1") || !strings.Contains(out, "906") {
+		t.Errorf("--resume of a finished run: %v\n%s", err, out)
+	}
 	md, _, err := gaze(t, "coordconv", "table", dir)
 	if err != nil || !strings.Contains(md, "| regression | quadrant | coordconv | lr 0.01, l2 1e-05, batch 16, every 40th centre | 2 |") {
 		t.Errorf("table: %v\n%s", err, md)
@@ -121,5 +125,30 @@ func TestCoordConvSweep(t *testing.T) {
 	}
 	if !strings.Contains(out, "best first") || !strings.Contains(string(md), "fs 2, m 1") {
 		t.Errorf("sweep output:\n%s", out)
+	}
+	// Run again with one more learning rate: the four finished combinations are read back, not
+	// trained again, and only the new one trains.
+	out, stderr, err = gaze(t, "coordconv", "sweep", "--task", "classification", "--model", "conv", "--split", "quadrant",
+		"--seeds", "1", "--epochs", "1", "--subsample", "100", "--lrs", "0.001,0.01,0.003", "--fss", "2,3", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if n := strings.Count(out, "continuing"); n != 4 {
+		t.Errorf("the second sweep continued %d combinations, want 4:\n%s", n, out)
+	}
+	if n := strings.Count(out, "epoch   1"); n != 2 {
+		t.Errorf("the second sweep trained %d epochs, want 2 (the new learning rate's):\n%s", n, out)
+	}
+	md, err = os.ReadFile(filepath.Join(dir, "sweep.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(md), "| classification |"); rows != 6 {
+		t.Errorf("sweep.md has %d rows, want 6:\n%s", rows, md)
+	}
+	// The same folder with another recipe is refused, not mixed in.
+	if _, _, err := gaze(t, "coordconv", "sweep", "--task", "classification", "--model", "conv", "--split", "quadrant",
+		"--seeds", "1", "--epochs", "2", "--subsample", "100", "--lrs", "0.001", "--fss", "2", "--out", dir); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("a sweep with another epoch budget into the same folder: %v", err)
 	}
 }

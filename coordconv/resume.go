@@ -1,0 +1,158 @@
+package coordconv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// RunOptions says where a run keeps its state and who hears of its progress.
+type RunOptions struct {
+	// Dir, when set, holds the run: config.json from the start, the result files (see Save)
+	// after every seed, and seed<N>.ckpt, the checkpoint of the seed in progress, after every
+	// epoch and when the context is cancelled. A new run refuses a Dir that holds one.
+	Dir string
+	// Resume continues the run in Dir with the same configuration: finished seeds are read
+	// back, the seed in progress continues from its checkpoint, and the result is what an
+	// uninterrupted run would have given (wall times include the earlier processes').
+	Resume bool
+	// Progress, when set, is told about every epoch.
+	Progress func(seed uint64, e EpochResult)
+}
+
+const configFile = "config.json"
+
+// ErrOtherConfig is the error of resuming a run with another configuration than it started with.
+var ErrOtherConfig = errors.New("the folder holds a run with another configuration; resume with the same flags")
+
+func checkpointPath(dir string, seed uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("seed%d.ckpt", seed))
+}
+
+// HoldsRun tells whether dir holds a run (finished or not) that Resume can continue.
+func HoldsRun(dir string) bool {
+	for _, f := range []string{configFile, "result.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	ck, _ := filepath.Glob(filepath.Join(dir, "seed*.ckpt"))
+	return len(ck) > 0
+}
+
+// openRun prepares dir for cfg. A new run gets config.json; a resumed one must have been
+// started with the same configuration, and its finished seeds (with their predictions) are
+// returned in order.
+func openRun(dir string, cfg Config, resume bool) ([]SeedResult, error) {
+	want, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	writeConfig := func() error {
+		b, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, configFile), append(b, '\n'), 0o644)
+	}
+	if !resume {
+		if HoldsRun(dir) {
+			return nil, fmt.Errorf("%s already holds a run; continue it with --resume (same flags) or choose another --out", dir)
+		}
+		return nil, writeConfig()
+	}
+	if !HoldsRun(dir) {
+		return nil, fmt.Errorf("%s holds no run to resume", dir)
+	}
+	prev, err := Load(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var saved Config
+	if b, err := os.ReadFile(filepath.Join(dir, configFile)); err == nil {
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", dir, configFile, err)
+		}
+	} else if prev != nil {
+		// Folders written before config.json existed: the result names its configuration.
+		saved = prev.Config
+	} else {
+		return nil, fmt.Errorf("%s holds checkpoints but no %s: cannot tell which run they belong to", dir, configFile)
+	}
+	if got, _ := json.Marshal(saved); !bytes.Equal(got, want) {
+		return nil, fmt.Errorf("%s: %w\n saved: %s\n flags: %s", dir, ErrOtherConfig, got, want)
+	}
+	if err := writeConfig(); err != nil {
+		return nil, err
+	}
+	if prev == nil {
+		return nil, nil
+	}
+	pf, err := loadPredFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	pred := make(map[uint64][][]float32, len(pf.Seeds))
+	for i, s := range pf.Seeds {
+		if i < len(pf.Pred) {
+			pred[s] = pf.Pred[i]
+		}
+	}
+	var done []SeedResult
+	for i, sr := range prev.Seeds {
+		if sr.Interrupted {
+			break // continued from its checkpoint
+		}
+		if i >= len(cfg.Seeds) || sr.Seed != cfg.Seeds[i] {
+			return nil, fmt.Errorf("%s/result.json: seed %d where the configuration has %v", dir, sr.Seed, cfg.Seeds)
+		}
+		sr.Pred = pred[sr.Seed]
+		done = append(done, sr)
+	}
+	return done, nil
+}
+
+// seedProgress travels in a seed's checkpoint (engine.CheckpointExtra): the epochs evaluated so
+// far and the time spent, so a resumed seed reports the curve, best epoch and predictions of an
+// uninterrupted one.
+type seedProgress struct {
+	sr        *SeedResult
+	trainSecs float64   // training seconds of the epochs in sr.Curve
+	offset    float64   // wall seconds spent on this seed by earlier processes
+	start     time.Time // when this process took the seed up
+}
+
+type seedState struct {
+	Result    SeedResult  `json:"result"`
+	Pred      [][]float32 `json:"pred"` // SeedResult leaves it out of its JSON
+	TrainSecs float64     `json:"train_secs"`
+	Elapsed   float64     `json:"elapsed"`
+}
+
+func (p *seedProgress) elapsed() float64 { return p.offset + time.Since(p.start).Seconds() }
+
+func (p *seedProgress) SaveState() ([]byte, error) {
+	return json.Marshal(seedState{Result: *p.sr, Pred: p.sr.Pred, TrainSecs: p.trainSecs, Elapsed: p.elapsed()})
+}
+
+func (p *seedProgress) LoadState(b []byte) error {
+	var s seedState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("seed progress: %w", err)
+	}
+	if s.Result.Seed != p.sr.Seed {
+		return fmt.Errorf("seed progress is for seed %d, not %d", s.Result.Seed, p.sr.Seed)
+	}
+	*p.sr = s.Result
+	p.sr.Pred = s.Pred
+	p.trainSecs, p.offset, p.start = s.TrainSecs, s.Elapsed, time.Now()
+	return nil
+}

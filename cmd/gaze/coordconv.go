@@ -154,10 +154,14 @@ func coordconvSweepCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			fss := c.IntSlice("fss")
+			if base.Task == coordconv.Regression && (c.IsSet("fss") || c.IsSet("fs")) {
+				return fmt.Errorf("--fss: the regression baseline has no filter-size option (sweep --lrs and --muls)")
+			}
 			var rs []*coordconv.Result
 			var failed []error
 			for _, lr := range c.Float64Slice("lrs") {
-				for _, fs := range c.IntSlice("fss") {
+				for _, fs := range fss {
 					for _, mul := range c.IntSlice("muls") {
 						cfg := base
 						cfg.LR, cfg.Opts = lr, coordconv.ModelOptions{Mul: mul, FS: fs}
@@ -165,7 +169,11 @@ func coordconvSweepCommand() *cli.Command {
 							return err
 						}
 						name := fmt.Sprintf("lr %g fs %d m %d", lr, fs, mul)
-						dir := filepath.Join(c.String("out"), fmt.Sprintf("lr%g_fs%d_m%d", lr, fs, mul))
+						sub := fmt.Sprintf("lr%g_fs%d_m%d", lr, fs, mul)
+						if base.Task == coordconv.Regression {
+							name, sub = fmt.Sprintf("lr %g m %d", lr, mul), fmt.Sprintf("lr%g_m%d", lr, mul)
+						}
+						dir := filepath.Join(c.String("out"), sub)
 						resume := coordconv.HoldsRun(dir)
 						if resume {
 							fmt.Fprintf(c.App.Writer, "%s: continuing %s\n", name, dir)

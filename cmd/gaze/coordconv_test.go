@@ -146,6 +146,19 @@ func TestCoordConvSweep(t *testing.T) {
 	if rows := strings.Count(string(md), "| classification |"); rows != 6 {
 		t.Errorf("sweep.md has %d rows, want 6:\n%s", rows, md)
 	}
+	if _, _, err := gaze(t, "coordconv", "sweep", "--task", "regression", "--model", "conv", "--fss", "2,3", "--out", dir); err == nil || !strings.Contains(err.Error(), "no filter-size") {
+		t.Errorf("a regression sweep over filter sizes: %v", err)
+	}
+	reg := filepath.Join(t.TempDir(), "reg")
+	if _, stderr, err := gaze(t, "coordconv", "sweep", "--task", "regression", "--model", "conv", "--seeds", "1", "--epochs", "1",
+		"--subsample", "100", "--lrs", "0.001", "--muls", "1,2", "--out", reg); err != nil {
+		t.Fatalf("regression sweep: %v\n%s", err, stderr)
+	}
+	for _, sub := range []string{"lr0.001_m1", "lr0.001_m2"} {
+		if _, err := os.Stat(filepath.Join(reg, sub, "result.json")); err != nil {
+			t.Error(err)
+		}
+	}
 	// The same folder with another recipe is refused, not mixed in.
 	if _, _, err := gaze(t, "coordconv", "sweep", "--task", "classification", "--model", "conv", "--split", "quadrant",
 		"--seeds", "1", "--epochs", "2", "--subsample", "100", "--lrs", "0.001", "--fss", "2", "--out", dir); err == nil || !strings.Contains(err.Error(), "another configuration") {

@@ -116,6 +116,11 @@ func openRun(dir string, cfg Config, resume bool) ([]SeedResult, error) {
 		}
 		sr.Pred = pred[sr.Seed]
 		done = append(done, sr)
+		// A process killed between saving a seed's results and removing its checkpoint leaves
+		// the checkpoint behind.
+		if err := os.Remove(checkpointPath(dir, sr.Seed)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	return done, nil
 }

@@ -49,6 +49,9 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 	if stdout, stderr, err = gaze(t, emit...); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
+	if !strings.Contains(stdout, "kubectl apply -f "+filepath.Join(dir, "job.json")) {
+		t.Errorf("--emit k8s does not say how to submit the job:\n%s", stdout)
+	}
 	var job map[string]any
 	b, err := os.ReadFile(filepath.Join(dir, "job.json"))
 	if err != nil || json.Unmarshal(b, &job) != nil {

@@ -48,11 +48,6 @@ func (d *Device) parallel(n, grain int, r ranger) {
 	d.chunk.r = nil
 }
 
-// rangeFunc lets a cold kernel pass a closure (which allocates per call) where a ranger is due.
-type rangeFunc func(lo, hi int)
-
-func (f rangeFunc) run(lo, hi int) { f(lo, hi) }
-
 // launch stores a kernel's arguments in its slot of d.k, runs it with parallel, and clears the
 // slot so that the device keeps no reference to the caller's memory.
 func launch[T any, P interface {

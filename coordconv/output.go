@@ -248,11 +248,18 @@ func (c Config) Recipe() string {
 	return s
 }
 
-// SortBest orders results by the median over seeds of their best test metric, best first.
+// SortBest orders results by the median over seeds of their best test metric, best first; among
+// equal ones (baselines that all score 0 on the unseen quadrant), by the median train metric at
+// that epoch, as a seed's best epoch is chosen.
 func SortBest(rs []*Result) {
 	sort.SliceStable(rs, func(i, j int) bool {
 		m := TaskMetric(rs[i].Config.Task)
-		return m.better(median(rs[i].Summarise().BestTest), median(rs[j].Summarise().BestTest))
+		a, b := rs[i].Summarise(), rs[j].Summarise()
+		ta, tb := median(a.BestTest), median(b.BestTest)
+		if ta != tb {
+			return m.better(ta, tb)
+		}
+		return m.better(median(a.TrainAtBest), median(b.TrainAtBest))
 	})
 }
 

@@ -56,6 +56,18 @@ func TestCompare(t *testing.T) {
 		t.Errorf("comparison table lacks the parameter or time ratio:\n%s", b.String())
 	}
 
+	// Baselines with the same test metric (0 on the unseen quadrant) rank by their train metric.
+	fit := func(params int, train float64) *Result {
+		sr := seedRun(params, 0, 0)
+		sr.TrainAtBest = train
+		return &Result{Config: cfg("conv", 0.001), Seeds: []SeedResult{sr}}
+	}
+	rs := []*Result{fit(46465, 0.28), fit(183553, 0.46), fit(103585, 0.41)}
+	SortBest(rs)
+	if rs[0].Seeds[0].Params != 183553 || rs[2].Seeds[0].Params != 46465 {
+		t.Errorf("ties on the test metric ranked %d, %d, %d; want the best train metric first", rs[0].Seeds[0].Params, rs[1].Seeds[0].Params, rs[2].Seeds[0].Params)
+	}
+
 	// A CoordConv run that never matches the baseline says so rather than dividing by NaN.
 	cc.Seeds = cc.Seeds[2:]
 	cs = Compare([]*Result{cc, best})

@@ -34,6 +34,15 @@ func checkpointPath(dir string, seed uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("seed%d.ckpt", seed))
 }
 
+// dropCheckpoint removes a finished seed's checkpoint, if there is one: its results are saved
+// and it has nothing left to give.
+func dropCheckpoint(dir string, seed uint64) error {
+	if err := os.Remove(checkpointPath(dir, seed)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // HoldsRun tells whether dir holds a run (finished or not) that Resume can continue.
 func HoldsRun(dir string) bool {
 	for _, f := range []string{configFile, "result.json"} {
@@ -118,7 +127,7 @@ func openRun(dir string, cfg Config, resume bool) ([]SeedResult, error) {
 		done = append(done, sr)
 		// A process killed between saving a seed's results and removing its checkpoint leaves
 		// the checkpoint behind.
-		if err := os.Remove(checkpointPath(dir, sr.Seed)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := dropCheckpoint(dir, sr.Seed); err != nil {
 			return nil, err
 		}
 	}

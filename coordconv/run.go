@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"time"
@@ -202,8 +201,7 @@ func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (*
 					return res, errors.Join(err, fmt.Errorf("writing %s: %w", opts.Dir, serr))
 				}
 				if err == nil {
-					// The seed's results are saved; its checkpoint has nothing left to give.
-					if rerr := os.Remove(ck); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+					if rerr := dropCheckpoint(opts.Dir, seed); rerr != nil {
 						return res, rerr
 					}
 				}

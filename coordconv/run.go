@@ -326,9 +326,7 @@ type evaluator struct {
 	m     *engine.Model
 	task  Task
 	batch int
-	x, y  []float32
 	out   []float32
-	idx   []int
 }
 
 // evalBatch keeps evaluation activations small: the painters hold ~400 channels of 64×64 per example.
@@ -341,38 +339,33 @@ func newEvaluator(m *engine.Model, task Task) *evaluator {
 // metric returns the task metric over ds; with pred, it also returns the outputs for nPred
 // examples spread over the set (probability maps, or predicted (x, y) in pixels).
 func (e *evaluator) metric(ds *Examples, pred *[][]float32) (float64, error) {
-	n := ds.Len()
-	xs, ys, os := ds.ExampleSize(), ds.TargetSize(), e.m.OutSize()
-	if len(e.x) < e.batch*xs || len(e.y) < e.batch*ys {
-		e.x, e.y = make([]float32, e.batch*xs), make([]float32, e.batch*ys)
+	it, err := e.m.Batches(ds, e.batch)
+	if err != nil {
+		return 0, err
 	}
+	n, ys, os := ds.Len(), ds.TargetSize(), e.m.OutSize()
 	if len(e.out) < e.batch*os {
 		e.out = make([]float32, e.batch*os)
-		e.idx = make([]int, e.batch)
 	}
 	var total float64
-	for start := 0; start < n; start += e.batch {
-		k := min(e.batch, n-start)
-		idx := e.idx[:k]
-		for i := range idx {
-			idx[i] = start + i
-		}
-		if err := ds.Gather(idx, e.x, e.y); err != nil {
-			return 0, err
-		}
-		out, err := e.m.Forward(e.x, k, engine.EvalMode)
+	for it.Next() {
+		out, err := it.Forward(engine.EvalMode)
 		if err != nil {
 			return 0, err
 		}
+		k, y := it.Len(), it.Targets()
 		o := e.out[:k*os]
 		e.m.Dev.Download(o, out.Buf)
 		for i := range k {
-			oi, yi := o[i*os:(i+1)*os], e.y[i*ys:(i+1)*ys]
+			oi, yi := o[i*os:(i+1)*os], y[i*ys:(i+1)*ys]
 			total += exampleMetric(e.task, oi, yi)
-			if pred != nil && isPredIndex(start+i, n) {
+			if pred != nil && isPredIndex(it.Start()+i, n) {
 				*pred = append(*pred, predMap(e.task, oi))
 			}
 		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, err
 	}
 	return total / float64(n), nil
 }

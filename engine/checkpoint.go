@@ -113,76 +113,121 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 // LoadCheckpoint restores a checkpoint written by SaveCheckpoint for the same model, seed and
 // batch size, so that Run continues exactly where the checkpointed run stood.
 func (t *Trainer) LoadCheckpoint(path string) error {
+	h, payload, err := readCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	if err := t.checkCheckpoint(path, h); err != nil {
+		return err
+	}
+	if want := t.payloadLen(h); payload.Len() != want {
+		return badCheckpoint(path, "payload is %d bytes, want %d", payload.Len(), want)
+	}
+	if err := t.restoreDevice(path, h, payload); err != nil {
+		return err
+	}
+	if t.Extra != nil {
+		extra := make([]byte, h.ExtraLen)
+		io.ReadFull(payload, extra)
+		if err := t.Extra.LoadState(extra); err != nil {
+			return badCheckpoint(path, "%v", err)
+		}
+	}
+	t.Iter, t.Opt.T = h.Iter, h.OptT
+	t.epochLoss, t.epochCount, t.epochTime = h.EpochLoss, h.EpochCount, h.EpochTime
+	t.lastCkIter, t.lastCkPath = h.Iter, path
+	return nil
+}
+
+func badCheckpoint(path, format string, a ...any) error {
+	return fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+}
+
+// readCheckpoint reads a checkpoint file, checks its magic, checksum and version, and returns
+// its header and a reader positioned at the payload (the CRC stripped).
+func readCheckpoint(path string) (ckHeader, *bytes.Reader, error) {
+	var h ckHeader
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+		return h, nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	if len(data) < len(ckMagic)+12 || string(data[:len(ckMagic)]) != ckMagic {
-		return bad("not a gaze checkpoint (bad magic)")
+		return h, nil, badCheckpoint(path, "not a gaze checkpoint (bad magic)")
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.ChecksumIEEE(body) != sum {
-		return bad("checksum mismatch: the file is truncated or corrupt")
+		return h, nil, badCheckpoint(path, "checksum mismatch: the file is truncated or corrupt")
 	}
 	r := bytes.NewReader(body[len(ckMagic):])
 	var ver, hl uint32
 	binary.Read(r, binary.LittleEndian, &ver)
 	binary.Read(r, binary.LittleEndian, &hl)
 	if ver != ckVersion {
-		return bad("version %d, this gaze reads version %d", ver, ckVersion)
+		return h, nil, badCheckpoint(path, "version %d, this gaze reads version %d", ver, ckVersion)
 	}
 	if int(hl) > r.Len() {
-		return bad("header length %d exceeds the file", hl)
+		return h, nil, badCheckpoint(path, "header length %d exceeds the file", hl)
 	}
 	hj := make([]byte, hl)
 	io.ReadFull(r, hj)
-	var h ckHeader
 	if err := json.Unmarshal(hj, &h); err != nil {
-		return bad("header: %v", err)
+		return h, nil, badCheckpoint(path, "header: %v", err)
 	}
+	return h, r, nil
+}
+
+// checkCheckpoint refuses a checkpoint written for another model, seed, batch size, optimizer
+// or run length, or with or without extra state where this run differs.
+func (t *Trainer) checkCheckpoint(path string, h ckHeader) error {
 	m := t.Model
 	s := 0
 	if m.Arena.Stats != nil {
 		s = m.Arena.Stats.Len()
 	}
-	oa := t.Opt.arena
 	v := 0
-	if oa != m.Arena {
-		v = oa.D
+	if t.Opt.arena != m.Arena {
+		v = t.Opt.arena.D
 	}
 	switch {
 	case h.Model != m.Name || h.D != m.Arena.D || h.S != s:
-		return bad("it is for model %s with %d parameters, not %s with %d", h.Model, h.D, m.Name, m.Arena.D)
+		return badCheckpoint(path, "it is for model %s with %d parameters, not %s with %d", h.Model, h.D, m.Name, m.Arena.D)
 	case h.Seed != t.Cfg.Seed || h.Batch != t.Cfg.Batch:
-		return bad("it was written with seed %d and batch %d; resume with the same (got seed %d, batch %d)", h.Seed, h.Batch, t.Cfg.Seed, t.Cfg.Batch)
+		return badCheckpoint(path, "it was written with seed %d and batch %d; resume with the same (got seed %d, batch %d)", h.Seed, h.Batch, t.Cfg.Seed, t.Cfg.Batch)
 	case h.V != v:
-		return bad("it holds %d optimised variables besides θ, this run has %d", h.V, v)
+		return badCheckpoint(path, "it holds %d optimised variables besides θ, this run has %d", h.V, v)
 	case h.Opt.Kind != t.Opt.Cfg.Kind || h.HasS1 != (t.Opt.S1 != nil) || h.HasS2 != (t.Opt.S2 != nil):
-		return bad("it holds %s optimizer state, this run uses %s", h.Opt.Kind, t.Opt.Cfg.Kind)
+		return badCheckpoint(path, "it holds %s optimizer state, this run uses %s", h.Opt.Kind, t.Opt.Cfg.Kind)
 	case h.Iter > t.TotalSteps():
-		return bad("it is at iteration %d, past the %d iterations of this run", h.Iter, t.TotalSteps())
+		return badCheckpoint(path, "it is at iteration %d, past the %d iterations of this run", h.Iter, t.TotalSteps())
 	}
 	for i, p := range m.Arena.Params {
 		if i >= len(h.ParamNames) || h.ParamNames[i] != p.Name {
-			return bad("parameter %d is %q in the model but not in the checkpoint", i, p.Name)
+			return badCheckpoint(path, "parameter %d is %q in the model but not in the checkpoint", i, p.Name)
 		}
 	}
 	if (h.ExtraLen > 0) != (t.Extra != nil) {
-		return bad("extra state of %d bytes, and this run expects %v", h.ExtraLen, t.Extra != nil)
+		return badCheckpoint(path, "extra state of %d bytes, and this run expects %v", h.ExtraLen, t.Extra != nil)
 	}
-	want := 4*(h.D+h.S+h.V) + h.ExtraLen
+	return nil
+}
+
+// payloadLen is the size in bytes of what follows the header in a checkpoint h, as checked by
+// checkCheckpoint for this trainer.
+func (t *Trainer) payloadLen(h ckHeader) int {
+	n := 4*(h.D+h.S+h.V) + h.ExtraLen
 	if h.HasS1 {
-		want += 4 * oa.D
+		n += 4 * t.Opt.arena.D
 	}
 	if h.HasS2 {
-		want += 4 * oa.D
+		n += 4 * t.Opt.arena.D
 	}
-	if r.Len() != want {
-		return bad("payload is %d bytes, want %d", r.Len(), want)
-	}
+	return n
+}
+
+// restoreDevice uploads the payload's device state in file order: θ, the running statistics,
+// the optimised variables and the optimizer state.
+func (t *Trainer) restoreDevice(path string, h ckHeader, r *bytes.Reader) error {
+	m, oa := t.Model, t.Opt.arena
 	host := make([]float32, max(h.D, h.S, oa.D))
 	get := func(b Buffer, n int) {
 		readFloats(r, host[:n])
@@ -202,18 +247,8 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 		get(t.Opt.S2, oa.D)
 	}
 	if err := m.Dev.Sync(); err != nil {
-		return bad("%v", err)
+		return badCheckpoint(path, "%v", err)
 	}
-	if t.Extra != nil {
-		extra := make([]byte, h.ExtraLen)
-		io.ReadFull(r, extra)
-		if err := t.Extra.LoadState(extra); err != nil {
-			return bad("%v", err)
-		}
-	}
-	t.Iter, t.Opt.T = h.Iter, h.OptT
-	t.epochLoss, t.epochCount, t.epochTime = h.EpochLoss, h.EpochCount, h.EpochTime
-	t.lastCkIter, t.lastCkPath = h.Iter, path
 	return nil
 }
 

@@ -167,9 +167,8 @@ func (m *Model) Batch(x, y []float32, n int, mode Mode, grad bool, scale float64
 
 // run is Batch on data already on the device.
 func (m *Model) run(n int, mode Mode, grad bool, scale float64) float64 {
-	m.ctx.Mode, m.ctx.LossScale = mode, scale
-	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.First(n), N: n, Shape: m.In})
-	m.lastOut = out
+	m.ctx.LossScale = scale
+	out := m.forward(n, mode)
 	loss, g := m.Loss.compute(m.Dev, &m.lb, out, m.y.First(n), scale, grad)
 	if grad {
 		m.Net.Backward(&m.ctx, Tensor{Buf: g, N: n, Shape: out.Shape}, false)
@@ -211,36 +210,20 @@ var ErrEmpty = errors.New("empty data set")
 // mode chooses dropout and batch-norm behaviour; running statistics are never updated here.
 // In steady state (same chunk size) it allocates nothing.
 func (m *Model) Gradient(ds Examples, chunk int, mode Mode) (float64, error) {
-	n := ds.Len()
-	if n == 0 {
-		return 0, ErrEmpty
-	}
-	if chunk < 1 {
-		return 0, fmt.Errorf("gradient chunk %d must be ≥ 1", chunk)
-	}
-	if err := m.checkData(ds); err != nil {
-		return 0, err
-	}
-	chunk = min(chunk, n)
-	if err := m.EnsureBatch(chunk); err != nil {
+	it, err := m.Batches(ds, chunk)
+	if err != nil {
 		return 0, err
 	}
 	mode.UpdateStats = false
 	m.ZeroGrad()
 	var total float64
+	n := ds.Len()
 	scale := 1 / float64(n)
-	for start := 0; start < n; start += chunk {
-		k := min(chunk, n-start)
-		idx := m.idx[:k]
-		for i := range idx {
-			idx[i] = start + i
-		}
-		if err := ds.Gather(idx, m.hostX, m.hostY); err != nil {
-			return 0, err
-		}
-		m.Dev.Upload(m.x.buf, m.hostX[:k*m.InSize()])
-		m.Dev.Upload(m.y.buf, m.hostY[:k*m.TargetSize()])
-		total += m.run(k, mode, true, scale)
+	for it.Next() {
+		total += m.run(it.Len(), mode, true, scale)
+	}
+	if err := it.Err(); err != nil {
+		return 0, err
 	}
 	return total / float64(n), m.Dev.Sync()
 }
@@ -256,43 +239,31 @@ func (m *Model) checkData(ds Examples) error {
 // Evaluate returns the mean loss over ds and, for classification, the accuracy (argmax equals
 // the label), in inference mode with batches of up to batch examples.
 func (m *Model) Evaluate(ds Examples, batch int, mode Mode) (loss, acc float64, err error) {
-	n := ds.Len()
-	if n == 0 {
-		return 0, 0, ErrEmpty
-	}
-	if err := m.checkData(ds); err != nil {
-		return 0, 0, err
-	}
-	batch = min(max(batch, 1), n)
-	if err := m.EnsureBatch(batch); err != nil {
+	it, err := m.Batches(ds, max(batch, 1))
+	if err != nil {
 		return 0, 0, err
 	}
 	mode.UpdateStats = false
 	var total float64
 	correct := 0
-	for start := 0; start < n; start += batch {
-		k := min(batch, n-start)
-		idx := m.idx[:k]
-		for i := range idx {
-			idx[i] = start + i
-		}
-		if err := ds.Gather(idx, m.hostX, m.hostY); err != nil {
-			return 0, 0, err
-		}
-		m.Dev.Upload(m.x.buf, m.hostX[:k*m.InSize()])
-		m.Dev.Upload(m.y.buf, m.hostY[:k*m.TargetSize()])
+	for it.Next() {
+		k := it.Len()
 		total += m.run(k, mode, false, 0)
 		if m.Loss == SoftmaxCrossEntropy {
 			m.Dev.Argmax(m.lastOut.Buf, m.argm.First(k), k, m.OutSize())
 			m.Dev.Download(m.pred[:k], m.argm.buf)
-			for i := range k {
-				if m.pred[i] == m.hostY[i] {
+			for i, label := range it.Targets() {
+				if m.pred[i] == label {
 					correct++
 				}
 			}
 		}
 	}
-	return total / float64(n), float64(correct) / float64(n), m.Dev.Sync()
+	if err := it.Err(); err != nil {
+		return 0, 0, err
+	}
+	n := float64(ds.Len())
+	return total / n, float64(correct) / n, m.Dev.Sync()
 }
 
 // Forward runs the network on n examples of host input and returns the output on the device
@@ -305,10 +276,15 @@ func (m *Model) Forward(x []float32, n int, mode Mode) (Tensor, error) {
 		return Tensor{}, err
 	}
 	m.Dev.Upload(m.x.buf, x[:n*m.InSize()])
+	return m.forward(n, mode), m.Dev.Sync()
+}
+
+// forward runs the network on the first n examples of the device batch.
+func (m *Model) forward(n int, mode Mode) Tensor {
 	m.ctx.Mode = mode
 	out := m.Net.Forward(&m.ctx, Tensor{Buf: m.x.First(n), N: n, Shape: m.In})
 	m.lastOut = out
-	return out, m.Dev.Sync()
+	return out
 }
 
 // Theta copies θ to the host.

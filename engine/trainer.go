@@ -119,6 +119,7 @@ type Trainer struct {
 	prev  Buffer
 	order []int
 	x, y  []float32
+	clock runClock // of the Run in progress
 }
 
 // NewTrainer checks the configuration against the model and data.
@@ -163,123 +164,222 @@ func (t *Trainer) TotalSteps() int { return t.Cfg.Epochs * t.StepsPerEpoch() }
 // Run trains until every epoch is done, the context is cancelled (a checkpoint is written
 // first when configured), the loss diverges, or a hook fails.
 func (t *Trainer) Run(ctx context.Context) error {
-	m := t.Model
-	spe := t.StepsPerEpoch()
-	total := t.TotalSteps()
-	n := t.Train.Len()
 	if t.order == nil {
-		t.order = make([]int, n)
+		t.order = make([]int, t.Train.Len())
 	}
-	if t.Hook != nil && t.prev == nil {
-		var err error
-		if t.prev, err = m.Dev.Alloc(m.Arena.D); err != nil {
-			return fmt.Errorf("copy of θ for the step hook: %w", err)
-		}
-		defer func() { m.Dev.Free(t.prev); t.prev = nil }()
+	release, err := t.holdPrev()
+	if err != nil {
+		return err
 	}
-	m.SetSeed(t.Cfg.Seed)
+	defer release()
+	t.Model.SetSeed(t.Cfg.Seed)
 	if err := t.expand(); err != nil {
 		return err
 	}
+	t.clock = newRunClock(t.Iter)
+	spe, total := t.StepsPerEpoch(), t.TotalSteps()
 	orderEpoch := -1
-	start := time.Now()
-	startIter := t.Iter
-	epochStart := time.Now()
 	for t.Iter < total {
 		if err := ctx.Err(); err != nil {
-			if t.Cfg.Checkpoint != "" && t.lastCkIter != t.Iter {
-				t.epochTime += time.Since(epochStart).Seconds()
-				if cerr := t.SaveCheckpoint(t.Cfg.Checkpoint); cerr != nil {
-					return errors.Join(err, cerr)
-				}
-			}
-			return err
+			return t.stopCancelled(err)
 		}
-		epoch, pos := t.Iter/spe, t.Iter%spe
+		epoch := t.Iter / spe
 		if orderEpoch != epoch {
 			data.ShuffleInto(t.order, t.Cfg.Seed, epoch)
 			orderEpoch = epoch
 		}
-		idx := t.order[pos*t.Cfg.Batch : min((pos+1)*t.Cfg.Batch, n)]
-		k := len(idx)
-		if err := t.Train.Gather(idx, t.x, t.y); err != nil {
-			return fmt.Errorf("iteration %d: %w", t.Iter, err)
-		}
-		m.SetStep(t.Iter)
-		m.ZeroGrad()
-		loss, err := m.Batch(t.x, t.y, k, TrainMode, true, 1/float64(k))
+		info, err := t.step(epoch)
 		if err != nil {
-			return fmt.Errorf("iteration %d: %w", t.Iter, err)
+			return err
 		}
-		loss /= float64(k)
-		l2 := m.L2Penalty()
-		if math.IsNaN(loss+l2) || math.IsInf(loss+l2, 0) {
-			return &DivergedError{Iter: t.Iter, Loss: loss + l2, Checkpoint: t.lastCkPath, CheckIter: t.lastCkIter}
-		}
-		m.AddL2Grad()
-		if t.Reparam != nil {
-			if err := t.Reparam.Project(); err != nil {
-				return fmt.Errorf("iteration %d: %w", t.Iter, err)
-			}
-		}
-		if t.prev != nil {
-			m.Dev.Copy(t.prev, m.Arena.Theta)
-		}
-		t.Opt.Step(t.Iter, epoch)
-		if err := t.expand(); err != nil {
-			return fmt.Errorf("iteration %d: %w", t.Iter, err)
-		}
-		if err := m.Dev.Sync(); err != nil {
-			return fmt.Errorf("iteration %d: optimizer step: %w", t.Iter, err)
-		}
-		info := StepInfo{Iter: t.Iter, Epoch: epoch, Loss: loss, L2: l2, LR: t.Opt.LR(epoch), Before: t.prev, After: m.Arena.Theta}
-		t.Iter++
-		t.epochLoss += loss * float64(k)
-		t.epochCount += k
-		if t.OnStep != nil {
-			t.OnStep(info)
-		}
-		if t.Hook != nil {
-			if err := t.Hook(info); err != nil {
-				return fmt.Errorf("step hook at iteration %d: %w", info.Iter, err)
-			}
-		}
-		if t.Progress != nil {
-			done := t.Iter - startIter
-			el := time.Since(start)
-			rate := float64(done) / el.Seconds()
-			t.Progress(Progress{Iter: t.Iter, Total: total, Epoch: epoch + 1, Loss: loss,
-				ExPerSec: rate * float64(t.Cfg.Batch), ETA: time.Duration(float64(total-t.Iter) / rate * float64(time.Second))})
+		if err := t.reportStep(info, total); err != nil {
+			return err
 		}
 		if t.Iter%spe == 0 {
-			info := EpochInfo{Epoch: epoch + 1, Iter: t.Iter, TrainLoss: t.epochLoss / float64(t.epochCount),
-				Seconds: t.epochTime + time.Since(epochStart).Seconds()}
-			if t.Test != nil {
-				if info.TestLoss, info.TestAcc, err = m.Evaluate(t.Test, t.Cfg.EvalBatch, EvalMode); err != nil {
-					return fmt.Errorf("evaluation after epoch %d: %w", epoch+1, err)
-				}
-			}
-			t.epochLoss, t.epochCount, t.epochTime = 0, 0, 0
-			epochStart = time.Now()
-			if t.OnEpoch != nil {
-				if err := t.OnEpoch(info); err != nil {
-					return err
-				}
-			}
-			if t.Cfg.Checkpoint != "" {
-				if err := t.SaveCheckpoint(t.Cfg.Checkpoint); err != nil {
-					return err
-				}
-			}
+			err = t.endEpoch(epoch)
 		} else if t.Cfg.Checkpoint != "" && t.Cfg.CheckpointEvery > 0 && t.Iter%t.Cfg.CheckpointEvery == 0 {
-			t.epochTime += time.Since(epochStart).Seconds()
-			epochStart = time.Now()
-			if err := t.SaveCheckpoint(t.Cfg.Checkpoint); err != nil {
-				return err
-			}
+			err = t.periodicCheckpoint()
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// runClock is the wall-clock bookkeeping of one Run: the rate of this process's steps for
+// progress reports, and when the current epoch's time started counting (the checkpointed
+// epochTime holds what earlier processes spent in it).
+type runClock struct {
+	start      time.Time
+	startIter  int
+	epochStart time.Time
+}
+
+func newRunClock(iter int) runClock {
+	return runClock{start: time.Now(), startIter: iter, epochStart: time.Now()}
+}
+
+// bankEpochTime moves the time spent in the epoch so far into epochTime, which checkpoints
+// keep, and restarts the epoch's clock.
+func (t *Trainer) bankEpochTime() {
+	t.epochTime += time.Since(t.clock.epochStart).Seconds()
+	t.clock.epochStart = time.Now()
+}
+
+// holdPrev allocates the copy of θ before each step that the step hook sees; release frees it.
+func (t *Trainer) holdPrev() (release func(), err error) {
+	if t.Hook == nil || t.prev != nil {
+		return func() {}, nil
+	}
+	m := t.Model
+	if t.prev, err = m.Dev.Alloc(m.Arena.D); err != nil {
+		return nil, fmt.Errorf("copy of θ for the step hook: %w", err)
+	}
+	return func() { m.Dev.Free(t.prev); t.prev = nil }, nil
+}
+
+// step takes one optimizer step on the minibatch at t.Iter of the epoch's order and advances the
+// iteration and the epoch's running sums.
+func (t *Trainer) step(epoch int) (StepInfo, error) {
+	k, err := t.gatherBatch()
+	if err != nil {
+		return StepInfo{}, err
+	}
+	loss, l2, err := t.batchGradient(k)
+	if err != nil {
+		return StepInfo{}, err
+	}
+	if err := t.update(epoch); err != nil {
+		return StepInfo{}, err
+	}
+	m := t.Model
+	info := StepInfo{Iter: t.Iter, Epoch: epoch, Loss: loss, L2: l2, LR: t.Opt.LR(epoch), Before: t.prev, After: m.Arena.Theta}
+	t.Iter++
+	t.epochLoss += loss * float64(k)
+	t.epochCount += k
+	return info, nil
+}
+
+// gatherBatch copies the minibatch of iteration t.Iter to the host staging buffers and returns
+// its size (the last one of an epoch may be short).
+func (t *Trainer) gatherBatch() (int, error) {
+	pos := t.Iter % t.StepsPerEpoch()
+	idx := t.order[pos*t.Cfg.Batch : min((pos+1)*t.Cfg.Batch, len(t.order))]
+	if err := t.Train.Gather(idx, t.x, t.y); err != nil {
+		return 0, fmt.Errorf("iteration %d: %w", t.Iter, err)
+	}
+	return len(idx), nil
+}
+
+// batchGradient runs the k staged examples forward and backward, leaving in ∇θ the gradient of
+// the batch's mean loss plus the L2 term (projected onto the Reparam's variables if any), and
+// returns the mean data loss and the L2 penalty. A loss that is not finite is a DivergedError.
+func (t *Trainer) batchGradient(k int) (loss, l2 float64, err error) {
+	m := t.Model
+	m.SetStep(t.Iter)
+	m.ZeroGrad()
+	loss, err = m.Batch(t.x, t.y, k, TrainMode, true, 1/float64(k))
+	if err != nil {
+		return 0, 0, fmt.Errorf("iteration %d: %w", t.Iter, err)
+	}
+	loss /= float64(k)
+	l2 = m.L2Penalty()
+	if math.IsNaN(loss+l2) || math.IsInf(loss+l2, 0) {
+		return 0, 0, &DivergedError{Iter: t.Iter, Loss: loss + l2, Checkpoint: t.lastCkPath, CheckIter: t.lastCkIter}
+	}
+	m.AddL2Grad()
+	if t.Reparam != nil {
+		if err := t.Reparam.Project(); err != nil {
+			return 0, 0, fmt.Errorf("iteration %d: %w", t.Iter, err)
+		}
+	}
+	return loss, l2, nil
+}
+
+// update applies the optimizer step (keeping θ before it for the hook) and expands θ from the
+// Reparam's variables.
+func (t *Trainer) update(epoch int) error {
+	m := t.Model
+	if t.prev != nil {
+		m.Dev.Copy(t.prev, m.Arena.Theta)
+	}
+	t.Opt.Step(t.Iter, epoch)
+	if err := t.expand(); err != nil {
+		return fmt.Errorf("iteration %d: %w", t.Iter, err)
+	}
+	if err := m.Dev.Sync(); err != nil {
+		return fmt.Errorf("iteration %d: optimizer step: %w", t.Iter, err)
+	}
+	return nil
+}
+
+// reportStep shows a finished step to OnStep, Hook and Progress.
+func (t *Trainer) reportStep(info StepInfo, total int) error {
+	if t.OnStep != nil {
+		t.OnStep(info)
+	}
+	if t.Hook != nil {
+		if err := t.Hook(info); err != nil {
+			return fmt.Errorf("step hook at iteration %d: %w", info.Iter, err)
+		}
+	}
+	if t.Progress != nil {
+		done := t.Iter - t.clock.startIter
+		el := time.Since(t.clock.start)
+		rate := float64(done) / el.Seconds()
+		t.Progress(Progress{Iter: t.Iter, Total: total, Epoch: info.Epoch + 1, Loss: info.Loss,
+			ExPerSec: rate * float64(t.Cfg.Batch), ETA: time.Duration(float64(total-t.Iter) / rate * float64(time.Second))})
+	}
+	return nil
+}
+
+// endEpoch evaluates the test set after the epoch's last step, reports the epoch to OnEpoch,
+// starts the next epoch's sums and writes a checkpoint.
+func (t *Trainer) endEpoch(epoch int) error {
+	info := EpochInfo{Epoch: epoch + 1, Iter: t.Iter, TrainLoss: t.epochLoss / float64(t.epochCount),
+		Seconds: t.epochTime + time.Since(t.clock.epochStart).Seconds()}
+	if t.Test != nil {
+		var err error
+		if info.TestLoss, info.TestAcc, err = t.Model.Evaluate(t.Test, t.Cfg.EvalBatch, EvalMode); err != nil {
+			return fmt.Errorf("evaluation after epoch %d: %w", epoch+1, err)
+		}
+	}
+	t.epochLoss, t.epochCount, t.epochTime = 0, 0, 0
+	t.clock.epochStart = time.Now()
+	if t.OnEpoch != nil {
+		if err := t.OnEpoch(info); err != nil {
+			return err
+		}
+	}
+	if t.Cfg.Checkpoint == "" {
+		return nil
+	}
+	return t.checkpoint()
+}
+
+// periodicCheckpoint is the checkpoint every CheckpointEvery iterations within an epoch.
+func (t *Trainer) periodicCheckpoint() error {
+	t.bankEpochTime()
+	return t.checkpoint()
+}
+
+// stopCancelled ends a cancelled Run: it checkpoints the current iteration, unless the last
+// checkpoint already holds it, and returns the context's error.
+func (t *Trainer) stopCancelled(err error) error {
+	if t.Cfg.Checkpoint == "" || t.lastCkIter == t.Iter {
+		return err
+	}
+	t.bankEpochTime()
+	if cerr := t.checkpoint(); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return err
+}
+
+// checkpoint writes the configured checkpoint; every checkpoint Run writes goes through here.
+func (t *Trainer) checkpoint() error {
+	return t.SaveCheckpoint(t.Cfg.Checkpoint)
 }
 
 func (t *Trainer) expand() error {

@@ -381,49 +381,88 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 	if err != nil {
 		return res, false, err
 	}
-	if old, ok, err := ReadResult(dir, p); err != nil {
-		return res, false, err
-	} else if ok {
-		if old.Status == StatusOK || !opt.RetryFailed {
-			return old, true, nil
-		}
-		keep := strings.TrimSuffix(pointPath(dir, p), ".json") + ".failed-" + old.Finished.UTC().Format("20060102T150405") + ".json"
-		if err := os.Rename(pointPath(dir, p), keep); err != nil {
-			return res, false, err
-		}
+	if old, done, err := previousResult(dir, p, opt.RetryFailed); err != nil || done {
+		return old, done, err
 	}
 	if ld == nil {
 		if ld, err = loadData(spec, opt.DataDir, opt.logf); err != nil {
 			return res, false, err
 		}
 	}
+	pt, err := newPointTraining(dir, spec, p, opt, ld)
+	if err != nil {
+		return res, false, err
+	}
+	defer pt.close()
+	if err := pt.resume(opt.logf); err != nil {
+		return pt.res, false, err
+	}
+	if err := pt.train(ctx); err != nil {
+		return pt.res, false, err
+	}
+	if err := pt.save(dir); err != nil {
+		return pt.res, false, err
+	}
+	return pt.res, false, nil
+}
+
+// previousResult returns a point's finished result (done). A failed one is kept beside, as
+// NAME.failed-TIME.json, when failed points are retried, and returned as done otherwise.
+func previousResult(dir string, p Point, retryFailed bool) (old Result, done bool, err error) {
+	old, ok, err := ReadResult(dir, p)
+	if err != nil || !ok {
+		return Result{}, false, err
+	}
+	if old.Status == StatusOK || !retryFailed {
+		return old, true, nil
+	}
+	keep := strings.TrimSuffix(pointPath(dir, p), ".json") + ".failed-" + old.Finished.UTC().Format("20060102T150405") + ".json"
+	if err := os.Rename(pointPath(dir, p), keep); err != nil {
+		return Result{}, false, err
+	}
+	return Result{}, false, nil
+}
+
+// pointTraining is one point set up to train: its model, the optimizer over θ (a baseline) or
+// over the subspace's variables, the trainer, the result so far, and the files beside the result.
+type pointTraining struct {
+	spec    Spec
+	p       Point
+	m       *engine.Model
+	tr      *engine.Trainer
+	res     Result
+	ck      string   // checkpoint; none for the toy model, whose epoch is one step
+	hist    string   // the epochs finished before an interruption
+	closers []func() // what close frees, in the order of allocation
+}
+
+// newPointTraining builds point p on the options' device: the model initialised from the
+// point's seed, its projection and subspace unless p is a baseline, the optimizer and trainer.
+func newPointTraining(dir string, spec Spec, p Point, opt Options, ld *loadedData) (_ *pointTraining, err error) {
 	devName := cmpOr(opt.Device, "cpu")
 	dev, err := engine.Open(devName)
 	if err != nil {
-		return res, false, err
+		return nil, err
 	}
+	pt := &pointTraining{spec: spec, p: p}
+	defer func() {
+		if err != nil {
+			pt.close()
+		}
+	}()
 	m, err := newModel(dev, spec, ld)
 	if err != nil {
-		return res, false, err
+		return nil, err
 	}
-	defer m.Close()
+	pt.m, pt.closers = m, append(pt.closers, m.Close)
 	m.Init(uint64(p.Seed))
-	res = Result{Point: p, Model: spec.Model, D: m.Arena.D, Device: devName, Epochs: spec.Epochs, Spec: spec.key()}
-
+	pt.res = Result{Point: p, Model: spec.Model, D: m.Arena.D, Device: devName, Epochs: spec.Epochs, Spec: spec.key()}
 	arena := m.Arena
 	var sub *Subspace
 	if !p.Baseline {
-		res.Proj = spec.Proj
-		proj, err := NewProjection(dev, projConfig(spec, p, m, opt.MemLimit))
-		if err != nil {
-			return res, false, fmt.Errorf("point %d (%s): %w", k, p.Name(), err)
+		if sub, err = pt.subspace(opt.MemLimit); err != nil {
+			return nil, err
 		}
-		defer proj.Close()
-		res.ProjBytes = proj.Bytes()
-		if sub, err = NewSubspace(m, proj); err != nil {
-			return res, false, err
-		}
-		defer sub.Close()
 		arena = sub.VarArena()
 	}
 	oc := spec.Opt
@@ -432,80 +471,131 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 	}
 	o, err := engine.NewOptimizer(dev, arena, oc)
 	if err != nil {
-		return res, false, err
+		return nil, err
 	}
-	defer o.Close()
-	ck := ""
+	pt.closers = append(pt.closers, o.Close)
 	if spec.Model != ToyModelName { // the toy's epoch is one step: a checkpoint per step would dominate
-		ck = strings.TrimSuffix(pointPath(dir, p), ".json") + ".ckpt"
+		pt.ck = strings.TrimSuffix(pointPath(dir, p), ".json") + ".ckpt"
 	}
-	tr, err := engine.NewTrainer(m, o, ld.train, ld.test, engine.TrainConfig{Epochs: spec.Epochs, Batch: spec.Batch,
-		Seed: uint64(p.Seed), EvalBatch: spec.EvalBatch, Checkpoint: ck})
-	if err != nil {
-		return res, false, err
+	pt.hist = strings.TrimSuffix(pointPath(dir, p), ".json") + ".epochs.json"
+	if pt.tr, err = engine.NewTrainer(m, o, ld.train, ld.test, engine.TrainConfig{Epochs: spec.Epochs, Batch: spec.Batch,
+		Seed: uint64(p.Seed), EvalBatch: spec.EvalBatch, Checkpoint: pt.ck}); err != nil {
+		return nil, err
 	}
 	if sub != nil {
-		tr.Reparam = sub
+		pt.tr.Reparam = sub
 	}
-	// The epochs finished before an interruption live beside the checkpoint.
-	hist := strings.TrimSuffix(pointPath(dir, p), ".json") + ".epochs.json"
-	if ck != "" {
-		if _, serr := os.Stat(ck); serr == nil {
-			if err := tr.LoadCheckpoint(ck); err != nil {
-				return res, false, err
-			}
-			if b, err := os.ReadFile(hist); err == nil {
-				if err := json.Unmarshal(b, &res.History); err != nil {
-					return res, false, fmt.Errorf("%s: %w", hist, err)
-				}
-			}
-			res.History = slices.DeleteFunc(res.History, func(e engine.EpochInfo) bool { return e.Iter > tr.Iter })
-			opt.logf("%s: resuming at iteration %d of %d", p.Name(), tr.Iter, tr.TotalSteps())
+	return pt, nil
+}
+
+// subspace draws the point's projection and wraps the model in the subspace θ = θ₀ + P·θ_d.
+func (pt *pointTraining) subspace(memLimit int64) (*Subspace, error) {
+	pt.res.Proj = pt.spec.Proj
+	proj, err := NewProjection(pt.m.Dev, projConfig(pt.spec, pt.p, pt.m, memLimit))
+	if err != nil {
+		return nil, fmt.Errorf("point %d (%s): %w", pt.p.Index, pt.p.Name(), err)
+	}
+	pt.closers = append(pt.closers, proj.Close)
+	pt.res.ProjBytes = proj.Bytes()
+	sub, err := NewSubspace(pt.m, proj)
+	if err != nil {
+		return nil, err
+	}
+	pt.closers = append(pt.closers, sub.Close)
+	return sub, nil
+}
+
+// close frees the point's device state, last allocated first.
+func (pt *pointTraining) close() {
+	for i := len(pt.closers) - 1; i >= 0; i-- {
+		pt.closers[i]()
+	}
+	pt.closers = nil
+}
+
+// resume continues from the point's checkpoint, if an interrupted run left one, with the epochs
+// it had finished.
+func (pt *pointTraining) resume(logf func(string, ...any)) error {
+	if pt.ck == "" {
+		return nil
+	}
+	if _, err := os.Stat(pt.ck); err != nil {
+		return nil
+	}
+	if err := pt.tr.LoadCheckpoint(pt.ck); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(pt.hist); err == nil {
+		if err := json.Unmarshal(b, &pt.res.History); err != nil {
+			return fmt.Errorf("%s: %w", pt.hist, err)
 		}
 	}
-	tr.OnEpoch = func(e engine.EpochInfo) error {
+	pt.res.History = slices.DeleteFunc(pt.res.History, func(e engine.EpochInfo) bool { return e.Iter > pt.tr.Iter })
+	logf("%s: resuming at iteration %d of %d", pt.p.Name(), pt.tr.Iter, pt.tr.TotalSteps())
+	return nil
+}
+
+// train runs the trainer to the end, recording every epoch (beside the checkpoint too, for a
+// resumed run), and sets the result's outcome.
+func (pt *pointTraining) train(ctx context.Context) error {
+	res := &pt.res
+	pt.tr.OnEpoch = func(e engine.EpochInfo) error {
 		res.History = append(res.History, e)
-		if ck == "" {
+		if pt.ck == "" {
 			return nil
 		}
 		b, _ := json.Marshal(res.History)
-		return engine.WriteFileAtomic(hist, b)
+		return engine.WriteFileAtomic(pt.hist, b)
 	}
 	start := time.Now()
-	err = tr.Run(ctx)
+	err := pt.tr.Run(ctx)
 	res.Seconds = time.Since(start).Seconds()
-	res.Iters = tr.Iter
+	res.Iters = pt.tr.Iter
+	return pt.outcome(err)
+}
+
+// outcome records how the trainer's run ended: ok with the last epoch's numbers (the toy model's
+// accuracy on its own terms), or failed with the reason when the loss diverged; any other error
+// is returned.
+func (pt *pointTraining) outcome(err error) error {
+	res := &pt.res
 	var div *engine.DivergedError
 	switch {
 	case errors.As(err, &div):
 		res.Status, res.Reason = StatusFailed, err.Error()
 	case err != nil:
-		return res, false, fmt.Errorf("point %d (%s): %w", k, p.Name(), err)
+		return fmt.Errorf("point %d (%s): %w", pt.p.Index, pt.p.Name(), err)
 	default:
 		res.Status = StatusOK
 		if n := len(res.History); n > 0 {
 			last := res.History[n-1]
 			res.TestAcc, res.TestLoss, res.TrainLoss = last.TestAcc, last.TestLoss, last.TrainLoss
 		}
-		if spec.Model == ToyModelName {
-			acc, worst, err := ToyAccuracy(m)
+		if pt.spec.Model == ToyModelName {
+			acc, worst, err := ToyAccuracy(pt.m)
 			if err != nil {
-				return res, false, err
+				return err
 			}
 			res.TestAcc, res.TestLoss = acc, worst
 			res.History = res.History[max(len(res.History)-1, 0):] // one entry per step is noise
 		}
 	}
-	res.Finished = time.Now().UTC()
-	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := writeNew(pointPath(dir, p), append(b, '\n')); err != nil {
-		return res, false, err
+	return nil
+}
+
+// save writes the point's result file, which must not exist yet, and removes the checkpoint and
+// epoch history it no longer needs.
+func (pt *pointTraining) save(dir string) error {
+	pt.res.Finished = time.Now().UTC()
+	b, _ := json.MarshalIndent(pt.res, "", "  ")
+	if err := writeNew(pointPath(dir, pt.p), append(b, '\n')); err != nil {
+		return err
 	}
-	if ck != "" {
-		os.Remove(ck)
-		os.Remove(hist)
+	if pt.ck != "" {
+		os.Remove(pt.ck)
+		os.Remove(pt.hist)
 	}
-	return res, false, nil
+	return nil
 }
 
 func cmpOr(a, b string) string {

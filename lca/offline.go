@@ -127,22 +127,62 @@ func Merge(run string, parts []string) error {
 	if len(parts) == 0 {
 		return errors.New("no part directories to merge")
 	}
-	type part struct {
-		dir  string
-		meta *Meta
+	ps, err := readParts(meta, parts)
+	if err != nil {
+		return err
 	}
-	var ps []part
+	if err := checkTiling(ps, meta.T); err != nil {
+		return err
+	}
+	withFull := true
+	for _, p := range ps {
+		withFull = withFull && p.meta.Outputs.LCA
+	}
+	// Every merged file is written beside the run's under a temporary name and renamed into
+	// place only when all of them are complete.
+	names, err := writeMerged(run, meta, ps, withFull)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := os.Rename(mergeTmp(run, n), filepath.Join(run, n)); err != nil {
+			return err
+		}
+	}
+	meta.Computed = true
+	meta.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
+	meta.Integrator = ps[0].meta.Integrator
+	meta.Outputs.LCA = withFull
+	return WriteMeta(run, meta)
+}
+
+// mergePart is one part directory written by Compute.
+type mergePart struct {
+	dir  string
+	meta *Meta
+}
+
+// readParts reads the parts' metadata, checks that each holds LCA computed for the run, and
+// returns them in iteration order.
+func readParts(meta *Meta, parts []string) ([]mergePart, error) {
+	var ps []mergePart
 	for _, d := range parts {
 		pm, err := ReadMeta(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !pm.Computed || pm.Model != meta.Model || pm.D != meta.D {
-			return fmt.Errorf("%s is not LCA computed for this run (%s, %d parameters)", d, meta.Model, meta.D)
+			return nil, fmt.Errorf("%s is not LCA computed for this run (%s, %d parameters)", d, meta.Model, meta.D)
 		}
-		ps = append(ps, part{d, pm})
+		ps = append(ps, mergePart{d, pm})
 	}
-	slices.SortFunc(ps, func(x, y part) int { return x.meta.Iters[0] - y.meta.Iters[0] })
+	slices.SortFunc(ps, func(x, y mergePart) int { return x.meta.Iters[0] - y.meta.Iters[0] })
+	return ps, nil
+}
+
+// checkTiling checks that the sorted parts cover iterations 0:T exactly once, computed with one
+// integrator over one LCA set.
+func checkTiling(ps []mergePart, T int) error {
 	for i := 1; i < len(ps); i++ {
 		prev, cur := ps[i-1].meta.Iters, ps[i].meta.Iters
 		switch {
@@ -157,45 +197,69 @@ func Merge(run string, parts []string) error {
 		}
 	}
 	first, last := ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]
-	if first != 0 || last != meta.T {
-		return fmt.Errorf("the parts cover iterations %d:%d; iterations %s of the run's 0:%d are in no part", first, last, missing(first, last, meta.T), meta.T)
+	if first != 0 || last != T {
+		return fmt.Errorf("the parts cover iterations %d:%d; iterations %s of the run's 0:%d are in no part", first, last, missing(first, last, T), T)
 	}
-	withFull := true
-	for _, p := range ps {
-		withFull = withFull && p.meta.Outputs.LCA
-	}
+	return nil
+}
 
-	// The training run's own losses.csv has each iteration's minibatch loss.
+// mergeTmp is where Merge writes a file of the run before renaming it into place.
+func mergeTmp(run, name string) string { return filepath.Join(run, ".merge-"+name) }
+
+// writeMerged writes the merged losses, accumulators and per-iteration streams (the full T × D
+// LCA only when every part has it) to their temporary names, and returns the files' names.
+func writeMerged(run string, meta *Meta, ps []mergePart, withFull bool) ([]string, error) {
+	if err := mergeLosses(run, ps); err != nil {
+		return nil, err
+	}
+	total, helped, err := sumAccumulators(ps, meta.D)
+	if err != nil {
+		return nil, err
+	}
+	l := len(meta.Layers)
+	streams := []mergedStream{{LayersFile, npy.Float64, l}, {HelpedLayers, npy.Float32, l}, {NeuronsFile, npy.Float32, sumInts(meta.Neurons.Size)}}
+	if withFull {
+		streams = append(streams, mergedStream{FullFile, npy.Float32, meta.D})
+	}
+	for _, c := range streams {
+		if err := concatStream(run, c, ps); err != nil {
+			return nil, err
+		}
+	}
+	if err := npy.Write(mergeTmp(run, TotalFile), []int{meta.D}, total); err != nil {
+		return nil, err
+	}
+	if err := npy.Write(mergeTmp(run, HelpedFile), []int{meta.D}, helped); err != nil {
+		return nil, err
+	}
+	names := []string{LossesFile, TotalFile, HelpedFile}
+	for _, c := range streams {
+		names = append(names, c.name)
+	}
+	return names, nil
+}
+
+// mergeLosses concatenates the parts' losses.csv, with each iteration's minibatch loss taken from
+// the training run's own losses.csv (a part does not know it).
+func mergeLosses(run string, ps []mergePart) error {
 	trainLoss := map[int]string{}
 	if rows, err := readCSV(filepath.Join(run, LossesFile)); err == nil {
 		for _, r := range rows {
 			trainLoss[atoi(r[0])] = r[2]
 		}
 	}
-	tmp := func(name string) string { return filepath.Join(run, ".merge-"+name) }
-	losses, err := csvlog.Open(tmp(LossesFile), lossesHeader, lossesKeyCol, nil)
+	losses, err := csvlog.Open(mergeTmp(run, LossesFile), lossesHeader, lossesKeyCol, nil)
 	if err != nil {
 		return err
 	}
-	d, l, nn := meta.D, len(meta.Layers), sumInts(meta.Neurons.Size)
-	type catSpec struct {
-		name string
-		dt   npy.Dtype
-		cols int
-	}
-	cats := []catSpec{{LayersFile, npy.Float64, l}, {HelpedLayers, npy.Float32, l}, {NeuronsFile, npy.Float32, nn}}
-	if withFull {
-		cats = append(cats, catSpec{FullFile, npy.Float32, d})
-	}
-	total := make([]float64, d)
-	helped := make([]int32, d)
 	for _, p := range ps {
 		rows, err := readCSV(filepath.Join(p.dir, LossesFile))
 		if err != nil {
-			return err
+			return errors.Join(err, losses.Close())
 		}
 		if len(rows) != p.meta.Iters[1]-p.meta.Iters[0] {
-			return fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(p.dir, LossesFile), len(rows), p.meta.Iters[0], p.meta.Iters[1])
+			err := fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(p.dir, LossesFile), len(rows), p.meta.Iters[0], p.meta.Iters[1])
+			return errors.Join(err, losses.Close())
 		}
 		for _, r := range rows {
 			if tl, ok := trainLoss[atoi(r[0])]; ok {
@@ -207,60 +271,54 @@ func Merge(run string, parts []string) error {
 			}
 			losses.Row(vals...)
 		}
+	}
+	return losses.Close()
+}
+
+// sumAccumulators adds up the parts' per-parameter total LCA and helped counts.
+func sumAccumulators(ps []mergePart, d int) ([]float64, []int32, error) {
+	total := make([]float64, d)
+	helped := make([]int32, d)
+	for _, p := range ps {
 		tot, err := npy.Read(filepath.Join(p.dir, TotalFile), 0, -1)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		hc, err := npy.Read(filepath.Join(p.dir, HelpedFile), 0, -1)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if len(tot.Data) != d || len(hc.Data) != d {
-			return fmt.Errorf("%s: accumulators of %d and %d values, want %d", p.dir, len(tot.Data), len(hc.Data), d)
+			return nil, nil, fmt.Errorf("%s: accumulators of %d and %d values, want %d", p.dir, len(tot.Data), len(hc.Data), d)
 		}
 		for i := range total {
 			total[i] += tot.Data[i]
 			helped[i] += int32(hc.Data[i])
 		}
 	}
-	if err := losses.Close(); err != nil {
+	return total, helped, nil
+}
+
+// mergedStream is a per-iteration NPY file of a run: T rows of cols values.
+type mergedStream struct {
+	name string
+	dt   npy.Dtype
+	cols int
+}
+
+// concatStream writes the rows of every part's file c, in part order, to c's temporary name.
+func concatStream(run string, c mergedStream, ps []mergePart) error {
+	s, err := npy.CreateStream(mergeTmp(run, c.name), c.dt, c.cols)
+	if err != nil {
 		return err
 	}
-	for _, c := range cats {
-		s, err := npy.CreateStream(tmp(c.name), c.dt, c.cols)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if err := s.AppendFile(filepath.Join(p.dir, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
-				s.Close()
-				return err
-			}
-		}
-		if err := s.Close(); err != nil {
-			return err
-		}
-	}
-	if err := npy.Write(tmp(TotalFile), []int{d}, total); err != nil {
-		return err
-	}
-	if err := npy.Write(tmp(HelpedFile), []int{d}, helped); err != nil {
-		return err
-	}
-	names := []string{LossesFile, TotalFile, HelpedFile}
-	for _, c := range cats {
-		names = append(names, c.name)
-	}
-	for _, n := range names {
-		if err := os.Rename(tmp(n), filepath.Join(run, n)); err != nil {
+	for _, p := range ps {
+		if err := s.AppendFile(filepath.Join(p.dir, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
+			s.Close()
 			return err
 		}
 	}
-	meta.Computed = true
-	meta.Iters = [2]int{first, last}
-	meta.Integrator = ps[0].meta.Integrator
-	meta.Outputs.LCA = withFull
-	return WriteMeta(run, meta)
+	return s.Close()
 }
 
 // readCSV returns a CSV file's rows without its header.

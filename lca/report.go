@@ -41,149 +41,198 @@ func Report(dir string) (Summary, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return s, err
 	}
-	var figs []figure
-	add := func(name, title, caption string, p *plot.Plot, w, h vg.Length) error {
-		wt, err := p.WriterTo(w, h, "png")
-		if err != nil {
-			return fmt.Errorf("plot %s: %w", name, err)
-		}
-		var b bytes.Buffer
-		if _, err := wt.WriteTo(&b); err != nil {
-			return err
-		}
-		if err := engine.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
-			return err
-		}
-		figs = append(figs, figure{name, title, caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))})
-		return nil
+	figs, err := writeFigures(out, r, s)
+	if err != nil {
+		return s, err
 	}
-	T := len(r.Sum)
-	xs := func(f func(t int) float64) plotter.XYs {
-		pts := make(plotter.XYs, T)
-		for t := range pts {
-			pts[t].X, pts[t].Y = float64(r.Iter[t]), f(t)
-		}
-		return pts
-	}
-	steps := []struct {
-		name, title, caption string
-		make                 func() (*plot.Plot, vg.Length, vg.Length, error)
-	}{
+	return s, writeSummaryAndHTML(out, r, s, figs)
+}
+
+// reportPlot is one figure of the report before it is drawn: draw adds its content to a new plot
+// of w × h.
+type reportPlot struct {
+	name, title, caption string
+	w, h                 vg.Length
+	draw                 func(*plot.Plot) error
+}
+
+// reportPlots lists the report's figures over iterations and layers, in report order.
+func reportPlots(r *Run, s Summary) []reportPlot {
+	d := reportData{r, s}
+	in := r.Meta.Integrator
+	return []reportPlot{
 		{"loss", "Loss: true against rebuilt from LCA", fmt.Sprintf("The loss over the LCA set (%s) at every iteration, and L(θ₀) + cumulative ΣLCA. Relative error of the total loss change: %.3g %% (first order: %.3g %%).", s.LCASet, 100*s.RelErr, 100*s.FirstRelErr),
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.X.Label.Text, p.Y.Label.Text = "iteration", "loss"
-				cum, cumF := r.Before[0], r.Before[0]
-				rebuilt := xs(func(t int) float64 { cum += r.Sum[t]; return cum })
-				first := xs(func(t int) float64 { cumF += r.First[t]; return cumF })
-				truth := xs(func(t int) float64 { return r.After[t] })
-				err := addLines(p, "true L(θ)", truth, color.RGBA{0, 0, 0, 255}, "rebuilt (LCA)", rebuilt, color.RGBA{214, 39, 40, 255},
-					"rebuilt (first order)", first, color.RGBA{31, 119, 180, 255})
-				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, err
-			}},
-		{"error", "Per-iteration error |ΔL − ΣLCA|", fmt.Sprintf("Largest error over iterations with n < %d: %.3g (threshold %g); mean %.3g against %.3g for the first-order estimate. Mean Simpson n: %.2f; iterations at n = %d: %d.", r.Meta.Integrator.MaxN, s.MaxIterErr, r.Meta.Integrator.Threshold, s.MeanIterErr, s.MeanFirstErr, s.MeanN, r.Meta.Integrator.MaxN, s.AtMaxN),
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.X.Label.Text, p.Y.Label.Text = "iteration", "|ΔL − ΣLCA| (log)"
-				p.Y.Scale = plot.LogScale{}
-				p.Y.Tick.Marker = plot.LogTicks{}
-				floor := func(v float64) float64 { return math.Max(v, 1e-12) }
-				err := addLines(p, "LCA", xs(func(t int) float64 { return floor(r.Err[t]) }), color.RGBA{214, 39, 40, 255},
-					"first order", xs(func(t int) float64 { return floor(math.Abs(r.After[t] - r.Before[t] - r.First[t])) }), color.RGBA{31, 119, 180, 255})
-				return p, 16 * vg.Centimeter, 8 * vg.Centimeter, err
-			}},
+			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLoss},
+		{"error", "Per-iteration error |ΔL − ΣLCA|", fmt.Sprintf("Largest error over iterations with n < %d: %.3g (threshold %g); mean %.3g against %.3g for the first-order estimate. Mean Simpson n: %.2f; iterations at n = %d: %d.", in.MaxN, s.MaxIterErr, in.Threshold, s.MeanIterErr, s.MeanFirstErr, s.MeanN, in.MaxN, s.AtMaxN),
+			16 * vg.Centimeter, 8 * vg.Centimeter, d.drawError},
 		{"helped", "Fraction of parameters helping", fmt.Sprintf("Per iteration, the fraction of parameters with LCA < 0 (zeros do not help), overall and per layer. Mean over iterations: %.1f %%.", 100*s.HelpedMean),
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.X.Label.Text, p.Y.Label.Text = "iteration", "fraction helping"
-				args := []any{"all", xs(func(t int) float64 { return r.Helped[t] }), color.RGBA{0, 0, 0, 255}}
-				for l, name := range r.Meta.Layers {
-					args = append(args, name, xs(func(t int) float64 { return r.HelpedL.Row(t)[l] }), layerColor(l))
-				}
-				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, addLines(p, args...)
-			}},
+			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawHelped},
 		{"helped_hist", "How often each parameter helps", "Histogram over parameters of the fraction of iterations on which the parameter helped (LCA < 0).",
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.X.Label.Text, p.Y.Label.Text = "fraction of iterations helping", "parameters"
-				v := make(plotter.Values, len(r.Count))
-				for i, c := range r.Count {
-					v[i] = c / float64(T)
-				}
-				h, err := plotter.NewHist(v, 50)
-				if err != nil {
-					return nil, 0, 0, err
-				}
-				h.FillColor = color.RGBA{31, 119, 180, 255}
-				p.Add(h)
-				return p, 14 * vg.Centimeter, 8 * vg.Centimeter, nil
-			}},
+			14 * vg.Centimeter, 8 * vg.Centimeter, d.drawHelpedHist},
 		{"layer_totals", "Total LCA per layer", "Σ over iterations and the layer's parameters. Negative: the layer helped overall; positive: it hurt.",
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.Y.Label.Text = "total LCA"
-				v := make(plotter.Values, len(s.Layers))
-				names := make([]string, len(s.Layers))
-				for i, l := range s.Layers {
-					v[i], names[i] = l.TotalLCA, l.Layer
-				}
-				b, err := plotter.NewBarChart(v, vg.Points(max(8, 300/float64(len(v)))))
-				if err != nil {
-					return nil, 0, 0, err
-				}
-				b.Color = color.RGBA{214, 39, 40, 255}
-				p.Add(b)
-				p.NominalX(names...)
-				if len(names) > 8 {
-					p.X.Tick.Label.Rotation = math.Pi / 3
-					p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = -1, -0.5
-				}
-				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, nil
-			}},
+			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLayerTotals},
 		{"layer_cumulative", "Cumulative LCA per layer", "Running Σ of each layer's LCA over iterations.",
-			func() (*plot.Plot, vg.Length, vg.Length, error) {
-				p := plot.New()
-				p.X.Label.Text, p.Y.Label.Text = "iteration", "cumulative LCA"
-				var args []any
-				for l, name := range r.Meta.Layers {
-					c := 0.0
-					args = append(args, name, xs(func(t int) float64 { c += r.Layers.Row(t)[l]; return c }), layerColor(l))
-				}
-				return p, 16 * vg.Centimeter, 9 * vg.Centimeter, addLines(p, args...)
-			}},
+			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLayerCumulative},
 	}
-	for _, st := range steps {
-		p, w, h, err := st.make()
+}
+
+// writeFigures draws the report's plots and one neuron heat map per layer to out/NAME.png and
+// returns them as figures for the HTML.
+func writeFigures(out string, r *Run, s Summary) ([]figure, error) {
+	var figs []figure
+	for _, rp := range reportPlots(r, s) {
+		p := plot.New()
+		if err := rp.draw(p); err != nil {
+			return nil, fmt.Errorf("plot %s: %w", rp.name, err)
+		}
+		p.Title.Text = rp.title
+		f, err := writeFigure(out, rp.name, rp.title, rp.caption, p, rp.w, rp.h)
 		if err != nil {
-			return s, fmt.Errorf("plot %s: %w", st.name, err)
+			return nil, err
 		}
-		p.Title.Text = st.title
-		if err := add(st.name, st.title, st.caption, p, w, h); err != nil {
-			return s, err
-		}
+		figs = append(figs, f)
 	}
 	for l, name := range r.Meta.Neurons.Layers {
 		p, err := heatMap(r, l)
 		if err != nil {
-			return s, err
+			return nil, err
 		}
 		p.Title.Text = "LCA per neuron: " + name
-		if err := add("neurons_"+sanitize(name), p.Title.Text, "Each row is a neuron (its incoming weights and bias summed), each column an iteration; blue helped, red hurt (colour scale symmetric, clipped at the 99th percentile of |LCA|).", p, 16*vg.Centimeter, 7*vg.Centimeter); err != nil {
-			return s, err
+		f, err := writeFigure(out, "neurons_"+sanitize(name), p.Title.Text, "Each row is a neuron (its incoming weights and bias summed), each column an iteration; blue helped, red hurt (colour scale symmetric, clipped at the 99th percentile of |LCA|).", p, 16*vg.Centimeter, 7*vg.Centimeter)
+		if err != nil {
+			return nil, err
 		}
+		figs = append(figs, f)
 	}
+	return figs, nil
+}
+
+// writeFigure renders p as out/NAME.png and returns it as a figure with the PNG inline.
+func writeFigure(out, name, title, caption string, p *plot.Plot, w, h vg.Length) (figure, error) {
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return figure{}, fmt.Errorf("plot %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return figure{}, err
+	}
+	if err := engine.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
+		return figure{}, err
+	}
+	return figure{name, title, caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))}, nil
+}
+
+// writeSummaryAndHTML writes out/summary.json and the self-contained out/report.html.
+func writeSummaryAndHTML(out string, r *Run, s Summary, figs []figure) error {
 	sj, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return s, err
+		return err
 	}
 	if err := engine.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
-		return s, err
+		return err
 	}
 	var html bytes.Buffer
 	if err := reportTemplate.Execute(&html, map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}); err != nil {
-		return s, err
+		return err
 	}
-	return s, engine.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
+	return engine.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
+}
+
+// reportData draws the report's plots of one run.
+type reportData struct {
+	r *Run
+	s Summary
+}
+
+// series is the curve (iteration, f(t)) over the run's rows; f is called in row order, so it may
+// accumulate.
+func (d reportData) series(f func(t int) float64) plotter.XYs {
+	pts := make(plotter.XYs, len(d.r.Sum))
+	for t := range pts {
+		pts[t].X, pts[t].Y = float64(d.r.Iter[t]), f(t)
+	}
+	return pts
+}
+
+func (d reportData) drawLoss(p *plot.Plot) error {
+	r := d.r
+	p.X.Label.Text, p.Y.Label.Text = "iteration", "loss"
+	cum, cumF := r.Before[0], r.Before[0]
+	rebuilt := d.series(func(t int) float64 { cum += r.Sum[t]; return cum })
+	first := d.series(func(t int) float64 { cumF += r.First[t]; return cumF })
+	truth := d.series(func(t int) float64 { return r.After[t] })
+	return addLines(p, "true L(θ)", truth, color.RGBA{0, 0, 0, 255}, "rebuilt (LCA)", rebuilt, color.RGBA{214, 39, 40, 255},
+		"rebuilt (first order)", first, color.RGBA{31, 119, 180, 255})
+}
+
+func (d reportData) drawError(p *plot.Plot) error {
+	r := d.r
+	p.X.Label.Text, p.Y.Label.Text = "iteration", "|ΔL − ΣLCA| (log)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{}
+	floor := func(v float64) float64 { return math.Max(v, 1e-12) }
+	return addLines(p, "LCA", d.series(func(t int) float64 { return floor(r.Err[t]) }), color.RGBA{214, 39, 40, 255},
+		"first order", d.series(func(t int) float64 { return floor(math.Abs(r.After[t] - r.Before[t] - r.First[t])) }), color.RGBA{31, 119, 180, 255})
+}
+
+func (d reportData) drawHelped(p *plot.Plot) error {
+	r := d.r
+	p.X.Label.Text, p.Y.Label.Text = "iteration", "fraction helping"
+	args := []any{"all", d.series(func(t int) float64 { return r.Helped[t] }), color.RGBA{0, 0, 0, 255}}
+	for l, name := range r.Meta.Layers {
+		args = append(args, name, d.series(func(t int) float64 { return r.HelpedL.Row(t)[l] }), layerColor(l))
+	}
+	return addLines(p, args...)
+}
+
+func (d reportData) drawHelpedHist(p *plot.Plot) error {
+	r := d.r
+	p.X.Label.Text, p.Y.Label.Text = "fraction of iterations helping", "parameters"
+	v := make(plotter.Values, len(r.Count))
+	for i, c := range r.Count {
+		v[i] = c / float64(len(r.Sum))
+	}
+	h, err := plotter.NewHist(v, 50)
+	if err != nil {
+		return err
+	}
+	h.FillColor = color.RGBA{31, 119, 180, 255}
+	p.Add(h)
+	return nil
+}
+
+func (d reportData) drawLayerTotals(p *plot.Plot) error {
+	layers := d.s.Layers
+	p.Y.Label.Text = "total LCA"
+	v := make(plotter.Values, len(layers))
+	names := make([]string, len(layers))
+	for i, l := range layers {
+		v[i], names[i] = l.TotalLCA, l.Layer
+	}
+	b, err := plotter.NewBarChart(v, vg.Points(max(8, 300/float64(len(v)))))
+	if err != nil {
+		return err
+	}
+	b.Color = color.RGBA{214, 39, 40, 255}
+	p.Add(b)
+	p.NominalX(names...)
+	if len(names) > 8 {
+		p.X.Tick.Label.Rotation = math.Pi / 3
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = -1, -0.5
+	}
+	return nil
+}
+
+func (d reportData) drawLayerCumulative(p *plot.Plot) error {
+	r := d.r
+	p.X.Label.Text, p.Y.Label.Text = "iteration", "cumulative LCA"
+	var args []any
+	for l, name := range r.Meta.Layers {
+		c := 0.0
+		args = append(args, name, d.series(func(t int) float64 { c += r.Layers.Row(t)[l]; return c }), layerColor(l))
+	}
+	return addLines(p, args...)
 }
 
 // addLines adds (name, XYs, colour) triples as lines with a legend.

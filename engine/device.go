@@ -24,7 +24,11 @@ type Buffer interface {
 // CUDA device queues them on a stream); errors are sticky and reported by Sync, which also waits
 // for queued work. Reductions that return a host value synchronise implicitly.
 type Device interface {
+	// Name is the name the device is registered and opened under ("cpu", "cuda").
 	Name() string
+	// Describe is a one-line description of what the device runs on (threads and GEMM path; the
+	// GPU, its memory and driver), for `gaze devices` and logs.
+	Describe() string
 	// Alloc returns a zeroed buffer of n float32 elements.
 	Alloc(n int) (Buffer, error)
 	// Free releases a buffer returned by Alloc. Freeing a view or nil does nothing.

@@ -166,7 +166,8 @@ func TestDevices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "cpu") {
-		t.Errorf("gaze devices: %q lacks cpu", out)
+	// Every device describes itself through engine.Device.Describe (the CPU: its threads and GEMM).
+	if !strings.Contains(out, "cpu    pure Go, ") {
+		t.Errorf("gaze devices: %q lacks the cpu device's description", out)
 	}
 }

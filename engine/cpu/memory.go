@@ -82,8 +82,8 @@ func New() *Device {
 // Name is "cpu".
 func (d *Device) Name() string { return "cpu" }
 
-// Description is the one-line summary `gaze devices` prints.
-func (d *Device) Description() string {
+// Describe is the one-line summary `gaze devices` prints.
+func (d *Device) Describe() string {
 	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
 	if sgemm.HasAsm() {
 		gemm = "AVX2/FMA assembly GEMM"

@@ -40,6 +40,7 @@ func put(b engine.Buffer, v []float64) {
 }
 
 func (refDev) Name() string                          { return "ref" }
+func (refDev) Describe() string                      { return "float64 reference (tests only)" }
 func (refDev) Alloc(n int) (engine.Buffer, error)    { return &refBuf{make([]float32, n), 0, n}, nil }
 func (refDev) Free(engine.Buffer)                    {}
 func (refDev) Upload(dst engine.Buffer, s []float32) { copy(rb(dst), s) }

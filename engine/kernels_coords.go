@@ -1,9 +1,9 @@
 package engine
 
-// CoordKernels are the kernels CoordConv (Liu et al., NeurIPS 2018) needs: coordinate channels,
+// CoordsKernels are the kernels CoordConv (Liu et al., NeurIPS 2018) needs: coordinate channels,
 // the tiling of a per-example vector over a map, and a softmax over each row (the spatial softmax
 // of the rendering model). Global max pooling is MaxPool with a window the size of the map.
-type CoordKernels interface {
+type CoordsKernels interface {
 	// AddCoords writes y[N, C+2(+1), H, W]: the C channels of x[N, C, H, W], then a channel
 	// holding the column index j scaled to [−1, 1] (2j/(W−1) − 1), then one holding the row index
 	// i scaled the same way (2i/(H−1) − 1), then, when withR, r = √(xx² + yy²) (0 at the centre,

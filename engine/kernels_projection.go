@@ -14,11 +14,6 @@ import "math"
 // Index arrays (SpMV's ptr and idx, Gather's idx) hold uint32 values stored bit for bit in float32
 // buffers (IndexBits), since buffers are float32 only; kernels reinterpret the bits.
 type ProjectionKernels interface {
-	// Gemv is y = alpha·op(A)·x + beta·y for an m×n row-major A with row stride lda: op(A) = A
-	// (x has n elements, y m) or Aᵀ (x has m, y n). beta 0 means y is not read. A stored dense
-	// projection is two of them per step, memory-bound, where a Gemm with one column would pack
-	// all of P first.
-	Gemv(trans bool, m, n int, alpha float32, a Buffer, lda int, x Buffer, beta float32, y Buffer)
 	// ProjInvNorms writes inv[j] = 1/sqrt(Σ_{i<rows} z(seed, j·rows+i)²) for j < inv.Len(), the
 	// sum accumulated in float64.
 	ProjInvNorms(seed uint64, rows int, inv Buffer)

@@ -1,0 +1,13 @@
+package engine
+
+// OptimKernels update the whole parameter arena (or one contiguous segment of it) in one pass.
+type OptimKernels interface {
+	// SGDStep is PyTorch's SGD: g = grad + weightDecay*theta; vel = momentum*vel + g;
+	// theta -= lr*vel (nesterov: theta -= lr*(g + momentum*vel)). vel is unused (may be nil)
+	// when momentum is 0.
+	SGDStep(theta, grad, vel Buffer, lr, momentum, weightDecay float32, nesterov bool)
+	// AdamStep is PyTorch's Adam at step t ≥ 1: g = grad + weightDecay*theta;
+	// m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
+	// theta -= lr/(1-β1^t) * m / (sqrt(v)/sqrt(1-β2^t) + eps).
+	AdamStep(theta, grad, m, v Buffer, lr, beta1, beta2, eps, weightDecay float32, t int)
+}

@@ -13,13 +13,10 @@ import (
 // int or float sits in the low half, as the driver reads sizeof(param) bytes from each slot) and
 // send copies the op by value into the queue. Nothing here allocates.
 
-func (d *Device) k(name string) *op {
-	k := d.kern[name]
-	if k == nil {
-		panic("cuda: no kernel " + name + " in the embedded PTX (rebuild with make kernels)")
-	}
+// k starts packing a launch of a declared kernel (Open has loaded every one).
+func (d *Device) k(id kernelID) *op {
 	o := &d.cur
-	o.kind, o.k, o.nargs, o.shmem = opLaunch, k, 0, 0
+	o.kind, o.k, o.nargs, o.shmem = opLaunch, d.kern[id], 0, 0
 	return o
 }
 

@@ -23,6 +23,7 @@ type mutant struct {
 
 var mutants = []mutant{
 	{"gemm_ignores_ldc", "Gemm", mutGemmLdc{}},
+	{"gemv_ignores_lda", "Gemv", mutGemvIgnoresLda{}},
 	{"convdata_reads_dx_when_beta0", "ConvBackwardData", mutConvDataBeta{}},
 	{"convfilter_overwrites", "ConvBackwardFilter", mutConvFilterOverwrite{}},
 	{"convdata_flipped_kernel", "GradCheck", mutConvDataFlip{}},
@@ -84,6 +85,12 @@ type mutGemmLdc struct{ refDev }
 
 func (mutGemmLdc) Gemm(tA, tB bool, m, n, k int, alpha float32, a engine.Buffer, lda int, b engine.Buffer, ldb int, beta float32, c engine.Buffer, ldc int) {
 	refDev{}.Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
+}
+
+type mutGemvIgnoresLda struct{ refDev }
+
+func (mutGemvIgnoresLda) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
+	refDev{}.Gemv(trans, m, n, alpha, a, n, x, beta, y)
 }
 
 type mutConvDataBeta struct{ refDev }

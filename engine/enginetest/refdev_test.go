@@ -51,6 +51,15 @@ func (refDev) Gemm(tA, tB bool, m, n, k int, alpha float32, a engine.Buffer, lda
 	out, _ := refGemm(tA, tB, m, n, k, float64(alpha), rd(a), lda, rd(b), ldb, float64(beta), rd(c), ldc)
 	put(c, out)
 }
+func (refDev) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
+	xn, yn := n, m
+	if trans {
+		xn, yn = m, n
+	}
+	out, _ := refGemm(trans, false, yn, 1, xn, float64(alpha), rd(a), lda, rd(x), 1, float64(beta), rd(y), 1)
+	put(y, out)
+}
+
 func (refDev) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	out, _ := refConvForward(g, rd(x), rd(w))
 	put(y, out)

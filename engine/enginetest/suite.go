@@ -1,10 +1,17 @@
 // Package enginetest is the conformance suite every engine.Device passes: each kernel of
 // engine.Kernels runs on random inputs and is compared with an independent float64 reference
-// written here (ref.go), with an explicit tolerance per case, and every backward kernel is checked
+// written here, with an explicit tolerance per case, and every backward kernel is checked
 // against central finite differences of its forward kernel on the device itself (gradcheck.go).
 // It follows ggml's test-backend-ops (one harness, every backend) and tinygrad's table-driven op
 // tests; the tolerance form is llm.c's atol + rtol·|ref|, where |ref| is replaced by the magnitude
 // Σ|terms| for accumulating kernels.
+//
+// The cases of op family X (engine/kernels_X.go) and their float64 references are in X.go here.
+// The references are written from the definitions in engine with naive loops and no cleverness:
+// they are the ground truth that every device, the CPU device included, is compared against.
+// Besides the value, the accumulating ones return a magnitude per output element (Σ|term| of the
+// sum that produced it) so that tolerances can scale with the rounding error a float32
+// accumulation of those terms may legitimately make.
 //
 // A device package calls it from an ordinary test:
 //
@@ -43,6 +50,7 @@ type tol struct{ atol, rtol float64 }
 // Run runs the whole conformance suite on dev.
 func Run(t *testing.T, dev engine.Device) {
 	t.Run("Gemm", func(t *testing.T) { testGemm(t, dev) })
+	t.Run("Gemv", func(t *testing.T) { testGemv(t, dev) })
 	t.Run("ConvForward", func(t *testing.T) { testConvForward(t, dev) })
 	t.Run("ConvBackwardData", func(t *testing.T) { testConvBackwardData(t, dev) })
 	t.Run("ConvBackwardFilter", func(t *testing.T) { testConvBackwardFilter(t, dev) })

@@ -70,7 +70,8 @@ var (
 	registry   = map[string]func() (Device, error){}
 )
 
-// Register makes a device constructor available to Open. Device packages call it from init.
+// Register makes a device constructor available to Open. Device packages call it from init;
+// open returns the raw device, which Open puts behind the argument checks (Checked).
 func Register(name string, open func() (Device, error)) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -89,7 +90,7 @@ func Devices() []string {
 	return names
 }
 
-// Open opens the named device.
+// Open opens the named device, behind the argument-checking layer (Checked, check.go).
 func Open(name string) (Device, error) {
 	registryMu.Lock()
 	open, ok := registry[name]
@@ -100,5 +101,9 @@ func Open(name string) (Device, error) {
 		}
 		return nil, fmt.Errorf("unknown device %q (this build has: %s)", name, strings.Join(Devices(), ", "))
 	}
-	return open()
+	d, err := open()
+	if err != nil {
+		return nil, err
+	}
+	return Checked(d), nil
 }

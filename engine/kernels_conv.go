@@ -63,3 +63,29 @@ func SamePadding(in, k, stride int) (before, after int) {
 	total := max((out-1)*stride+k-in, 0)
 	return total / 2, total - total/2
 }
+
+// The checks (check.go): a valid geometry and buffers of exactly its sizes.
+
+func checkConv(op string, g ConvGeom, x, w, y Buffer, xn, wn, yn string) {
+	if err := g.Validate(); err != nil {
+		fail(op, msgGeom, err)
+	}
+	needLen(op, xn, x, g.InputLen())
+	needLen(op, wn, w, g.WeightLen())
+	needLen(op, yn, y, g.OutputLen())
+}
+
+func (c checked) ConvForward(g ConvGeom, x, w, y Buffer) {
+	checkConv("ConvForward", g, x, w, y, "x", "w", "y")
+	c.d.ConvForward(g, x, w, y)
+}
+
+func (c checked) ConvBackwardData(g ConvGeom, dy, w, dx Buffer, beta float32) {
+	checkConv("ConvBackwardData", g, dx, w, dy, "dx", "w", "dy")
+	c.d.ConvBackwardData(g, dy, w, dx, beta)
+}
+
+func (c checked) ConvBackwardFilter(g ConvGeom, x, dy, dw Buffer) {
+	checkConv("ConvBackwardFilter", g, x, dw, dy, "x", "dw", "dy")
+	c.d.ConvBackwardFilter(g, x, dy, dw)
+}

@@ -27,3 +27,58 @@ type ElementwiseKernels interface {
 	// BiasGrad: db[c] += Σ_{n,i} dy[n,c,i].
 	BiasGrad(dy, db Buffer, n, c, hw int)
 }
+
+// The checks (check.go): equal lengths; the bias kernels' [n, c, hw] shapes.
+
+func (c checked) Relu(x, y Buffer) {
+	sameLen("Relu", "x, y", x, y)
+	c.d.Relu(x, y)
+}
+
+func (c checked) ReluBackward(y, dy, dx Buffer) {
+	sameLen("ReluBackward", "y, dy, dx", y, dy, dx)
+	c.d.ReluBackward(y, dy, dx)
+}
+
+func (c checked) Fill(x Buffer, v float32) { c.d.Fill(x, v) }
+
+func (c checked) Copy(dst, src Buffer) {
+	sameLen("Copy", "dst, src", dst, src)
+	c.d.Copy(dst, src)
+}
+
+func (c checked) Axpy(alpha float32, x, y Buffer) {
+	sameLen("Axpy", "x, y", x, y)
+	c.d.Axpy(alpha, x, y)
+}
+
+func (c checked) Scale(x Buffer, alpha float32) { c.d.Scale(x, alpha) }
+
+func (c checked) Add(a, b, out Buffer) {
+	sameLen("Add", "a, b, out", a, b, out)
+	c.d.Add(a, b, out)
+}
+
+func (c checked) Mul(a, b, out Buffer) {
+	sameLen("Mul", "a, b, out", a, b, out)
+	c.d.Mul(a, b, out)
+}
+
+func (c checked) Dropout(x, mask, y Buffer, p float32, seed, offset uint64) {
+	sameLen("Dropout", "x, mask, y", x, mask, y)
+	c.d.Dropout(x, mask, y, p, seed, offset)
+}
+
+func (cc checked) BiasAdd(y, b Buffer, n, c, hw int) {
+	nonNegative("BiasAdd", "n, c, hw", n, c, hw)
+	needLen("BiasAdd", "y", y, n*c*hw)
+	needLen("BiasAdd", "b", b, c)
+	cc.d.BiasAdd(y, b, n, c, hw)
+}
+
+func (cc checked) BiasGrad(dy, db Buffer, n, c, hw int) {
+	nonNegative("BiasGrad", "n, c, hw", n, c, hw)
+	needLen("BiasGrad", "dy", dy, n*c*hw)
+	needLen("BiasGrad", "db", db, c)
+	cc.d.BiasGrad(dy, db, n, c, hw)
+}

@@ -1,7 +1,5 @@
 package engine
 
-import "fmt"
-
 // GemmKernels are the dense matrix products: GEMM with transposes, and the matrix-vector
 // product a stored dense projection (package intdim) runs twice per step.
 type GemmKernels interface {
@@ -15,12 +13,23 @@ type GemmKernels interface {
 	Gemv(trans bool, m, n int, alpha float32, a Buffer, lda int, x Buffer, beta float32, y Buffer)
 }
 
-// CheckGemm reports a Gemm call whose sizes or leading dimensions do not fit its buffers. Every
-// device runs it before a launch; a failure is a caller bug, so devices panic with it.
-func CheckGemm(transA, transB bool, m, n, k int, a Buffer, lda int, b Buffer, ldb int, c Buffer, ldc int) error {
-	if m < 0 || n < 0 || k < 0 {
-		return fmt.Errorf("Gemm: negative size m=%d n=%d k=%d", m, n, k)
+// The checks (check.go). Buffers may be longer than the matrices they hold (views of an arena).
+
+// checkMatrix checks that buffer name holds a rows×cols row-major matrix with row stride ld.
+func checkMatrix(op, name string, buf Buffer, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
 	}
+	if ld < cols {
+		fail(op, msgLd, name, ld, cols, name)
+	}
+	if need, n := (rows-1)*ld+cols, blen(buf); n < need {
+		fail(op, msgMatrix, name, rows, cols, ld, need, n)
+	}
+}
+
+func (c checked) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, cc Buffer, ldc int) {
+	nonNegative("Gemm", "m, n, k", m, n, k)
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
@@ -29,20 +38,21 @@ func CheckGemm(transA, transB bool, m, n, k int, a Buffer, lda int, b Buffer, ld
 	if transB {
 		br, bc = n, k
 	}
-	for _, op := range []struct {
-		name           string
-		buf            Buffer
-		rows, cols, ld int
-	}{{"A", a, ar, ac, lda}, {"B", b, br, bc, ldb}, {"C", c, m, n, ldc}} {
-		if op.rows == 0 || op.cols == 0 {
-			continue
-		}
-		if op.ld < op.cols {
-			return fmt.Errorf("Gemm: ld%s=%d is less than the %d columns of %s", op.name, op.ld, op.cols, op.name)
-		}
-		if need := (op.rows-1)*op.ld + op.cols; op.buf.Len() < need {
-			return fmt.Errorf("Gemm: %s (%dx%d, ld %d) needs %d elements, buffer has %d", op.name, op.rows, op.cols, op.ld, need, op.buf.Len())
-		}
+	checkMatrix("Gemm", "A", a, ar, ac, lda)
+	checkMatrix("Gemm", "B", b, br, bc, ldb)
+	checkMatrix("Gemm", "C", cc, m, n, ldc)
+	c.d.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc)
+}
+
+func (c checked) Gemv(trans bool, m, n int, alpha float32, a Buffer, lda int, x Buffer, beta float32, y Buffer) {
+	nonNegative("Gemv", "m, n", m, n)
+	atLeast("Gemv", "lda", lda, max(n, 1))
+	checkMatrix("Gemv", "A", a, m, n, lda)
+	xn, yn := n, m
+	if trans {
+		xn, yn = m, n
 	}
-	return nil
+	needLen("Gemv", "x", x, xn)
+	needLen("Gemv", "y", y, yn)
+	c.d.Gemv(trans, m, n, alpha, a, lda, x, beta, y)
 }

@@ -11,3 +11,20 @@ type OptimKernels interface {
 	// theta -= lr/(1-β1^t) * m / (sqrt(v)/sqrt(1-β2^t) + eps).
 	AdamStep(theta, grad, m, v Buffer, lr, beta1, beta2, eps, weightDecay float32, t int)
 }
+
+// The checks (check.go): one length for every buffer (vel only when momentum uses it), t ≥ 1.
+
+func (c checked) SGDStep(theta, grad, vel Buffer, lr, momentum, weightDecay float32, nesterov bool) {
+	if momentum != 0 {
+		sameLen("SGDStep", "theta, grad, vel", theta, grad, vel)
+	} else {
+		sameLen("SGDStep", "theta, grad", theta, grad)
+	}
+	c.d.SGDStep(theta, grad, vel, lr, momentum, weightDecay, nesterov)
+}
+
+func (c checked) AdamStep(theta, grad, m, v Buffer, lr, beta1, beta2, eps, weightDecay float32, t int) {
+	sameLen("AdamStep", "theta, grad, m, v", theta, grad, m, v)
+	atLeast("AdamStep", "step t", t, 1)
+	c.d.AdamStep(theta, grad, m, v, lr, beta1, beta2, eps, weightDecay, t)
+}

@@ -45,3 +45,54 @@ func (g PoolGeom) Validate() error {
 	}
 	return nil
 }
+
+// The checks (check.go): a valid geometry and buffers of exactly its sizes.
+
+func checkPool(op string, g PoolGeom) {
+	if err := g.Validate(); err != nil {
+		fail(op, msgGeom, err)
+	}
+}
+
+func (c checked) MaxPool(g PoolGeom, x, y Buffer) {
+	checkPool("MaxPool", g)
+	needLen("MaxPool", "x", x, g.InputLen())
+	needLen("MaxPool", "y", y, g.OutputLen())
+	c.d.MaxPool(g, x, y)
+}
+
+func (c checked) MaxPoolBackward(g PoolGeom, x, dy, dx Buffer) {
+	checkPool("MaxPoolBackward", g)
+	needLen("MaxPoolBackward", "x", x, g.InputLen())
+	needLen("MaxPoolBackward", "dy", dy, g.OutputLen())
+	needLen("MaxPoolBackward", "dx", dx, g.InputLen())
+	c.d.MaxPoolBackward(g, x, dy, dx)
+}
+
+func (c checked) AvgPool(g PoolGeom, x, y Buffer) {
+	checkPool("AvgPool", g)
+	needLen("AvgPool", "x", x, g.InputLen())
+	needLen("AvgPool", "y", y, g.OutputLen())
+	c.d.AvgPool(g, x, y)
+}
+
+func (c checked) AvgPoolBackward(g PoolGeom, dy, dx Buffer) {
+	checkPool("AvgPoolBackward", g)
+	needLen("AvgPoolBackward", "dy", dy, g.OutputLen())
+	needLen("AvgPoolBackward", "dx", dx, g.InputLen())
+	c.d.AvgPoolBackward(g, dy, dx)
+}
+
+func (cc checked) GlobalAvgPool(x, y Buffer, n, c, hw int) {
+	nonNegative("GlobalAvgPool", "n, c, hw", n, c, hw)
+	needLen("GlobalAvgPool", "x", x, n*c*hw)
+	needLen("GlobalAvgPool", "y", y, n*c)
+	cc.d.GlobalAvgPool(x, y, n, c, hw)
+}
+
+func (cc checked) GlobalAvgPoolBackward(dy, dx Buffer, n, c, hw int) {
+	nonNegative("GlobalAvgPoolBackward", "n, c, hw", n, c, hw)
+	needLen("GlobalAvgPoolBackward", "dy", dy, n*c)
+	needLen("GlobalAvgPoolBackward", "dx", dx, n*c*hw)
+	cc.d.GlobalAvgPoolBackward(dy, dx, n, c, hw)
+}

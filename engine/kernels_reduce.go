@@ -10,3 +10,13 @@ type ReduceKernels interface {
 	// Dot returns Σ x·y accumulated in float64.
 	Dot(x, y Buffer) float64
 }
+
+// The checks (check.go).
+
+func (c checked) Sum(x Buffer) float64        { return c.d.Sum(x) }
+func (c checked) SumSquares(x Buffer) float64 { return c.d.SumSquares(x) }
+
+func (c checked) Dot(x, y Buffer) float64 {
+	sameLen("Dot", "x, y", x, y)
+	return c.d.Dot(x, y)
+}

@@ -1,17 +1,12 @@
 package cpu
 
 import (
-	"fmt"
-
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C with internal/sgemm.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.Buffer, lda int, b engine.Buffer, ldb int, beta float32, c engine.Buffer, ldc int) {
-	if err := engine.CheckGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
-		panic("cpu: " + err.Error())
-	}
 	if m == 0 || n == 0 {
 		return
 	}
@@ -26,16 +21,6 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.
 // (projection.go), as the projections that run them do.
 func (d *Device) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
 	ad, xd, yd := Data(a), Data(x), Data(y)
-	if m < 0 || n < 0 || lda < max(n, 1) || (m > 0 && len(ad) < (m-1)*lda+n) {
-		panic(fmt.Sprintf("cpu: Gemv: A %d×%d with lda %d needs %d elements, has %d", m, n, lda, (m-1)*lda+n, len(ad)))
-	}
-	xn, yn := n, m
-	if trans {
-		xn, yn = m, n
-	}
-	if len(xd) != xn || len(yd) != yn {
-		panic(fmt.Sprintf("cpu: Gemv: op(A) is %d×%d, x has %d and y %d elements", yn, xn, len(xd), len(yd)))
-	}
 	if !trans {
 		projSplit(m, m*n/4, func(lo, hi int) {
 			for i := lo; i < hi; i++ {

@@ -60,13 +60,8 @@ func convTile(m int) tile {
 	return tile128
 }
 
-func convCheck(kernel string, g engine.ConvGeom, x, w, y engine.Buffer, xl, wl, yl int) {
-	if err := g.Validate(); err != nil {
-		panic(fmt.Sprintf("cuda: %s: %v", kernel, err))
-	}
-	needLen(kernel, "input", x, xl)
-	needLen(kernel, "weights", w, wl)
-	needLen(kernel, "output", y, yl)
+// convFits checks that a convolution's sizes fit the kernels' 32-bit index parameters.
+func convFits(kernel string, g engine.ConvGeom) {
 	fits32(kernel, g.InputLen(), g.OutputLen(), g.WeightLen(), g.N*g.OutH*g.OutW*g.K, g.N*g.H*g.W*g.C)
 }
 
@@ -106,7 +101,7 @@ func (d *Device) convSplitK(blocks, k, m, n int) (splits, chunk int, ws uintptr)
 
 // ConvForward: y = x ⋆ w as an implicit GEMM (M = K channels, N = output pixels).
 func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
-	convCheck("ConvForward", g, x, w, y, g.InputLen(), g.WeightLen(), g.OutputLen())
+	convFits("ConvForward", g)
 	t := convTile(g.K)
 	npix := g.N * g.OutH * g.OutW
 	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.K, t.bm)
@@ -130,7 +125,7 @@ func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 
 // ConvBackwardData: dx = beta*dx + ∂/∂x, the gather form (M = C channels, N = input pixels).
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
-	convCheck("ConvBackwardData", g, dx, w, dy, g.InputLen(), g.WeightLen(), g.OutputLen())
+	convFits("ConvBackwardData", g)
 	t := convTile(g.C)
 	npix := g.N * g.H * g.W
 	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.C, t.bm)
@@ -148,7 +143,7 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 
 // ConvBackwardFilter: dw += ∂/∂w, split-K over batch×pixels into a workspace, then reduced.
 func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) {
-	convCheck("ConvBackwardFilter", g, x, dw, dy, g.InputLen(), g.WeightLen(), g.OutputLen())
+	convFits("ConvBackwardFilter", g)
 	t := convTile(g.K)
 	crs := g.C * g.R * g.S
 	gx, gy := ceilDiv(crs, t.bn), ceilDiv(g.K, t.bm)

@@ -29,8 +29,6 @@ func coordExtra(withR bool) int {
 // AddCoords appends the column, row and (withR) radius channels.
 func (d *Device) AddCoords(x, y engine.Buffer, n, c, h, w int, withR bool) {
 	e := coordExtra(withR)
-	needLen("AddCoords", "x", x, n*c*h*w)
-	needLen("AddCoords", "y", y, n*(c+e)*h*w)
 	fits32("AddCoords", h*w, n*(c+e)*h*w)
 	total := n * (c + e) * h * w
 	d.k(kAddCoords).l(total).i(c).i(h).i(w).i(e).p(x).p(y)
@@ -40,8 +38,6 @@ func (d *Device) AddCoords(x, y engine.Buffer, n, c, h, w int, withR bool) {
 // AddCoordsBackward copies the gradient of x's channels out of dy.
 func (d *Device) AddCoordsBackward(dy, dx engine.Buffer, n, c, h, w int, withR bool) {
 	e := coordExtra(withR)
-	needLen("AddCoordsBackward", "dy", dy, n*(c+e)*h*w)
-	needLen("AddCoordsBackward", "dx", dx, n*c*h*w)
 	total := n * c * h * w
 	d.k(kAddCoordsBackward).l(total).i(c).i(h * w).i(e).p(dy).p(dx)
 	d.go1(d.streamBlocks(total), 256)
@@ -49,8 +45,6 @@ func (d *Device) AddCoordsBackward(dy, dx engine.Buffer, n, c, h, w int, withR b
 
 // Tile broadcasts x[n, c] over hw cells.
 func (d *Device) Tile(x, y engine.Buffer, n, c, hw int) {
-	needLen("Tile", "x", x, n*c)
-	needLen("Tile", "y", y, n*c*hw)
 	fits32("Tile", hw)
 	d.k(kTile).l(n * c * hw).i(hw).p(x).p(y)
 	d.go1(d.streamBlocks(n*c*hw), 256)
@@ -58,8 +52,6 @@ func (d *Device) Tile(x, y engine.Buffer, n, c, hw int) {
 
 // TileBackward sums each plane of dy in float64.
 func (d *Device) TileBackward(dy, dx engine.Buffer, n, c, hw int) {
-	needLen("TileBackward", "dy", dy, n*c*hw)
-	needLen("TileBackward", "dx", dx, n*c)
 	if n*c == 0 {
 		return
 	}
@@ -70,8 +62,6 @@ func (d *Device) TileBackward(dy, dx engine.Buffer, n, c, hw int) {
 
 // Softmax normalises each row of k elements.
 func (d *Device) Softmax(x, y engine.Buffer, rows, k int) {
-	needLen("Softmax", "x", x, rows*k)
-	needLen("Softmax", "y", y, rows*k)
 	fits32("Softmax", rows, k)
 	d.k(kSoftmax).i(rows).i(k).p(x).p(y)
 	d.go1(min(rows, 65535), rowThreads(k))
@@ -79,9 +69,6 @@ func (d *Device) Softmax(x, y engine.Buffer, rows, k int) {
 
 // SoftmaxBackward: dx = y ⊙ (dy − ⟨dy, y⟩) per row.
 func (d *Device) SoftmaxBackward(y, dy, dx engine.Buffer, rows, k int) {
-	needLen("SoftmaxBackward", "y", y, rows*k)
-	needLen("SoftmaxBackward", "dy", dy, rows*k)
-	needLen("SoftmaxBackward", "dx", dx, rows*k)
 	fits32("SoftmaxBackward", rows, k)
 	d.k(kSoftmaxBackward).i(rows).i(k).p(y).p(dy).p(dx)
 	d.go1(min(rows, 65535), rowThreads(k))

@@ -26,14 +26,14 @@ var (
 
 // Relu: y = max(x, 0).
 func (d *Device) Relu(x, y engine.Buffer) {
-	n := sameLen("Relu", x, y)
+	n := blen(x)
 	d.k(kRelu).l(n).p(x).p(y)
 	d.go1(d.streamBlocks(n), 256)
 }
 
 // ReluBackward: dx = dy where y > 0.
 func (d *Device) ReluBackward(y, dy, dx engine.Buffer) {
-	n := sameLen("ReluBackward", y, dy, dx)
+	n := blen(y)
 	d.k(kReluBackward).l(n).p(y).p(dy).p(dx)
 	d.go1(d.streamBlocks(n), 256)
 }
@@ -46,7 +46,7 @@ func (d *Device) Fill(x engine.Buffer, v float32) {
 
 // Copy copies src into dst.
 func (d *Device) Copy(dst, src engine.Buffer) {
-	n := sameLen("Copy", dst, src)
+	n := blen(dst)
 	if n == 0 {
 		return
 	}
@@ -59,7 +59,7 @@ func (d *Device) Copy(dst, src engine.Buffer) {
 
 // Axpy: y += alpha*x.
 func (d *Device) Axpy(alpha float32, x, y engine.Buffer) {
-	n := sameLen("Axpy", x, y)
+	n := blen(x)
 	d.k(kAxpy).l(n).f(alpha).p(x).p(y)
 	d.go1(d.streamBlocks(n), 256)
 }
@@ -73,21 +73,21 @@ func (d *Device) Scale(x engine.Buffer, alpha float32) {
 
 // Add: out = a + b.
 func (d *Device) Add(a, b, out engine.Buffer) {
-	n := sameLen("Add", a, b, out)
+	n := blen(a)
 	d.k(kAdd).l(n).p(a).p(b).p(out)
 	d.go1(d.streamBlocks(n), 256)
 }
 
 // Mul: out = a * b.
 func (d *Device) Mul(a, b, out engine.Buffer) {
-	n := sameLen("Mul", a, b, out)
+	n := blen(a)
 	d.k(kMul).l(n).p(a).p(b).p(out)
 	d.go1(d.streamBlocks(n), 256)
 }
 
 // Dropout: the Philox masks of the CPU device, bit for bit.
 func (d *Device) Dropout(x, mask, y engine.Buffer, p float32, seed, offset uint64) {
-	n := sameLen("Dropout", x, mask, y)
+	n := blen(x)
 	keep := float32(0)
 	if p < 1 {
 		keep = 1 / (1 - p)
@@ -98,16 +98,12 @@ func (d *Device) Dropout(x, mask, y engine.Buffer, p float32, seed, offset uint6
 
 // BiasAdd: y[n,c,i] += b[c].
 func (d *Device) BiasAdd(y, b engine.Buffer, n, c, hw int) {
-	needLen("BiasAdd", "y", y, n*c*hw)
-	needLen("BiasAdd", "b", b, c)
 	d.k(kBiasAdd).l(n * c * hw).i(c).i(hw).p(y).p(b)
 	d.go1(d.streamBlocks(n*c*hw), 256)
 }
 
 // BiasGrad: db[c] += Σ dy[n,c,i] (float64), one block per channel.
 func (d *Device) BiasGrad(dy, db engine.Buffer, n, c, hw int) {
-	needLen("BiasGrad", "dy", dy, n*c*hw)
-	needLen("BiasGrad", "db", db, c)
 	fits32("BiasGrad", n, c, hw)
 	d.k(kBiasGrad).i(n).i(c).i(hw).p(dy).p(db)
 	d.go1(c, 256)

@@ -3,8 +3,6 @@
 package cuda
 
 import (
-	"fmt"
-
 	"github.com/gazeml/gaze/engine"
 )
 
@@ -23,24 +21,10 @@ var (
 // bnSplits spreads each channel over enough blocks to give every SM about four.
 func (d *Device) bnSplits(n, c int) int { return min(max(ceilDiv(4*d.sms, c), 1), n, 65535) }
 
-func bnCheck(kernel string, n, c, hw int, x, y engine.Buffer, per ...engine.Buffer) {
-	if n < 1 || c < 1 || hw < 1 {
-		panic(fmt.Sprintf("cuda: %s: n=%d c=%d hw=%d, want all ≥ 1", kernel, n, c, hw))
-	}
-	needLen(kernel, "x", x, n*c*hw)
-	needLen(kernel, "y", y, n*c*hw)
-	for _, p := range per {
-		needLen(kernel, "a per-channel buffer", p, c)
-	}
-	fits32(kernel, n*c*hw)
-}
-
 // BatchNormTrain normalises with batch statistics (two-pass float64 variance).
 func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
-	if momentum != 0 {
-		bnCheck("BatchNormTrain", n, c, hw, x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar)
-	} else {
-		bnCheck("BatchNormTrain", n, c, hw, x, y, gamma, beta, saveMean, saveInvStd)
+	fits32("BatchNormTrain", n*c*hw)
+	if momentum == 0 { // the running statistics are not read (the kernel skips null pointers)
 		runMean, runVar = nil, nil
 	}
 	sp := d.bnSplits(n, c)
@@ -59,15 +43,14 @@ func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean
 
 // BatchNormInfer normalises with the running statistics.
 func (d *Device) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd engine.Buffer, n, c, hw int, eps float32) {
-	bnCheck("BatchNormInfer", n, c, hw, x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd)
+	fits32("BatchNormInfer", n*c*hw)
 	d.k(kBatchNormInfer).l(n * c * hw).i(c).i(hw).p(x).p(y).p(gamma).p(beta).p(runMean).p(runVar).p(saveMean).p(saveInvStd).f(eps)
 	d.go1(d.streamBlocks(n*c*hw), 256)
 }
 
 // BatchNormBackward overwrites dx and accumulates dgamma, dbeta.
 func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
-	bnCheck("BatchNormBackward", n, c, hw, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta)
-	needLen("BatchNormBackward", "dx", dx, n*c*hw)
+	fits32("BatchNormBackward", n*c*hw)
 	sp := d.bnSplits(n, c)
 	part := d.need(&d.part, int64(2*c*sp)*8)
 	if part == 0 {

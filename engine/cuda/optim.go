@@ -18,10 +18,8 @@ var (
 
 // SGDStep is PyTorch's SGD over the whole arena.
 func (d *Device) SGDStep(theta, grad, vel engine.Buffer, lr, momentum, weightDecay float32, nesterov bool) {
-	n := sameLen("SGDStep", theta, grad)
-	if momentum != 0 {
-		sameLen("SGDStep", theta, vel)
-	} else {
+	n := blen(theta)
+	if momentum == 0 { // vel is not read
 		vel = nil
 	}
 	d.k(kSGDStep).l(n).p(theta).p(grad).p(vel).f(lr).f(momentum).f(weightDecay).flag(nesterov)
@@ -30,10 +28,7 @@ func (d *Device) SGDStep(theta, grad, vel engine.Buffer, lr, momentum, weightDec
 
 // AdamStep is PyTorch's Adam at step t ≥ 1; bias corrections in float64 on the host.
 func (d *Device) AdamStep(theta, grad, m, v engine.Buffer, lr, beta1, beta2, eps, weightDecay float32, t int) {
-	n := sameLen("AdamStep", theta, grad, m, v)
-	if t < 1 {
-		panic("cuda: AdamStep: step t must be ≥ 1")
-	}
+	n := blen(theta)
 	bc1 := 1 - math.Pow(float64(beta1), float64(t))
 	bc2 := 1 - math.Pow(float64(beta2), float64(t))
 	step := float32(float64(lr) / bc1)

@@ -3,8 +3,6 @@
 package cuda
 
 import (
-	"fmt"
-
 	"github.com/gazeml/gaze/engine"
 )
 
@@ -20,14 +18,8 @@ var (
 	kGlobalAvgPoolBackward = declare("pool", "global_avg_pool_backward")
 )
 
-func poolCheck(kernel string, g engine.PoolGeom, in, out engine.Buffer) {
-	if err := g.Validate(); err != nil {
-		panic(fmt.Sprintf("cuda: %s: %v", kernel, err))
-	}
-	needLen(kernel, "input", in, g.InputLen())
-	needLen(kernel, "output", out, g.OutputLen())
-	fits32(kernel, g.InputLen(), g.OutputLen())
-}
+// poolFits checks that a pooling's sizes fit the kernels' 32-bit index parameters.
+func poolFits(kernel string, g engine.PoolGeom) { fits32(kernel, g.InputLen(), g.OutputLen()) }
 
 func (o *op) pool(g engine.PoolGeom) *op {
 	return o.i(g.N).i(g.C).i(g.H).i(g.W).i(g.KH).i(g.KW).i(g.StrideH).i(g.StrideW).i(g.PadH).i(g.PadW).i(g.OutH).i(g.OutW)
@@ -35,15 +27,14 @@ func (o *op) pool(g engine.PoolGeom) *op {
 
 // MaxPool overwrites y.
 func (d *Device) MaxPool(g engine.PoolGeom, x, y engine.Buffer) {
-	poolCheck("MaxPool", g, x, y)
+	poolFits("MaxPool", g)
 	d.k(kMaxPool).pool(g).p(x).p(y)
 	d.go1(d.streamBlocks(g.OutputLen()), 256)
 }
 
 // MaxPoolBackward routes dy to the first maximum of each window.
 func (d *Device) MaxPoolBackward(g engine.PoolGeom, x, dy, dx engine.Buffer) {
-	poolCheck("MaxPoolBackward", g, x, dy)
-	needLen("MaxPoolBackward", "dx", dx, g.InputLen())
+	poolFits("MaxPoolBackward", g)
 	d.Fill(dx, 0)
 	overlap := g.KH > g.StrideH || g.KW > g.StrideW
 	d.k(kMaxPoolBackward).pool(g).p(x).p(dy).p(dx).flag(overlap)
@@ -52,22 +43,20 @@ func (d *Device) MaxPoolBackward(g engine.PoolGeom, x, dy, dx engine.Buffer) {
 
 // AvgPool overwrites y.
 func (d *Device) AvgPool(g engine.PoolGeom, x, y engine.Buffer) {
-	poolCheck("AvgPool", g, x, y)
+	poolFits("AvgPool", g)
 	d.k(kAvgPool).pool(g).p(x).p(y)
 	d.go1(d.streamBlocks(g.OutputLen()), 256)
 }
 
 // AvgPoolBackward overwrites dx.
 func (d *Device) AvgPoolBackward(g engine.PoolGeom, dy, dx engine.Buffer) {
-	poolCheck("AvgPoolBackward", g, dx, dy)
+	poolFits("AvgPoolBackward", g)
 	d.k(kAvgPoolBackward).pool(g).p(dy).p(dx)
 	d.go1(d.streamBlocks(g.InputLen()), 256)
 }
 
 // GlobalAvgPool: y[n,c] = mean_i x[n,c,i].
 func (d *Device) GlobalAvgPool(x, y engine.Buffer, n, c, hw int) {
-	needLen("GlobalAvgPool", "x", x, n*c*hw)
-	needLen("GlobalAvgPool", "y", y, n*c)
 	fits32("GlobalAvgPool", n*c, hw)
 	d.k(kGlobalAvgPool).i(n * c).i(hw).p(x).p(y).f64(1 / float64(hw))
 	d.go1(min(n*c, 65535), rowThreads(hw))
@@ -75,8 +64,6 @@ func (d *Device) GlobalAvgPool(x, y engine.Buffer, n, c, hw int) {
 
 // GlobalAvgPoolBackward overwrites dx with dy/hw.
 func (d *Device) GlobalAvgPoolBackward(dy, dx engine.Buffer, n, c, hw int) {
-	needLen("GlobalAvgPoolBackward", "dy", dy, n*c)
-	needLen("GlobalAvgPoolBackward", "dx", dx, n*c*hw)
 	d.k(kGlobalAvgPoolBackward).l(n * c * hw).i(hw).p(dy).p(dx)
 	d.go1(d.streamBlocks(n*c*hw), 256)
 }

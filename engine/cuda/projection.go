@@ -3,9 +3,6 @@
 package cuda
 
 import (
-	"fmt"
-	"math/bits"
-
 	"github.com/gazeml/gaze/engine"
 )
 
@@ -24,17 +21,10 @@ var (
 	kGather        = declare("projection", "gather")
 )
 
-func projCheck(kernel string, rows, cols int) {
-	if rows < 1 || cols < 1 {
-		panic(fmt.Sprintf("cuda: %s: a %d×%d projection", kernel, rows, cols))
-	}
-	fits32(kernel, rows, cols)
-}
-
 // ProjInvNorms writes the inverse column norms of the Philox projection.
 func (d *Device) ProjInvNorms(seed uint64, rows int, inv engine.Buffer) {
 	cols := blen(inv)
-	projCheck("ProjInvNorms", rows, cols)
+	fits32("ProjInvNorms", rows, cols)
 	d.k(kProjInvNorms).i(cols).i(rows).u64(seed).p(inv)
 	d.go1(min(cols, 65535), 256)
 }
@@ -42,11 +32,7 @@ func (d *Device) ProjInvNorms(seed uint64, rows int, inv engine.Buffer) {
 // ProjDenseFill stores columns col0 … col0+n−1 of the normalised projection.
 func (d *Device) ProjDenseFill(seed uint64, rows, col0 int, inv, p engine.Buffer) {
 	cols := blen(inv)
-	projCheck("ProjDenseFill", rows, cols)
-	if col0 < 0 || blen(p) != cols*rows {
-		panic(fmt.Sprintf("cuda: ProjDenseFill: %d columns of %d rows from column %d need %d elements, p has %d", cols, rows, col0, cols*rows, blen(p)))
-	}
-	fits32("ProjDenseFill", col0+cols)
+	fits32("ProjDenseFill", rows, cols, col0+cols)
 	d.k(kProjDenseFill).i(cols).i(rows).i(col0).u64(seed).p(inv).p(p)
 	d.go1(d.streamBlocks(cols*rows), 256)
 }
@@ -54,10 +40,7 @@ func (d *Device) ProjDenseFill(seed uint64, rows, col0 int, inv, p engine.Buffer
 // ProjOTF is y = beta·y + P·x with P regenerated on the fly.
 func (d *Device) ProjOTF(seed uint64, rows int, inv, x, y engine.Buffer, beta float32) {
 	cols := blen(inv)
-	projCheck("ProjOTF", rows, cols)
-	if blen(x) != cols || blen(y) != rows {
-		panic(fmt.Sprintf("cuda: ProjOTF: P is %d×%d, x has %d and y %d elements", rows, cols, blen(x), blen(y)))
-	}
+	fits32("ProjOTF", rows, cols)
 	d.k(kProjOTF).i(rows).i(cols).u64(seed).p(inv).p(x).p(y).f(beta)
 	d.go1(ceilDiv(rows, 256), 256)
 }
@@ -65,19 +48,13 @@ func (d *Device) ProjOTF(seed uint64, rows int, inv, x, y engine.Buffer, beta fl
 // ProjOTFT is out = Pᵀ·g with P regenerated on the fly.
 func (d *Device) ProjOTFT(seed uint64, rows int, inv, g, out engine.Buffer) {
 	cols := blen(inv)
-	projCheck("ProjOTFT", rows, cols)
-	if blen(g) != rows || blen(out) != cols {
-		panic(fmt.Sprintf("cuda: ProjOTFT: P is %d×%d, g has %d and out %d elements", rows, cols, blen(g), blen(out)))
-	}
+	fits32("ProjOTFT", rows, cols)
 	d.k(kProjOTFT).i(rows).i(cols).u64(seed).p(inv).p(g).p(out)
 	d.go1(min(cols, 65535), 256)
 }
 
 // SpMV is y = beta·y + A·x for a CSR matrix.
 func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32) {
-	if rows < 0 || blen(ptr) != rows+1 || blen(y) != rows || blen(idx) != blen(val) {
-		panic(fmt.Sprintf("cuda: SpMV: %d rows need %d pointers and %d outputs, got %d and %d; %d indices, %d values", rows, rows+1, rows, blen(ptr), blen(y), blen(idx), blen(val)))
-	}
 	fits32("SpMV", rows)
 	d.k(kSpMV).i(rows).p(ptr).p(idx).p(val).p(x).p(y).f(beta)
 	d.go1(d.streamBlocks(rows), 256)
@@ -86,9 +63,6 @@ func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32)
 // FWHT transforms each block of n elements: in shared memory up to 4,096, else stage by stage.
 func (d *Device) FWHT(x engine.Buffer, n int) {
 	l := blen(x)
-	if n < 1 || bits.OnesCount(uint(n)) != 1 || l%n != 0 {
-		panic(fmt.Sprintf("cuda: FWHT: block %d must be a power of two dividing the length %d", n, l))
-	}
 	if n == 1 || l == 0 {
 		return
 	}
@@ -107,9 +81,6 @@ func (d *Device) FWHT(x engine.Buffer, n int) {
 // Gather is dst[i] = src[idx[i]].
 func (d *Device) Gather(src, idx, dst engine.Buffer) {
 	n := blen(dst)
-	if blen(idx) < n {
-		panic(fmt.Sprintf("cuda: Gather: %d indices for %d outputs", blen(idx), n))
-	}
 	d.k(kGather).l(n).p(src).p(idx).p(dst)
 	d.go1(d.streamBlocks(n), 256)
 }

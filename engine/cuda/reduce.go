@@ -48,6 +48,6 @@ func (d *Device) SumSquares(x engine.Buffer) float64 { return d.reduce(1, x, nil
 
 // Dot returns Σ x·y in float64.
 func (d *Device) Dot(x, y engine.Buffer) float64 {
-	n := sameLen("Dot", x, y)
+	n := blen(x)
 	return d.reduce(2, x, y, n)
 }

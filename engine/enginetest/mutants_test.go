@@ -39,6 +39,9 @@ var mutants = []mutant{
 	{"dropout_ignores_offset", "Dropout", mutDropoutOffset{}},
 	{"sum_in_float32", "Reduce", mutSumF32{}},
 	{"adam_without_bias_correction", "Optim", mutAdamNoBC{}},
+	// The reference device itself, without the checking layer engine.Open puts in front of it: a
+	// device that checks nothing must fail the bad-input cases.
+	{"unchecked_device", "BadInput", refDev{}},
 }
 
 const mutantEnv = "ENGINETEST_MUTANT"

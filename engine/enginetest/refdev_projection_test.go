@@ -47,6 +47,9 @@ func (refDev) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32) {
 }
 
 func (refDev) FWHT(x engine.Buffer, n int) {
+	if n < 1 { // refFWHT would loop forever; refDev trusts its arguments but must not hang
+		panic("refDev: FWHT block < 1")
+	}
 	out, _ := refFWHT(rd(x), n)
 	put(x, out)
 }

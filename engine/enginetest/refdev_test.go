@@ -250,9 +250,21 @@ func (refDev) AdamStep(theta, grad, m, v engine.Buffer, lr, b1, b2, eps, wd floa
 
 var _ engine.Device = refDev{}
 
-// TestReferenceDevice runs the suite on refDev.
+// refDev checks none of its arguments, so it is registered like a device package's device and
+// tested as engine.Open returns it: behind the argument-checking layer.
+func init() {
+	engine.Register("enginetest-ref", func() (engine.Device, error) { return refDev{}, nil })
+}
+
+// TestReferenceDevice runs the suite on refDev opened through engine.Open. Its BadInput group
+// proves that a raw device without checks is rejected on every bad input once it passes through
+// the layer (the same device without the layer fails that group: mutants_test.go).
 func TestReferenceDevice(t *testing.T) {
-	Run(t, refDev{})
+	dev, err := engine.Open("enginetest-ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(t, dev)
 }
 
 // TestToleranceScale pins accumRtol's shape so a careless edit cannot make it vacuous.

@@ -17,6 +17,8 @@
 //
 //	func TestConformance(t *testing.T) { enginetest.Run(t, cpu.New()) }
 //
+// (cpu.New returns the CPU device behind engine's argument checks, as engine.Open("cpu") does.)
+//
 // Every buffer the suite hands to a kernel is a view in the middle of a larger allocation whose
 // guard cells hold a sentinel; a kernel that ignores a view's offset or writes past its end fails.
 package enginetest
@@ -47,7 +49,9 @@ func accumRtol(m int) float64 { return 8 * (math.Sqrt(float64(m)) + 1) * u32 }
 // accumulating kernels, Σ|term|.
 type tol struct{ atol, rtol float64 }
 
-// Run runs the whole conformance suite on dev.
+// Run runs the whole conformance suite on dev, which must be the device users get: engine.Open's,
+// or one behind engine.Checked, since the BadInput group tests the argument checks that come with
+// it (check.go).
 func Run(t *testing.T, dev engine.Device) {
 	t.Run("Gemm", func(t *testing.T) { testGemm(t, dev) })
 	t.Run("Gemv", func(t *testing.T) { testGemv(t, dev) })
@@ -69,6 +73,7 @@ func Run(t *testing.T, dev engine.Device) {
 	t.Run("LCA", func(t *testing.T) { testGradDelta(t, dev) })
 	t.Run("Coords", func(t *testing.T) { testCoords(t, dev) })
 	t.Run("Projection", func(t *testing.T) { testProjection(t, dev) })
+	t.Run("BadInput", func(t *testing.T) { testBadInput(t, dev) })
 }
 
 // guardLen cells on each side of every buffer hold guardVal; an odd count makes views start at
@@ -82,6 +87,7 @@ const (
 type guarded struct {
 	whole engine.Buffer
 	n     int
+	init  []float32 // the contents it was made with, when the harness keeps them (snap)
 }
 
 // harness is one subtest's view of the device: a deterministic RNG and the buffers to check
@@ -91,6 +97,7 @@ type harness struct {
 	dev  engine.Device
 	rnd  *rand.Rand
 	bufs []guarded
+	snap bool // keep each new buffer's initial contents (for unchanged)
 }
 
 // run starts a subtest with its own harness. The RNG is seeded from the subtest's name below the
@@ -135,7 +142,11 @@ func (h *harness) buf(data []float32) engine.Buffer {
 	if v.Len() != n {
 		h.t.Fatalf("Slice(%d, %d).Len() = %d", guardLen, n, v.Len())
 	}
-	h.bufs = append(h.bufs, guarded{whole, n})
+	g := guarded{whole: whole, n: n}
+	if h.snap {
+		g.init = append([]float32{}, data...)
+	}
+	h.bufs = append(h.bufs, g)
 	return v
 }
 

@@ -9,3 +9,21 @@ type LCAKernels interface {
 	// out may alias g or delta. The host values make it a synchronisation point, like Sum.
 	GradDelta(g, delta, out Buffer, bounds []int, sums []float64)
 }
+
+// The checks (check.go): equal lengths, and a segment table of one more bound than sums (or
+// neither) whose bounds never decrease and stay within the buffers: O(segments), one per layer.
+
+func (c checked) GradDelta(g, delta, out Buffer, bounds []int, sums []float64) {
+	sameLen("GradDelta", "g, delta, out", g, delta, out)
+	if len(bounds) != len(sums)+1 && len(bounds)+len(sums) != 0 {
+		fail("GradDelta", msgBounds, len(bounds), len(sums))
+	}
+	n, prev := blen(out), 0
+	for _, b := range bounds {
+		if b < prev || b > n {
+			fail("GradDelta", msgBoundOrder, bounds, n)
+		}
+		prev = b
+	}
+	c.d.GradDelta(g, delta, out, bounds, sums)
+}

@@ -14,11 +14,6 @@ import "math"
 // Index arrays (SpMV's ptr and idx, Gather's idx) hold uint32 values stored bit for bit in float32
 // buffers (IndexBits), since buffers are float32 only; kernels reinterpret the bits.
 type ProjectionKernels interface {
-	// Gemv is y = alpha·op(A)·x + beta·y for an m×n row-major A with row stride lda: op(A) = A
-	// (x has n elements, y m) or Aᵀ (x has m, y n). beta 0 means y is not read. A stored dense
-	// projection is two of them per step, memory-bound, where a Gemm with one column would pack
-	// all of P first.
-	Gemv(trans bool, m, n int, alpha float32, a Buffer, lda int, x Buffer, beta float32, y Buffer)
 	// ProjInvNorms writes inv[j] = 1/sqrt(Σ_{i<rows} z(seed, j·rows+i)²) for j < inv.Len(), the
 	// sum accumulated in float64.
 	ProjInvNorms(seed uint64, rows int, inv Buffer)
@@ -47,3 +42,63 @@ func IndexBits(i int) float32 { return math.Float32frombits(uint32(i)) }
 
 // BitsIndex reads an index stored by IndexBits.
 func BitsIndex(f float32) int { return int(math.Float32bits(f)) }
+
+// The checks (check.go): a projection of at least one row and column, the vectors its sizes
+// imply, a CSR table's pointer count, power-of-two Walsh–Hadamard blocks, enough gather indices.
+// Index values are data, read (and bounds-checked, where the device can) by the device.
+
+// checkProj checks a rows×cols projection, cols being the length of inv.
+func checkProj(op string, rows int, inv Buffer) int {
+	cols := blen(inv)
+	atLeast(op, "rows", rows, 1)
+	atLeast(op, "columns (inv)", cols, 1)
+	return cols
+}
+
+func (c checked) ProjInvNorms(seed uint64, rows int, inv Buffer) {
+	checkProj("ProjInvNorms", rows, inv)
+	c.d.ProjInvNorms(seed, rows, inv)
+}
+
+func (c checked) ProjDenseFill(seed uint64, rows, col0 int, inv, p Buffer) {
+	cols := checkProj("ProjDenseFill", rows, inv)
+	atLeast("ProjDenseFill", "col0", col0, 0)
+	needLen("ProjDenseFill", "p", p, cols*rows)
+	c.d.ProjDenseFill(seed, rows, col0, inv, p)
+}
+
+func (c checked) ProjOTF(seed uint64, rows int, inv, x, y Buffer, beta float32) {
+	cols := checkProj("ProjOTF", rows, inv)
+	needLen("ProjOTF", "x", x, cols)
+	needLen("ProjOTF", "y", y, rows)
+	c.d.ProjOTF(seed, rows, inv, x, y, beta)
+}
+
+func (c checked) ProjOTFT(seed uint64, rows int, inv, g, out Buffer) {
+	cols := checkProj("ProjOTFT", rows, inv)
+	needLen("ProjOTFT", "g", g, rows)
+	needLen("ProjOTFT", "out", out, cols)
+	c.d.ProjOTFT(seed, rows, inv, g, out)
+}
+
+func (c checked) SpMV(rows int, ptr, idx, val, x, y Buffer, beta float32) {
+	nonNegative("SpMV", "rows", rows)
+	needLen("SpMV", "ptr", ptr, rows+1)
+	needLen("SpMV", "y", y, rows)
+	sameLen("SpMV", "idx, val", idx, val)
+	c.d.SpMV(rows, ptr, idx, val, x, y, beta)
+}
+
+func (c checked) FWHT(x Buffer, n int) {
+	if l := blen(x); n < 1 || n&(n-1) != 0 || l%n != 0 {
+		fail("FWHT", msgPow2, n, l)
+	}
+	c.d.FWHT(x, n)
+}
+
+func (c checked) Gather(src, idx, dst Buffer) {
+	if n := blen(dst); blen(idx) < n {
+		fail("Gather", msgMinLen, "idx", blen(idx), n)
+	}
+	c.d.Gather(src, idx, dst)
+}

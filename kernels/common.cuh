@@ -122,6 +122,18 @@ __device__ float block_max(float v) {
 
 #endif
 
+// One block per row p of x[rows, hw] (grid-stride over rows): out[p] = (float)(scale·Σ_i x[p, i])
+// with the sum in float64. The body of global_avg_pool (pool.cu) and tile_backward (coords.cu).
+__device__ __forceinline__ void row_sums(int rows, int hw, const float* x, float* out, double scale) {
+	for (int p = blockIdx.x; p < rows; p += gridDim.x) {
+		const float* r = x + (i64)p * hw;
+		double s = 0.0;
+		for (int i = threadIdx.x; i < hw; i += blockDim.x) s += (double)r[i];
+		s = block_sum(s);
+		if (threadIdx.x == 0) out[p] = (float)(s * scale);
+	}
+}
+
 // Grid-stride loop over [0, n) with 64-bit indices.
 #define GRID_LOOP(i, n) \
 	for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)

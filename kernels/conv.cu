@@ -8,11 +8,11 @@
 // receives from output pixel o along tap (r, s) when o·stride − pad + r = q, so a tap whose
 // (q + pad − r) is not a multiple of the stride contributes zero. It is also the forward pass of
 // a transposed convolution. Backward filter has a long reduction (batch × pixels) and a small
-// output, so it always runs split-K into a workspace that conv_wgrad_reduce adds to dw in a fixed
-// order (deterministic, and dw accumulates as the contract says).
+// output, so it always runs split-K into a workspace that conv_bwd_filter_reduce adds to dw in a
+// fixed order (deterministic, and dw accumulates as the contract says).
 //
 // A 1×1 stride-1 unpadded forward convolution needs no tap arithmetic: its B loader reads
-// x[n, c, p] directly (the conv1x1 kernels).
+// x[n, c, p] directly (the conv_fwd_1x1 kernels).
 //
 // Forward and backward data run split-K too when their grid would leave SMs idle (few output
 // channels × few pixels, ResNet's 8×8 stage): the partial tiles go to a workspace and
@@ -109,16 +109,26 @@ GZ_EXTERN void conv_splitk_reduce(int M, int NP, int P, int splits, const float*
 	}
 }
 
-#define CONV_FWD(cfg, BM, BN, TM, TN, LB)                                                                       \
-	GZ_EXTERN void LB conv_fwd_##cfg(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) { \
+#define CONV_FWD(name, BM, BN, TM, TN, LB)                                                                     \
+	GZ_EXTERN void LB name(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) {      \
 		Geom g = GEOM_ARGS;                                                                                 \
 		ConvStore st{NCHWStore{y, K, OH * OW, 0.f}, PartialStore{ws, K, N * OH * OW}};                      \
 		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, st, K, N * OH * OW, C * R * S, kchunk);       \
-	}                                                                                                       \
-	GZ_EXTERN void LB conv1x1_fwd_##cfg(int N, int C, int HW, int K, const float* x, const float* w, float* y) { \
+	}
+#define CONV_FWD_1X1(name, BM, BN, TM, TN, LB)                                                                 \
+	GZ_EXTERN void LB name(int N, int C, int HW, int K, const float* x, const float* w, float* y) {            \
 		igemm<BM, BN, TM, TN>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C);   \
 	}
-IG_CONFIGS(CONV_FWD)
+IG_INSTANCE(CONV_FWD, conv_fwd_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_FWD, conv_fwd_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_FWD, conv_fwd_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_FWD, conv_fwd_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_FWD, conv_fwd_64x64, IG_TILE_64x64)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_64x64, IG_TILE_64x64)
 
 // ---- backward data ----
 
@@ -157,17 +167,21 @@ struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·
 	}
 };
 
-#define CONV_BWD_DATA(cfg, BM, BN, TM, TN, LB)                                                                   \
-	GZ_EXTERN void LB conv_bwd_data_##cfg(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
+#define CONV_BWD_DATA(name, BM, BN, TM, TN, LB)                                                                  \
+	GZ_EXTERN void LB name(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
 		ConvStore st{NCHWStore{dx, C, H * W, beta}, PartialStore{ws, C, N * H * W}};                         \
 		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S, g.fRS}, BwdB{dy, g}, st, C, N * H * W, K * R * S, kchunk);   \
 	}
-IG_CONFIGS(CONV_BWD_DATA)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_64x64, IG_TILE_64x64)
 
 // ---- backward filter ----
 
-struct WgA { // A(k, (image, p)) = dy[image, k, p]
+struct BwdFilterA { // A(k, (image, p)) = dy[image, k, p]
 	static constexpr bool kmajor = true; // dy[image, k, ·] is contiguous along the pixels
 	const float* dy;
 	int K, P;
@@ -180,7 +194,7 @@ struct WgA { // A(k, (image, p)) = dy[image, k, p]
 	}
 };
 
-struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, ow·sw − pw + s]
+struct BwdFilterB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, ow·sw − pw + s]
 	static constexpr bool kmajor = true; // x along the pixels, consecutive for stride 1
 	const float* x;
 	Geom g;
@@ -200,16 +214,20 @@ struct WgB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph + r, o
 	}
 };
 
-#define CONV_WGRAD(cfg, BM, BN, TM, TN, LB)                                                                      \
-	GZ_EXTERN void LB conv_wgrad_##cfg(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) { \
+#define CONV_BWD_FILTER(name, BM, BN, TM, TN, LB)                                                                \
+	GZ_EXTERN void LB name(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) {               \
 		Geom g = GEOM_ARGS;                                                                                  \
 		int crs = C * R * S;                                                                                 \
-		igemm<BM, BN, TM, TN>(WgA{dy, K, OH * OW, g.fOHW}, WgB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
+		igemm<BM, BN, TM, TN>(BwdFilterA{dy, K, OH * OW, g.fOHW}, BwdFilterB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
 	}
-IG_CONFIGS(CONV_WGRAD)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_64x64, IG_TILE_64x64)
 
 // dw[i] += Σ_z ws[z][i], in z order.
-GZ_EXTERN void conv_wgrad_reduce(int n, int splits, const float* ws, float* dw) {
+GZ_EXTERN void conv_bwd_filter_reduce(int n, int splits, const float* ws, float* dw) {
 	GRID_LOOP(i, (i64)n) {
 		float s = 0.f;
 		for (int z = 0; z < splits; z++) s += ws[(i64)z * n + i];

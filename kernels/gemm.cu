@@ -48,8 +48,9 @@ struct GemmStore {
 	}
 };
 
-#define GEMM_KERNEL(TA, TB, tag, cfg, BM, BN, TM, TN, LB)                                                  \
-	GZ_EXTERN void LB gemm_##tag##_##cfg(int M, int N, int K, int kchunk,        \
+// GEMM(name, TA, TB, tile): op(A) = Aᵀ when TA, op(B) = Bᵀ when TB.
+#define GEMM(name, TA, TB, BM, BN, TM, TN, LB)                                                    \
+	GZ_EXTERN void LB name(int M, int N, int K, int kchunk,                                       \
 		float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc, \
 		float* ws) {                                                                                  \
 		MatA<TA> la{A, lda};                                                                          \
@@ -57,14 +58,26 @@ struct GemmStore {
 		GemmStore st{C, ldc, alpha, beta, PartialStore{ws, M, N}, gridDim.z > 1};                     \
 		igemm<BM, BN, TM, TN>(la, lb, st, M, N, K, kchunk);                                           \
 	}
-#define GEMM_NN(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(false, false, nn, cfg, BM, BN, TM, TN, LB)
-#define GEMM_NT(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(false, true, nt, cfg, BM, BN, TM, TN, LB)
-#define GEMM_TN(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(true, false, tn, cfg, BM, BN, TM, TN, LB)
-#define GEMM_TT(cfg, BM, BN, TM, TN, LB) GEMM_KERNEL(true, true, tt, cfg, BM, BN, TM, TN, LB)
-IG_CONFIGS(GEMM_NN)
-IG_CONFIGS(GEMM_NT)
-IG_CONFIGS(GEMM_TN)
-IG_CONFIGS(GEMM_TT)
+IG_INSTANCE(GEMM, gemm_nn_16x128, false, false, IG_TILE_16x128)
+IG_INSTANCE(GEMM, gemm_nn_32x128, false, false, IG_TILE_32x128)
+IG_INSTANCE(GEMM, gemm_nn_64x128, false, false, IG_TILE_64x128)
+IG_INSTANCE(GEMM, gemm_nn_128x128, false, false, IG_TILE_128x128)
+IG_INSTANCE(GEMM, gemm_nn_64x64, false, false, IG_TILE_64x64)
+IG_INSTANCE(GEMM, gemm_nt_16x128, false, true, IG_TILE_16x128)
+IG_INSTANCE(GEMM, gemm_nt_32x128, false, true, IG_TILE_32x128)
+IG_INSTANCE(GEMM, gemm_nt_64x128, false, true, IG_TILE_64x128)
+IG_INSTANCE(GEMM, gemm_nt_128x128, false, true, IG_TILE_128x128)
+IG_INSTANCE(GEMM, gemm_nt_64x64, false, true, IG_TILE_64x64)
+IG_INSTANCE(GEMM, gemm_tn_16x128, true, false, IG_TILE_16x128)
+IG_INSTANCE(GEMM, gemm_tn_32x128, true, false, IG_TILE_32x128)
+IG_INSTANCE(GEMM, gemm_tn_64x128, true, false, IG_TILE_64x128)
+IG_INSTANCE(GEMM, gemm_tn_128x128, true, false, IG_TILE_128x128)
+IG_INSTANCE(GEMM, gemm_tn_64x64, true, false, IG_TILE_64x64)
+IG_INSTANCE(GEMM, gemm_tt_16x128, true, true, IG_TILE_16x128)
+IG_INSTANCE(GEMM, gemm_tt_32x128, true, true, IG_TILE_32x128)
+IG_INSTANCE(GEMM, gemm_tt_64x128, true, true, IG_TILE_64x128)
+IG_INSTANCE(GEMM, gemm_tt_128x128, true, true, IG_TILE_128x128)
+IG_INSTANCE(GEMM, gemm_tt_64x64, true, true, IG_TILE_64x64)
 
 // C = alpha·Σ_z ws[z] + beta·C, the partials added in z order.
 GZ_EXTERN void gemm_splitk_reduce(int M, int N, int splits, const float* ws, float alpha, float beta, float* C, int ldc) {

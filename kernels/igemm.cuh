@@ -208,10 +208,16 @@ struct PartialStore {
 	}
 };
 
-// The tile shapes every igemm-based op is instantiated with (name, BM, BN, TM, TN, launch bounds).
-#define IG_CONFIGS(X) \
-	X(16x128, 16, 128, 1, 8, IG_LB1) \
-	X(32x128, 32, 128, 2, 8, IG_LB1) \
-	X(64x128, 64, 128, 4, 8, IG_LB1) \
-	X(128x128, 128, 128, 8, 8, IG_LB2) \
-	X(64x64, 64, 64, 4, 4, IG_LB1)
+// The tile shapes every igemm-based kernel is instantiated with: BM, BN, TM, TN and the launch
+// bounds. A kernel's name ends in its tile (gemm_nn_16x128 is the 16×128 tile), and engine/cuda
+// declares the same names and picks a tile by BM and BN.
+#define IG_TILE_16x128 16, 128, 1, 8, IG_LB1
+#define IG_TILE_32x128 32, 128, 2, 8, IG_LB1
+#define IG_TILE_64x128 64, 128, 4, 8, IG_LB1
+#define IG_TILE_128x128 128, 128, 8, 8, IG_LB2
+#define IG_TILE_64x64 64, 64, 4, 4, IG_LB1
+
+// IG_INSTANCE(M, name, args..., IG_TILE_x) defines one kernel with the kernel macro M: the tile
+// macro expands into M's last five parameters. Every kernel name is written out in full where it
+// is defined (no token pasting), so that searching for a name finds its definition.
+#define IG_INSTANCE(M, ...) M(__VA_ARGS__)

@@ -1,6 +1,6 @@
-// Row-wise losses and softmaxes, one block per row (k from 1 to 4,096 and beyond): softmax
-// cross-entropy with a float64 log-sum-exp around the row maximum, MSE, stable sigmoid BCE, argmax,
-// and the plain softmax and its backward pass (CoordConv's spatial softmax). Sums are float64.
+// Row-wise losses, one block per row (k from 1 to 4,096 and beyond): softmax cross-entropy with a
+// float64 log-sum-exp around the row maximum, MSE, stable sigmoid BCE, and argmax. Sums are
+// float64. (The plain softmax of CoordConv's spatial softmax is in coords.cu.)
 //
 // status (int[4], device memory) records the first bad label: {1, row, label bits, k}; the host
 // reads it in Sync and reports it, as the CPU's panic would.
@@ -102,35 +102,5 @@ GZ_EXTERN void argmax(int n, int k, const float* x, float* out) {
 				if (bi[w] != 0x7fffffff && (b == 0x7fffffff || bv[w] > bm || (bv[w] == bm && bi[w] < b))) { bm = bv[w]; b = bi[w]; }
 			out[row] = (float)b;
 		}
-	}
-}
-
-// y = softmax(x) per row: exponentials of the float32 differences x − max in float64, summed in
-// float64, stored as the CPU does (float32(e), then float32(float64(that)·(1/Σ))). y may alias x.
-GZ_EXTERN void softmax(int rows, int k, const float* x, float* y) {
-	for (int row = blockIdx.x; row < rows; row += gridDim.x) {
-		const float* xr = x + (i64)row * k;
-		float* yr = y + (i64)row * k;
-		float m = -INFINITY;
-		for (int j = threadIdx.x; j < k; j += blockDim.x) m = fmaxf(m, xr[j]);
-		m = block_max(m);
-		double s = 0.0;
-		for (int j = threadIdx.x; j < k; j += blockDim.x) s += exp((double)(xr[j] - m));
-		s = block_sum(s); // all reads of x are done before any write of y (block_sum syncs)
-		double inv = 1.0 / s;
-		for (int j = threadIdx.x; j < k; j += blockDim.x) yr[j] = (float)((double)(float)exp((double)(xr[j] - m)) * inv);
-	}
-}
-
-// dx = y ⊙ (dy − Σ dy·y), per row, dot in float64. dx may alias dy.
-GZ_EXTERN void softmax_backward(int rows, int k, const float* y, const float* dy, float* dx) {
-	for (int row = blockIdx.x; row < rows; row += gridDim.x) {
-		const float* yr = y + (i64)row * k;
-		const float* dr = dy + (i64)row * k;
-		float* xr = dx + (i64)row * k;
-		double d = 0.0;
-		for (int j = threadIdx.x; j < k; j += blockDim.x) d += (double)yr[j] * (double)dr[j];
-		d = block_sum(d);
-		for (int j = threadIdx.x; j < k; j += blockDim.x) xr[j] = (float)((double)yr[j] * ((double)dr[j] - d));
 	}
 }

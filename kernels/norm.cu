@@ -1,10 +1,14 @@
 // Batch normalisation over [n, c, hw]. Each channel's n·hw values are split over `splits` blocks
-// along the batch (grid (c, splits)), so that narrow layers (16 channels) still fill the GPU:
-//   bn_sum      per-(channel, split) Σx                              (float64 partials)
-//   bn_sqdev    per-(channel, split) Σ(x − mean)², mean from the partials   (two-pass variance, as the CPU)
-//   bn_apply    each block derives the channel's statistics from the partials in a fixed order;
-//               split 0 writes saveMean/saveInvStd and moves the running statistics; all apply y.
-// Backward: bn_back_sums (Σdy, Σdy·(x − mean)) then bn_back_apply (split 0 accumulates dgamma, dbeta).
+// along the batch (grid (c, splits)), so that narrow layers (16 channels) still fill the GPU.
+// BatchNormTrain is three kernels:
+//   batch_norm_train_sum    per-(channel, split) Σx                    (float64 partials)
+//   batch_norm_train_sqdev  per-(channel, split) Σ(x − mean)², mean from the partials
+//                           (two-pass variance, as the CPU)
+//   batch_norm_train_apply  each block derives the channel's statistics from the partials in a
+//                           fixed order; split 0 writes saveMean/saveInvStd and moves the running
+//                           statistics; all apply y.
+// BatchNormInfer is batch_norm_infer. BatchNormBackward is batch_norm_backward_sums (Σdy,
+// Σdy·(x − mean)) then batch_norm_backward_apply (split 0 accumulates dgamma, dbeta).
 #include "common.cuh"
 
 // The slice of channel ch that block (ch, sp) covers: images [i0, i1) of the batch.
@@ -13,7 +17,7 @@ __device__ __forceinline__ void bn_slice(int n, int splits, int sp, int& i0, int
 	i1 = (int)((i64)n * (sp + 1) / splits);
 }
 
-GZ_EXTERN void bn_sum(int n, int c, int hw, int splits, const float* x, double* part) {
+GZ_EXTERN void batch_norm_train_sum(int n, int c, int hw, int splits, const float* x, double* part) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	i64 m = (i64)(i1 - i0) * hw;
@@ -32,7 +36,7 @@ __device__ __forceinline__ double bn_total(const double* part, int ch, int split
 	return s;
 }
 
-GZ_EXTERN void bn_sqdev(int n, int c, int hw, int splits, const float* x, const double* psum, double* psq) {
+GZ_EXTERN void batch_norm_train_sqdev(int n, int c, int hw, int splits, const float* x, const double* psum, double* psq) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	double mean = bn_total(psum, ch, splits) / ((double)n * hw);
@@ -49,7 +53,7 @@ GZ_EXTERN void bn_sqdev(int n, int c, int hw, int splits, const float* x, const 
 
 // Training mode: statistics from the partials. Running statistics (momentum ≠ 0) move as
 // run = (1−momentum)·run + momentum·stat with the unbiased variance.
-GZ_EXTERN void bn_apply_train(int n, int c, int hw, int splits, const float* x, float* y, const float* gamma, const float* beta,
+GZ_EXTERN void batch_norm_train_apply(int n, int c, int hw, int splits, const float* x, float* y, const float* gamma, const float* beta,
 	float* saveMean, float* saveInvStd, float* runMean, float* runVar, float momentum, float eps, const double* psum, const double* psq) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
@@ -76,7 +80,7 @@ GZ_EXTERN void bn_apply_train(int n, int c, int hw, int splits, const float* x, 
 }
 
 // Inference mode: saveMean = runMean, saveInvStd = 1/sqrt(runVar + eps); y from those.
-GZ_EXTERN void bn_apply_infer(i64 total, int c, int hw, const float* x, float* y, const float* gamma, const float* beta,
+GZ_EXTERN void batch_norm_infer(i64 total, int c, int hw, const float* x, float* y, const float* gamma, const float* beta,
 	const float* runMean, const float* runVar, float* saveMean, float* saveInvStd, float eps) {
 	GRID_LOOP(k, total) {
 		int ch = (int)((k / hw) % c);
@@ -90,7 +94,7 @@ GZ_EXTERN void bn_apply_infer(i64 total, int c, int hw, const float* x, float* y
 }
 
 // part[2·(ch·splits + sp)] = Σdy, [+1] = Σdy·(x − mean) over the block's slice.
-GZ_EXTERN void bn_back_sums(int n, int c, int hw, int splits, const float* x, const float* dy, const float* saveMean, double* part) {
+GZ_EXTERN void batch_norm_backward_sums(int n, int c, int hw, int splits, const float* x, const float* dy, const float* saveMean, double* part) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	double mean = (double)saveMean[ch];
@@ -111,7 +115,7 @@ GZ_EXTERN void bn_back_sums(int n, int c, int hw, int splits, const float* x, co
 	}
 }
 
-GZ_EXTERN void bn_back_apply(int n, int c, int hw, int splits, const float* x, const float* dy, float* dx, const float* gamma,
+GZ_EXTERN void batch_norm_backward_apply(int n, int c, int hw, int splits, const float* x, const float* dy, float* dx, const float* gamma,
 	const float* saveMean, const float* saveInvStd, float* dgamma, float* dbeta, int batchStats, const double* part) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);

@@ -1,6 +1,7 @@
 // Max and average pooling over [N, C, H, W] (any window, stride and padding; padding never wins a
 // max and counts as zero in an average, PyTorch's default), one thread per output (forward) or per
-// input (average backward, a gather that needs no atomics). Max backward routes each dy to the
+// input (average backward, a gather that needs no atomics), and global average pooling (a float64
+// sum per plane). Max backward routes each dy to the
 // first maximum of its window, the element the forward picked; windows overlap only when the
 // stride is smaller than the window, and only then do two threads add into the same dx cell.
 #include "common.cuh"
@@ -82,4 +83,13 @@ GZ_EXTERN void avg_pool_backward(POOL_PARAMS, const float* dy, float* dx) {
 			for (int ow = ow0; ow <= ow1; ow++) s += dyp[oh * OW + ow] * inv;
 		dx[i] = s;
 	}
+}
+
+// y[p] = scale·Σ_i x[p, i] in float64 (scale = 1/hw), one block per row p of x[rows, hw].
+GZ_EXTERN void global_avg_pool(int rows, int hw, const float* x, float* y, double scale) { row_sums(rows, hw, x, y, scale); }
+
+// dx[p] = dy[p] / hw broadcast (GlobalAvgPoolBackward).
+GZ_EXTERN void global_avg_pool_backward(i64 total, int hw, const float* dy, float* dx) {
+	float inv = 1.f / (float)hw;
+	GRID_LOOP(i, total) { dx[i] = dy[i / hw] * inv; }
 }

@@ -103,3 +103,8 @@ GZ_EXTERN void fwht_shared(int n, float* x) {
 	}
 	for (int i = threadIdx.x; i < n; i += blockDim.x) v[i] = sm[i];
 }
+
+// dst[i] = src[idx[i]], idx holding uint32 bit patterns (engine.IndexBits).
+GZ_EXTERN void gather(i64 n, const float* src, const float* idx, float* dst) {
+	GRID_LOOP(i, n) { dst[i] = src[__float_as_uint(idx[i])]; }
+}

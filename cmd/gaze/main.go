@@ -50,7 +50,7 @@ func devicesCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "%-6s unavailable: %v\n", name, err)
 					continue
 				}
-				fmt.Fprintf(c.App.Writer, "%-6s %s\n", name, describe(dev))
+				fmt.Fprintf(c.App.Writer, "%-6s %s\n", name, dev.Describe())
 			}
 			if !hasDevice("cuda") {
 				fmt.Fprintln(c.App.Writer, "cuda   not in this build (build with -tags cuda)")
@@ -58,14 +58,6 @@ func devicesCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// describe is a device's one-line description, when it offers one.
-func describe(dev engine.Device) string {
-	if d, ok := dev.(interface{ Description() string }); ok {
-		return d.Description()
-	}
-	return dev.Name()
 }
 
 func hasDevice(name string) bool {

@@ -83,7 +83,7 @@ func TestTwoDevicesConcurrently(t *testing.T) {
 		y, dx, dw, relu []float32
 		sum             float64
 	}
-	compute := func(d *Device) result {
+	compute := func(d engine.Device) result {
 		y, dx, dw, relu := zeros(g.OutputLen()), zeros(g.InputLen()), zeros(g.WeightLen()), zeros(len(big))
 		d.ConvForward(g, Wrap(x), Wrap(w), y)
 		d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)

@@ -111,3 +111,26 @@ func BenchmarkMaxPool(b *testing.B) {
 		b.ReportMetric((bytes+4*float64(g.InputLen()))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 	})
 }
+
+// BenchmarkCheckLayer is the cost of engine's argument-checking layer on calls small enough for
+// it to show: a 16-element Add and a batch-norm backward over 2×3×4, raw and checked.
+func BenchmarkCheckLayer(b *testing.B) {
+	for _, dev := range []struct {
+		name string
+		d    engine.Device
+	}{{"raw", newDevice()}, {"checked", New()}} {
+		b.Run("Add16/"+dev.name, func(b *testing.B) {
+			x, y, z := benchBuf(16), benchBuf(16), benchBuf(16)
+			for range b.N {
+				dev.d.Add(x, y, z)
+			}
+		})
+		b.Run("BatchNormBackward/"+dev.name, func(b *testing.B) {
+			x, dy, dx := benchBuf(24), benchBuf(24), benchBuf(24)
+			g, m, s, dg, db := benchBuf(3), benchBuf(3), benchBuf(3), benchBuf(3), benchBuf(3)
+			for range b.N {
+				dev.d.BatchNormBackward(x, dy, dx, g, m, s, dg, db, 2, 3, 4, true)
+			}
+		})
+	}
+}

@@ -1,8 +1,6 @@
 package cpu
 
 import (
-	"fmt"
-
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/sgemm"
 )
@@ -62,10 +60,7 @@ type convPlan struct {
 	group  int  // images per GEMM
 }
 
-func (d *Device) planConv(kernel string, g engine.ConvGeom, col bool) convPlan {
-	if err := g.Validate(); err != nil {
-		panic(fmt.Sprintf("cpu: %s: %v", kernel, err))
-	}
+func (d *Device) planConv(g engine.ConvGeom, col bool) convPlan {
 	p := convPlan{g: g, crs: g.C * g.R * g.S, ohw: g.OutH * g.OutW, col: col}
 	p.direct = g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W
 	if p.direct {
@@ -158,8 +153,8 @@ type convArgs struct {
 
 // ConvForward: y = x ⋆ w (cross-correlation), overwriting y.
 func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
-	xs, ws, ys := convBuffers("ConvForward", g, x, w, y, "x", "w", "y")
-	d.convForward(d.planConv("ConvForward", g, false), xs, ws, ys, 0)
+	xs, ws, ys := Data(x), Data(w), Data(y)
+	d.convForward(d.planConv(g, false), xs, ws, ys, 0)
 }
 
 // convForward sets y = beta*y + x ⋆ w.
@@ -256,15 +251,6 @@ func (d *Device) scatterOut(p *convPlan, dst, src []float32, nb int, beta float3
 	launch(d, &d.k.gather, args, nb, max(grainStream/(p.g.K*p.ohw), 1))
 }
 
-// convBuffers checks and returns the x, w, y (or dx, w, dy) memory of a convolution.
-func convBuffers(kernel string, g engine.ConvGeom, x, w, y engine.Buffer, xn, wn, yn string) ([]float32, []float32, []float32) {
-	xs, ws, ys := Data(x), Data(w), Data(y)
-	need(kernel, xn, xs, g.InputLen())
-	need(kernel, wn, ws, g.WeightLen())
-	need(kernel, yn, ys, g.OutputLen())
-	return xs, ws, ys
-}
-
 // transposedGeom returns the geometry of dx = dy ⋆ W' (see the top of the file), and false when
 // g has strides or a padding of a whole kernel or more, or when the explicit col2im form is
 // cheaper. Both spend O(1) memory operations per element of a matrix beside a GEMM: the
@@ -283,8 +269,8 @@ func transposedGeom(g engine.ConvGeom) (engine.ConvGeom, bool) {
 // ConvBackwardData: dx = beta*dx + ∂(x ⋆ w)/∂x · dy. This is also a transposed convolution of
 // dy.
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
-	dxs, ws, dys := convBuffers("ConvBackwardData", g, dx, w, dy, "dx", "w", "dy")
-	p := d.planConv("ConvBackwardData", g, false)
+	dxs, ws, dys := Data(dx), Data(w), Data(dy)
+	p := d.planConv(g, false)
 	out := g.K * p.ohw
 	if p.direct {
 		// dx_n = Wᵀ·dy_n.
@@ -308,10 +294,10 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 				}
 			}
 		}
-		d.convForward(d.planConv("ConvBackwardData", t, false), dys, wf, dxs, beta)
+		d.convForward(d.planConv(t, false), dys, wf, dxs, beta)
 		return
 	}
-	p = d.planConv("ConvBackwardData", g, true)
+	p = d.planConv(g, true)
 	colAll, tmpAll := p.scratch(d)
 	for n0 := 0; n0 < g.N; n0 += p.group {
 		nb := min(p.group, g.N-n0)
@@ -330,8 +316,8 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 
 // ConvBackwardFilter: dw += ∂(x ⋆ w)/∂w · dy, accumulated group by group in image order.
 func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) {
-	xs, dws, dys := convBuffers("ConvBackwardFilter", g, x, dw, dy, "x", "dw", "dy")
-	p := d.planConv("ConvBackwardFilter", g, false)
+	xs, dws, dys := Data(x), Data(dw), Data(dy)
+	p := d.planConv(g, false)
 	out := g.K * p.ohw
 	if p.direct {
 		// dw += Σ_n dy_n·x_nᵀ: both operands run along the pixels, so sgemm.AddABt reads them

@@ -26,8 +26,6 @@ func (d *Device) AddCoords(x, y engine.Buffer, n, c, h, w int, withR bool) {
 		extra = 3
 	}
 	hw := h * w
-	need("AddCoords", "x", xs, n*c*hw)
-	need("AddCoords", "y", ys, n*(c+extra)*hw)
 	out := (c + extra) * hw
 	for b := range n {
 		yb := ys[b*out : (b+1)*out]
@@ -55,8 +53,6 @@ func (d *Device) AddCoordsBackward(dy, dx engine.Buffer, n, c, h, w int, withR b
 		extra = 3
 	}
 	hw := h * w
-	need("AddCoordsBackward", "dy", dys, n*(c+extra)*hw)
-	need("AddCoordsBackward", "dx", dxs, n*c*hw)
 	for b := range n {
 		copy(dxs[b*c*hw:(b+1)*c*hw], dys[b*(c+extra)*hw:b*(c+extra)*hw+c*hw])
 	}
@@ -65,8 +61,6 @@ func (d *Device) AddCoordsBackward(dy, dx engine.Buffer, n, c, h, w int, withR b
 // Tile broadcasts each x[n, c] over hw cells.
 func (d *Device) Tile(x, y engine.Buffer, n, c, hw int) {
 	xs, ys := Data(x), Data(y)
-	need("Tile", "x", xs, n*c)
-	need("Tile", "y", ys, n*c*hw)
 	for p, v := range xs {
 		row := ys[p*hw : (p+1)*hw]
 		for i := range row {
@@ -78,8 +72,6 @@ func (d *Device) Tile(x, y engine.Buffer, n, c, hw int) {
 // TileBackward sums each plane of dy in float64.
 func (d *Device) TileBackward(dy, dx engine.Buffer, n, c, hw int) {
 	dys, dxs := Data(dy), Data(dx)
-	need("TileBackward", "dy", dys, n*c*hw)
-	need("TileBackward", "dx", dxs, n*c)
 	for p := range dxs {
 		dxs[p] = float32(sum64(dys[p*hw : (p+1)*hw]))
 	}
@@ -88,8 +80,6 @@ func (d *Device) TileBackward(dy, dx engine.Buffer, n, c, hw int) {
 // Softmax normalises each row around its maximum, with the sum of exponentials in float64.
 func (d *Device) Softmax(x, y engine.Buffer, rows, k int) {
 	xs, ys := Data(x), Data(y)
-	need("Softmax", "x", xs, rows*k)
-	need("Softmax", "y", ys, rows*k)
 	for r := range rows {
 		xr, yr := xs[r*k:(r+1)*k], ys[r*k:(r+1)*k]
 		m := xr[0]
@@ -112,9 +102,6 @@ func (d *Device) Softmax(x, y engine.Buffer, rows, k int) {
 // SoftmaxBackward is the softmax Jacobian-vector product y ⊙ (dy − ⟨dy, y⟩), dot in float64.
 func (d *Device) SoftmaxBackward(y, dy, dx engine.Buffer, rows, k int) {
 	ys, dys, dxs := Data(y), Data(dy), Data(dx)
-	need("SoftmaxBackward", "y", ys, rows*k)
-	need("SoftmaxBackward", "dy", dys, rows*k)
-	need("SoftmaxBackward", "dx", dxs, rows*k)
 	for r := range rows {
 		yr, dyr, dxr := ys[r*k:(r+1)*k], dys[r*k:(r+1)*k], dxs[r*k:(r+1)*k]
 		var dot float64

@@ -7,7 +7,7 @@ import (
 )
 
 // The CoordConv kernels run every training step: they must not allocate.
-func TestCoordKernelsDoNotAllocate(t *testing.T) {
+func TestCoordsKernelsDoNotAllocate(t *testing.T) {
 	d := cpu.New()
 	n, c, h, w := 2, 3, 8, 5
 	x := cpu.Wrap(make([]float32, n*c*h*w))

@@ -7,23 +7,11 @@ import (
 	"github.com/gazeml/gaze/engine"
 )
 
-// lossRows checks the shapes shared by the loss kernels: x and y are [n, k], losses [n], and
-// grad (optional) [n, k].
-func lossRows(kernel string, x, y, losses, grad []float32, grads bool, n, k, ylen int) {
-	need(kernel, "input", x, n*k)
-	need(kernel, "target", y, ylen)
-	need(kernel, "losses", losses, n)
-	if grads {
-		need(kernel, "gradient", grad, n*k)
-	}
-}
-
 // SoftmaxXent writes losses[i] = logsumexp(logits[i,:]) - logits[i,label] and, when dlogits is
 // not nil, dlogits = scale*(softmax - onehot). The log-sum-exp is taken in float64 around the
 // row maximum, so no exp overflows.
 func (d *Device) SoftmaxXent(logits, labels, losses, dlogits engine.Buffer, n, k int, scale float32) {
 	zs, ls, out, gs := Data(logits), Data(labels), Data(losses), Data(dlogits)
-	lossRows("SoftmaxXent", zs, ls, out, gs, dlogits != nil, n, k, n)
 	launch(d, &d.k.xent, xentArgs{zs, ls, out, gs, k, scale}, n, max(grainHeavy/max(k, 1), 1))
 }
 
@@ -69,7 +57,6 @@ func (a *xentArgs) run(lo, hi int) {
 // dpred = 2*scale*(pred-target).
 func (d *Device) MSE(pred, target, losses, dpred engine.Buffer, n, k int, scale float32) {
 	ps, ts, out, gs := Data(pred), Data(target), Data(losses), Data(dpred)
-	lossRows("MSE", ps, ts, out, gs, dpred != nil, n, k, n*k)
 	s2 := 2 * scale
 	for i := 0; i < n; i++ {
 		var s float64
@@ -89,7 +76,6 @@ func (d *Device) MSE(pred, target, losses, dpred engine.Buffer, n, k int, scale 
 // overflow.
 func (d *Device) SigmoidBCE(logits, target, losses, dlogits engine.Buffer, n, k int, scale float32) {
 	zs, ts, out, gs := Data(logits), Data(target), Data(losses), Data(dlogits)
-	lossRows("SigmoidBCE", zs, ts, out, gs, dlogits != nil, n, k, n*k)
 	launch(d, &d.k.bce, bceArgs{zs, ts, out, gs, k, scale}, n, max(grainHeavy/max(k, 1), 1))
 }
 
@@ -124,11 +110,6 @@ func (a *bceArgs) run(lo, hi int) {
 // Argmax writes out[i] = the index of the first maximum of x[i,:], as float32.
 func (d *Device) Argmax(x, out engine.Buffer, n, k int) {
 	xs, os := Data(x), Data(out)
-	need("Argmax", "x", xs, n*k)
-	need("Argmax", "out", os, n)
-	if k < 1 {
-		panic(fmt.Sprintf("cpu: Argmax: k = %d, want ≥ 1", k))
-	}
 	for i := 0; i < n; i++ {
 		row := xs[i*k : (i+1)*k]
 		best, m := 0, row[0]

@@ -9,8 +9,9 @@
 // that results are bit-identical regardless of scheduling or core count. In steady state no
 // kernel allocates: each parallel kernel keeps its arguments in the Device (see ranger).
 //
-// Shapes and lengths that do not match are bugs in the caller (layers validate user input
-// before calling kernels): kernels panic with a message naming the kernel and the sizes.
+// The Device holds only the computation: it trusts its arguments. New (and engine.Open("cpu"))
+// return it behind engine's argument-checking layer (engine.Checked), which rejects shapes and
+// lengths that do not match with a panic naming the kernel and the sizes.
 package cpu
 
 import (
@@ -22,7 +23,7 @@ import (
 )
 
 func init() {
-	engine.Register("cpu", func() (engine.Device, error) { return New(), nil })
+	engine.Register("cpu", func() (engine.Device, error) { return newDevice(), nil })
 }
 
 // Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
@@ -30,8 +31,13 @@ type Buffer struct {
 	data []float32
 }
 
-// Len is the number of float32 elements.
-func (b *Buffer) Len() int { return len(b.data) }
+// Len is the number of float32 elements (none for a nil *Buffer).
+func (b *Buffer) Len() int {
+	if b == nil {
+		return 0
+	}
+	return len(b.data)
+}
 
 // Slice returns the view [off, off+n), sharing memory with b.
 func (b *Buffer) Slice(off, n int) engine.Buffer {
@@ -74,16 +80,20 @@ type Device struct {
 	err       error      // sticky error, reported by Sync
 }
 
-// New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines.
-func New() *Device {
+// New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines, behind
+// engine's argument checks: the device engine.Open("cpu") returns.
+func New() engine.Device { return engine.Checked(newDevice()) }
+
+// newDevice returns the raw device, which trusts its arguments.
+func newDevice() *Device {
 	return &Device{workers: max(runtime.GOMAXPROCS(0), 1), convCols: convTargetCols, convFlops: convTargetFlops}
 }
 
 // Name is "cpu".
 func (d *Device) Name() string { return "cpu" }
 
-// Description is the one-line summary `gaze devices` prints.
-func (d *Device) Description() string {
+// Describe is the one-line summary `gaze devices` prints.
+func (d *Device) Describe() string {
 	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
 	if sgemm.HasAsm() {
 		gemm = "AVX2/FMA assembly GEMM"
@@ -91,34 +101,17 @@ func (d *Device) Description() string {
 	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
 }
 
-// Alloc returns a zeroed buffer of n elements.
-func (d *Device) Alloc(n int) (engine.Buffer, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("cpu: Alloc(%d): negative size", n)
-	}
-	return &Buffer{data: make([]float32, n)}, nil
-}
+// Alloc returns a zeroed buffer of n ≥ 0 elements.
+func (d *Device) Alloc(n int) (engine.Buffer, error) { return &Buffer{data: make([]float32, n)}, nil }
 
 // Free does nothing: the garbage collector reclaims CPU buffers.
 func (d *Device) Free(b engine.Buffer) {}
 
 // Upload copies src into dst[0:len(src)].
-func (d *Device) Upload(dst engine.Buffer, src []float32) {
-	dd := Data(dst)
-	if len(src) > len(dd) {
-		panic(fmt.Sprintf("cpu: Upload of %d floats into a buffer of %d", len(src), len(dd)))
-	}
-	copy(dd, src)
-}
+func (d *Device) Upload(dst engine.Buffer, src []float32) { copy(Data(dst), src) }
 
 // Download copies src[0:len(dst)] into dst.
-func (d *Device) Download(dst []float32, src engine.Buffer) {
-	s := Data(src)
-	if len(dst) > len(s) {
-		panic(fmt.Sprintf("cpu: Download of %d floats from a buffer of %d", len(dst), len(s)))
-	}
-	copy(dst, s)
-}
+func (d *Device) Download(dst []float32, src engine.Buffer) { copy(dst, Data(src)) }
 
 // Sync returns the sticky error since the last Sync and clears it. CPU kernels run
 // synchronously, so there is nothing to wait for.
@@ -144,13 +137,6 @@ func (d *Device) scratch64(n int) []float64 {
 	s := d.f64[:n]
 	clear(s)
 	return s
-}
-
-// need panics unless len(s) == n: a mismatched length is a bug in the caller.
-func need(kernel, name string, s []float32, n int) {
-	if len(s) != n {
-		panic(fmt.Sprintf("cpu: %s: %s has %d elements, want %d", kernel, name, len(s), n))
-	}
 }
 
 var _ engine.Device = (*Device)(nil)

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/gazeml/gaze/engine"
@@ -10,17 +9,6 @@ import (
 // Batch norm works on x of shape [n, c, hw]: channel ch is the n strided runs
 // x[(img*c+ch)*hw : (img*c+ch+1)*hw]. Every per-channel sum is accumulated in float64, image by
 // image, by one goroutine, so the statistics do not depend on how channels are spread over cores.
-
-func bnShapes(kernel string, n, c, hw int, x, y []float32, perChannel ...[]float32) {
-	if n < 1 || c < 1 || hw < 1 {
-		panic(fmt.Sprintf("cpu: %s: n=%d c=%d hw=%d, want all ≥ 1", kernel, n, c, hw))
-	}
-	need(kernel, "x", x, n*c*hw)
-	need(kernel, "y", y, n*c*hw)
-	for _, p := range perChannel {
-		need(kernel, "a per-channel buffer", p, c)
-	}
-}
 
 // bnGrain is the channel grain of the batch-norm fan-out: a channel of m elements is worth
 // splitting off when m is large enough to amortise a goroutine.
@@ -33,11 +21,8 @@ func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean
 	xs, ys := Data(x), Data(y)
 	gs, bs, sm, si := Data(gamma), Data(beta), Data(saveMean), Data(saveInvStd)
 	var rm, rv []float32
-	if momentum != 0 {
+	if momentum != 0 { // momentum 0 leaves the running statistics unread (they may be nil)
 		rm, rv = Data(runMean), Data(runVar)
-		bnShapes("BatchNormTrain", n, c, hw, xs, ys, gs, bs, sm, si, rm, rv)
-	} else {
-		bnShapes("BatchNormTrain", n, c, hw, xs, ys, gs, bs, sm, si)
 	}
 	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, n, c, hw, momentum, eps}
 	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
@@ -110,7 +95,6 @@ func bnApply(xs, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
 func (d *Device) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd engine.Buffer, n, c, hw int, eps float32) {
 	xs, ys := Data(x), Data(y)
 	gs, bs, rm, rv, sm, si := Data(gamma), Data(beta), Data(runMean), Data(runVar), Data(saveMean), Data(saveInvStd)
-	bnShapes("BatchNormInfer", n, c, hw, xs, ys, gs, bs, rm, rv, sm, si)
 	for ch := 0; ch < c; ch++ {
 		sm[ch] = rm[ch]
 		si[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
@@ -136,8 +120,6 @@ func (a *bnInferArgs) run(lo, hi int) {
 func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
 	xs, dys, dxs := Data(x), Data(dy), Data(dx)
 	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
-	bnShapes("BatchNormBackward", n, c, hw, xs, dys, gs, sm, si, dg, db)
-	need("BatchNormBackward", "dx", dxs, n*c*hw)
 	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, n, c, hw, batchStats}
 	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
 }

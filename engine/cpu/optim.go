@@ -11,11 +11,9 @@ import (
 // be nil) when momentum is 0.
 func (d *Device) SGDStep(theta, grad, vel engine.Buffer, lr, momentum, weightDecay float32, nesterov bool) {
 	th, gr := Data(theta), Data(grad)
-	sameLen("SGDStep", "theta, grad", th, gr)
 	var ve []float32
 	if momentum != 0 {
 		ve = Data(vel)
-		sameLen("SGDStep", "theta, vel", th, ve)
 	}
 	args := sgdArgs{th, gr, ve, lr, momentum, weightDecay, nesterov}
 	launch(d, &d.k.sgd, args, len(th), grainStream)
@@ -51,10 +49,6 @@ func (a *sgdArgs) run(lo, hi int) {
 // large t loses most of its digits in float32.
 func (d *Device) AdamStep(theta, grad, m, v engine.Buffer, lr, beta1, beta2, eps, weightDecay float32, t int) {
 	th, gr, ms, vs := Data(theta), Data(grad), Data(m), Data(v)
-	sameLen("AdamStep", "theta, grad, m, v", th, gr, ms, vs)
-	if t < 1 {
-		panic("cpu: AdamStep: step t must be ≥ 1")
-	}
 	bc1 := 1 - math.Pow(float64(beta1), float64(t))
 	bc2 := 1 - math.Pow(float64(beta2), float64(t))
 	step := float32(float64(lr) / bc1)

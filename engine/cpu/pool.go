@@ -1,21 +1,9 @@
 package cpu
 
-import (
-	"fmt"
-
-	"github.com/gazeml/gaze/engine"
-)
+import "github.com/gazeml/gaze/engine"
 
 // Pooling works plane by plane: the N·C planes of H×W are independent, so they are spread over
 // cores in contiguous runs and every output (or dx plane) is written by exactly one goroutine.
-
-func poolShapes(kernel string, g engine.PoolGeom, in, out []float32) {
-	if err := g.Validate(); err != nil {
-		panic(fmt.Sprintf("cpu: %s: %v", kernel, err))
-	}
-	need(kernel, "input", in, g.InputLen())
-	need(kernel, "output", out, g.OutputLen())
-}
 
 // window returns the clipped input range [lo, hi) of output index o along one axis.
 func window(o, stride, pad, k, size int) (lo, hi int) {
@@ -72,7 +60,6 @@ func windowMax(g *engine.PoolGeom, xp []float32, oh, ow int) float32 {
 // cell at all yields 0.
 func (d *Device) MaxPool(g engine.PoolGeom, x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
-	poolShapes("MaxPool", g, xs, ys)
 	d.pool(poolMax, g, xs, nil, ys)
 }
 
@@ -219,30 +206,24 @@ func maxPool2x2(xp, yp []float32, w, oh, ow int) {
 // first maximum of its window); overlapping windows accumulate.
 func (d *Device) MaxPoolBackward(g engine.PoolGeom, x, dy, dx engine.Buffer) {
 	xs, dys, dxs := Data(x), Data(dy), Data(dx)
-	poolShapes("MaxPoolBackward", g, xs, dys)
-	need("MaxPoolBackward", "dx", dxs, g.InputLen())
 	d.pool(poolMaxBackward, g, xs, dys, dxs)
 }
 
 // AvgPool overwrites y with the window sums divided by KH·KW: padding cells count as zeros.
 func (d *Device) AvgPool(g engine.PoolGeom, x, y engine.Buffer) {
 	xs, ys := Data(x), Data(y)
-	poolShapes("AvgPool", g, xs, ys)
 	d.pool(poolAvg, g, xs, nil, ys)
 }
 
 // AvgPoolBackward overwrites dx: every input cell of a window receives dy/(KH·KW).
 func (d *Device) AvgPoolBackward(g engine.PoolGeom, dy, dx engine.Buffer) {
 	dys, dxs := Data(dy), Data(dx)
-	poolShapes("AvgPoolBackward", g, dxs, dys)
 	d.pool(poolAvgBackward, g, nil, dys, dxs)
 }
 
 // GlobalAvgPool: y[n,c] = mean_i x[n,c,i], summed in float64.
 func (d *Device) GlobalAvgPool(x, y engine.Buffer, n, c, hw int) {
 	xs, ys := Data(x), Data(y)
-	need("GlobalAvgPool", "x", xs, n*c*hw)
-	need("GlobalAvgPool", "y", ys, n*c)
 	inv := 1 / float64(hw)
 	for p := range ys {
 		ys[p] = float32(sum64(xs[p*hw:(p+1)*hw]) * inv)
@@ -252,8 +233,6 @@ func (d *Device) GlobalAvgPool(x, y engine.Buffer, n, c, hw int) {
 // GlobalAvgPoolBackward overwrites dx[n,c,i] = dy[n,c]/hw.
 func (d *Device) GlobalAvgPoolBackward(dy, dx engine.Buffer, n, c, hw int) {
 	dys, dxs := Data(dy), Data(dx)
-	need("GlobalAvgPoolBackward", "dy", dys, n*c)
-	need("GlobalAvgPoolBackward", "dx", dxs, n*c*hw)
 	inv := 1 / float32(hw)
 	for p, g := range dys {
 		v := g * inv

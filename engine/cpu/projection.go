@@ -65,17 +65,9 @@ func fillNormals(seed, e0 uint64, z []float64) {
 	}
 }
 
-// checkProj panics unless a dense projection of rows×cols is well formed.
-func checkProj(kernel string, rows, cols int) {
-	if rows < 1 || cols < 1 {
-		panic(fmt.Sprintf("cpu: %s: a %d×%d projection", kernel, rows, cols))
-	}
-}
-
 // ProjInvNorms: inv[j] = 1/‖column j‖ (see engine.ProjectionKernels).
 func (d *Device) ProjInvNorms(seed uint64, rows int, inv engine.Buffer) {
 	iv := Data(inv)
-	checkProj("ProjInvNorms", rows, len(iv))
 	projSplit(len(iv), len(iv)*rows, func(lo, hi int) {
 		var z [projTile]float64
 		for j := lo; j < hi; j++ {
@@ -95,10 +87,6 @@ func (d *Device) ProjInvNorms(seed uint64, rows int, inv engine.Buffer) {
 // ProjDenseFill stores normalised columns col0… of P (see engine.ProjectionKernels).
 func (d *Device) ProjDenseFill(seed uint64, rows, col0 int, inv, p engine.Buffer) {
 	iv, pd := Data(inv), Data(p)
-	checkProj("ProjDenseFill", rows, len(iv))
-	if col0 < 0 || len(pd) != len(iv)*rows {
-		panic(fmt.Sprintf("cpu: ProjDenseFill: %d columns of %d rows from column %d need %d elements, p has %d", len(iv), rows, col0, len(iv)*rows, len(pd)))
-	}
 	projSplit(len(iv), len(iv)*rows, func(lo, hi int) {
 		var z [projTile]float64
 		for c := lo; c < hi; c++ {
@@ -120,10 +108,6 @@ func (d *Device) ProjDenseFill(seed uint64, rows, col0 int, inv, p engine.Buffer
 func (d *Device) ProjOTF(seed uint64, rows int, inv, x, y engine.Buffer, beta float32) {
 	iv, xd, yd := Data(inv), Data(x), Data(y)
 	cols := len(iv)
-	checkProj("ProjOTF", rows, cols)
-	if len(xd) != cols || len(yd) != rows {
-		panic(fmt.Sprintf("cpu: ProjOTF: P is %d×%d, x has %d and y %d elements", rows, cols, len(xd), len(yd)))
-	}
 	projSplit(rows, rows*cols, func(lo, hi int) {
 		var z, acc [projTile]float64
 		for r0 := lo; r0 < hi; r0 += projTile {
@@ -159,10 +143,6 @@ func (d *Device) ProjOTF(seed uint64, rows int, inv, x, y engine.Buffer, beta fl
 func (d *Device) ProjOTFT(seed uint64, rows int, inv, g, out engine.Buffer) {
 	iv, gd, od := Data(inv), Data(g), Data(out)
 	cols := len(iv)
-	checkProj("ProjOTFT", rows, cols)
-	if len(gd) != rows || len(od) != cols {
-		panic(fmt.Sprintf("cpu: ProjOTFT: P is %d×%d, g has %d and out %d elements", rows, cols, len(gd), len(od)))
-	}
 	projSplit(cols, rows*cols, func(lo, hi int) {
 		var z [projTile]float64
 		for j := lo; j < hi; j++ {
@@ -183,9 +163,8 @@ func (d *Device) ProjOTFT(seed uint64, rows int, inv, g, out engine.Buffer) {
 // SpMV: y = beta·y + A·x for CSR A; each row summed in float64.
 func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32) {
 	pd, id, vd, xd, yd := Data(ptr), Data(idx), Data(val), Data(x), Data(y)
-	if rows < 0 || len(pd) != rows+1 || len(yd) != rows || len(id) != len(vd) {
-		panic(fmt.Sprintf("cpu: SpMV: %d rows need %d pointers and %d outputs, got %d and %d; %d indices, %d values", rows, rows+1, rows, len(pd), len(yd), len(id), len(vd)))
-	}
+	// The last pointer is data, which only the device reads: checked here, before the workers
+	// would index past the values.
 	if nnz := engine.BitsIndex(pd[rows]); nnz > len(vd) {
 		panic(fmt.Sprintf("cpu: SpMV: ptr ends at %d, past the %d non-zeros", nnz, len(vd)))
 	}
@@ -206,9 +185,6 @@ func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32)
 // FWHT: in-place unnormalised Walsh–Hadamard transform of each block of n (natural order).
 func (d *Device) FWHT(x engine.Buffer, n int) {
 	xd := Data(x)
-	if n < 1 || bits.OnesCount(uint(n)) != 1 || len(xd)%n != 0 {
-		panic(fmt.Sprintf("cpu: FWHT: block %d must be a power of two dividing the length %d", n, len(xd)))
-	}
 	blocks := len(xd) / n
 	projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -229,107 +205,7 @@ func (d *Device) FWHT(x engine.Buffer, n int) {
 // Gather: dst[i] = src[idx[i]].
 func (d *Device) Gather(src, idx, dst engine.Buffer) {
 	sd, id, dd := Data(src), Data(idx), Data(dst)
-	if len(id) < len(dd) {
-		panic(fmt.Sprintf("cpu: Gather: %d indices for %d outputs", len(id), len(dd)))
-	}
 	for i := range dd {
 		dd[i] = sd[engine.BitsIndex(id[i])]
 	}
-}
-
-// Gemv: y = alpha·op(A)·x + beta·y. Without transpose each y[i] is one dot product (rows split
-// across cores) accumulated in eight float32 partial sums (so the memory-bound loop runs at
-// streaming speed) combined in float64; with it, y is split into column tiles that each
-// goroutine accumulates in float32 over the rows of A in order, skipping rows whose x is 0
-// (exactly 0 terms for finite A). Both are deterministic.
-func (d *Device) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
-	ad, xd, yd := Data(a), Data(x), Data(y)
-	if m < 0 || n < 0 || lda < max(n, 1) || (m > 0 && len(ad) < (m-1)*lda+n) {
-		panic(fmt.Sprintf("cpu: Gemv: A %d×%d with lda %d needs %d elements, has %d", m, n, lda, (m-1)*lda+n, len(ad)))
-	}
-	xn, yn := n, m
-	if trans {
-		xn, yn = m, n
-	}
-	if len(xd) != xn || len(yd) != yn {
-		panic(fmt.Sprintf("cpu: Gemv: op(A) is %d×%d, x has %d and y %d elements", yn, xn, len(xd), len(yd)))
-	}
-	if !trans {
-		projSplit(m, m*n/4, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				yd[i] = gemvRow(ad[i*lda:i*lda+n], xd, alpha, beta, yd[i])
-			}
-		})
-		return
-	}
-	// Tiles of whole cache lines; a core takes a contiguous run of tiles and streams four rows of
-	// A at a time through each, so the tile's partial sums are loaded and stored once per four
-	// rows.
-	const tile = 2048
-	tiles := (n + tile - 1) / tile
-	projSplit(tiles, m*n/4, func(lo, hi int) {
-		var acc [tile]float32
-		for t := lo; t < hi; t++ {
-			j0 := t * tile
-			w := min(tile, n-j0)
-			s := acc[:w]
-			clear(s)
-			i := 0
-			for ; i+4 <= m; i += 4 {
-				c0, c1, c2, c3 := xd[i], xd[i+1], xd[i+2], xd[i+3]
-				if c0 == 0 && c1 == 0 && c2 == 0 && c3 == 0 {
-					continue
-				}
-				r0 := ad[i*lda+j0 : i*lda+j0+w]
-				r1 := ad[(i+1)*lda+j0 : (i+1)*lda+j0+w]
-				r2 := ad[(i+2)*lda+j0 : (i+2)*lda+j0+w]
-				r3 := ad[(i+3)*lda+j0 : (i+3)*lda+j0+w]
-				for k := range s {
-					s[k] += c0*r0[k] + c1*r1[k] + c2*r2[k] + c3*r3[k]
-				}
-			}
-			for ; i < m; i++ {
-				if c := xd[i]; c != 0 {
-					for k, v := range ad[i*lda+j0 : i*lda+j0+w] {
-						s[k] += c * v
-					}
-				}
-			}
-			out := yd[j0 : j0+w]
-			for k := range out {
-				v := alpha * s[k]
-				if beta != 0 {
-					v += beta * out[k]
-				}
-				out[k] = v
-			}
-		}
-	})
-}
-
-// gemvRow is alpha·row·x + beta·y0 with eight float32 partial sums combined in float64.
-func gemvRow(row, x []float32, alpha, beta, y0 float32) float32 {
-	x = x[:len(row)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	k := 0
-	for ; k+8 <= len(row); k += 8 {
-		r, v := row[k:k+8:k+8], x[k:k+8:k+8]
-		s0 += r[0] * v[0]
-		s1 += r[1] * v[1]
-		s2 += r[2] * v[2]
-		s3 += r[3] * v[3]
-		s4 += r[4] * v[4]
-		s5 += r[5] * v[5]
-		s6 += r[6] * v[6]
-		s7 += r[7] * v[7]
-	}
-	s := (float64(s0) + float64(s1)) + (float64(s2) + float64(s3)) + (float64(s4) + float64(s5)) + (float64(s6) + float64(s7))
-	for ; k < len(row); k++ {
-		s += float64(row[k]) * float64(x[k])
-	}
-	v := float64(alpha) * s
-	if beta != 0 {
-		v += float64(beta) * float64(y0)
-	}
-	return float32(v)
 }

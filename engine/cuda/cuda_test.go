@@ -22,7 +22,10 @@ import (
 	"github.com/gazeml/gaze/engine/models"
 )
 
-var dev *cuda.Device
+// dev is the device as engine.Open("cuda") returns it: the CUDA device behind engine's argument
+// checks. Every test below uses it, so the checking layer is part of what they test (and of what
+// the launch benchmarks time).
+var dev engine.Device
 
 func TestMain(m *testing.M) {
 	d, err := cuda.Open(0)
@@ -31,14 +34,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "cuda device: %s\n", d.Describe())
-	dev = d
+	dev = engine.Checked(d)
 	code := m.Run()
 	d.Close()
 	os.Exit(code)
 }
 
 // TestConformance runs the shared conformance suite (every kernel against float64 references,
-// every backward kernel against finite differences, guard cells around every buffer).
+// every backward kernel against finite differences, guard cells around every buffer, and every
+// bad-input case against the checking layer).
 func TestConformance(t *testing.T) { enginetest.Run(t, dev) }
 
 // BenchmarkKernels times the main kernels at training sizes (GFLOP/s, GB/s).

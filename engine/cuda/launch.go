@@ -13,13 +13,10 @@ import (
 // int or float sits in the low half, as the driver reads sizeof(param) bytes from each slot) and
 // send copies the op by value into the queue. Nothing here allocates.
 
-func (d *Device) k(name string) *op {
-	k := d.kern[name]
-	if k == nil {
-		panic("cuda: no kernel " + name + " in the embedded PTX (rebuild with make kernels)")
-	}
+// k starts packing a launch of a declared kernel (Open has loaded every one).
+func (d *Device) k(id kernelID) *op {
 	o := &d.cur
-	o.kind, o.k, o.nargs, o.shmem = opLaunch, k, 0, 0
+	o.kind, o.k, o.nargs, o.shmem = opLaunch, d.kern[id], 0, 0
 	return o
 }
 
@@ -118,33 +115,10 @@ func (d *Device) buf(kernel string, b engine.Buffer) *Buffer {
 	return cb
 }
 
-// lens returns the element counts of buffers (0 for nil).
+// blen is the element count of a buffer (0 for nil).
 func blen(b engine.Buffer) int {
 	if b == nil {
 		return 0
 	}
-	if cb, ok := b.(*Buffer); ok && cb == nil {
-		return 0
-	}
 	return b.Len()
-}
-
-func needLen(kernel, name string, b engine.Buffer, n int) {
-	if got := blen(b); got != n {
-		panic(fmt.Sprintf("cuda: %s: %s has %d elements, want %d", kernel, name, got, n))
-	}
-}
-
-func sameLen(kernel string, bs ...engine.Buffer) int {
-	n := blen(bs[0])
-	for _, b := range bs[1:] {
-		if blen(b) != n {
-			lens := make([]int, len(bs))
-			for i := range bs {
-				lens[i] = blen(bs[i])
-			}
-			panic(fmt.Sprintf("cuda: %s: buffers have lengths %v, want equal", kernel, lens))
-		}
-	}
-	return n
 }

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/gazeml/gaze/engine"
@@ -126,37 +127,79 @@ func testConvBackwardFilter(t *testing.T, dev engine.Device) {
 	}
 }
 
-// biasShapes are [n, c, hw]: conv outputs, Linear outputs (hw 1), odd and degenerate shapes.
-var biasShapes = [][3]int{{1, 1, 1}, {3, 5, 17}, {2, 6, 24 * 24}, {32, 10, 1}, {2, 3, 1001}, {64, 32, 64}}
+// ---- the float64 references (see the package comment) ----
 
-func testBiasAdd(t *testing.T, dev engine.Device) {
-	for _, s := range biasShapes {
-		n, c, hw := s[0], s[1], s[2]
-		run(t, fmt.Sprintf("n%d_c%d_hw%d", n, c, hw), dev, func(h *harness) {
-			y0, b := h.randn(n*c*hw), h.randn(c)
-			y := h.buf(y0)
-			h.dev.BiasAdd(y, h.buf(b), n, c, hw)
-			want := make([]float64, len(y0))
-			bnIndex(n, c, hw, func(ch, i int) { want[i] = float64(y0[i]) + float64(b[ch]) })
-			// One float32 addition: correctly rounded, so half an ulp of the result.
-			h.close("y", h.get(y), want, nil, tol{0, u32})
-		})
+// convTaps calls f for every (input index, weight index, output index) triple of the
+// cross-correlation described by g; padding taps are skipped. All three conv references are
+// written in terms of it, so they agree on the geometry by construction, and it follows the
+// definition literally: y[n,k,oh,ow] = Σ_{c,r,s} x[n,c,oh·sh−ph+r, ow·sw−pw+s]·w[k,c,r,s].
+func convTaps(g engine.ConvGeom, f func(xi, wi, yi int)) {
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			for oh := 0; oh < g.OutH; oh++ {
+				for ow := 0; ow < g.OutW; ow++ {
+					yi := ((n*g.K+k)*g.OutH+oh)*g.OutW + ow
+					for c := 0; c < g.C; c++ {
+						for r := 0; r < g.R; r++ {
+							h := oh*g.StrideH - g.PadH + r
+							if h < 0 || h >= g.H {
+								continue
+							}
+							for s := 0; s < g.S; s++ {
+								w := ow*g.StrideW - g.PadW + s
+								if w < 0 || w >= g.W {
+									continue
+								}
+								xi := ((n*g.C+c)*g.H+h)*g.W + w
+								wi := ((k*g.C+c)*g.R+r)*g.S + s
+								f(xi, wi, yi)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }
 
-func testBiasGrad(t *testing.T, dev engine.Device) {
-	for _, s := range biasShapes {
-		n, c, hw := s[0], s[1], s[2]
-		run(t, fmt.Sprintf("n%d_c%d_hw%d", n, c, hw), dev, func(h *harness) {
-			dy, db0 := h.randn(n*c*hw), h.randn(c) // db pre-filled: it accumulates
-			db := h.buf(db0)
-			h.dev.BiasGrad(h.buf(dy), db, n, c, hw)
-			want, mag := f64(db0), abs64(f64(db0))
-			bnIndex(n, c, hw, func(ch, i int) {
-				want[ch] += float64(dy[i])
-				mag[ch] += abs32(dy[i])
-			})
-			h.close("db", h.get(db), want, mag, tol{1e-6, accumRtol(n*hw + 1)})
-		})
+func refConvForward(g engine.ConvGeom, x, w []float64) (y, mag []float64) {
+	y = make([]float64, g.OutputLen())
+	mag = make([]float64, len(y))
+	convTaps(g, func(xi, wi, yi int) {
+		y[yi] += x[xi] * w[wi]
+		mag[yi] += math.Abs(x[xi] * w[wi])
+	})
+	return y, mag
+}
+
+// refConvBackwardData: dx = beta*dx0 + Σ dy·w over every tap that reads x (the adjoint of the
+// forward, which is also the forward of the transposed convolution).
+func refConvBackwardData(g engine.ConvGeom, dy, w, dx0 []float64, beta float64) (dx, mag []float64) {
+	dx = make([]float64, g.InputLen())
+	mag = make([]float64, len(dx))
+	convTaps(g, func(xi, wi, yi int) {
+		dx[xi] += dy[yi] * w[wi]
+		mag[xi] += math.Abs(dy[yi] * w[wi])
+	})
+	if beta != 0 {
+		for i := range dx {
+			dx[i] += beta * dx0[i]
+			mag[i] += math.Abs(beta * dx0[i])
+		}
 	}
+	return dx, mag
+}
+
+// refConvBackwardFilter: dw = dw0 + Σ dy·x over every tap that uses w.
+func refConvBackwardFilter(g engine.ConvGeom, x, dy, dw0 []float64) (dw, mag []float64) {
+	dw = append([]float64(nil), dw0...)
+	mag = make([]float64, len(dw))
+	for i := range dw0 {
+		mag[i] = math.Abs(dw0[i])
+	}
+	convTaps(g, func(xi, wi, yi int) {
+		dw[wi] += dy[yi] * x[xi]
+		mag[wi] += math.Abs(dy[yi] * x[xi])
+	})
+	return dw, mag
 }

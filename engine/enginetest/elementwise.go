@@ -197,64 +197,37 @@ func testDropout(t *testing.T, dev engine.Device) {
 	}
 }
 
-// reduceSizes add 1000001 to elemSizes: long enough that a float32 accumulator (sequential,
-// blocked or pairwise) errs by far more than the tolerance below.
-var reduceSizes = append(append([]int{}, elemSizes...), 1000001)
+// biasShapes are [n, c, hw]: conv outputs, Linear outputs (hw 1), odd and degenerate shapes.
+var biasShapes = [][3]int{{1, 1, 1}, {3, 5, 17}, {2, 6, 24 * 24}, {32, 10, 1}, {2, 3, 1001}, {64, 32, 64}}
 
-// reduceLim is the tolerance of a float64-accumulated reduction: 1e-9 relative to Σ|term| (a
-// float64 sum of 10^6 terms errs by ~1e-13 relative; a float32 one by ~1e-7 on these inputs),
-// plus 4u·√(Σterm²), which lets the device form each product or square in float32 before
-// adding it in float64 (independent roundings of u·|term| each).
-func reduceLim(terms []float64) float64 {
-	var sa, s2 float64
-	for _, v := range terms {
-		sa += math.Abs(v)
-		s2 += v * v
+func testBiasAdd(t *testing.T, dev engine.Device) {
+	for _, s := range biasShapes {
+		n, c, hw := s[0], s[1], s[2]
+		run(t, fmt.Sprintf("n%d_c%d_hw%d", n, c, hw), dev, func(h *harness) {
+			y0, b := h.randn(n*c*hw), h.randn(c)
+			y := h.buf(y0)
+			h.dev.BiasAdd(y, h.buf(b), n, c, hw)
+			want := make([]float64, len(y0))
+			bnIndex(n, c, hw, func(ch, i int) { want[i] = float64(y0[i]) + float64(b[ch]) })
+			// One float32 addition: correctly rounded, so half an ulp of the result.
+			h.close("y", h.get(y), want, nil, tol{0, u32})
+		})
 	}
-	return 1e-9*sa + 4*u32*math.Sqrt(s2)
 }
 
-func testReduce(t *testing.T, dev engine.Device) {
-	for _, n := range reduceSizes {
-		sz := fmt.Sprintf("n%d", n)
-		// Inputs 1 + N(0,1): a mean of 1 makes the running sum grow like n, which is where a
-		// float32 accumulator loses its low bits.
-		input := func(h *harness) []float32 {
-			x := h.randn(n)
-			for i := range x {
-				x[i]++
-			}
-			return x
-		}
-		check := func(h *harness, what string, got float64, terms []float64) {
-			h.sync()
-			var want float64
-			for _, v := range terms {
-				want += v
-			}
-			if lim := reduceLim(terms); !(math.Abs(got-want) <= lim) {
-				h.t.Errorf("%s = %.17g, want %.17g (|diff| %.3g > tol %.3g)", what, got, want, math.Abs(got-want), lim)
-			}
-		}
-		run(t, "Sum/"+sz, dev, func(h *harness) {
-			x := input(h)
-			check(h, "Sum", h.dev.Sum(h.buf(x)), f64(x))
-		})
-		run(t, "SumSquares/"+sz, dev, func(h *harness) {
-			x := input(h)
-			terms := f64(x)
-			for i := range terms {
-				terms[i] *= terms[i]
-			}
-			check(h, "SumSquares", h.dev.SumSquares(h.buf(x)), terms)
-		})
-		run(t, "Dot/"+sz, dev, func(h *harness) {
-			x, y := input(h), input(h)
-			terms := f64(x)
-			for i := range terms {
-				terms[i] *= float64(y[i])
-			}
-			check(h, "Dot", h.dev.Dot(h.buf(x), h.buf(y)), terms)
+func testBiasGrad(t *testing.T, dev engine.Device) {
+	for _, s := range biasShapes {
+		n, c, hw := s[0], s[1], s[2]
+		run(t, fmt.Sprintf("n%d_c%d_hw%d", n, c, hw), dev, func(h *harness) {
+			dy, db0 := h.randn(n*c*hw), h.randn(c) // db pre-filled: it accumulates
+			db := h.buf(db0)
+			h.dev.BiasGrad(h.buf(dy), db, n, c, hw)
+			want, mag := f64(db0), abs64(f64(db0))
+			bnIndex(n, c, hw, func(ch, i int) {
+				want[ch] += float64(dy[i])
+				mag[ch] += abs32(dy[i])
+			})
+			h.close("db", h.get(db), want, mag, tol{1e-6, accumRtol(n*hw + 1)})
 		})
 	}
 }

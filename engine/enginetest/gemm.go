@@ -99,3 +99,71 @@ func gemmCase(h *harness, transA, transB bool, s gemmShape, strided bool, alpha,
 	h.dev.Gemm(transA, transB, m, n, k, alpha, h.buf(a), lda, h.buf(b), ldb, beta, cb, ldc)
 	h.close("C", h.get(cb), want, mag, tol{gemmAtol, accumRtol(k)})
 }
+
+// testGemv checks Gemv (both transposes, beta 0 and 1, lda beyond n) against the Gemm reference
+// with one column.
+func testGemv(t *testing.T, dev engine.Device) {
+	for _, s := range []struct{ m, n, lda int }{{1, 1, 1}, {3, 17, 17}, {17, 3, 5}, {40, 5000, 5003}, {700, 33, 33}} {
+		for _, trans := range []bool{false, true} {
+			for _, beta := range []float32{0, 1} {
+				run(t, fmt.Sprintf("m%d_n%d_lda%d_trans%t_beta%g", s.m, s.n, s.lda, trans, beta), dev, func(h *harness) {
+					a := h.randn(s.m * s.lda)
+					xn, yn := s.n, s.m
+					if trans {
+						xn, yn = s.m, s.n
+					}
+					x := h.randn(xn)
+					x[xn/2] = 0
+					y := h.randn(yn)
+					if beta == 0 {
+						y = constant(yn, float32(math.NaN()))
+					}
+					// y as a column: op(A)·x is a Gemm with one column, whose reference we reuse.
+					want, mag := refGemm(trans, false, yn, 1, xn, 0.75, f64(a), s.lda, f64(x), 1, float64(beta), f64(y), 1)
+					yb := h.buf(y)
+					dev.Gemv(trans, s.m, s.n, 0.75, h.buf(a), s.lda, h.buf(x), beta, yb)
+					h.close("y", h.get(yb), want, mag, tol{1e-6, accumRtol(xn + 1)})
+				})
+			}
+		}
+	}
+}
+
+// ---- the float64 references (see the package comment) ----
+
+// refGemm returns C = alpha*op(A)*op(B) + beta*C over the whole stored C (elements between n and
+// ldc are copied unchanged) and the per-element magnitude Σ|alpha·a·b| + |beta·c|.
+// With beta 0 the old C is never read, as the contract says.
+func refGemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) (out, mag []float64) {
+	out = append([]float64(nil), c...)
+	mag = make([]float64, len(c))
+	opA := func(i, p int) float64 {
+		if transA {
+			return a[p*lda+i]
+		}
+		return a[i*lda+p]
+	}
+	opB := func(p, j int) float64 {
+		if transB {
+			return b[j*ldb+p]
+		}
+		return b[p*ldb+j]
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sm float64
+			for p := 0; p < k; p++ {
+				v := opA(i, p) * opB(p, j)
+				s += v
+				sm += math.Abs(v)
+			}
+			v, vm := alpha*s, math.Abs(alpha)*sm
+			if beta != 0 {
+				v += beta * c[i*ldc+j]
+				vm += math.Abs(beta * c[i*ldc+j])
+			}
+			out[i*ldc+j], mag[i*ldc+j] = v, vm
+		}
+	}
+	return out, mag
+}

@@ -204,3 +204,82 @@ func testArgmax(t *testing.T, dev engine.Device) {
 		})
 	}
 }
+
+// ---- the float64 references (see the package comment) ----
+
+// refSoftmaxXent returns the per-row losses via log-sum-exp with the max subtracted, the
+// gradient scale*(softmax − onehot), and a per-row loss magnitude |max| + |z_label| + log k
+// (the size of the quantities a float32 implementation subtracts).
+func refSoftmaxXent(logits, labels []float64, n, k int, scale float64) (losses, dlogits, lossMag []float64) {
+	losses = make([]float64, n)
+	lossMag = make([]float64, n)
+	dlogits = make([]float64, n*k)
+	for i := 0; i < n; i++ {
+		row := logits[i*k : (i+1)*k]
+		mx := math.Inf(-1)
+		for _, z := range row {
+			mx = math.Max(mx, z)
+		}
+		var se float64
+		for _, z := range row {
+			se += math.Exp(z - mx)
+		}
+		lse := mx + math.Log(se)
+		lab := int(labels[i])
+		losses[i] = lse - row[lab]
+		lossMag[i] = math.Abs(mx) + math.Abs(row[lab]) + math.Log(float64(k)) + 1
+		for j, z := range row {
+			p := math.Exp(z - lse)
+			if j == lab {
+				p--
+			}
+			dlogits[i*k+j] = scale * p
+		}
+	}
+	return losses, dlogits, lossMag
+}
+
+func refMSE(pred, target []float64, n, k int, scale float64) (losses, dpred []float64) {
+	losses = make([]float64, n)
+	dpred = make([]float64, n*k)
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			d := pred[i*k+j] - target[i*k+j]
+			losses[i] += d * d
+			dpred[i*k+j] = 2 * scale * d
+		}
+	}
+	return losses, dpred
+}
+
+// refSigmoidBCE returns losses, scale*(σ(z) − t) and the per-row magnitude Σ|max(z,0)| + |z·t| +
+// log1p(e^−|z|), the terms a float32 implementation adds and cancels.
+func refSigmoidBCE(logits, target []float64, n, k int, scale float64) (losses, dlogits, lossMag []float64) {
+	losses = make([]float64, n)
+	lossMag = make([]float64, n)
+	dlogits = make([]float64, n*k)
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			z, t := logits[i*k+j], target[i*k+j]
+			l1p := math.Log1p(math.Exp(-math.Abs(z)))
+			losses[i] += math.Max(z, 0) - z*t + l1p
+			lossMag[i] += math.Max(z, 0) + math.Abs(z*t) + l1p
+			dlogits[i*k+j] = scale * (1/(1+math.Exp(-z)) - t)
+		}
+	}
+	return losses, dlogits, lossMag
+}
+
+func refArgmax(x []float64, n, k int) []float64 {
+	out := make([]float64, n)
+	for i := 0; i < n; i++ {
+		best := 0
+		for j := 1; j < k; j++ {
+			if x[i*k+j] > x[i*k+best] {
+				best = j
+			}
+		}
+		out[i] = float64(best)
+	}
+	return out
+}

@@ -23,6 +23,7 @@ type mutant struct {
 
 var mutants = []mutant{
 	{"gemm_ignores_ldc", "Gemm", mutGemmLdc{}},
+	{"gemv_ignores_lda", "Gemv", mutGemvIgnoresLda{}},
 	{"convdata_reads_dx_when_beta0", "ConvBackwardData", mutConvDataBeta{}},
 	{"convfilter_overwrites", "ConvBackwardFilter", mutConvFilterOverwrite{}},
 	{"convdata_flipped_kernel", "GradCheck", mutConvDataFlip{}},
@@ -38,6 +39,9 @@ var mutants = []mutant{
 	{"dropout_ignores_offset", "Dropout", mutDropoutOffset{}},
 	{"sum_in_float32", "Reduce", mutSumF32{}},
 	{"adam_without_bias_correction", "Optim", mutAdamNoBC{}},
+	// The reference device itself, without the checking layer engine.Open puts in front of it: a
+	// device that checks nothing must fail the bad-input cases.
+	{"unchecked_device", "BadInput", refDev{}},
 }
 
 const mutantEnv = "ENGINETEST_MUTANT"
@@ -84,6 +88,12 @@ type mutGemmLdc struct{ refDev }
 
 func (mutGemmLdc) Gemm(tA, tB bool, m, n, k int, alpha float32, a engine.Buffer, lda int, b engine.Buffer, ldb int, beta float32, c engine.Buffer, ldc int) {
 	refDev{}.Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
+}
+
+type mutGemvIgnoresLda struct{ refDev }
+
+func (mutGemvIgnoresLda) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
+	refDev{}.Gemv(trans, m, n, alpha, a, n, x, beta, y)
 }
 
 type mutConvDataBeta struct{ refDev }

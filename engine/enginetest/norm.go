@@ -142,3 +142,127 @@ func to32(x []float64) []float32 {
 	}
 	return out
 }
+
+// ---- the float64 references (see the package comment) ----
+
+// bnIndex calls f(channel, index) for every element of an [n, c, hw] tensor.
+func bnIndex(n, c, hw int, f func(ch, i int)) {
+	for in := 0; in < n; in++ {
+		for ch := 0; ch < c; ch++ {
+			for j := 0; j < hw; j++ {
+				f(ch, (in*c+ch)*hw+j)
+			}
+		}
+	}
+}
+
+// bnStats returns the per-channel mean and biased variance (two-pass, float64).
+func bnStats(x []float64, n, c, hw int) (mean, variance []float64) {
+	mean = make([]float64, c)
+	variance = make([]float64, c)
+	cnt := float64(n * hw)
+	bnIndex(n, c, hw, func(ch, i int) { mean[ch] += x[i] })
+	for ch := range mean {
+		mean[ch] /= cnt
+	}
+	bnIndex(n, c, hw, func(ch, i int) { d := x[i] - mean[ch]; variance[ch] += d * d })
+	for ch := range variance {
+		variance[ch] /= cnt
+	}
+	return mean, variance
+}
+
+type bnTrainOut struct {
+	y, saveMean, saveInvStd, runMean, runVar []float64
+}
+
+func refBatchNormTrain(x, gamma, beta, runMean, runVar []float64, n, c, hw int, momentum, eps float64) bnTrainOut {
+	mean, variance := bnStats(x, n, c, hw)
+	o := bnTrainOut{
+		y:          make([]float64, len(x)),
+		saveMean:   mean,
+		saveInvStd: make([]float64, c),
+		runMean:    append([]float64(nil), runMean...),
+		runVar:     append([]float64(nil), runVar...),
+	}
+	cnt := float64(n * hw)
+	for ch := 0; ch < c; ch++ {
+		o.saveInvStd[ch] = 1 / math.Sqrt(variance[ch]+eps)
+		if momentum != 0 {
+			o.runMean[ch] = (1-momentum)*runMean[ch] + momentum*mean[ch]
+			o.runVar[ch] = (1-momentum)*runVar[ch] + momentum*variance[ch]*cnt/(cnt-1)
+		}
+	}
+	bnIndex(n, c, hw, func(ch, i int) {
+		o.y[i] = gamma[ch]*(x[i]-mean[ch])*o.saveInvStd[ch] + beta[ch]
+	})
+	return o
+}
+
+func refBatchNormInfer(x, gamma, beta, runMean, runVar []float64, n, c, hw int, eps float64) (y, saveMean, saveInvStd []float64) {
+	y = make([]float64, len(x))
+	saveMean = append([]float64(nil), runMean...)
+	saveInvStd = make([]float64, c)
+	for ch := range saveInvStd {
+		saveInvStd[ch] = 1 / math.Sqrt(runVar[ch]+eps)
+	}
+	bnIndex(n, c, hw, func(ch, i int) {
+		y[i] = gamma[ch]*(x[i]-saveMean[ch])*saveInvStd[ch] + beta[ch]
+	})
+	return y, saveMean, saveInvStd
+}
+
+type bnBackOut struct {
+	dx, dgamma, dbeta []float64
+	// Magnitudes: the terms whose float32 rounding bounds the device's error.
+	dxMag, dgammaMag, dbetaMag []float64
+}
+
+// refBatchNormBackward differentiates y = γ·x̂ + β with x̂ = (x−μ)·invStd. In training mode μ and
+// invStd depend on x (the standard result dx = γ·invStd/M·(M·dy − Σdy − x̂·Σdy·x̂));
+// in inference mode they are constants and dx = γ·invStd·dy. dgamma, dbeta accumulate.
+func refBatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dgamma0, dbeta0 []float64, n, c, hw int, batchStats bool) bnBackOut {
+	o := bnBackOut{
+		dx:        make([]float64, len(x)),
+		dgamma:    append([]float64(nil), dgamma0...),
+		dbeta:     append([]float64(nil), dbeta0...),
+		dxMag:     make([]float64, len(x)),
+		dgammaMag: make([]float64, c),
+		dbetaMag:  make([]float64, c),
+	}
+	for ch := 0; ch < c; ch++ {
+		o.dgammaMag[ch] = math.Abs(dgamma0[ch])
+		o.dbetaMag[ch] = math.Abs(dbeta0[ch])
+	}
+	sdy := make([]float64, c)
+	sdyx := make([]float64, c)
+	absDy := make([]float64, c)
+	absDyx := make([]float64, c)
+	xhat := func(ch, i int) float64 { return (x[i] - saveMean[ch]) * saveInvStd[ch] }
+	bnIndex(n, c, hw, func(ch, i int) {
+		xh := xhat(ch, i)
+		sdy[ch] += dy[i]
+		sdyx[ch] += dy[i] * xh
+		absDy[ch] += math.Abs(dy[i])
+		absDyx[ch] += math.Abs(dy[i] * xh)
+	})
+	for ch := 0; ch < c; ch++ {
+		o.dgamma[ch] += sdyx[ch]
+		o.dbeta[ch] += sdy[ch]
+		o.dgammaMag[ch] += absDyx[ch]
+		o.dbetaMag[ch] += absDy[ch]
+	}
+	cnt := float64(n * hw)
+	bnIndex(n, c, hw, func(ch, i int) {
+		k := gamma[ch] * saveInvStd[ch]
+		if !batchStats {
+			o.dx[i] = k * dy[i]
+			o.dxMag[i] = math.Abs(o.dx[i])
+			return
+		}
+		xh := xhat(ch, i)
+		o.dx[i] = k / cnt * (cnt*dy[i] - sdy[ch] - xh*sdyx[ch])
+		o.dxMag[i] = math.Abs(k) / cnt * (cnt*math.Abs(dy[i]) + absDy[ch] + math.Abs(xh)*absDyx[ch])
+	})
+	return o
+}

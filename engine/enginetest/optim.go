@@ -120,3 +120,34 @@ func adamCaseRun(h *harness, c adamCase) {
 		h.close(fmt.Sprintf("step %d v", step), h.get(v), vv, vMag, tol{0, optimRtol})
 	}
 }
+
+// ---- the float64 references (see the package comment) ----
+
+// refSGD applies one step of PyTorch's SGD in place (vel may be nil when momentum is 0).
+func refSGD(theta, grad, vel []float64, lr, momentum, wd float64, nesterov bool) {
+	for i := range theta {
+		g := grad[i] + wd*theta[i]
+		if momentum == 0 {
+			theta[i] -= lr * g
+			continue
+		}
+		vel[i] = momentum*vel[i] + g
+		if nesterov {
+			theta[i] -= lr * (g + momentum*vel[i])
+		} else {
+			theta[i] -= lr * vel[i]
+		}
+	}
+}
+
+// refAdam applies one step of PyTorch's Adam at step t in place.
+func refAdam(theta, grad, m, v []float64, lr, beta1, beta2, eps, wd float64, t int) {
+	bc1 := 1 - math.Pow(beta1, float64(t))
+	bc2 := 1 - math.Pow(beta2, float64(t))
+	for i := range theta {
+		g := grad[i] + wd*theta[i]
+		m[i] = beta1*m[i] + (1-beta1)*g
+		v[i] = beta2*v[i] + (1-beta2)*g*g
+		theta[i] -= lr / bc1 * m[i] / (math.Sqrt(v[i])/math.Sqrt(bc2) + eps)
+	}
+}

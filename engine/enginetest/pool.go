@@ -129,3 +129,81 @@ func testPool(t *testing.T, dev engine.Device) {
 		})
 	}
 }
+
+// ---- the float64 references (see the package comment) ----
+
+// poolWindows calls f for every output element with the input indices of its window that lie
+// inside the input, in row-major window order (the order that defines the "first" maximum).
+// It also passes the window's full size KH·KW, the AvgPool divisor (padding counts as zeros).
+func poolWindows(g engine.PoolGeom, f func(yi int, xs []int)) {
+	xs := make([]int, 0, g.KH*g.KW)
+	for nc := 0; nc < g.N*g.C; nc++ {
+		for oh := 0; oh < g.OutH; oh++ {
+			for ow := 0; ow < g.OutW; ow++ {
+				xs = xs[:0]
+				for r := 0; r < g.KH; r++ {
+					h := oh*g.StrideH - g.PadH + r
+					if h < 0 || h >= g.H {
+						continue
+					}
+					for s := 0; s < g.KW; s++ {
+						w := ow*g.StrideW - g.PadW + s
+						if w < 0 || w >= g.W {
+							continue
+						}
+						xs = append(xs, (nc*g.H+h)*g.W+w)
+					}
+				}
+				f((nc*g.OutH+oh)*g.OutW+ow, xs)
+			}
+		}
+	}
+}
+
+// refMaxPool returns y and, for every output, the input index of the first maximum.
+func refMaxPool(g engine.PoolGeom, x []float64) (y []float64, arg []int) {
+	y = make([]float64, g.OutputLen())
+	arg = make([]int, len(y))
+	poolWindows(g, func(yi int, xs []int) {
+		best := xs[0]
+		for _, xi := range xs[1:] {
+			if x[xi] > x[best] {
+				best = xi
+			}
+		}
+		y[yi], arg[yi] = x[best], best
+	})
+	return y, arg
+}
+
+func refMaxPoolBackward(g engine.PoolGeom, x, dy []float64) []float64 {
+	dx := make([]float64, g.InputLen())
+	_, arg := refMaxPool(g, x)
+	for yi, xi := range arg {
+		dx[xi] += dy[yi]
+	}
+	return dx
+}
+
+func refAvgPool(g engine.PoolGeom, x []float64) []float64 {
+	y := make([]float64, g.OutputLen())
+	div := float64(g.KH * g.KW)
+	poolWindows(g, func(yi int, xs []int) {
+		for _, xi := range xs {
+			y[yi] += x[xi]
+		}
+		y[yi] /= div
+	})
+	return y
+}
+
+func refAvgPoolBackward(g engine.PoolGeom, dy []float64) []float64 {
+	dx := make([]float64, g.InputLen())
+	div := float64(g.KH * g.KW)
+	poolWindows(g, func(yi int, xs []int) {
+		for _, xi := range xs {
+			dx[xi] += dy[yi] / div
+		}
+	})
+	return dx
+}

@@ -40,6 +40,7 @@ func put(b engine.Buffer, v []float64) {
 }
 
 func (refDev) Name() string                          { return "ref" }
+func (refDev) Describe() string                      { return "float64 reference (tests only)" }
 func (refDev) Alloc(n int) (engine.Buffer, error)    { return &refBuf{make([]float32, n), 0, n}, nil }
 func (refDev) Free(engine.Buffer)                    {}
 func (refDev) Upload(dst engine.Buffer, s []float32) { copy(rb(dst), s) }
@@ -50,6 +51,15 @@ func (refDev) Gemm(tA, tB bool, m, n, k int, alpha float32, a engine.Buffer, lda
 	out, _ := refGemm(tA, tB, m, n, k, float64(alpha), rd(a), lda, rd(b), ldb, float64(beta), rd(c), ldc)
 	put(c, out)
 }
+func (refDev) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda int, x engine.Buffer, beta float32, y engine.Buffer) {
+	xn, yn := n, m
+	if trans {
+		xn, yn = m, n
+	}
+	out, _ := refGemm(trans, false, yn, 1, xn, float64(alpha), rd(a), lda, rd(x), 1, float64(beta), rd(y), 1)
+	put(y, out)
+}
+
 func (refDev) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	out, _ := refConvForward(g, rd(x), rd(w))
 	put(y, out)
@@ -240,9 +250,21 @@ func (refDev) AdamStep(theta, grad, m, v engine.Buffer, lr, b1, b2, eps, wd floa
 
 var _ engine.Device = refDev{}
 
-// TestReferenceDevice runs the suite on refDev.
+// refDev checks none of its arguments, so it is registered like a device package's device and
+// tested as engine.Open returns it: behind the argument-checking layer.
+func init() {
+	engine.Register("enginetest-ref", func() (engine.Device, error) { return refDev{}, nil })
+}
+
+// TestReferenceDevice runs the suite on refDev opened through engine.Open. Its BadInput group
+// proves that a raw device without checks is rejected on every bad input once it passes through
+// the layer (the same device without the layer fails that group: mutants_test.go).
 func TestReferenceDevice(t *testing.T) {
-	Run(t, refDev{})
+	dev, err := engine.Open("enginetest-ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(t, dev)
 }
 
 // TestToleranceScale pins accumRtol's shape so a careless edit cannot make it vacuous.

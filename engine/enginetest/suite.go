@@ -1,14 +1,23 @@
 // Package enginetest is the conformance suite every engine.Device passes: each kernel of
 // engine.Kernels runs on random inputs and is compared with an independent float64 reference
-// written here (ref.go), with an explicit tolerance per case, and every backward kernel is checked
+// written here, with an explicit tolerance per case, and every backward kernel is checked
 // against central finite differences of its forward kernel on the device itself (gradcheck.go).
 // It follows ggml's test-backend-ops (one harness, every backend) and tinygrad's table-driven op
 // tests; the tolerance form is llm.c's atol + rtol·|ref|, where |ref| is replaced by the magnitude
 // Σ|terms| for accumulating kernels.
 //
+// The cases of op family X (engine/kernels_X.go) and their float64 references are in X.go here.
+// The references are written from the definitions in engine with naive loops and no cleverness:
+// they are the ground truth that every device, the CPU device included, is compared against.
+// Besides the value, the accumulating ones return a magnitude per output element (Σ|term| of the
+// sum that produced it) so that tolerances can scale with the rounding error a float32
+// accumulation of those terms may legitimately make.
+//
 // A device package calls it from an ordinary test:
 //
 //	func TestConformance(t *testing.T) { enginetest.Run(t, cpu.New()) }
+//
+// (cpu.New returns the CPU device behind engine's argument checks, as engine.Open("cpu") does.)
 //
 // Every buffer the suite hands to a kernel is a view in the middle of a larger allocation whose
 // guard cells hold a sentinel; a kernel that ignores a view's offset or writes past its end fails.
@@ -40,9 +49,12 @@ func accumRtol(m int) float64 { return 8 * (math.Sqrt(float64(m)) + 1) * u32 }
 // accumulating kernels, Σ|term|.
 type tol struct{ atol, rtol float64 }
 
-// Run runs the whole conformance suite on dev.
+// Run runs the whole conformance suite on dev, which must be the device users get: engine.Open's,
+// or one behind engine.Checked, since the BadInput group tests the argument checks that come with
+// it (check.go).
 func Run(t *testing.T, dev engine.Device) {
 	t.Run("Gemm", func(t *testing.T) { testGemm(t, dev) })
+	t.Run("Gemv", func(t *testing.T) { testGemv(t, dev) })
 	t.Run("ConvForward", func(t *testing.T) { testConvForward(t, dev) })
 	t.Run("ConvBackwardData", func(t *testing.T) { testConvBackwardData(t, dev) })
 	t.Run("ConvBackwardFilter", func(t *testing.T) { testConvBackwardFilter(t, dev) })
@@ -61,6 +73,7 @@ func Run(t *testing.T, dev engine.Device) {
 	t.Run("LCA", func(t *testing.T) { testGradDelta(t, dev) })
 	t.Run("Coords", func(t *testing.T) { testCoords(t, dev) })
 	t.Run("Projection", func(t *testing.T) { testProjection(t, dev) })
+	t.Run("BadInput", func(t *testing.T) { testBadInput(t, dev) })
 }
 
 // guardLen cells on each side of every buffer hold guardVal; an odd count makes views start at
@@ -74,6 +87,7 @@ const (
 type guarded struct {
 	whole engine.Buffer
 	n     int
+	init  []float32 // the contents it was made with, when the harness keeps them (snap)
 }
 
 // harness is one subtest's view of the device: a deterministic RNG and the buffers to check
@@ -83,6 +97,7 @@ type harness struct {
 	dev  engine.Device
 	rnd  *rand.Rand
 	bufs []guarded
+	snap bool // keep each new buffer's initial contents (for unchanged)
 }
 
 // run starts a subtest with its own harness. The RNG is seeded from the subtest's name below the
@@ -127,7 +142,11 @@ func (h *harness) buf(data []float32) engine.Buffer {
 	if v.Len() != n {
 		h.t.Fatalf("Slice(%d, %d).Len() = %d", guardLen, n, v.Len())
 	}
-	h.bufs = append(h.bufs, guarded{whole, n})
+	g := guarded{whole: whole, n: n}
+	if h.snap {
+		g.init = append([]float32{}, data...)
+	}
+	h.bufs = append(h.bufs, g)
 	return v
 }
 

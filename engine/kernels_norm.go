@@ -1,0 +1,65 @@
+package engine
+
+// NormKernels are batch normalisation over [n, c, hw], per channel.
+type NormKernels interface {
+	// BatchNormTrain normalises with the batch statistics of each channel (over n and hw) and
+	// writes the batch mean and 1/sqrt(var+eps) (biased var) to saveMean, saveInvStd.
+	// Running statistics move as run = (1-momentum)*run + momentum*stat (PyTorch's convention,
+	// unbiased variance); momentum 0 leaves them untouched.
+	BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum, eps float32)
+	// BatchNormInfer normalises with the running statistics and writes runMean and
+	// 1/sqrt(runVar+eps) to saveMean, saveInvStd for the backward pass.
+	BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd Buffer, n, c, hw int, eps float32)
+	// BatchNormBackward overwrites dx and accumulates dgamma, dbeta. batchStats selects the
+	// training-mode formula (mean and variance depend on x) or the inference-mode one (constants).
+	BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta Buffer, n, c, hw int, batchStats bool)
+}
+
+// The checks (check.go): n, c, hw ≥ 1, activations of n·c·hw elements and per-channel buffers
+// of c (the running statistics of BatchNormTrain only when momentum moves them).
+
+func checkBatchNorm(op string, n, c, hw int, x, y Buffer, xn, yn string) {
+	if n < 1 || c < 1 || hw < 1 {
+		fail(op, msgPositive, "n, c, hw", []int{n, c, hw})
+	}
+	needLen(op, xn, x, n*c*hw)
+	needLen(op, yn, y, n*c*hw)
+}
+
+func (cc checked) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum, eps float32) {
+	const op = "BatchNormTrain"
+	checkBatchNorm(op, n, c, hw, x, y, "x", "y")
+	needLen(op, "gamma", gamma, c)
+	needLen(op, "beta", beta, c)
+	needLen(op, "saveMean", saveMean, c)
+	needLen(op, "saveInvStd", saveInvStd, c)
+	if momentum != 0 {
+		needLen(op, "runMean", runMean, c)
+		needLen(op, "runVar", runVar, c)
+	}
+	cc.d.BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps)
+}
+
+func (cc checked) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd Buffer, n, c, hw int, eps float32) {
+	const op = "BatchNormInfer"
+	checkBatchNorm(op, n, c, hw, x, y, "x", "y")
+	needLen(op, "gamma", gamma, c)
+	needLen(op, "beta", beta, c)
+	needLen(op, "runMean", runMean, c)
+	needLen(op, "runVar", runVar, c)
+	needLen(op, "saveMean", saveMean, c)
+	needLen(op, "saveInvStd", saveInvStd, c)
+	cc.d.BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd, n, c, hw, eps)
+}
+
+func (cc checked) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta Buffer, n, c, hw int, batchStats bool) {
+	const op = "BatchNormBackward"
+	checkBatchNorm(op, n, c, hw, x, dy, "x", "dy")
+	needLen(op, "dx", dx, n*c*hw)
+	needLen(op, "gamma", gamma, c)
+	needLen(op, "saveMean", saveMean, c)
+	needLen(op, "saveInvStd", saveInvStd, c)
+	needLen(op, "dgamma", dgamma, c)
+	needLen(op, "dbeta", dbeta, c)
+	cc.d.BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
+}

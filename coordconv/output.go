@@ -13,7 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Summary is a result's headline: over seeds, the best test metric's median and spread, and
@@ -108,7 +108,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	}
 	// Written atomically: a resumed run reads them back, and a killed process must not leave
 	// half a file.
-	if err := engine.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
 		return err
 	}
 	m := TaskMetric(r.Config.Task)
@@ -134,7 +134,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if b, err = json.Marshal(pf); err != nil {
 		return err
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
 		return err
 	}
 	tf, err := os.Create(filepath.Join(dir, "table.txt"))

@@ -17,6 +17,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Spec defines a sweep: every (d, seed) point and the directly trained baseline of every seed
@@ -194,7 +195,7 @@ func InitSweep(dir string, spec Spec) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(spec, "", "  ")
-	return engine.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n'))
+	return rundir.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n'))
 }
 
 // Result is what a point leaves in points/NAME.json.
@@ -469,7 +470,7 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 			return nil
 		}
 		b, _ := json.Marshal(res.History)
-		return engine.WriteFileAtomic(hist, b)
+		return rundir.WriteFileAtomic(hist, b)
 	}
 	start := time.Now()
 	err = tr.Run(ctx)

@@ -17,7 +17,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // ReportDir is where a run's report goes.
@@ -51,7 +51,7 @@ func Report(dir string) (Summary, error) {
 		if _, err := wt.WriteTo(&b); err != nil {
 			return err
 		}
-		if err := engine.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
+		if err := rundir.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
 			return err
 		}
 		figs = append(figs, figure{name, title, caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))})
@@ -176,14 +176,14 @@ func Report(dir string) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
 		return s, err
 	}
 	var html bytes.Buffer
 	if err := reportTemplate.Execute(&html, map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}); err != nil {
 		return s, err
 	}
-	return s, engine.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
+	return s, rundir.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
 }
 
 // addLines adds (name, XYs, colour) triples as lines with a legend.

@@ -18,6 +18,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/intdim"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 func intdimCommand() *cli.Command {
@@ -207,7 +208,7 @@ func intdimEmitJobs(c *cli.Context, spec intdim.Spec, out, emit string) error {
 	if err != nil {
 		return err
 	}
-	if err := engine.WriteFileAtomic(file, manifest); err != nil {
+	if err := rundir.WriteFileAtomic(file, manifest); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "%s: %d points (indices 0-%d) as one %s job\n", file, n, n-1, emit)
@@ -291,7 +292,7 @@ func intdimCollectCommand() *cli.Command {
 			}
 			var b bytes.Buffer
 			intdim.WriteCSV(&b, results)
-			if err := engine.WriteFileAtomic(filepath.Join(dir, "results.csv"), b.Bytes()); err != nil {
+			if err := rundir.WriteFileAtomic(filepath.Join(dir, "results.csv"), b.Bytes()); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "%s: %d points done, %d missing\n", filepath.Join(dir, "results.csv"), len(results), len(missing))
@@ -333,7 +334,7 @@ func writeIntdimReport(c *cli.Context, dir string, from []string, boot int) erro
 	}
 	sj, _ := json.MarshalIndent(s, "", "  ")
 	for name, b := range map[string][]byte{"results.csv": csvb.Bytes(), "report.svg": svg.Bytes(), "summary.json": append(sj, '\n')} {
-		if err := engine.WriteFileAtomic(filepath.Join(dir, name), b); err != nil {
+		if err := rundir.WriteFileAtomic(filepath.Join(dir, name), b); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/lca"
 )
 
@@ -206,7 +207,7 @@ func runLCATrain(c *cli.Context) error {
 	if err := lca.CheckDisk(s.out, need); err != nil {
 		return err
 	}
-	s.logf("LCA over %s; the run writes about %s to %s", setDesc, lca.HumanBytes(need), s.out)
+	s.logf("LCA over %s; the run writes about %s to %s", setDesc, bytesize.Format(need), s.out)
 	meta, err := newMeta(s.cfg, sp, s, setDesc)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/internal/csvlog"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // runConfig is everything that defines a training run; it is saved as config.json so that
@@ -268,7 +269,7 @@ func (s *session) train(c *cli.Context) (map[string]any, error) {
 		logf("resuming %s at iteration %d of %d", s.out, tr.Iter, tr.TotalSteps())
 	}
 	cj, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := engine.WriteFileAtomic(filepath.Join(s.out, "config.json"), append(cj, '\n')); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(s.out, "config.json"), append(cj, '\n')); err != nil {
 		return nil, err
 	}
 
@@ -330,7 +331,7 @@ func (s *session) train(c *cli.Context) (map[string]any, error) {
 		logf("held-out (%d examples): loss %.4f, accuracy %.2f %%", s.ds.heldOut.Len(), hl, 100*ha)
 	}
 	rj, _ := json.MarshalIndent(res, "", "  ")
-	if err := engine.WriteFileAtomic(filepath.Join(s.out, "result.json"), append(rj, '\n')); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(s.out, "result.json"), append(rj, '\n')); err != nil {
 		return nil, err
 	}
 	return res, nil

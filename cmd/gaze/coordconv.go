@@ -135,7 +135,8 @@ func coordconvSweepCommand() *cli.Command {
 			"replaced) written to --out/lr<lr>_fs<fs>_m<m>; sweep.md lists them all, best first by the median\n" +
 			"over seeds of the best test metric. Run the same command again to continue an interrupted or\n" +
 			"extended sweep: finished combinations are read back, an interrupted one continues from its last\n" +
-			"epoch. A combination that fails (a diverging loss) is reported and the others still run.",
+			"epoch; a combination folder that holds another configuration stops the sweep, naming the fields\n" +
+			"that differ. A combination that fails (a diverging loss) is reported and the others still run.",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			base, err := coordconvConfig(c)

@@ -72,10 +72,11 @@ func intdimSweepCommand() *cli.Command {
 		Name:  "sweep",
 		Usage: "train every (d, seed) point and the baselines, or emit them as a Kubernetes or Slurm job",
 		Description: "Writes the sweep's spec to --out/sweep.json and runs every unfinished point, --parallel at a time\n" +
-			"(finished points are skipped, so rerunning the command resumes the sweep; an interrupted point resumes from\n" +
-			"its checkpoint). A point whose loss diverges is recorded as failed and the sweep goes on. When all points\n" +
-			"are done it prints the report (see gaze intdim report). With --emit k8s|slurm it writes the spec and a job\n" +
-			"manifest instead, to run each point as one GPU job (gaze intdim point).",
+			"(finished points are skipped, so rerunning the command continues the sweep; an interrupted point resumes from\n" +
+			"its checkpoint). Only --dims and --seeds may differ from the sweep.json of a folder that holds a sweep; any\n" +
+			"other difference is refused, field by field. A point whose loss diverges is recorded as failed and the sweep\n" +
+			"goes on. When all points are done it prints the report (see gaze intdim report). With --emit k8s|slurm it\n" +
+			"writes the spec and a job manifest instead, to run each point as one GPU job (gaze intdim point).",
 		Flags:  flags,
 		Action: runIntdimSweep,
 	}

@@ -66,7 +66,7 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
-		&cli.StringFlag{Name: "out", Value: "runs/coordconv", Usage: "output folder: table.txt, results.csv, curves.csv, result.json, predictions.json, PNGs"},
+		&cli.StringFlag{Name: "out", Value: "runs/coordconv", Usage: "output folder: config.json, table.txt, results.csv, curves.csv, result.json, predictions.json, PNGs and seedN.ckpt (the seed in progress)"},
 	}
 }
 

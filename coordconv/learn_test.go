@@ -215,7 +215,7 @@ func TestResume(t *testing.T) {
 	}
 	other := cfg
 	other.LR *= 2
-	if _, err := Run(context.Background(), dev, other, RunOptions{Dir: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "another configuration") {
+	if _, err := Run(context.Background(), dev, other, RunOptions{Dir: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "holds another run") {
 		t.Errorf("resuming with another learning rate: %v", err)
 	}
 	if _, err := Run(context.Background(), dev, cfg, RunOptions{Dir: filepath.Join(t.TempDir(), "none"), Resume: true}); err == nil || !strings.Contains(err.Error(), "no run to resume") {
@@ -258,6 +258,21 @@ func TestResume(t *testing.T) {
 	// The predictions come back from the checkpoint (seed 5) and from predictions.json (seed 4).
 	if len(rest.Seeds[0].Pred) == 0 || !reflect.DeepEqual(rest.Seeds[0].Pred, whole.Seeds[0].Pred) || !reflect.DeepEqual(rest.Seeds[1].Pred, whole.Seeds[1].Pred) {
 		t.Error("the resumed run's predictions differ from the uninterrupted run's")
+	}
+
+	// A folder from before config.json existed: its result.json names the configuration.
+	if err := os.Remove(filepath.Join(dir, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), dev, other, RunOptions{Dir: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "lr: saved 0.01, flags 0.02") {
+		t.Errorf("resuming a folder without config.json with another learning rate: %v", err)
+	}
+	epochs = nil
+	if _, err := Run(context.Background(), dev, cfg, RunOptions{Dir: dir, Resume: true, Progress: func(uint64, EpochResult) { epochs = append(epochs, 0) }}); err != nil || len(epochs) != 0 {
+		t.Errorf("resuming a finished folder without config.json: %v, trained %d epochs", err, len(epochs))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		t.Errorf("the resumed folder has no config.json: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package coordconv
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Summary is a result's headline: over seeds, the best test metric's median and spread, and
@@ -108,7 +109,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	}
 	// Written atomically: a resumed run reads them back, and a killed process must not leave
 	// half a file.
-	if err := engine.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
 		return err
 	}
 	m := TaskMetric(r.Config.Task)
@@ -134,18 +135,14 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if b, err = json.Marshal(pf); err != nil {
 		return err
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
 		return err
 	}
-	tf, err := os.Create(filepath.Join(dir, "table.txt"))
-	if err != nil {
+	var table bytes.Buffer
+	if err := r.WriteTable(&table); err != nil {
 		return err
 	}
-	if err := r.WriteTable(tf); err != nil {
-		tf.Close()
-		return err
-	}
-	if err := tf.Close(); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "table.txt"), table.Bytes()); err != nil {
 		return err
 	}
 	return Plot(dir)
@@ -155,16 +152,11 @@ func f(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 func u(v uint64) string  { return strconv.FormatUint(v, 10) }
 
 func writeCSV(path string, rows [][]string) error {
-	fh, err := os.Create(path)
-	if err != nil {
+	var b bytes.Buffer
+	if err := csv.NewWriter(&b).WriteAll(rows); err != nil {
 		return err
 	}
-	w := csv.NewWriter(fh)
-	if err := w.WriteAll(rows); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
+	return rundir.WriteFileAtomic(path, b.Bytes())
 }
 
 // loadPredFile reads a predictions.json written by Save.

@@ -1,7 +1,6 @@
 package coordconv
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // RunOptions says where a run keeps its state and who hears of its progress.
@@ -25,10 +26,19 @@ type RunOptions struct {
 	Progress func(seed uint64, e EpochResult)
 }
 
-const configFile = "config.json"
+// runLayout is a run folder: config.json, the result files of the finished seeds and the
+// checkpoint of the seed in progress. Nothing in the configuration may change on resume.
+var runLayout = rundir.Layout{Markers: []string{"result.json", "seed*.ckpt"}, Legacy: legacyConfig}
 
-// ErrOtherConfig is the error of resuming a run with another configuration than it started with.
-var ErrOtherConfig = errors.New("the folder holds a run with another configuration; resume with the same flags")
+// legacyConfig is the configuration of a folder written before config.json existed: its
+// result names it.
+func legacyConfig(dir string) ([]byte, error) {
+	prev, err := Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s holds checkpoints but no config.json: cannot tell which run they belong to", dir)
+	}
+	return json.Marshal(prev.Config)
+}
 
 func checkpointPath(dir string, seed uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("seed%d.ckpt", seed))
@@ -45,65 +55,31 @@ func dropCheckpoint(dir string, seed uint64) error {
 
 // HoldsRun tells whether dir holds a run (finished or not) that Resume can continue.
 func HoldsRun(dir string) bool {
-	for _, f := range []string{configFile, "result.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
-	}
-	ck, _ := filepath.Glob(filepath.Join(dir, "seed*.ckpt"))
-	return len(ck) > 0
+	_, ok := runLayout.Holds(dir)
+	return ok
 }
 
-// openRun prepares dir for cfg. A new run gets config.json; a resumed one must have been
-// started with the same configuration, and its finished seeds (with their predictions) are
-// returned in order.
+// openRun prepares dir for cfg (see rundir): a new run gets config.json; a resumed one must
+// have been started with the same configuration, and its finished seeds (with their
+// predictions) are returned in order.
 func openRun(dir string, cfg Config, resume bool) ([]SeedResult, error) {
-	want, err := json.Marshal(cfg)
+	r, err := rundir.Open(dir, resume, runLayout, cfg)
 	if err != nil {
 		return nil, err
 	}
-	writeConfig := func() error {
-		b, err := json.MarshalIndent(cfg, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, configFile), append(b, '\n'), 0o644)
+	defer r.Close()
+	if err := r.WriteConfig(cfg); err != nil {
+		return nil, err
 	}
 	if !resume {
-		if HoldsRun(dir) {
-			return nil, fmt.Errorf("%s already holds a run; continue it with --resume (same flags) or choose another --out", dir)
-		}
-		return nil, writeConfig()
-	}
-	if !HoldsRun(dir) {
-		return nil, fmt.Errorf("%s holds no run to resume", dir)
+		return nil, nil
 	}
 	prev, err := Load(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no seed finished yet
+	}
+	if err != nil {
 		return nil, err
-	}
-	var saved Config
-	if b, err := os.ReadFile(filepath.Join(dir, configFile)); err == nil {
-		if err := json.Unmarshal(b, &saved); err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", dir, configFile, err)
-		}
-	} else if prev != nil {
-		// Folders written before config.json existed: the result names its configuration.
-		saved = prev.Config
-	} else {
-		return nil, fmt.Errorf("%s holds checkpoints but no %s: cannot tell which run they belong to", dir, configFile)
-	}
-	if got, _ := json.Marshal(saved); !bytes.Equal(got, want) {
-		return nil, fmt.Errorf("%s: %w\n saved: %s\n flags: %s", dir, ErrOtherConfig, got, want)
-	}
-	if err := writeConfig(); err != nil {
-		return nil, err
-	}
-	if prev == nil {
-		return nil, nil
 	}
 	pf, err := loadPredFile(dir)
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Checkpoint file layout (little-endian):
@@ -103,7 +104,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint %s: reading device state: %w", path, err)
 	}
 	binary.Write(&buf, binary.LittleEndian, crc32.ChecksumIEEE(buf.Bytes()))
-	if err := WriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := rundir.WriteFileAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	t.lastCkIter, t.lastCkPath = t.Iter, path
@@ -248,36 +249,6 @@ func (t *Trainer) restoreDevice(path string, h ckHeader, r *bytes.Reader) error 
 	}
 	if err := m.Dev.Sync(); err != nil {
 		return badCheckpoint(path, "%v", err)
-	}
-	return nil
-}
-
-// WriteFileAtomic writes data to path through a synced temporary file and a rename. The file
-// gets mode 0644, as os.WriteFile's would under the usual umask (CreateTemp makes it 0600,
-// which would hide results from the other users of a shared machine).
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write in %s: %w", dir, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

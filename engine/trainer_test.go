@@ -343,24 +343,3 @@ func TestStepHookSeesBeforeAndAfter(t *testing.T) {
 		t.Errorf("hook ran %d times for %d steps", calls, tr.TotalSteps())
 	}
 }
-
-// WriteFileAtomic replaces a file whole and leaves it readable by others (mode 0644), as
-// os.WriteFile would, rather than CreateTemp's 0600.
-func TestWriteFileAtomic(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "result.json")
-	for _, data := range []string{"first", "second, longer"} {
-		if err := engine.WriteFileAtomic(path, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != data {
-			t.Errorf("read %q, %v; want %q", got, err, data)
-		}
-	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, %v; want 0644", st.Mode().Perm(), err)
-	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*")); len(left) > 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/bytesize"
 )
 
 // Projection kinds.
@@ -114,25 +115,13 @@ func (c ProjConfig) Validate() error {
 			o := c
 			o.Kind = k
 			if o.Bytes() <= c.MemLimit {
-				fit = append(fit, fmt.Sprintf("%s (%s)", k, human(o.Bytes())))
+				fit = append(fit, fmt.Sprintf("%s (%s)", k, bytesize.Format(o.Bytes())))
 			}
 		}
 		return fmt.Errorf("the %s projection for D = %d and d = %d needs %s, over the %s limit; these fit: %s",
-			c.Kind, c.D, c.Dim, human(c.Bytes()), human(c.MemLimit), strings.Join(fit, ", "))
+			c.Kind, c.D, c.Dim, bytesize.Format(c.Bytes()), bytesize.Format(c.MemLimit), strings.Join(fit, ", "))
 	}
 	return nil
-}
-
-func human(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", b)
 }
 
 // NewProjection builds the projection on dev.
@@ -151,7 +140,7 @@ func NewProjection(dev engine.Device, c ProjConfig) (Projection, error) {
 		p, err = newFastfood(dev, c)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s projection (D = %d, d = %d, %s): %w", c.Kind, c.D, c.Dim, human(c.Bytes()), err)
+		return nil, fmt.Errorf("%s projection (D = %d, d = %d, %s): %w", c.Kind, c.D, c.Dim, bytesize.Format(c.Bytes()), err)
 	}
 	if err := dev.Sync(); err != nil {
 		p.Close()
@@ -169,7 +158,7 @@ func allocs(dev engine.Device, sizes ...int) ([]engine.Buffer, error) {
 			for _, o := range out[:i] {
 				dev.Free(o)
 			}
-			return nil, fmt.Errorf("allocating %s: %w", human(4*int64(n)), err)
+			return nil, fmt.Errorf("allocating %s: %w", bytesize.Format(4*int64(n)), err)
 		}
 		out[i] = b
 	}

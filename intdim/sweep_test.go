@@ -9,6 +9,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	_ "github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 func toySpec(dims ...int) Spec {
@@ -136,7 +137,7 @@ func TestDivergingPoint(t *testing.T) {
 	if r.Status != StatusOK {
 		t.Errorf("d10-s1 after the failed baselines: %s %s", r.Status, r.Reason)
 	}
-	if err := writeNew(pointPath(dir, Point{Dim: 10, Seed: 1}), []byte("{}")); err == nil || !strings.Contains(err.Error(), "never overwritten") {
+	if err := rundir.WriteNew(pointPath(dir, Point{Dim: 10, Seed: 1}), []byte("{}")); err == nil || !strings.Contains(err.Error(), "never overwritten") {
 		t.Errorf("overwriting a finished point: %v", err)
 	}
 	if _, skipped, err := RunPoint(context.Background(), dir, 0, Options{}); err != nil || !skipped {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // ParamMeta describes one parameter of θ in meta.json.
@@ -89,7 +90,7 @@ func WriteMeta(dir string, m *Meta) error {
 	if err != nil {
 		return err
 	}
-	return engine.WriteFileAtomic(filepath.Join(dir, MetaFile), append(b, '\n'))
+	return rundir.WriteFileAtomic(filepath.Join(dir, MetaFile), append(b, '\n'))
 }
 
 // ReadMeta reads dir/meta.json.

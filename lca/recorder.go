@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
 )
@@ -98,21 +99,9 @@ func CheckDisk(dir string, need int64) error {
 	free := int64(st.Bavail) * int64(st.Bsize)
 	if float64(need)*diskHeadroom > float64(free) {
 		return fmt.Errorf("%s: the run writes %s but only %s are free; drop --save-lca/--save-weights, use --lca-examples or fewer epochs, or choose another --out",
-			dir, HumanBytes(need), HumanBytes(free))
+			dir, bytesize.Format(need), bytesize.Format(free))
 	}
 	return nil
-}
-
-// HumanBytes formats a byte count.
-func HumanBytes(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	default:
-		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
-	}
 }
 
 // Start opens the run's files for recording from iteration first (0 for a new run; the

@@ -17,7 +17,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // ReportDir is where a run's report goes.
@@ -117,7 +117,7 @@ func writeFigure(out, name, title, caption string, p *plot.Plot, w, h vg.Length)
 	if _, err := wt.WriteTo(&b); err != nil {
 		return figure{}, err
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(out, name+".png"), b.Bytes()); err != nil {
 		return figure{}, err
 	}
 	return figure{name, title, caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()))}, nil
@@ -129,14 +129,14 @@ func writeSummaryAndHTML(out string, r *Run, s Summary, figs []figure) error {
 	if err != nil {
 		return err
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(out, "summary.json"), append(sj, '\n')); err != nil {
 		return err
 	}
 	var html bytes.Buffer
 	if err := reportTemplate.Execute(&html, map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}); err != nil {
 		return err
 	}
-	return engine.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
+	return rundir.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
 }
 
 // reportData draws the report's plots of one run.

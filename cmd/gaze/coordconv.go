@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -70,7 +66,7 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
-		&cli.StringFlag{Name: "out", Value: "runs/coordconv", Usage: "output folder: table.txt, results.csv, curves.csv, result.json, predictions.json, PNGs"},
+		&cli.StringFlag{Name: "out", Value: "runs/coordconv", Usage: "output folder: config.json, table.txt, results.csv, curves.csv, result.json, predictions.json, PNGs and seedN.ckpt (the seed in progress)"},
 	}
 }
 
@@ -99,11 +95,11 @@ func coordconvRunCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
 			fmt.Fprintf(c.App.Writer, "%s, %s split, %s model on %s: lr %g, l2 %g, batch %d, up to %d epochs, seeds %v\n",
 				cfg.Task, cfg.Split, cfg.Model, dev.Name(), cfg.LR, cfg.L2, cfg.Batch, cfg.Epochs, cfg.Seeds)
-			res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: out, Resume: c.Bool("resume"), Progress: epochPrinter(c, cfg.Task, "")})
+			res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: out, Resume: c.Bool("resume"), Progress: func(seed uint64, e coordconv.EpochResult) { printEpoch(c, cfg.Task, "", seed, e) }})
 			if res != nil && len(res.Seeds) > 0 {
 				fmt.Fprintln(c.App.Writer)
 				if terr := res.WriteTable(c.App.Writer); terr != nil {
@@ -119,13 +115,11 @@ func coordconvRunCommand() *cli.Command {
 	}
 }
 
-// epochPrinter prints one line per epoch of a run, after prefix.
-func epochPrinter(c *cli.Context, task coordconv.Task, prefix string) func(uint64, coordconv.EpochResult) {
+// printEpoch prints one line for an epoch of a run, after prefix.
+func printEpoch(c *cli.Context, task coordconv.Task, prefix string, seed uint64, e coordconv.EpochResult) {
 	m := coordconv.TaskMetric(task)
-	return func(seed uint64, e coordconv.EpochResult) {
-		fmt.Fprintf(c.App.Writer, "%sseed %d epoch %3d  train loss %.5f  train %s %s  test %s  %.0fs\n",
-			prefix, seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), e.Seconds)
-	}
+	fmt.Fprintf(c.App.Writer, "%sseed %d epoch %3d  train loss %.5f  train %s %s  test %s  %.0fs\n",
+		prefix, seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), e.Seconds)
 }
 
 func coordconvSweepCommand() *cli.Command {
@@ -141,74 +135,44 @@ func coordconvSweepCommand() *cli.Command {
 			"replaced) written to --out/lr<lr>_fs<fs>_m<m>; sweep.md lists them all, best first by the median\n" +
 			"over seeds of the best test metric. Run the same command again to continue an interrupted or\n" +
 			"extended sweep: finished combinations are read back, an interrupted one continues from its last\n" +
-			"epoch. A combination that fails (a diverging loss) is reported and the others still run.",
+			"epoch; a combination folder that holds another configuration stops the sweep, naming the fields\n" +
+			"that differ. A combination that fails (a diverging loss) is reported and the others still run.",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			base, err := coordconvConfig(c)
 			if err != nil {
 				return err
 			}
+			if base.Task == coordconv.Regression && (c.IsSet("fss") || c.IsSet("fs")) {
+				return fmt.Errorf("--fss: the regression baseline has no filter-size option (sweep --lrs and --muls)")
+			}
 			dev, err := engine.Open(c.String("device"))
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
-			fss := c.IntSlice("fss")
-			if base.Task == coordconv.Regression && (c.IsSet("fss") || c.IsSet("fs")) {
-				return fmt.Errorf("--fss: the regression baseline has no filter-size option (sweep --lrs and --muls)")
-			}
-			var rs []*coordconv.Result
-			var failed []error
-			for _, lr := range c.Float64Slice("lrs") {
-				for _, fs := range fss {
-					for _, mul := range c.IntSlice("muls") {
-						cfg := base
-						cfg.LR, cfg.Opts = lr, coordconv.ModelOptions{Mul: mul, FS: fs}
-						if err := cfg.Validate(); err != nil {
-							return err
-						}
-						name := fmt.Sprintf("lr %g fs %d m %d", lr, fs, mul)
-						sub := fmt.Sprintf("lr%g_fs%d_m%d", lr, fs, mul)
-						if base.Task == coordconv.Regression {
-							name, sub = fmt.Sprintf("lr %g m %d", lr, mul), fmt.Sprintf("lr%g_m%d", lr, mul)
-						}
-						dir := filepath.Join(c.String("out"), sub)
-						resume := coordconv.HoldsRun(dir)
-						if resume {
-							fmt.Fprintf(c.App.Writer, "%s: continuing %s\n", name, dir)
-						}
-						res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: dir, Resume: resume, Progress: epochPrinter(c, cfg.Task, name+": ")})
-						if errors.Is(err, context.Canceled) {
-							return fmt.Errorf("interrupted: finished combinations and epochs are saved under %s; run the same command again to continue", c.String("out"))
-						}
-						if errors.Is(err, coordconv.ErrOtherConfig) {
-							return fmt.Errorf("%s: %w", name, err)
-						}
-						if err != nil {
-							fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", name, err)
-							failed = append(failed, fmt.Errorf("%s: %w", name, err))
-							continue
-						}
-						rs = append(rs, res)
-						fmt.Fprintf(c.App.Writer, "%s: ", name)
-						coordconv.WriteMarkdown(c.App.Writer, []*coordconv.Result{res})
+			out := c.String("out")
+			rs, failed, err := coordconv.Sweep(ctx, dev, base, coordconv.SweepOptions{Dir: out, LRs: c.Float64Slice("lrs"), FSs: c.IntSlice("fss"), Muls: c.IntSlice("muls"),
+				Started: func(name, dir string, resumed bool) {
+					if resumed {
+						fmt.Fprintf(c.App.Writer, "%s: continuing %s\n", name, dir)
 					}
-				}
+				},
+				Finished: func(name string, r *coordconv.Result, err error) {
+					if err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", name, err)
+						return
+					}
+					fmt.Fprintf(c.App.Writer, "%s: ", name)
+					coordconv.WriteMarkdown(c.App.Writer, []*coordconv.Result{r})
+				},
+				Progress: func(name string, seed uint64, e coordconv.EpochResult) { printEpoch(c, base.Task, name+": ", seed, e) },
+			})
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("interrupted: finished combinations and epochs are saved under %s; run the same command again to continue", out)
 			}
-			if len(rs) == 0 {
-				return errors.Join(failed...)
-			}
-			coordconv.SortBest(rs)
-			fh, err := os.Create(filepath.Join(c.String("out"), "sweep.md"))
 			if err != nil {
-				return err
-			}
-			if err := coordconv.WriteMarkdown(fh, rs); err != nil {
-				fh.Close()
-				return err
-			}
-			if err := fh.Close(); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.App.Writer, "\nbest first:")

@@ -161,7 +161,7 @@ func TestCoordConvSweep(t *testing.T) {
 	}
 	// The same folder with another recipe is refused, not mixed in.
 	if _, _, err := gaze(t, "coordconv", "sweep", "--task", "classification", "--model", "conv", "--split", "quadrant",
-		"--seeds", "1", "--epochs", "2", "--subsample", "100", "--lrs", "0.001", "--fss", "2", "--out", dir); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		"--seeds", "1", "--epochs", "2", "--subsample", "100", "--lrs", "0.001", "--fss", "2", "--out", dir); err == nil || !strings.Contains(err.Error(), "holds another run") {
 		t.Errorf("a sweep with another epoch budget into the same folder: %v", err)
 	}
 }

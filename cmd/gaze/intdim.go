@@ -1,21 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/intdim"
 )
@@ -39,109 +29,88 @@ var (
 
 func intdimSweepCommand() *cli.Command {
 	def := intdim.DefaultJobOptions()
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000) or " + models.Help},
+		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10, synthetic, or toy (with --model toy)"},
+		dataDirFlag,
+		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set"},
+		&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},
+		&cli.IntFlag{Name: "train-n", Usage: "train on the first N training examples only (0: all; for quick CPU runs)"},
+		&cli.StringFlag{Name: "proj", Value: intdim.Dense, Usage: "projection: dense (stored), dense-otf (regenerated on the fly), sparse or fastfood"},
+		&cli.IntSliceFlag{Name: "dims", Usage: "subspace dimensions to sweep, e.g. 10,50,100,300,500,750,1000", Required: true},
+		&cli.IntFlag{Name: "seeds", Value: 3, Usage: "seeds per dimension (0 … N−1): initialisation, projection, shuffling"},
+	}
+	flags = append(flags, optFlags("adam", 1e-3)...)
+	flags = append(flags,
+		&cli.Float64Flag{Name: "baseline-lr", Usage: "learning rate of the directly trained baseline (default: --lr)"},
+		&cli.Float64Flag{Name: "l2", Usage: "L2 penalty λ/2·Σw² on the full θ's weights"},
+		&cli.IntFlag{Name: "batch", Value: 128, Usage: "minibatch size"},
+		&cli.IntFlag{Name: "epochs", Value: 10, Usage: "epochs per point (the paper: 100 for MNIST; short runs overstate d_int90)"},
+		&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
+		&cli.Float64Flag{Name: "global-baseline", Value: 1.0, Usage: "the fixed baseline accuracy of d_int90's global definition"},
+		&cli.StringFlag{Name: "out", Value: "runs/intdim", Usage: "the sweep folder"},
+		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "points run at once (locally: goroutines, each with its own device; with --emit: pods or array tasks)"},
+		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
+		&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
+		&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
+		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (built from Dockerfile.cuda)"},
+		&cli.StringFlag{Name: "job-name", Value: def.Name, Usage: "with --emit: job name"},
+		&cli.StringFlag{Name: "job-device", Value: def.Device, Usage: "with --emit: device of the jobs"},
+		&cli.StringFlag{Name: "remote-dir", Usage: "with --emit: the sweep folder as the jobs see it (default: <mount>/<name of --out> for k8s, --out made absolute for slurm)"},
+		&cli.StringFlag{Name: "remote-data-dir", Usage: "with --emit: the data folder as the jobs see it (default: <mount>/data for k8s, --data-dir made absolute for slurm)"},
+		&cli.StringFlag{Name: "pvc", Value: def.PVC, Usage: "with --emit k8s: PersistentVolumeClaim holding the sweep and data folders"},
+		&cli.StringFlag{Name: "mount", Value: def.Mount, Usage: "with --emit k8s: where the claim is mounted in the pods"},
+		&cli.StringFlag{Name: "namespace", Usage: "with --emit k8s: namespace (default: kubectl's)"},
+		&cli.IntFlag{Name: "gpus", Value: def.GPUs, Usage: "with --emit: GPUs per point"},
+		&cli.IntFlag{Name: "cpus", Value: def.CPUs, Usage: "with --emit: CPUs per point"},
+		&cli.IntFlag{Name: "mem-gb", Value: def.MemGiB, Usage: "with --emit: host memory per point (GiB)"},
+		&cli.StringFlag{Name: "time", Value: def.Time, Usage: "with --emit slurm: time limit per point"},
+		&cli.IntFlag{Name: "retries", Value: def.Retries, Usage: "with --emit k8s: pod retries per index"},
+		&cli.StringFlag{Name: "gaze-bin", Value: def.Binary, Usage: "with --emit slurm: the gaze command on the cluster"},
+	)
 	return &cli.Command{
 		Name:  "sweep",
 		Usage: "train every (d, seed) point and the baselines, or emit them as a Kubernetes or Slurm job",
 		Description: "Writes the sweep's spec to --out/sweep.json and runs every unfinished point, --parallel at a time\n" +
-			"(finished points are skipped, so rerunning the command resumes the sweep; an interrupted point resumes from\n" +
-			"its checkpoint). A point whose loss diverges is recorded as failed and the sweep goes on. When all points\n" +
-			"are done it prints the report (see gaze intdim report). With --emit k8s|slurm it writes the spec and a job\n" +
-			"manifest instead, to run each point as one GPU job (gaze intdim point).",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000) or " + models.Help},
-			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10, synthetic, or toy (with --model toy)"},
-			dataDirFlag,
-			&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set"},
-			&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},
-			&cli.IntFlag{Name: "train-n", Usage: "train on the first N training examples only (0: all; for quick CPU runs)"},
-			&cli.StringFlag{Name: "proj", Value: intdim.Dense, Usage: "projection: dense (stored), dense-otf (regenerated on the fly), sparse or fastfood"},
-			&cli.IntSliceFlag{Name: "dims", Usage: "subspace dimensions to sweep, e.g. 10,50,100,300,500,750,1000", Required: true},
-			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "seeds per dimension (0 … N−1): initialisation, projection, shuffling"},
-			&cli.StringFlag{Name: "opt", Value: "adam", Usage: "optimizer: sgd or adam"},
-			&cli.Float64Flag{Name: "lr", Value: 1e-3, Usage: "learning rate"},
-			&cli.Float64Flag{Name: "momentum", Value: 0.9, Usage: "SGD momentum"},
-			&cli.Float64Flag{Name: "beta1", Value: 0.9, Usage: "Adam β1"},
-			&cli.Float64Flag{Name: "beta2", Value: 0.999, Usage: "Adam β2"},
-			&cli.Float64Flag{Name: "eps", Value: 1e-8, Usage: "Adam epsilon"},
-			&cli.IntSliceFlag{Name: "lr-milestones", Usage: "epochs at which the learning rate is multiplied by --lr-gamma"},
-			&cli.Float64Flag{Name: "lr-gamma", Value: 0.1, Usage: "learning-rate factor at each milestone"},
-			&cli.Float64Flag{Name: "baseline-lr", Usage: "learning rate of the directly trained baseline (default: --lr)"},
-			&cli.Float64Flag{Name: "l2", Usage: "L2 penalty λ/2·Σw² on the full θ's weights"},
-			&cli.IntFlag{Name: "batch", Value: 128, Usage: "minibatch size"},
-			&cli.IntFlag{Name: "epochs", Value: 10, Usage: "epochs per point (the paper: 100 for MNIST; short runs overstate d_int90)"},
-			&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
-			&cli.Float64Flag{Name: "global-baseline", Value: 1.0, Usage: "the fixed baseline accuracy of d_int90's global definition"},
-			&cli.StringFlag{Name: "out", Value: "runs/intdim", Usage: "the sweep folder"},
-			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "points run at once (locally: goroutines, each with its own device; with --emit: pods or array tasks)"},
-			intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
-			&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
-			&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
-			&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (built from Dockerfile.cuda, which the CUDA issue adds)"},
-			&cli.StringFlag{Name: "job-name", Value: def.Name, Usage: "with --emit: job name"},
-			&cli.StringFlag{Name: "job-device", Value: def.Device, Usage: "with --emit: device of the jobs"},
-			&cli.StringFlag{Name: "remote-dir", Usage: "with --emit: the sweep folder as the jobs see it (default: <mount>/<name of --out> for k8s, --out made absolute for slurm)"},
-			&cli.StringFlag{Name: "remote-data-dir", Usage: "with --emit: the data folder as the jobs see it (default: <mount>/data for k8s, --data-dir made absolute for slurm)"},
-			&cli.StringFlag{Name: "pvc", Value: def.PVC, Usage: "with --emit k8s: PersistentVolumeClaim holding the sweep and data folders"},
-			&cli.StringFlag{Name: "mount", Value: def.Mount, Usage: "with --emit k8s: where the claim is mounted in the pods"},
-			&cli.StringFlag{Name: "namespace", Usage: "with --emit k8s: namespace (default: kubectl's)"},
-			&cli.IntFlag{Name: "gpus", Value: def.GPUs, Usage: "with --emit: GPUs per point"},
-			&cli.IntFlag{Name: "cpus", Value: def.CPUs, Usage: "with --emit: CPUs per point"},
-			&cli.IntFlag{Name: "mem-gb", Value: def.MemGiB, Usage: "with --emit: host memory per point (GiB)"},
-			&cli.StringFlag{Name: "time", Value: def.Time, Usage: "with --emit slurm: time limit per point"},
-			&cli.IntFlag{Name: "retries", Value: def.Retries, Usage: "with --emit k8s: pod retries per index"},
-			&cli.StringFlag{Name: "gaze-bin", Value: def.Binary, Usage: "with --emit slurm: the gaze command on the cluster"},
-		},
+			"(finished points are skipped, so rerunning the command continues the sweep; an interrupted point resumes from\n" +
+			"its checkpoint). Only --dims and --seeds may differ from the sweep.json of a folder that holds a sweep; any\n" +
+			"other difference is refused, field by field. A point whose loss diverges is recorded as failed and the sweep\n" +
+			"goes on. When all points are done it prints the report (see gaze intdim report). With --emit k8s|slurm it\n" +
+			"writes the spec and a job manifest instead, to run each point as one GPU job (gaze intdim point).",
+		Flags:  flags,
 		Action: runIntdimSweep,
 	}
 }
 
 func intdimSpecFromFlags(c *cli.Context) (intdim.Spec, error) {
+	opt, err := optConfig(c)
+	if err != nil {
+		return intdim.Spec{}, err
+	}
 	s := intdim.Spec{Model: c.String("model"), Data: c.String("data"), TrainN: c.Int("train-n"), Proj: c.String("proj"),
 		Dims: c.IntSlice("dims"), Seeds: c.Int("seeds"), Batch: c.Int("batch"), Epochs: c.Int("epochs"), L2: c.Float64("l2"),
-		BaselineLR: c.Float64("baseline-lr"), EvalBatch: c.Int("eval-batch"), Global: c.Float64("global-baseline"),
-		Opt: engine.OptConfig{Kind: c.String("opt"), LR: c.Float64("lr"), Milestones: c.IntSlice("lr-milestones"), Gamma: c.Float64("lr-gamma")}}
+		BaselineLR: c.Float64("baseline-lr"), EvalBatch: c.Int("eval-batch"), Global: c.Float64("global-baseline"), Opt: opt}
 	if s.Model == intdim.ToyModelName && !c.IsSet("data") {
 		s.Data = intdim.ToyModelName
 	}
 	if s.Data == "synthetic" {
 		s.Synthetic, s.Classes = c.String("synthetic"), c.Int("classes")
 	}
-	switch s.Opt.Kind {
-	case "sgd":
-		s.Opt.Momentum = c.Float64("momentum")
-	case "adam":
-		s.Opt.Beta1, s.Opt.Beta2, s.Opt.Eps = c.Float64("beta1"), c.Float64("beta2"), c.Float64("eps")
-	}
 	return s, s.Validate()
 }
 
-// intdimMemLimit is --proj-mem-gb in bytes; 0 picks half of MemAvailable for the cpu device.
+// intdimMemLimit is --proj-mem-gb in bytes, or the device's default limit.
 func intdimMemLimit(c *cli.Context, device string) int64 {
 	if gb := c.Float64("proj-mem-gb"); gb > 0 {
 		return int64(gb * (1 << 30))
 	}
-	if device != "cpu" {
-		return 0
-	}
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == "MemAvailable:" {
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			return kb * 1024 / 2
-		}
-	}
-	return 0
+	return intdim.DefaultMemLimit(device)
 }
 
 func intdimOptions(c *cli.Context) intdim.Options {
 	dev := c.String("device")
 	return intdim.Options{Device: dev, DataDir: c.String("data-dir"), Parallel: max(c.Int("parallel"), 1), RetryFailed: c.Bool("retry-failed"),
-		MemLimit: intdimMemLimit(c, dev), Log: func(f string, a ...any) { fmt.Fprintf(c.App.ErrWriter, f+"\n", a...) }}
+		MemLimit: intdimMemLimit(c, dev), Log: logTo(c)}
 }
 
 func runIntdimSweep(c *cli.Context) error {
@@ -153,7 +122,7 @@ func runIntdimSweep(c *cli.Context) error {
 	if emit := c.String("emit"); emit != "" {
 		return intdimEmitJobs(c, spec, out, emit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	st, err := intdim.Sweep(ctx, out, spec, intdimOptions(c))
 	if err != nil {
@@ -163,53 +132,20 @@ func runIntdimSweep(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "ran %d points (%d failed, %d already done) in %.0f s: %.1f points/hour\n",
 			st.Ran, st.Failed, st.Skipped, st.Seconds, float64(st.Ran)/st.Seconds*3600)
 	}
-	return writeIntdimReport(c, out, nil, c.Int("bootstrap"))
+	return writeIntdimReport(c, out, c.Int("bootstrap"))
 }
 
 func intdimEmitJobs(c *cli.Context, spec intdim.Spec, out, emit string) error {
-	if err := intdim.InitSweep(out, spec); err != nil {
-		return err
-	}
 	o := intdim.DefaultJobOptions()
 	o.Name, o.Image, o.Device = c.String("job-name"), c.String("image"), c.String("job-device")
 	o.Parallel, o.GPUs, o.CPUs, o.MemGiB = c.Int("parallel"), c.Int("gpus"), c.Int("cpus"), c.Int("mem-gb")
 	o.PVC, o.Mount, o.Namespace, o.Time, o.Retries, o.Binary = c.String("pvc"), c.String("mount"), c.String("namespace"), c.String("time"), c.Int("retries"), c.String("gaze-bin")
 	o.Dir, o.DataDir = c.String("remote-dir"), c.String("remote-data-dir")
-	n := spec.NumPoints()
-	var manifest []byte
-	var file string
-	var err error
-	switch emit {
-	case "k8s":
-		if o.Dir == "" {
-			o.Dir = filepath.ToSlash(filepath.Join(o.Mount, filepath.Base(filepath.Clean(out))))
-		}
-		if o.DataDir == "" {
-			o.DataDir = filepath.ToSlash(filepath.Join(o.Mount, "data"))
-		}
-		file = filepath.Join(out, "job.json")
-		manifest, err = intdim.KubernetesJob(n, o)
-	case "slurm":
-		if o.Dir == "" {
-			o.Dir, _ = filepath.Abs(out)
-		}
-		if o.DataDir == "" {
-			o.DataDir, _ = filepath.Abs(c.String("data-dir"))
-		}
-		if err := os.MkdirAll(filepath.Join(out, "logs"), 0o755); err != nil {
-			return err
-		}
-		file = filepath.Join(out, "job.sbatch")
-		manifest, err = intdim.SlurmScript(n, o)
-	default:
-		return fmt.Errorf("--emit %q: want k8s or slurm", emit)
-	}
+	file, o, err := intdim.Emit(out, spec, emit, o, c.String("data-dir"))
 	if err != nil {
 		return err
 	}
-	if err := engine.WriteFileAtomic(file, manifest); err != nil {
-		return err
-	}
+	n := spec.NumPoints()
 	fmt.Fprintf(c.App.Writer, "%s: %d points (indices 0-%d) as one %s job\n", file, n, n-1, emit)
 	if emit == "k8s" {
 		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: gaze intdim report %s\n", out, o.Dir, o.PVC, o.DataDir, file, out)
@@ -235,11 +171,11 @@ func intdimPointCommand() *cli.Command {
 			k := c.Int("index")
 			if !c.IsSet("index") {
 				var err error
-				if k, err = intdimIndexFromEnv(); err != nil {
+				if k, err = intdim.IndexFromEnv(); err != nil {
 					return err
 				}
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
 			r, skipped, err := intdim.RunPoint(ctx, c.String("dir"), k, intdimOptions(c))
 			if err != nil {
@@ -258,20 +194,6 @@ func intdimPointCommand() *cli.Command {
 	}
 }
 
-// intdimIndexFromEnv reads the job index a cluster scheduler sets.
-func intdimIndexFromEnv() (int, error) {
-	for _, v := range []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"} {
-		if s := os.Getenv(v); s != "" {
-			k, err := strconv.Atoi(s)
-			if err != nil {
-				return 0, fmt.Errorf("$%s = %q is not an index", v, s)
-			}
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("no --index, and neither $JOB_COMPLETION_INDEX nor $SLURM_ARRAY_TASK_ID is set")
-}
-
 func intdimCollectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "collect",
@@ -285,16 +207,11 @@ func intdimCollectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, results, missing, err := intdim.Collect(dir, c.StringSlice("from")...)
+			done, missing, err := intdim.WriteCollected(dir, c.StringSlice("from")...)
 			if err != nil {
 				return err
 			}
-			var b bytes.Buffer
-			intdim.WriteCSV(&b, results)
-			if err := engine.WriteFileAtomic(filepath.Join(dir, "results.csv"), b.Bytes()); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "%s: %d points done, %d missing\n", filepath.Join(dir, "results.csv"), len(results), len(missing))
+			fmt.Fprintf(c.App.Writer, "%s: %d points done, %d missing\n", filepath.Join(dir, "results.csv"), done, missing)
 			return nil
 		},
 	}
@@ -314,29 +231,17 @@ func intdimReportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return writeIntdimReport(c, dir, nil, c.Int("bootstrap"))
+			return writeIntdimReport(c, dir, c.Int("bootstrap"))
 		},
 	}
 }
 
-func writeIntdimReport(c *cli.Context, dir string, from []string, boot int) error {
-	spec, results, missing, err := intdim.Collect(dir, from...)
+func writeIntdimReport(c *cli.Context, dir string, boot int) error {
+	spec, s, err := intdim.WriteReport(dir, boot)
 	if err != nil {
 		return err
 	}
-	s := intdim.Summarize(spec, results, missing, boot)
 	s.WriteText(c.App.Writer, spec)
-	var csvb, svg bytes.Buffer
-	intdim.WriteCSV(&csvb, results)
-	if err := s.WriteSVG(&svg, spec); err != nil {
-		return err
-	}
-	sj, _ := json.MarshalIndent(s, "", "  ")
-	for name, b := range map[string][]byte{"results.csv": csvb.Bytes(), "report.svg": svg.Bytes(), "summary.json": append(sj, '\n')} {
-		if err := engine.WriteFileAtomic(filepath.Join(dir, name), b); err != nil {
-			return err
-		}
-	}
 	fmt.Fprintf(c.App.Writer, "plot: %s\n", filepath.Join(dir, "report.svg"))
 	return nil
 }
@@ -369,9 +274,4 @@ func intdimPointsCommand() *cli.Command {
 	}
 }
 
-func intdimDir(c *cli.Context) (string, error) {
-	if c.NArg() != 1 {
-		return "", fmt.Errorf("%s takes one sweep folder, got %d arguments %q (flags go before the folder)", c.Command.Name, c.NArg(), c.Args().Slice())
-	}
-	return c.Args().First(), nil
-}
+func intdimDir(c *cli.Context) (string, error) { return oneArg(c, "DIR") }

@@ -5,26 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gazeml/gaze/engine"
-	"github.com/gazeml/gaze/engine/data"
-	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/lca"
 )
-
-// lcaSpec is the LCA part of a run's configuration (compared on --resume).
-type lcaSpec struct {
-	Examples int        `json:"examples"`
-	Seed     uint64     `json:"seed"`
-	Config   lca.Config `json:"integrator"`
-	SaveLCA  bool       `json:"save_lca"`
-	SaveW    bool       `json:"save_weights"`
-	Offline  bool       `json:"offline"`
-}
 
 func lcaFlags() []cli.Flag {
 	return []cli.Flag{
@@ -74,7 +60,23 @@ func lcaCommand() *cli.Command {
 					&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
 					dataDirFlag,
 				},
-				Action: runLCACompute,
+				Action: func(c *cli.Context) error {
+					run, err := oneArg(c, "RUN")
+					if err != nil {
+						return err
+					}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Out: c.String("out"), Device: c.String("device"), Log: logTo(c)}
+					if c.IsSet("data-dir") {
+						o.DataDir = c.String("data-dir")
+					}
+					start := time.Now()
+					out, a, b, err := lca.ComputeRun(run, o)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "LCA of iterations %d:%d written to %s (%.1f s)\n", a, b, out, time.Since(start).Seconds())
+					return nil
+				},
 			},
 			{
 				Name:      "merge",
@@ -87,8 +89,10 @@ func lcaCommand() *cli.Command {
 					run := c.Args().First()
 					parts := c.Args().Tail()
 					if len(parts) == 0 {
-						parts, _ = filepath.Glob(filepath.Join(run, "parts", "*"))
-						sort.Strings(parts)
+						var err error
+						if parts, err = lca.Parts(run); err != nil {
+							return err
+						}
 					}
 					if err := lca.Merge(run, parts); err != nil {
 						return err
@@ -103,21 +107,30 @@ func lcaCommand() *cli.Command {
 				ArgsUsage: "RUN",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"}},
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return errors.New("usage: gaze lca report RUN")
+					run, err := oneArg(c, "RUN")
+					if err != nil {
+						return err
 					}
-					return writeReport(c, c.Args().First())
+					s, err := lca.Report(run)
+					if err != nil {
+						return err
+					}
+					return printReport(c, run, &s)
 				},
 			},
 		},
 	}
 }
 
-func writeReport(c *cli.Context, run string) error {
-	s, err := lca.Report(run)
-	if err != nil {
-		return err
+// oneArg is a command's single positional argument, or a usage error naming it.
+func oneArg(c *cli.Context, name string) (string, error) {
+	if c.NArg() != 1 {
+		return "", fmt.Errorf("usage: %s %s: want one %s, got %d arguments %q", c.Command.HelpName, name, name, c.NArg(), c.Args().Slice())
 	}
+	return c.Args().First(), nil
+}
+
+func printReport(c *cli.Context, run string, s *lca.Summary) error {
 	if c.Bool("json") {
 		b, _ := json.MarshalIndent(s, "", "  ")
 		fmt.Fprintln(c.App.Writer, string(b))
@@ -130,160 +143,24 @@ func writeReport(c *cli.Context, run string) error {
 	return nil
 }
 
-func lcaSpecFromFlags(c *cli.Context) (lcaSpec, error) {
-	sp := lcaSpec{Examples: c.Int("lca-examples"), Seed: c.Uint64("lca-seed"),
+func runLCATrain(c *cli.Context) error {
+	cfg, err := trainConfig(c)
+	if err != nil {
+		return err
+	}
+	lc := lca.TrainConfig{Config: cfg, LCA: lca.Spec{Examples: c.Int("lca-examples"), Seed: c.Uint64("lca-seed"),
 		Config: lca.Config{Chunk: c.Int("lca-batch"), Threshold: c.Float64("error-threshold"), MaxN: c.Int("max-n"),
 			FirstOrder: c.Bool("first-order"), IncludeL2: c.Bool("include-l2"), BatchStats: !c.Bool("bn-running-stats")},
-		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline")}
-	if err := sp.Config.Validate(); err != nil {
-		return sp, err
-	}
-	if sp.Examples < 0 {
-		return sp, fmt.Errorf("--lca-examples %d must be ≥ 0", sp.Examples)
-	}
-	if sp.Offline && !sp.SaveW {
-		return sp, errors.New("--offline needs --save-weights: offline LCA is computed from the saved trajectory")
-	}
-	return sp, nil
-}
-
-// lcaSet is the LCA set: the training split, or a seeded random subset of it.
-func lcaSet(train *data.Dataset, n int, seed uint64) (*data.Dataset, string, error) {
-	if n == 0 || n >= train.Len() {
-		return train, fmt.Sprintf("the whole training split (%d examples)", train.Len()), nil
-	}
-	_, sub, err := data.Split(train, n, seed)
+		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline")}}
+	ctx, stop := interruptible()
+	defer stop()
+	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})
 	if err != nil {
-		return nil, "", err
+		return interrupted(c, err)
 	}
-	return sub, fmt.Sprintf("a fixed random subset of %d training examples (seed %d)", n, seed), nil
-}
-
-func newMeta(cfg runConfig, sp lcaSpec, s *session, set string) (*lca.Meta, error) {
-	dj, err := json.Marshal(cfg.Data)
-	if err != nil {
-		return nil, err
-	}
-	m := &lca.Meta{Model: cfg.Model, Input: s.ds.in, Classes: s.ds.classes, Data: dj, Optimizer: cfg.Opt, L2: cfg.L2,
-		Batch: cfg.Batch, Epochs: cfg.Epochs, StepsPerEpoch: s.tr.StepsPerEpoch(), Seed: cfg.Seed, Device: cfg.Device,
-		Integrator: sp.Config, LCAExamples: sp.Examples, LCASubset: sp.Examples > 0, LCASeed: sp.Seed, LCASet: set,
-		Computed: !sp.Offline, T: s.tr.TotalSteps()}
-	m.Outputs.LCA, m.Outputs.Weights = sp.SaveLCA && !sp.Offline, sp.SaveW
-	m.Iters = [2]int{0, s.tr.TotalSteps()}
-	m.FillArena(s.m.Arena)
-	return m, nil
-}
-
-func runLCATrain(c *cli.Context) error {
-	cfg, err := configFromFlags(c)
-	if err != nil {
-		return err
-	}
-	sp, err := lcaSpecFromFlags(c)
-	if err != nil {
-		return err
-	}
-	cfg.LCA = &sp
-	s, err := newSession(c, cfg)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	set, setDesc, err := lcaSet(s.ds.train, sp.Examples, sp.Seed)
-	if err != nil {
-		return err
-	}
-	var it *lca.Integrator
-	if !sp.Offline {
-		if it, err = lca.NewIntegrator(s.m, set, sp.Config); err != nil {
-			return err
-		}
-		defer it.Close()
-	}
-	rec := lca.NewRecorder(s.out, s.m, it, lca.Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW})
-	T := s.tr.TotalSteps()
-	need := rec.PlannedBytes(T)
-	if err := lca.CheckDisk(s.out, need); err != nil {
-		return err
-	}
-	s.logf("LCA over %s; the run writes about %s to %s", setDesc, lca.HumanBytes(need), s.out)
-	meta, err := newMeta(s.cfg, sp, s, setDesc)
-	if err != nil {
-		return err
-	}
-	if err := lca.WriteMeta(s.out, meta); err != nil {
-		return err
-	}
-	s.tr.Hook = rec.Hook
-	s.tr.Extra = rec
-	if !s.resume {
-		if err := rec.Start(0, s.m.Arena.Theta); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	_, err = s.train(c)
-	if cerr := rec.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	s.logf("training with LCA took %.1f s", time.Since(start).Seconds())
-	if sp.Offline || c.Bool("no-report") {
-		fmt.Fprintf(c.App.Writer, "run saved in %s\n", s.out)
+	if s == nil {
+		fmt.Fprintf(c.App.Writer, "run saved in %s\n", c.String("out"))
 		return nil
 	}
-	return writeReport(c, s.out)
-}
-
-func runLCACompute(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return errors.New("usage: gaze lca compute RUN --iters a:b")
-	}
-	run := c.Args().First()
-	meta, err := lca.ReadMeta(run)
-	if err != nil {
-		return err
-	}
-	a, b, err := lca.ParseRange(c.String("iters"), meta.T)
-	if err != nil {
-		return err
-	}
-	out := c.String("out")
-	if out == "" {
-		out = filepath.Join(run, "parts", fmt.Sprintf("%07d-%07d", a, b))
-	}
-	var spec dataSpec
-	if err := json.Unmarshal(meta.Data, &spec); err != nil {
-		return fmt.Errorf("%s: data description: %w", run, err)
-	}
-	if c.IsSet("data-dir") {
-		spec.Dir = c.String("data-dir")
-	}
-	logf := func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }
-	ds, err := loadData(spec, logf)
-	if err != nil {
-		return err
-	}
-	set, _, err := lcaSet(ds.train, meta.LCAExamples, meta.LCASeed)
-	if err != nil {
-		return err
-	}
-	dev, err := engine.Open(c.String("device"))
-	if err != nil {
-		return err
-	}
-	m, err := models.New(dev, meta.Model, meta.Input, meta.Classes, min(meta.Integrator.Chunk, set.Len()))
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	m.L2 = meta.L2
-	start := time.Now()
-	if err := lca.Compute(run, meta, m, set, a, b, out); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "LCA of iterations %d:%d written to %s (%.1f s)\n", a, b, out, time.Since(start).Seconds())
-	return nil
+	return printReport(c, c.String("out"), s)
 }

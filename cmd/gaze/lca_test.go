@@ -48,8 +48,10 @@ func TestLCAOnlineRunAndReport(t *testing.T) {
 	if !bytes.Contains(html, []byte("data:image/png;base64,")) || !bytes.Contains(html, []byte("Definition.")) {
 		t.Error("report.html lacks inline images or the peak definition")
 	}
-	if out, _, err := gaze(t, "lca", "report", "--json", dir); err != nil || !strings.Contains(out, `"relative_error"`) {
-		t.Errorf("gaze lca report --json: %v %q", err, out)
+	for _, args := range [][]string{{"--json", dir}, {dir, "--json"}} { // flags go before or after the folder
+		if out, _, err := gaze(t, append([]string{"lca", "report"}, args...)...); err != nil || !strings.Contains(out, `"relative_error"`) {
+			t.Errorf("gaze lca report %s: %v %q", strings.Join(args, " "), err, out)
+		}
 	}
 }
 

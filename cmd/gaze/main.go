@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	if err := run(newApp(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "gaze:", err)
 		os.Exit(1)
 	}
@@ -24,7 +24,10 @@ func newApp() *cli.App {
 		Name:  "gaze",
 		Usage: "a training engine for looking inside neural-network training",
 		Description: "gaze trains networks on the CPU or an NVIDIA GPU and measures what happens inside the training:\n" +
-			"loss change allocation (LCA), CoordConv, and intrinsic dimension.",
+			"loss change allocation (LCA), CoordConv, and intrinsic dimension.\n\n" +
+			"A command's flags may come before or after its arguments (gaze lca report RUN --json); -- ends them.\n" +
+			"Long runs write a run folder (--out): a new run refuses a folder that holds one; --resume continues it\n" +
+			"when the flags describe the same run, and otherwise lists every differing field with both values.",
 		Commands: []*cli.Command{
 			trainCommand(),
 			lcaCommand(),

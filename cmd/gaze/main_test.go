@@ -17,7 +17,7 @@ func gaze(t *testing.T, args ...string) (string, string, error) {
 	app := newApp()
 	var out, errb bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errb
-	err := app.Run(append([]string{"gaze"}, args...))
+	err := run(app, append([]string{"gaze"}, args...))
 	return out.String(), errb.String(), err
 }
 

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Log appends rows to one CSV file.
@@ -57,7 +57,7 @@ func Open(path string, header []string, keyCol int, keep func(int) bool) (*Log, 
 	w := csv.NewWriter(&buf)
 	w.Write(header)
 	w.WriteAll(kept)
-	if err := engine.WriteFileAtomic(path, []byte(buf.String())); err != nil {
+	if err := rundir.WriteFileAtomic(path, []byte(buf.String())); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)

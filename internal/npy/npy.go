@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // NPY files (numpy's format 1.0): magic, version, a little-endian uint16 header length, an
@@ -241,7 +241,7 @@ func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data [
 	var b bytes.Buffer
 	b.Write(header(dt, shape))
 	binary.Write(&b, binary.LittleEndian, data)
-	return engine.WriteFileAtomic(path, b.Bytes())
+	return rundir.WriteFileAtomic(path, b.Bytes())
 }
 
 // Matrix is a whole NPY array read into memory as float64 (from <f4, <f8 or <i4).

@@ -6,12 +6,14 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/gazeml/gaze/internal/images"
 )
 
 // JobOptions describe where and how a sweep's points run as cluster jobs.
 type JobOptions struct {
 	Name      string // job name (Kubernetes: a DNS-1123 label)
-	Image     string // container image with the gaze binary on PATH (Dockerfile.cuda)
+	Image     string // container image with the gaze binary on PATH (default images.CUDA, from make image)
 	Parallel  int    // points at once (pods or array tasks)
 	Dir       string // the sweep folder as the jobs see it
 	DataDir   string // the data folder as the jobs see it
@@ -29,7 +31,7 @@ type JobOptions struct {
 
 // DefaultJobOptions are the defaults of the command line.
 func DefaultJobOptions() JobOptions {
-	return JobOptions{Name: "gaze-intdim", Image: "gaze:cuda", Parallel: 8, Device: "cuda", GPUs: 1,
+	return JobOptions{Name: "gaze-intdim", Image: images.CUDA, Parallel: 8, Device: "cuda", GPUs: 1,
 		PVC: "gaze-results", Mount: "/results", Binary: "gaze", Time: "04:00:00", CPUs: 4, MemGiB: 16, Retries: 2}
 }
 

@@ -10,3 +10,10 @@ const (
 	// CPU is the image without CUDA (target cpu; the Makefile's GAZE_IMAGE_CPU).
 	CPU = "gaze:cpu"
 )
+
+// UID and GID of the unprivileged user gaze's images run as (Dockerfile.cuda's USER), for
+// manifests that must make volumes writable to it (Kubernetes' fsGroup).
+const (
+	UID = 10001
+	GID = 10001
+)

@@ -3,6 +3,7 @@ package images
 import (
 	"os"
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -24,6 +25,9 @@ func TestNamesMatchTheBuild(t *testing.T) {
 	df, err := os.ReadFile("../../Dockerfile.cuda")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`(?m)^USER\s+(\d+):(\d+)\s*$`).FindSubmatch(df); m == nil || string(m[1]) != strconv.Itoa(UID) || string(m[2]) != strconv.Itoa(GID) {
+		t.Errorf("Dockerfile.cuda's USER %q is not %d:%d", m, UID, GID)
 	}
 	stages := regexp.MustCompile(`(?m)^FROM\s+\S+\s+AS\s+(\S+)`).FindAllSubmatch(df, -1)
 	if len(stages) == 0 || string(stages[len(stages)-1][1]) != "cuda" {

@@ -140,7 +140,8 @@ echo "$(find "$full" -type f | wc -l) files on the host, all owned by $(id -un) 
 
 # npy check: every file's shape and sum, from numpy where python3 has it, else gaze's own reader;
 # lca_total (per parameter) and lca_layers (per iteration and layer) sum to the ΣLCA of losses.csv.
-if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+# GAZE_NPY_READER=go forces gaze's reader (to test that path where numpy is installed).
+if [ "${GAZE_NPY_READER:-}" != go ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
 	reader="numpy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')"
 	/usr/bin/python3 - "$full"/*.npy > "$work/npy.txt" <<'EOF'
 import os, sys
@@ -150,7 +151,7 @@ for p in sys.argv[1:]:
     print(os.path.basename(p), a.dtype.str, "x".join(str(n) for n in a.shape), "%.12g" % a.astype(np.float64).sum())
 EOF
 else
-	reader="gaze's npy reader (no numpy for /usr/bin/python3)"
+	reader="gaze's npy reader (scripts/npyinfo; no numpy for /usr/bin/python3, or GAZE_NPY_READER=go)"
 	go run ./scripts/npyinfo "$full"/*.npy > "$work/npy.txt"
 fi
 echo "read with $reader:"

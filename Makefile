@@ -76,3 +76,26 @@ test-cuda-emu:
 # Test binaries for a GPU machine without Go (scripts/gpu-check.sh runs them).
 gpu-bundle:
 	scripts/gpu-bundle.sh
+
+# ---- Container images (issue 19) ----
+.PHONY: image image-test image-export
+
+# The tags `make image` gives; GAZE_IMAGE is the default image of the cluster manifests
+# (internal/images.CUDA; a test keeps the two equal).
+GAZE_IMAGE ?= gaze:cuda
+GAZE_IMAGE_CPU ?= gaze:cpu
+export GAZE_IMAGE GAZE_IMAGE_CPU
+
+# Both images from Dockerfile.cuda with podman (or docker), from Debian sources only; the Debian
+# base images are made with mmdebstrap where no registry serves them (scripts/debian-base.sh).
+image:
+	scripts/image-build.sh
+
+# Batch jobs in the images: gaze devices, a short LCA run on real MNIST into a host folder, a
+# SIGKILL inside the container and --resume in a new one, --device cuda without a GPU.
+image-test: image
+	scripts/image-test.sh
+
+# The CUDA image's gaze and engine/cuda's tests into bin/gpu for scripts/gpu-check.sh.
+image-export:
+	scripts/image-export.sh

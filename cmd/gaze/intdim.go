@@ -53,7 +53,7 @@ func intdimSweepCommand() *cli.Command {
 		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
 		&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
 		&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
-		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (built from Dockerfile.cuda)"},
+		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (make image builds " + def.Image + "; push it to a registry the cluster pulls from)"},
 		&cli.StringFlag{Name: "job-name", Value: def.Name, Usage: "with --emit: job name"},
 		&cli.StringFlag{Name: "job-device", Value: def.Device, Usage: "with --emit: device of the jobs"},
 		&cli.StringFlag{Name: "remote-dir", Usage: "with --emit: the sweep folder as the jobs see it (default: <mount>/<name of --out> for k8s, --out made absolute for slurm)"},

@@ -157,7 +157,9 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // TestConvPaths checks the grouped im2col, single-image and 1×1 paths against a direct loop,
 // and the backward kernels through the adjoint identities ⟨conv(x,w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩.
-func TestConvPaths(t *testing.T) {
+func TestConvPaths(t *testing.T) { forPaths(t, testConvPaths) }
+
+func testConvPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	geoms := []engine.ConvGeom{
 		{N: 7, C: 3, H: 6, W: 5, K: 4, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 6, OutW: 5},     // grouped, ragged last group
@@ -220,7 +222,9 @@ func TestConvPaths(t *testing.T) {
 
 // TestConvDeterministic: convolution results are bit-identical for any core count (sgemm splits
 // by GOMAXPROCS, the O(n) stages by d.workers). The sizes make sgemm go parallel.
-func TestConvDeterministic(t *testing.T) {
+func TestConvDeterministic(t *testing.T) { forPaths(t, testConvDeterministic) }
+
+func testConvDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	g := engine.ConvGeom{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
 	x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())

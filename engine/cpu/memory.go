@@ -22,7 +22,14 @@ import (
 )
 
 func init() {
-	engine.Register("cpu", func() (engine.Device, error) { return New(), nil })
+	engine.Register("cpu", func() (engine.Device, error) {
+		// A GAZE_CPU override that names no kernel path, or one this CPU cannot run, stops
+		// the command here rather than running on another path unnoticed.
+		if err := sgemm.EnvError(); err != nil {
+			return nil, fmt.Errorf("cpu: %w", err)
+		}
+		return New(), nil
+	})
 }
 
 // Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
@@ -84,11 +91,7 @@ func (d *Device) Name() string { return "cpu" }
 
 // Description is the one-line summary `gaze devices` prints.
 func (d *Device) Description() string {
-	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
-	if sgemm.HasAsm() {
-		gemm = "AVX2/FMA assembly GEMM"
-	}
-	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
+	return fmt.Sprintf("%d threads, %s kernels: %s (GAZE_CPU=avx512|avx2|generic selects)", runtime.GOMAXPROCS(0), sgemm.Current(), sgemm.Current().Describe())
 }
 
 // Alloc returns a zeroed buffer of n elements.

@@ -5,7 +5,7 @@ package sgemm
 func Add(dst, src []float32) {
 	src = src[:len(dst)]
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		addAVX(&dst[0], &src[0], n)
 	}

@@ -7,8 +7,7 @@ import (
 
 func TestAdd(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	for _, asm := range []bool{true, false} {
-		prev := SetUseAsm(asm)
+	forPaths(t, func(t *testing.T, asm Path) {
 		for n := 0; n < 200; n++ {
 			for _, off := range []int{0, 1, 3} {
 				dst, src := randSlice(r, n+off+5), randSlice(r, n+off+5)
@@ -19,11 +18,10 @@ func TestAdd(t *testing.T) {
 				Add(dst[off:off+n], src[off+1:])
 				for i := range want {
 					if dst[i] != want[i] {
-						t.Fatalf("asm %v n %d off %d: dst[%d] = %v, want %v", asm, n, off, i, dst[i], want[i])
+						t.Fatalf("path %v n %d off %d: dst[%d] = %v, want %v", asm, n, off, i, dst[i], want[i])
 					}
 				}
 			}
 		}
-		SetUseAsm(prev)
-	}
+	})
 }

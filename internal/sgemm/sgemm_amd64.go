@@ -27,8 +27,93 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 // xgetbv reads extended control register 0 (the OS-enabled register state mask).
 func xgetbv() (eax, edx uint32)
 
-// hasAVX2FMA reports whether the CPU and the OS both support the assembly micro-kernel.
-var hasAVX2FMA = detectAVX2FMA()
+//go:generate go run gen_avx512.go
+
+// hasAVX2FMA reports whether the CPU and the OS both support the AVX2 kernels, hasAVX512 the
+// AVX-512 ones (which also use AVX2 code for tails and the kernels without a ZMM version).
+var (
+	hasAVX2FMA = detectAVX2FMA()
+	hasAVX512  = detectAVX512()
+)
+
+// detectAVX512 checks for AVX-512 F, DQ, BW and VL (CPUID leaf 7) and for the OS saving the
+// opmask and all 32 ZMM registers (XCR0 bits 5-7, besides the XMM and YMM state).
+func detectAVX512() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave = 1 << 27
+	if ecx1&osxsave == 0 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const (
+		avx512f  = 1 << 16
+		avx512dq = 1 << 17
+		avx512bw = 1 << 30
+		avx512vl = 1 << 31
+	)
+	const all = avx512f | avx512dq | avx512bw | avx512vl
+	return ebx7&all == all
+}
+
+// The AVX-512 GEMM micro-kernels (generated, see gen_avx512.go): an 8-row A micro-panel
+// (packed, or 8 rows of a row-major A with row stride lda) times v = 1, 2 or 3 adjacent packed
+// B micro-panels (panel stride bs elements), stored as alpha·AB (+ beta·C when loadC ≠ 0) into
+// the 8×16v tile at c.
+
+//go:noescape
+func kernelZ8x16(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x16Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// transpose16x16 stores, for b < blocks, the transpose of the 16×16 block at rows src + i·ld,
+// columns 16b … 16b+15, at dst + 256b: dst[256b + 16p + i] = src[i·ld + 16b + p]. AVX-512.
+//
+//go:noescape
+func transpose16x16(dst, src *float32, ld, blocks int)
+
+// kernelZ runs the AVX-512 kernel for v panels.
+func kernelZ(v, kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelZDirect runs the AVX-512 kernel with an unpacked A for v panels.
+func kernelZDirect(v, kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	}
+}
 
 func detectAVX2FMA() bool {
 	maxLeaf, _, _, _ := cpuid(0, 0)

@@ -2,8 +2,19 @@
 
 package sgemm
 
-// hasAVX2FMA is false off amd64: only the pure-Go kernel exists there.
-const hasAVX2FMA = false
+// hasAVX2FMA and hasAVX512 are false off amd64: only the pure-Go kernels exist there.
+const (
+	hasAVX2FMA = false
+	hasAVX512  = false
+)
+
+func kernelZ(v, kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func kernelZDirect(v, kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
 
 // kernel6x16 is never called when hasAVX2FMA is false; it exists so the driver compiles.
 func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC int) {
@@ -45,5 +56,9 @@ func axpyAVX(dst *float32, alpha float32, src *float32, n int) {
 }
 
 func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func transpose16x16(dst, src *float32, ld, blocks int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -165,30 +165,23 @@ func testCases() []gemmCase {
 	return cases
 }
 
-func runAll(t *testing.T, asm bool) {
-	prev := SetUseAsm(asm)
-	defer SetUseAsm(prev)
-	if asm && !HasAsm() {
-		t.Skip("CPU lacks AVX2+FMA")
-	}
-	r := rand.New(rand.NewSource(1))
-	for _, tc := range testCases() {
-		if msg := checkCase(r, tc, nil); msg != "" {
-			t.Errorf("%v: %s", tc, msg)
+func TestSgemm(t *testing.T) {
+	forPaths(t, func(t *testing.T, p Path) {
+		r := rand.New(rand.NewSource(1))
+		for _, tc := range testCases() {
+			if msg := checkCase(r, tc, nil); msg != "" {
+				t.Errorf("%v: %s", tc, msg)
+			}
 		}
-	}
+	})
 }
-
-func TestSgemmAsm(t *testing.T)    { runAll(t, true) }
-func TestSgemmPureGo(t *testing.T) { runAll(t, false) }
 
 // TestBlockingVariants shrinks the cache blocks so small inputs exercise several k, m and n
 // blocks (including the beta-then-accumulate handoff between k blocks) on both kernels.
 func TestBlockingVariants(t *testing.T) {
 	defer func(kc, mc, nc, mf int) { kcMax, mcMax, ncMax, minFlopsPerThread = kc, mc, nc, mf }(kcMax, mcMax, ncMax, minFlopsPerThread)
 	kcMax, mcMax, ncMax, minFlopsPerThread = 13, 12, 32, 1
-	for _, asm := range []bool{true, false} {
-		prev := SetUseAsm(asm)
+	forPaths(t, func(t *testing.T, p Path) {
 		r := rand.New(rand.NewSource(2))
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
@@ -196,14 +189,13 @@ func TestBlockingVariants(t *testing.T) {
 					for _, beta := range []float32{0, 1, 0.5} {
 						tc := gemmCase{ta, tb, sh[0], sh[1], sh[2], -1.25, beta, 2}
 						if msg := checkCase(r, tc, nil); msg != "" {
-							t.Errorf("asm=%v %v: %s", asm, tc, msg)
+							t.Errorf("%v: %s", tc, msg)
 						}
 					}
 				}
 			}
 		}
-		SetUseAsm(prev)
-	}
+	})
 }
 
 // TestCheckerCatchesErrors makes sure the comparison can fail: a single perturbed element, a

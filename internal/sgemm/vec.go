@@ -12,7 +12,7 @@ import "math"
 func Relu(dst, src []float32) {
 	src = src[:len(dst)]
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		reluAVX(&dst[0], &src[0], n)
 	}
@@ -26,7 +26,7 @@ func Relu(dst, src []float32) {
 func ReluBackward(dx, y, dy []float32) {
 	y, dy = y[:len(dx)], dy[:len(dx)]
 	n := 0
-	if useAsm.Load() && len(dx) >= 32 {
+	if Current() != Generic && len(dx) >= 32 {
 		n = len(dx) &^ 31
 		reluBackAVX(&dx[0], &y[0], &dy[0], n)
 	}
@@ -43,7 +43,7 @@ func ReluBackward(dx, y, dy []float32) {
 // AddConst sets dst[i] += v for every i.
 func AddConst(dst []float32, v float32) {
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		addConstAVX(&dst[0], v, n)
 	}
@@ -58,7 +58,7 @@ func AddConst(dst []float32, v float32) {
 func Sum64(x []float32) float64 {
 	var s [4]float64
 	n := 0
-	if useAsm.Load() && len(x) >= 16 {
+	if Current() != Generic && len(x) >= 16 {
 		n = len(x) &^ 15
 		sum64AVX(&x[0], n, &s)
 	}
@@ -80,7 +80,7 @@ func Sum64(x []float32) float64 {
 func Axpy(dst []float32, alpha float32, src []float32) {
 	src = src[:len(dst)]
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		axpyAVX(&dst[0], alpha, &src[0], n)
 	}

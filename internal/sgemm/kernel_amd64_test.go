@@ -35,3 +35,16 @@ func BenchmarkMicroKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPeakFMA: the register-only FMA loops, one thread (GFLOP/s per core).
+func BenchmarkPeakFMA(b *testing.B) {
+	for _, p := range Supported() {
+		b.Run(p.String(), func(b *testing.B) {
+			var flops float64
+			for b.Loop() {
+				flops += PeakFMA(p, 10000)
+			}
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -176,3 +176,16 @@ func axpyAVX(dst *float32, alpha float32, src *float32, n int)
 //
 //go:noescape
 func packBRowsAVX(dst, src *float32, ldb, kc, panels int)
+
+// fmaLoopZ and fmaLoopY run n iterations of 24 ZMM (AVX-512) or 12 YMM (AVX2) independent FMAs.
+//
+//go:noescape
+func fmaLoopZ(n int)
+
+//go:noescape
+func fmaLoopY(n int)
+
+// triadAVX sets a[i] = b[i] + s·c[i] (fused) for i < n, n a multiple of 32. It needs AVX2 and FMA.
+//
+//go:noescape
+func triadAVX(a, b, c *float32, s float32, n int)

@@ -62,3 +62,11 @@ func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
 func transpose16x16(dst, src *float32, ld, blocks int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func fmaLoopZ(n int) { panic("sgemm: assembly kernel called on a platform without one") }
+
+func fmaLoopY(n int) { panic("sgemm: assembly kernel called on a platform without one") }
+
+func triadAVX(a, b, c *float32, s float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

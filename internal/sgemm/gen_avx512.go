@@ -70,11 +70,28 @@ func (r rowAddr) at(off int) string {
 
 func acc(v, i, j int) string { return fmt.Sprintf("Z%d", v*i+j) }
 
+// mode is where a kernel's operands come from.
+type mode int
+
+const (
+	packed  mode = iota // A: packed micro-panel; B: v packed 16-column micro-panels (stride bs)
+	direct              // A: mr rows of a row-major matrix (stride lda); B: packed panels
+	shifted             // A: packed micro-panel; B: row p of op(B) is b + off[p], read in place
+)
+
+func (m mode) suffix() string { return [...]string{"", "Direct", "Shift"}[m] }
+
 // step emits k step s of an unrolled group.
-func step(v int, direct bool, s int) {
+func step(v int, md mode, s int) {
+	if md == shifted {
+		// Row s of this group starts off[s] elements after b.
+		p("\tMOVQ %d(R11), R10", 8*s)
+	}
 	for j := 0; j < v; j++ {
-		switch j {
-		case 0:
+		switch {
+		case md == shifted:
+			p("\tVMOVUPS %d(BX)(R10*4), Z%d", 64*j, 24+j)
+		case j == 0:
 			p("\tVMOVUPS %d(BX), Z%d", 64*s, 24+j)
 		default:
 			p("\tVMOVUPS %d(BX)(R9*%d), Z%d", 64*s, j, 24+j)
@@ -82,7 +99,7 @@ func step(v int, direct bool, s int) {
 	}
 	for i := 0; i < mr; i++ {
 		var src string
-		if direct {
+		if md == direct {
 			src = directRow(i).at(4 * s)
 		} else {
 			src = fmt.Sprintf("%d(AX)", 4*(s*mr+i))
@@ -100,35 +117,41 @@ func step(v int, direct bool, s int) {
 	}
 }
 
-func advance(direct bool, steps int) {
-	if direct {
+func advance(md mode, steps int) {
+	switch md {
+	case direct:
 		for _, r := range []string{"AX", "R12", "R13"} {
 			p("\tADDQ $%d, %s", 4*steps, r)
 		}
-	} else {
+	default:
 		p("\tADDQ $%d, AX", 4*mr*steps)
 	}
-	p("\tADDQ $%d, BX", 64*steps)
+	switch md {
+	case shifted:
+		p("\tADDQ $%d, R11", 8*steps)
+	default:
+		p("\tADDQ $%d, BX", 64*steps)
+	}
 }
 
-func kernel(v int, direct bool) {
-	name := fmt.Sprintf("kernelZ%dx%d", mr, 16*v)
-	if direct {
-		name += "Direct"
-	}
-	// Argument offsets: the Direct kernels have lda after a.
+func kernel(v int, md mode) {
+	name := fmt.Sprintf("kernelZ%dx%d%s", mr, 16*v, md.suffix())
 	off := 0
 	arg := func() int { o := off; off += 8; return o }
-	if direct {
+	switch md {
+	case packed:
+		p("// func %s(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)", name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	case direct:
 		p("// func %s(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)", name)
 		p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
-	} else {
-		p("// func %s(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)", name)
+	case shifted:
+		p("// func %s(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)", name)
 		p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	}
 	p("\tMOVQ kc+%d(FP), CX", arg())
 	p("\tMOVQ a+%d(FP), AX", arg())
-	if direct {
+	if md == direct {
 		p("\tMOVQ lda+%d(FP), SI", arg())
 		p("\tSHLQ $2, SI")
 		p("\tLEAQ (AX)(SI*2), R12")
@@ -137,8 +160,12 @@ func kernel(v int, direct bool) {
 		p("\tADDQ SI, R13")
 	}
 	p("\tMOVQ b+%d(FP), BX", arg())
-	p("\tMOVQ bs+%d(FP), R9", arg())
-	p("\tSHLQ $2, R9")
+	if md == shifted {
+		p("\tMOVQ off+%d(FP), R11", arg())
+	} else {
+		p("\tMOVQ bs+%d(FP), R9", arg())
+		p("\tSHLQ $2, R9")
+	}
 	p("\tMOVQ c+%d(FP), DI", arg())
 	p("\tMOVQ ldc+%d(FP), DX", arg())
 	p("\tSHLQ $2, DX")
@@ -156,9 +183,9 @@ func kernel(v int, direct bool) {
 	p("")
 	p("loop%d:", unroll)
 	for s := 0; s < unroll; s++ {
-		step(v, direct, s)
+		step(v, md, s)
 	}
-	advance(direct, unroll)
+	advance(md, unroll)
 	p("\tDECQ R8")
 	p("\tJNZ loop%d", unroll)
 	p("")
@@ -167,8 +194,8 @@ func kernel(v int, direct bool) {
 	p("\tJZ done")
 	p("")
 	p("loop1:")
-	step(v, direct, 0)
-	advance(direct, 1)
+	step(v, md, 0)
+	advance(md, 1)
 	p("\tDECQ CX")
 	p("\tJNZ loop1")
 	p("")
@@ -203,47 +230,25 @@ func kernel(v int, direct bool) {
 	p("")
 }
 
-// transpose emits transpose16x16(dst, src *float32, ld, blocks int): for b < blocks, the 16×16
-// block of the 16 rows src + i·ld (i < 16; ld in elements), columns 16b … 16b+15, is stored
-// transposed at dst + 256b: dst[256b + 16p + i] = src[i·ld + 16b + p]. Four shuffle stages on
-// ZMM registers (unpack pairs of rows, then 64-bit, 128-bit and 256-bit interleaves).
+// transpose emits transpose16x16(dst, src *float32, off *[16]int, blocks int): for b < blocks,
+// the 16×16 block of the 16 rows src + off[i] (i < 16; offsets in elements), columns 16b …
+// 16b+15, is stored transposed at dst + 256b: dst[256b + 16p + i] = src[off[i] + 16b + p]. Four
+// shuffle stages on ZMM registers (unpack pairs of rows, then 64-bit, 128-bit and 256-bit
+// interleaves).
 func transpose() {
-	p("// func transpose16x16(dst, src *float32, ld, blocks int)")
+	p("// func transpose16x16(dst, src *float32, off *[16]int, blocks int)")
 	p("TEXT ·transpose16x16(SB), NOSPLIT, $0-32")
 	p("\tMOVQ dst+0(FP), DI")
 	p("\tMOVQ src+8(FP), AX")
-	p("\tMOVQ ld+16(FP), SI")
-	p("\tSHLQ $2, SI")
+	p("\tMOVQ off+16(FP), SI")
 	p("\tMOVQ blocks+24(FP), CX")
 	p("\tTESTQ CX, CX")
 	p("\tJZ tdone")
-	// Row bases: AX (row 0), R9 (3), R10 (6), R11 (9), R12 (12), R13 (15).
-	bases := []struct {
-		reg string
-		row int
-	}{{"AX", 0}, {"R9", 3}, {"R10", 6}, {"R11", 9}, {"R12", 12}, {"R13", 15}}
-	for i, b := range bases[1:] {
-		prev := bases[i].reg // each base is three rows below the previous one
-		p("\tLEAQ (%s)(SI*2), %s", prev, b.reg)
-		p("\tADDQ SI, %s", b.reg)
-	}
-	rowAt := func(i int) string {
-		for _, b := range bases {
-			for _, s := range []int{0, 1, 2} {
-				if b.row+s == i {
-					if s == 0 {
-						return fmt.Sprintf("(%s)", b.reg)
-					}
-					return fmt.Sprintf("(%s)(SI*%d)", b.reg, s)
-				}
-			}
-		}
-		panic("row")
-	}
 	p("")
 	p("tloop:")
 	for i := 0; i < 16; i++ {
-		p("\tVMOVUPS %s, Z%d", rowAt(i), i)
+		p("\tMOVQ %d(SI), R10", 8*i)
+		p("\tVMOVUPS (AX)(R10*4), Z%d", i)
 	}
 	// Stage 1: Z16+2k, Z17+2k = unpacklo/hi(row 2k, row 2k+1).
 	for k := 0; k < 8; k++ {
@@ -274,9 +279,7 @@ func transpose() {
 	for k := 0; k < 16; k++ {
 		p("\tVMOVUPS Z%d, %d(DI)", k, 64*k)
 	}
-	for _, b := range bases {
-		p("\tADDQ $64, %s", b.reg)
-	}
+	p("\tADDQ $64, AX")
 	p("\tADDQ $1024, DI")
 	p("\tDECQ CX")
 	p("\tJNZ tloop")
@@ -299,9 +302,10 @@ func main() {
 	p("// AVX-512 GEMM micro-kernels (see gen_avx512.go): an %d-row A panel against 1, 2 or 3", mr)
 	p("// adjacent 16-column B panels.")
 	p("")
-	for v := 1; v <= maxV; v++ {
-		kernel(v, false)
-		kernel(v, true)
+	for _, md := range []mode{packed, direct, shifted} {
+		for v := 1; v <= maxV; v++ {
+			kernel(v, md)
+		}
 	}
 	transpose()
 	if err := os.WriteFile(*outFile, out.Bytes(), 0o644); err != nil {

@@ -196,7 +196,11 @@ func PackBColumns(panel []float32, kc int, src []float32, cols int) {
 		// kc%16 steps one by one.
 		_ = src[nr*kc-1]
 		blocks := kc / 16
-		transpose16x16(&panel[0], &src[0], kc, blocks)
+		var off [nr]int
+		for jj := range off {
+			off[jj] = jj * kc
+		}
+		transpose16x16(&panel[0], &src[0], &off, blocks)
 		for p := blocks * 16; p < kc; p++ {
 			d := (*[nr]float32)(panel[p*nr:])
 			for jj := range d {

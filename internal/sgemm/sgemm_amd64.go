@@ -85,11 +85,35 @@ func kernelZ8x32Direct(kc int, a *float32, lda int, b *float32, bs int, c *float
 //go:noescape
 func kernelZ8x48Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
 
-// transpose16x16 stores, for b < blocks, the transpose of the 16×16 block at rows src + i·ld,
-// columns 16b … 16b+15, at dst + 256b: dst[256b + 16p + i] = src[i·ld + 16b + p]. AVX-512.
+// transpose16x16 stores, for b < blocks, the transpose of the 16×16 block at rows src + off[i],
+// columns 16b … 16b+15, at dst + 256b: dst[256b + 16p + i] = src[off[i] + 16b + p]. AVX-512.
 //
 //go:noescape
-func transpose16x16(dst, src *float32, ld, blocks int)
+func transpose16x16(dst, src *float32, off *[16]int, blocks int)
+
+// The shifted AVX-512 kernels: an 8-row packed A micro-panel times v·16 columns of a B whose k
+// step p is the row b + off[p] (read in place, 16v consecutive floats).
+
+//go:noescape
+func kernelZ8x16Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// kernelZShift runs the shifted AVX-512 kernel for v vectors of columns.
+func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	}
+}
 
 // kernelZ runs the AVX-512 kernel for v panels.
 func kernelZ(v, kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {

@@ -59,7 +59,11 @@ func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func transpose16x16(dst, src *float32, ld, blocks int) {
+func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func transpose16x16(dst, src *float32, off *[16]int, blocks int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 

@@ -131,18 +131,7 @@ type binaryArgs struct {
 	mul       bool
 }
 
-func (a *binaryArgs) run(lo, hi int) {
-	as, bs, os := a.a[lo:hi], a.b[lo:hi], a.out[lo:hi]
-	if a.mul {
-		for i := range as {
-			os[i] = as[i] * bs[i]
-		}
-		return
-	}
-	for i := range as {
-		os[i] = as[i] + bs[i]
-	}
-}
+func (a *binaryArgs) run(lo, hi int) { sgemm.Binary(a.out[lo:hi], a.a[lo:hi], a.b[lo:hi], a.mul) }
 
 // Dropout writes mask[i] = 1/(1-p) if u_i ≥ p else 0 and y = x*mask, with
 // u_i = rng.Uniform(seed, offset+i).

@@ -213,3 +213,38 @@ func fmaLoopY(n int)
 //
 //go:noescape
 func triadAVX(a, b, c *float32, s float32, n int)
+
+// The AVX-512 element-wise kernels (vec_avx512_amd64.s); n is a multiple of 16.
+
+//go:noescape
+func reluZ(dst, src *float32, n int)
+
+//go:noescape
+func reluBackZ(dx, y, dy *float32, n int)
+
+//go:noescape
+func addConstZ(dst *float32, v float32, n int)
+
+//go:noescape
+func binaryZ(out, a, b *float32, n int, mul int)
+
+//go:noescape
+func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32)
+
+//go:noescape
+func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
+
+//go:noescape
+func sumSqDevZ(x *float32, n int, mean float64) float64
+
+//go:noescape
+func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)
+
+//go:noescape
+func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int)
+
+//go:noescape
+func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
+
+//go:noescape
+func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)

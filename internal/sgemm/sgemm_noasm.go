@@ -74,3 +74,47 @@ func fmaLoopY(n int) { panic("sgemm: assembly kernel called on a platform withou
 func triadAVX(a, b, c *float32, s float32, n int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func reluZ(dst, src *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func reluBackZ(dx, y, dy *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func addConstZ(dst *float32, v float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func binaryZ(out, a, b *float32, n int, mul int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumSqDevZ(x *float32, n int, mean float64) float64 {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -7,7 +7,6 @@ package sgemm
 // reference arithmetic: the AVX-512 kernels round exactly as they do, except the float64
 // reductions, which sum in their own fixed order.
 
-
 // zLen is the prefix of n elements the AVX-512 kernels take on the current path (0 off it).
 func zLen(n int) int {
 	if Current() != AVX512 {
@@ -151,4 +150,3 @@ func SGD(theta, grad, vel []float32, lr, momentum, wd float32, nesterov bool) {
 		}
 	}
 }
-

@@ -275,11 +275,25 @@ func (p *problem) solve() {
 	}
 
 	job := jobs.Get().(*parallelJob)
-	*job = parallelJob{p: *p, splitM: splitM, unit: unit, units: units, parts: parts}
+	braw := job.braw
+	*job = parallelJob{p: *p, splitM: splitM, unit: unit, units: units, parts: parts, braw: braw}
+	if nPad := (n + nr - 1) / nr * nr; splitM && k*nPad <= sharedBMax {
+		// Along M every part would pack all of B: pack it once, the parts sharing the
+		// panels between them, then let every part read the shared copy.
+		job.kc = blockSize(k, kcMax, 1)
+		job.p.bShared = aligned(&job.braw, k*nPad)
+		job.packing, job.packParts = true, min(threads, nPad/nr)
+		workers.Run(job.packParts, job)
+		job.packing = false
+	}
 	workers.Run(parts, job)
 	job.p = problem{} // drop the references to the caller's matrices
 	jobs.Put(job)
 }
+
+// sharedBMax bounds the op(B) (elements) that a product split along M packs once for all its
+// parts (16 MiB); a larger one is packed block by block in every part.
+const sharedBMax = 4 << 20
 
 // parallelJob is a parallel Sgemm: part t computes the t-th of parts near-equal slices of C, cut
 // along M or N at multiples of unit (so every C tile is computed exactly as a serial call would).
@@ -288,12 +302,31 @@ type parallelJob struct {
 	splitM      bool
 	unit, units int
 	parts       int
+
+	// With packing, Part(t) packs the t-th share of op(B)'s panels, every k block, into
+	// p.bShared (k blocks of depth kc, one after the other), for the parts to read.
+	packing   bool
+	packParts int
+	kc        int
+	braw      []float32
 }
 
 // jobs recycles parallelJobs, so that steady state allocates nothing.
 var jobs = sync.Pool{New: func() any { return new(parallelJob) }}
 
 func (j *parallelJob) Part(t int) {
+	if j.packing {
+		p := &j.p
+		nPad := (p.n + nr - 1) / nr * nr
+		panels := nPad / nr
+		q0, q1 := panels*t/j.packParts, panels*(t+1)/j.packParts
+		j0, j1 := q0*nr, min(q1*nr, p.n)
+		for pc := 0; pc < p.k; pc += j.kc {
+			kcur := min(j.kc, p.k-pc)
+			packB(p.bShared[pc*nPad+j0*kcur:], p.path, p.transB, p.b, p.ldb, pc, kcur, j0, j1-j0)
+		}
+		return
+	}
 	extent := j.p.n
 	if j.splitM {
 		extent = j.p.m
@@ -346,8 +379,9 @@ type problem struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	path           Path
-	mr             int     // rows of the path's A micro-panel
-	packer         BPacker // when not nil, supplies op(B) (b, ldb and transB are unused)
+	mr             int       // rows of the path's A micro-panel
+	packer         BPacker   // when not nil, supplies op(B) (b, ldb and transB are unused)
+	bShared        []float32 // when not nil, all of op(B) packed (see parallelJob), read by run
 }
 
 // setPath fixes the kernels of one call.
@@ -416,12 +450,16 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta, loadC = 1, true
 			}
-			if p.packer != nil {
+			switch {
+			case p.bShared != nil:
+				nPad := (p.n + nr - 1) / nr * nr
+				bp = p.bShared[pc*nPad+(j0+jc)*kcur:]
+			case p.packer != nil:
 				if len(w.tmp) < nr*kcur+ncur {
 					w.tmp = make([]float32, nr*kc+nc)
 				}
 				p.packer.PackB(bp, w.tmp, pc, kcur, j0+jc, ncur)
-			} else {
+			default:
 				packB(bp, p.path, p.transB, p.b, p.ldb, pc, kcur, j0+jc, ncur)
 			}
 			for ic := 0; ic < m; ic += mc {
@@ -613,16 +651,20 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int) 
 				}
 				continue
 			}
-			for ii := 0; ii < mr; ii++ {
-				if ii >= rows {
-					for p := 0; p < kc; p++ {
-						panel[p*mr+ii] = 0
-					}
-					continue
-				}
+			// A partial panel: k step by k step, so that the writes are sequential (a
+			// filter gradient's partial panel is kc·mr long for every k block of a long k).
+			var src [zmr][]float32
+			for ii := range rows {
 				base := (i0+ir+ii)*lda + p0
-				for p, v := range a[base : base+kc] {
-					panel[p*mr+ii] = v
+				src[ii] = a[base : base+kc]
+			}
+			for p := range kc {
+				d := panel[p*mr : p*mr+mr : p*mr+mr]
+				for ii := range rows {
+					d[ii] = src[ii][p]
+				}
+				for ii := rows; ii < mr; ii++ {
+					d[ii] = 0
 				}
 			}
 			continue

@@ -248,3 +248,8 @@ func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
 
 //go:noescape
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
+
+// addTo64AVX sets acc[i] += float64(x[i]) for i < n, n a multiple of 16. It needs AVX.
+//
+//go:noescape
+func addTo64AVX(acc *float64, x *float32, n int)

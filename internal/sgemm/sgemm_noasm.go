@@ -118,3 +118,7 @@ func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int) {
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func addTo64AVX(acc *float64, x *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

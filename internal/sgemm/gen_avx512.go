@@ -290,6 +290,73 @@ func transpose() {
 	p("")
 }
 
+// dot emits dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32):
+// out[6i+j] = Σ_{p<k} a[i·lda + p]·b[off[j] + p] for i < 4, j < 6, k a multiple of 16. Each of
+// the 24 sums is a ZMM accumulator of 16 lanes (lane l adds the p ≡ l mod 16 terms in order of
+// p, with FMA), reduced at the end in a fixed order: halves, quarters, then lanes 0+2 and 1+3,
+// then the two.
+// Both operands are read in place, sixteen k steps a load: the filter gradient of a convolution
+// with few filters and taps, where packing either operand costs more than the product.
+func dot() {
+	p("// func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32)")
+	p("TEXT ·dotZ4x6(SB), NOSPLIT, $0-48")
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), SI")
+	p("\tSHLQ $2, SI")
+	p("\tLEAQ (AX)(SI*2), R12")
+	p("\tADDQ SI, R12")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ off+32(FP), DI")
+	bregs := []string{"R8", "R9", "R10", "R11", "R13", "DX"}
+	for j, r := range bregs {
+		p("\tMOVQ %d(DI), %s", 8*j, r)
+		p("\tLEAQ (BX)(%s*4), %s", r, r)
+	}
+	for a := 0; a < 24; a++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
+	}
+	p("\tSHRQ $4, CX")
+	p("\tJZ dotdone")
+	p("")
+	p("dotloop:")
+	arows := []string{"(AX)", "(AX)(SI*1)", "(AX)(SI*2)", "(R12)"}
+	for i, r := range arows {
+		p("\tVMOVUPS %s, Z%d", r, 24+i)
+	}
+	for j, r := range bregs {
+		t := 28 + j%2
+		p("\tVMOVUPS (%s), Z%d", r, t)
+		for i := 0; i < 4; i++ {
+			p("\tVFMADD231PS Z%d, Z%d, Z%d", t, 24+i, 6*i+j)
+		}
+	}
+	p("\tADDQ $64, AX")
+	p("\tADDQ $64, R12")
+	for _, r := range bregs {
+		p("\tADDQ $64, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ dotloop")
+	p("")
+	p("dotdone:")
+	p("\tMOVQ out+40(FP), DI")
+	for a := 0; a < 24; a++ {
+		p("\tVEXTRACTF64X4 $1, Z%d, Y30", a)
+		p("\tVADDPS Y30, Y%d, Y%d", a, a)
+		p("\tVEXTRACTF32X4 $1, Y%d, X30", a)
+		p("\tVADDPS X30, X%d, X%d", a, a)
+		p("\tVPERMILPS $0x4e, X%d, X30", a)
+		p("\tVADDPS X30, X%d, X%d", a, a)
+		p("\tVPERMILPS $0xb1, X%d, X30", a)
+		p("\tVADDPS X30, X%d, X%d", a, a)
+		p("\tVMOVSS X%d, %d(DI)", a, 4*a)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
 func main() {
 	outFile := flag.String("o", "sgemm_avx512_amd64.s", "output file")
 	flag.Parse()
@@ -308,6 +375,7 @@ func main() {
 		}
 	}
 	transpose()
+	dot()
 	if err := os.WriteFile(*outFile, out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

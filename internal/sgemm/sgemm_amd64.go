@@ -253,3 +253,9 @@ func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
 //
 //go:noescape
 func addTo64AVX(acc *float64, x *float32, n int)
+
+// dotZ4x6 sets out[6i+j] = Σ_{p<k} a[i·lda + p]·b[off[j] + p] for i < 4, j < 6, k a multiple
+// of 16 (generated, see gen_avx512.go). AVX-512.
+//
+//go:noescape
+func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32)

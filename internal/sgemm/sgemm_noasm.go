@@ -122,3 +122,7 @@ func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
 func addTo64AVX(acc *float64, x *float32, n int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -24,6 +24,7 @@ var Defaults = []Workload{
 	{"mnist-fc-200", 128, []int{1, 28, 28}},
 	{"lenet5", 128, []int{1, 28, 28}},
 	{"lenet-lca", 250, []int{1, 28, 28}},
+	{"resnet20", 128, []int{3, 32, 32}},
 }
 
 // Result is one workload's timing.

@@ -10,27 +10,40 @@ import (
 )
 
 // BenchmarkTrainStep times one SGD training step per model on the CPU device, the workloads of
-// the PyTorch anchors; compare with `python3 shared/anchors/torch_cpu.py` run on the same machine.
+// the PyTorch anchors, on every kernel path the CPU supports (compare paths in one command:
+// go test -run '^$' -bench 'TrainStep/.*/avx' -count 5 ./bench); compare with
+// `python3 shared/anchors/torch_cpu.py` run on the same machine.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, w := range Defaults {
-		b.Run(w.Model, func(b *testing.B) {
-			step, m, err := Step(cpu.New(), w)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
-			for range 2 {
-				step()
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				if err := step(); err != nil {
+		for _, p := range sgemm.Supported() {
+			b.Run(w.Model+"/"+p.String(), func(b *testing.B) {
+				prev, err := sgemm.SetPath(p)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(w.Batch*b.N)/b.Elapsed().Seconds(), "examples/s")
-		})
+				defer sgemm.SetPath(prev)
+				benchStep(b, w)
+			})
+		}
 	}
+}
+
+func benchStep(b *testing.B, w Workload) {
+	step, m, err := Step(cpu.New(), w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	for range 2 {
+		step()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(w.Batch*b.N)/b.Elapsed().Seconds(), "examples/s")
 }
 
 // TestStepsBitReproducible: on every kernel path the CPU supports, a few training steps of zoo

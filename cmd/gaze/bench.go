@@ -20,7 +20,7 @@ func benchCommand() *cli.Command {
 			"the PyTorch anchors (shared/anchors/torch_cpu.py); run both on the same machine to compare.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
-			&cli.StringFlag{Name: "models", Usage: "comma-separated model:batch list (default: mnist-fc:250,mnist-fc-200:128,lenet5:128,lenet-lca:250)"},
+			&cli.StringFlag{Name: "models", Usage: "comma-separated model:batch list (default: mnist-fc:250,mnist-fc-200:128,lenet5:128,lenet-lca:250,resnet20:128)"},
 			&cli.DurationFlag{Name: "time", Value: 3 * time.Second, Usage: "minimum time per workload"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			&cli.BoolFlag{Name: "kernels", Usage: "time single kernels (ms, GFLOP/s, GB/s) instead of models; the shapes of bench/torch"},
@@ -28,7 +28,7 @@ func benchCommand() *cli.Command {
 			&cli.BoolFlag{Name: "lca", Usage: "time the LCA workload instead: ResNet-20's mean loss and gradient over --lca-examples CIFAR-shaped examples in chunks"},
 			&cli.IntFlag{Name: "lca-examples", Value: 50000, Usage: "with --lca: examples in the data set"},
 			&cli.IntFlag{Name: "lca-chunk", Value: 2500, Usage: "with --lca: examples per chunk"},
-			&cli.BoolFlag{Name: "peak", Usage: "first measure this machine's FP32 FMA peak (a register-only FMA loop on every thread the cpu device uses) and stream bandwidth, then print each workload's GFLOP/s as a fraction of that peak"},
+			&cli.BoolFlag{Name: "peak", Usage: "first measure this machine's FP32 FMA peak (a register-only FMA loop on every thread the cpu device uses, for --time up to 2 s) and stream bandwidth, then print each workload's GFLOP/s as a fraction of that peak"},
 		},
 		Action: func(c *cli.Context) error {
 			dev, err := engine.Open(c.String("device"))
@@ -57,7 +57,7 @@ func benchCommand() *cli.Command {
 			w := c.App.Writer
 			var peak *bench.Peak
 			if c.Bool("peak") {
-				p := bench.MeasurePeak(2*time.Second, 64)
+				p := bench.MeasurePeak(min(max(c.Duration("time"), 100*time.Millisecond), 2*time.Second), 64)
 				peak = &p
 				if !c.Bool("json") {
 					fmt.Fprintf(w, "peak: %.0f GFLOP/s FP32 (%s FMA, %d threads, %.0f per core); stream copy %.1f GB/s, triad %.1f GB/s (%d MiB arrays)\n",

@@ -277,8 +277,8 @@ func convBuffers(kernel string, g engine.ConvGeom, x, w, y engine.Buffer, xn, wn
 // time) the transposed form is 12% cheaper for resnet's 16→16 and 30% dearer for lenet's 20→40.
 // When the transposed convolution fits the stack form (conv_stack.go), which packs nothing, it
 // is the cheaper one as long as its product has rows enough for the micro-kernel: C ≥ 4 (lenet5's
-// 6→16: 13 against 22% of a step's CPU time in col2im; lenet's first layer has C = 1, a product
-// of one row).
+// 6→16 spent 22% of its step's CPU time in the explicit form's col2im, and the step went from
+// 10.1 to 8.8 CPU ms; lenet's first layer has C = 1, a product of one row).
 func (d *Device) transposedGeom(g engine.ConvGeom) (engine.ConvGeom, bool) {
 	if g.StrideH != 1 || g.StrideW != 1 || g.PadH >= g.R || g.PadW >= g.S {
 		return g, false

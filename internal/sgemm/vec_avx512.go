@@ -5,7 +5,8 @@ package sgemm
 // Each runs the kernel on the first multiple of 16 elements when the AVX512 path is selected
 // and finishes (or, on the other paths, does everything) in Go. The Go loops are the engine's
 // reference arithmetic: the AVX-512 kernels round exactly as they do, except the float64
-// reductions, which sum in their own fixed order.
+// reductions, which sum in their own fixed order. The float32(…) conversions round products
+// explicitly, so that a compiler allowed to fuse a·b + c (GOAMD64=v3) keeps the same bits.
 
 // zLen is the prefix of n elements the AVX-512 kernels take on the current path (0 off it).
 func zLen(n int) int {
@@ -25,7 +26,7 @@ func ScaleShift(x, y []float32, mean, scale, shift float32) {
 	}
 	xs, ys := x[n:], y[n:]
 	for i, v := range xs {
-		ys[i] = (v-mean)*scale + shift
+		ys[i] = float32((v-mean)*scale) + shift
 	}
 }
 
@@ -39,7 +40,7 @@ func BNBackward(x, dy, dx []float32, a, b, c, mean float32) {
 	}
 	xs, dys, dxs := x[n:], dy[n:], dx[n:]
 	for i, g := range dys {
-		dxs[i] = a*g + b*(xs[i]-mean) + c
+		dxs[i] = float32(a*g) + float32(b*(xs[i]-mean)) + c
 	}
 }
 
@@ -136,17 +137,17 @@ func SGD(theta, grad, vel []float32, lr, momentum, wd float32, nesterov bool) {
 		sgdZ(&theta[0], &grad[0], v, n, lr, momentum, wd, mode)
 	}
 	for i := n; i < len(theta); i++ {
-		g := grad[i] + wd*theta[i]
+		g := grad[i] + float32(wd*theta[i])
 		if mode == 0 {
-			theta[i] -= lr * g
+			theta[i] -= float32(lr * g)
 			continue
 		}
-		v := momentum*vel[i] + g
+		v := float32(momentum*vel[i]) + g
 		vel[i] = v
 		if nesterov {
-			theta[i] -= lr * (g + momentum*v)
+			theta[i] -= float32(lr * (g + float32(momentum*v)))
 		} else {
-			theta[i] -= lr * v
+			theta[i] -= float32(lr * v)
 		}
 	}
 }

@@ -17,15 +17,15 @@ func TestVecAVX512Kernels(t *testing.T) {
 			mean, scale, shift := float32(r.NormFloat64()), float32(r.NormFloat64()), float32(r.NormFloat64())
 
 			for i, v := range x {
-				want[i] = (v-mean)*scale + shift
+				want[i] = float32((v-mean)*scale) + shift
 			}
 			ScaleShift(x, got, mean, scale, shift)
 			sameBits(t, "ScaleShift", p, n, got, want)
 
 			for i, g := range y {
-				want[i] = mean*g + scale*(x[i]-shift) + mean*scale
+				want[i] = float32(mean*g) + float32(scale*(x[i]-shift)) + float32(mean*scale)
 			}
-			BNBackward(x, y, got, mean, scale, mean*scale, shift)
+			BNBackward(x, y, got, mean, scale, float32(mean*scale), shift)
 			sameBits(t, "BNBackward", p, n, got, want)
 
 			for _, mul := range []bool{false, true} {
@@ -49,17 +49,17 @@ func TestVecAVX512Kernels(t *testing.T) {
 				}
 				thW, veW := append([]float32(nil), th0...), append([]float32(nil), ve0...)
 				for i := range thW {
-					g := gr[i] + wd*thW[i]
+					g := gr[i] + float32(wd*thW[i])
 					if mode == 0 {
-						thW[i] -= lr * g
+						thW[i] -= float32(lr * g)
 						continue
 					}
-					v := mom*veW[i] + g
+					v := float32(mom*veW[i]) + g
 					veW[i] = v
 					if mode == 2 {
-						thW[i] -= lr * (g + mom*v)
+						thW[i] -= float32(lr * (g + float32(mom*v)))
 					} else {
-						thW[i] -= lr * v
+						thW[i] -= float32(lr * v)
 					}
 				}
 				thG, veG := append([]float32(nil), th0...), append([]float32(nil), ve0...)

@@ -23,7 +23,14 @@ import (
 )
 
 func init() {
-	engine.Register("cpu", func() (engine.Device, error) { return newDevice(), nil })
+	engine.Register("cpu", func() (engine.Device, error) {
+		// A GAZE_CPU override that names no kernel path, or one this CPU cannot run, stops
+		// the command here rather than running on another path unnoticed.
+		if err := sgemm.EnvError(); err != nil {
+			return nil, fmt.Errorf("cpu: %w", err)
+		}
+		return newDevice(), nil
+	})
 }
 
 // Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
@@ -76,6 +83,8 @@ type Device struct {
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution
 	k         kernelArgs // argument blocks of the parallel kernels
 	conv      convArgs   // the im2col packer handed to sgemm
+	stk       stackState // the stack form of stride-1 convolutions (conv_stack.go)
+	stackForm stackUse   // when convolutions take the stack form (tests force it)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync
 }
@@ -94,11 +103,7 @@ func (d *Device) Name() string { return "cpu" }
 
 // Describe is the one-line summary `gaze devices` prints.
 func (d *Device) Describe() string {
-	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
-	if sgemm.HasAsm() {
-		gemm = "AVX2/FMA assembly GEMM"
-	}
-	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
+	return fmt.Sprintf("%d threads, %s kernels: %s (GAZE_CPU=avx512|avx2|generic selects)", runtime.GOMAXPROCS(0), sgemm.Current(), sgemm.Current().Describe())
 }
 
 // Alloc returns a zeroed buffer of n ≥ 0 elements.

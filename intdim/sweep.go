@@ -26,7 +26,7 @@ import (
 // is refused.
 type Spec struct {
 	Model     string           `json:"model"`
-	Data      string           `json:"data"`                // mnist, cifar10, synthetic, or toy (with --model toy)
+	Data      string           `json:"data"`                // mnist, fashion-mnist, cifar10, synthetic, or toy (with --model toy)
 	Synthetic string           `json:"synthetic,omitempty"` // NxCxHxW for synthetic data
 	Classes   int              `json:"classes,omitempty"`   // classes of synthetic data
 	TrainN    int              `json:"train_n,omitempty"`   // use only the first TrainN training examples (0: all)
@@ -57,9 +57,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	switch s.Data {
-	case "mnist", "cifar10", "synthetic", ToyModelName:
+	case "mnist", "fashion-mnist", "cifar10", "synthetic", ToyModelName:
 	default:
-		return fmt.Errorf("unknown data set %q (want mnist, cifar10, synthetic or toy)", s.Data)
+		return fmt.Errorf("unknown data set %q (want mnist, fashion-mnist, cifar10, synthetic or toy)", s.Data)
 	}
 	if s.Data == ToyModelName && s.Model != ToyModelName {
 		return fmt.Errorf("--data toy goes with --model toy")

@@ -31,7 +31,7 @@ func intdimSweepCommand() *cli.Command {
 	def := intdim.DefaultJobOptions()
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000) or " + models.Help},
-		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10, synthetic, or toy (with --model toy)"},
+		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, fashion-mnist, cifar10, synthetic, or toy (with --model toy)"},
 		dataDirFlag,
 		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set"},
 		&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},

@@ -254,7 +254,7 @@ func intdimReportCommand() *cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Prints test accuracy against d (mean and spread over seeds), the baselines, and d_int90 (the smallest swept\n" +
 			"d whose mean accuracy exceeds 0.9 × baseline) for the global and the directly trained baseline, each with a 95 %\n" +
-			"bootstrap interval over seeds. Writes DIR/results.csv, DIR/summary.json and the plot DIR/report.svg.",
+			"bootstrap interval over seeds. Writes DIR/results.csv, DIR/summary.json and the plot DIR/report.svg (and .png).",
 		Flags: []cli.Flag{&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"}},
 		Action: func(c *cli.Context) error {
 			dir, err := intdimDir(c)
@@ -272,7 +272,7 @@ func writeIntdimReport(c *cli.Context, dir string, boot int) error {
 		return err
 	}
 	s.WriteText(c.App.Writer, spec)
-	fmt.Fprintf(c.App.Writer, "plot: %s\n", filepath.Join(dir, "report.svg"))
+	fmt.Fprintf(c.App.Writer, "plot: %s (and report.png)\n", filepath.Join(dir, "report.svg"))
 	return nil
 }
 

@@ -28,6 +28,10 @@ func benchCommand() *cli.Command {
 			&cli.BoolFlag{Name: "lca", Usage: "time the LCA workload instead: ResNet-20's mean loss and gradient over --lca-examples CIFAR-shaped examples in chunks"},
 			&cli.IntFlag{Name: "lca-examples", Value: 50000, Usage: "with --lca: examples in the data set"},
 			&cli.IntFlag{Name: "lca-chunk", Value: 2500, Usage: "with --lca: examples per chunk"},
+			&cli.BoolFlag{Name: "projection", Usage: "time intrinsic dimension's projections instead: forward (θ = θ₀ + P·θ_d) and transpose (g_d = Pᵀ·g) per step at mnist-fc-200's and lenet5's D, with a stream-copy bandwidth (bench/torch/projection_cpu.py times numpy and PyTorch on the same shapes)"},
+			&cli.StringSliceFlag{Name: "proj-kinds", Value: cli.NewStringSlice("dense", "sparse", "fastfood"), Usage: "with --projection: the projections to time"},
+			&cli.StringFlag{Name: "gemv-path", Usage: "with --projection on the cpu device: the matrix–vector kernels (avx512, avx2 or generic; default: the best this CPU runs)"},
+			&cli.IntFlag{Name: "stream-mb", Value: 512, Usage: "with --projection: MB per array of the stream-copy measurement (0: none)"},
 		},
 		Action: func(c *cli.Context) error {
 			dev, err := engine.Open(c.String("device"))
@@ -36,6 +40,9 @@ func benchCommand() *cli.Command {
 			}
 			if c.Bool("kernels") || c.Bool("lca") {
 				return benchKernels(c, dev)
+			}
+			if c.Bool("projection") {
+				return benchProjection(c, dev)
 			}
 			ws := bench.Defaults
 			if s := c.String("models"); s != "" {

@@ -29,6 +29,9 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "lca-examples", Value: 50000, Usage: "with --lca: examples in the data set"},
 			&cli.IntFlag{Name: "lca-chunk", Value: 2500, Usage: "with --lca: examples per chunk"},
 			&cli.BoolFlag{Name: "peak", Usage: "first measure this machine's FP32 FMA peak (a register-only FMA loop on every thread the cpu device uses, for --time up to 2 s) and stream bandwidth, then print each workload's GFLOP/s as a fraction of that peak"},
+			&cli.BoolFlag{Name: "projection", Usage: "time intrinsic dimension's projections instead: forward (θ = θ₀ + P·θ_d) and transpose (g_d = Pᵀ·g) per step at mnist-fc-200's and lenet5's D, with a stream-copy bandwidth (bench/torch/projection_cpu.py times numpy and PyTorch on the same shapes)"},
+			&cli.StringSliceFlag{Name: "proj-kinds", Value: cli.NewStringSlice("dense", "sparse", "fastfood"), Usage: "with --projection: the projections to time"},
+			&cli.IntFlag{Name: "stream-mb", Value: 512, Usage: "with --projection: MB per array of the stream-copy measurement (0: none)"},
 		},
 		Action: func(c *cli.Context) error {
 			dev, err := engine.Open(c.String("device"))
@@ -37,6 +40,9 @@ func benchCommand() *cli.Command {
 			}
 			if c.Bool("kernels") || c.Bool("lca") {
 				return benchKernels(c, dev)
+			}
+			if c.Bool("projection") {
+				return benchProjection(c, dev)
 			}
 			ws := bench.Defaults
 			if s := c.String("models"); s != "" {

@@ -59,7 +59,7 @@ func TestLoadMNISTAndErrors(t *testing.T) {
 		spec Spec
 		want string
 	}{
-		{Spec{Name: "imagenet"}, `unknown data set "imagenet" (want mnist, cifar10, synthetic)`},
+		{Spec{Name: "imagenet"}, `unknown data set "imagenet" (want mnist, fashion-mnist, cifar10, synthetic)`},
 		{Spec{Name: "synthetic", Synthetic: "10x1x8", Classes: 2}, `shape "10x1x8": want 4 sizes`},
 		{Spec{Name: "synthetic", Synthetic: "10x0x8x8", Classes: 2}, `"0" is not a positive integer`},
 		{Spec{Name: "synthetic", Synthetic: "10x1x8x8"}, "every size must be positive"},

@@ -178,7 +178,7 @@ func TestConvPaths(t *testing.T) {
 		}
 		// Group sizes 1 (GEMM straight into y), 3 (ragged last group) and the default.
 		for _, cols := range []int{1, 3 * g.OutH * g.OutW, convTargetCols} {
-			d := newDevice()
+			d := newDevice(0)
 			d.workers = 1 + cols%3
 			d.convCols, d.convFlops = cols, 1
 			x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
@@ -428,7 +428,7 @@ func TestReductionsDeterministic(t *testing.T) {
 	}
 	var first [3]float64
 	for _, workers := range []int{1, 2, 5} {
-		d := newDevice()
+		d := newDevice(0)
 		d.workers = workers
 		got := [3]float64{d.Sum(x), d.SumSquares(x), d.Dot(x, y)}
 		for i := range got {

@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	engine.Register("cpu", func() (engine.Device, error) { return newDevice(), nil })
+	engine.Register("cpu", func(in engine.Instance) (engine.Device, error) { return newDevice(in.Threads), nil })
 }
 
 // Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
@@ -82,11 +82,20 @@ type Device struct {
 
 // New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines, behind
 // engine's argument checks: the device engine.Open("cpu") returns.
-func New() engine.Device { return engine.Checked(newDevice()) }
+func New() engine.Device { return engine.Checked(newDevice(0)) }
+
+// NewThreads is New with the device's own parallel kernels limited to threads goroutines
+// (0: GOMAXPROCS), for several instances that share the cores (engine.Instance.Threads).
+// Results do not depend on it. (GEMMs fan out through the process-wide worker pool, which one
+// caller holds at a time; the others run their GEMMs on their own goroutine.)
+func NewThreads(threads int) engine.Device { return engine.Checked(newDevice(threads)) }
 
 // newDevice returns the raw device, which trusts its arguments.
-func newDevice() *Device {
-	return &Device{workers: max(runtime.GOMAXPROCS(0), 1), convCols: convTargetCols, convFlops: convTargetFlops}
+func newDevice(threads int) *Device {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops}
 }
 
 // Name is "cpu".
@@ -98,7 +107,7 @@ func (d *Device) Describe() string {
 	if sgemm.HasAsm() {
 		gemm = "AVX2/FMA assembly GEMM"
 	}
-	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
+	return fmt.Sprintf("pure Go, %d threads, %s", d.workers, gemm)
 }
 
 // Alloc returns a zeroed buffer of n ≥ 0 elements.

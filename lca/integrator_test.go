@@ -233,3 +233,59 @@ func TestSimpsonBeatsFirstOrder(t *testing.T) {
 	}
 	t.Logf("summed error over %d iterations: Simpson %.3g, first order %.3g", tr.Iter, simpson, first)
 }
+
+// Held-out LCA refines while either split's error is above the threshold. A constructed case
+// where only the held-out error is large: y = w2·relu(w1·x + b1) + b2 under MSE, a step that
+// moves w1 from 1 to −1. On the training example (x = 0.05) the ReLU stays active along the
+// path, the loss is quadratic in the step and Simpson's n = 2 is exact; on the held-out example
+// (x = 1) the ReLU switches off halfway, and n = 2 misses the loss change by about 0.2.
+func TestHeldOutErrorDrivesRefinement(t *testing.T) {
+	dev := cpu.New()
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 1, true), engine.NewReLU("r"), engine.NewLinear("fc2", 1, true))
+		return engine.NewModel(dev, "kink", net, []int{1, 1, 1}, engine.MeanSquaredError, 2)
+	}
+	m, err := build(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := Set{Name: "train", Data: &memSet{x: []float32{0.05}, y: []float32{0}, in: 1, tg: 1}}
+	held := Set{Name: "held_out", Data: &memSet{x: []float32{1}, y: []float32{0}, in: 1, tg: 1}}
+	before := []float32{1, 0.1, 1, 0} // w1, b1, w2, b2
+	after := []float32{-1, 0.1, 1, 0}
+	step := func(sets []Set, maxN int) Step {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.MaxN = maxN
+		it := newTestIntegrator(t, m, build, sets, cfg)
+		bb, _ := dev.Alloc(4)
+		dev.Upload(bb, before)
+		m.SetTheta(after)
+		st, err := it.Step(bb, m.Arena.Theta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	alone := step([]Set{train}, 32)
+	if alone.N != 2 || alone.Error() > 1e-9 || alone.HeldOut != nil {
+		t.Fatalf("training split alone: n = %d, error %g", alone.N, alone.Error())
+	}
+	coarse := step([]Set{train, held}, 2)
+	if coarse.HeldOut == nil || coarse.HeldOut.Error() < 0.1 || coarse.Error() > 1e-9 {
+		t.Fatalf("the construction: at n = 2 the held-out error is %g and the training error %g", coarse.HeldOut.Error(), coarse.Error())
+	}
+	both := step([]Set{train, held}, 32)
+	if both.N <= 2 || both.Error() > 1e-9 || !(both.HeldOut.Error() < coarse.HeldOut.Error()/4) {
+		t.Errorf("with the held-out split: n = %d, training error %g, held-out error %g (at n = 2: %g)", both.N, both.Error(), both.HeldOut.Error(), coarse.HeldOut.Error())
+	}
+	if both.HeldOut.Error() > DefaultConfig().Threshold && both.N < 32 {
+		t.Errorf("stopped at n = %d with the held-out error %g above the threshold", both.N, both.HeldOut.Error())
+	}
+	// The training split's allocation is the same at every n (its Simpson sum is exact, up to the
+	// float32 rounding of the gradients at the points).
+	if math.Abs(both.Sum-alone.Sum) > 1e-8 || math.Abs(both.LossAfter-both.LossBefore-both.Sum) > 1e-9 {
+		t.Errorf("training ΣLCA %v with refinement, %v without", both.Sum, alone.Sum)
+	}
+	t.Logf("held-out error %.3g at n = 2, %.3g at n = %d; training error %.2g", coarse.HeldOut.Error(), both.HeldOut.Error(), both.N, both.Error())
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,6 +194,39 @@ func TestLCAPerClassHeldOutShardedAndOffline(t *testing.T) {
 			}
 		}
 	}
+	// The report: per-class loss curves and totals, synchronisation across classes, held-out
+	// against training LCA per layer; the numbers agree with the files.
+	out, se, err := gaze(t, "lca", "report", one, "--json")
+	if err != nil {
+		t.Fatal(err, se)
+	}
+	var s lca.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	n, sum := 0, 0.0
+	for _, c := range s.Classes {
+		n += c.Examples
+		sum += float64(c.Examples) * c.SumLCA
+	}
+	if len(s.Classes) != 4 || n != 72 || math.Abs(sum/72-s.SumLCA) > 1e-9*math.Abs(s.SumLCA) || s.ClassSync == nil {
+		t.Errorf("per-class summary: %d classes of %d examples, Σ_c (n_c/n)·ΣLCA_c %v against ΣLCA %v", len(s.Classes), n, sum/72, s.SumLCA)
+	}
+	if s.HeldOut == nil || len(s.HeldOut.Layers) != len(s.Layers) || s.HeldOut.Iterations != s.Iterations || len(s.HeldOut.Classes) != 4 {
+		t.Errorf("held-out summary: %+v", s.HeldOut)
+	}
+	html, _ := os.ReadFile(filepath.Join(one, "report", "report.html"))
+	for _, want := range []string{"Per-class LCA", "Synchronisation of learning peaks across classes", "Held-out LCA"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, f := range []string{"class_loss.png", "class_layers.png", "held_out_layers.png", "held_out_loss.png"} {
+		if _, err := os.Stat(filepath.Join(one, "report", f)); err != nil {
+			t.Errorf("report: %v", err)
+		}
+	}
+
 	three := filepath.Join(t.TempDir(), "three")
 	if _, se, err := gaze(t, lcaArgs(three, append(extra, "--devices", "cpu:3")...)...); err != nil {
 		t.Fatal(err, se)

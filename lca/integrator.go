@@ -423,7 +423,8 @@ func (it *Integrator) setStep(s *setState, n int) SetStep {
 // allocate computes LCA_i = ḡ_i·Δ_i of group g with n sub-intervals (n = 1: ḡ = g(θ_t)),
 // ḡ = (g0 + g1 + 4·odd + 2·even)/(3n), and returns Σ_i LCA_i, the sum of the per-layer sums.
 // Optionally it stores the values (out), the per-layer sums (layers) and the per-layer fractions
-// of negative values (helped).
+// of negative values (helped). The loops are branch-free: they run once per refinement level,
+// and once per class, on every iteration.
 func (it *Integrator) allocate(g *group, n int, out, layers []float64, helped []float32) float64 {
 	var total float64
 	w := 1 / (3 * float64(n))
@@ -431,20 +432,21 @@ func (it *Integrator) allocate(g *group, n int, out, layers []float64, helped []
 		lo, hi := it.bounds[l], it.bounds[l+1]
 		var sum float64
 		neg := 0
-		for i := lo; i < hi; i++ {
-			var gb float64
-			if n == 1 {
-				gb = g.g0[i]
-			} else {
-				gb = (g.g0[i] + g.g1[i] + 4*g.odd[i] + 2*g.even[i]) * w
+		g0, g1, odd, even, delta := g.g0[lo:hi], g.g1[lo:hi], g.odd[lo:hi], g.even[lo:hi], it.delta[lo:hi]
+		var o []float64
+		if out != nil {
+			o = out[lo:hi]
+		}
+		for i, d := range delta {
+			gb := g0[i]
+			if n > 1 {
+				gb = (g0[i] + g1[i] + 4*odd[i] + 2*even[i]) * w
 			}
-			v := gb * it.delta[i]
+			v := gb * d
 			sum += v
-			if v < 0 {
-				neg++
-			}
-			if out != nil {
-				out[i] = v
+			neg += negative(v)
+			if o != nil {
+				o[i] = v
 			}
 		}
 		if layers != nil {
@@ -456,4 +458,13 @@ func (it *Integrator) allocate(g *group, n int, out, layers []float64, helped []
 		total += sum
 	}
 	return total
+}
+
+// negative is 1 for v < 0 (not for −0 or NaN), else 0, without a branch.
+func negative(v float64) int {
+	b := 0
+	if v < 0 {
+		b = 1
+	}
+	return b
 }

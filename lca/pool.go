@@ -62,6 +62,7 @@ type Pool struct {
 	workers []*worker
 	bufs    chan []float32 // free host buffers for downloaded chunk gradients
 	once    sync.Once
+	running sync.WaitGroup // the workers' goroutines
 }
 
 type worker struct {
@@ -112,6 +113,7 @@ func NewPool(devs []engine.Device, names []string, build func(engine.Device) (*e
 		}
 		w := &worker{name: names[i], m: m, jobs: make(chan *job)}
 		p.workers = append(p.workers, w)
+		p.running.Add(1)
 		go w.run(p)
 	}
 	// Two gradient buffers per device: a device computes its next chunk while the host adds its
@@ -128,18 +130,22 @@ func (p *Pool) Devices() int { return len(p.workers) }
 // Model is the model instance of device i (tests).
 func (p *Pool) Model(i int) *engine.Model { return p.workers[i].m }
 
-// Close stops the workers and frees their models.
+// Close stops the workers and frees their models; it returns when they are done, so that the
+// caller may use the devices again (a device is used from one goroutine at a time, and the
+// first worker may share the training device).
 func (p *Pool) Close() {
 	p.once.Do(func() {
 		for _, w := range p.workers {
 			close(w.jobs)
 		}
+		p.running.Wait()
 	})
 }
 
 func (w *worker) run(p *Pool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer p.running.Done()
 	defer w.m.Close()
 	for j := range w.jobs {
 		w.do(p, j)

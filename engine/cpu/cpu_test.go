@@ -244,6 +244,30 @@ func TestConvDeterministic(t *testing.T) {
 			}
 		}
 	}
+	// A device with a share of the cores (NewThreads, several instances at once) computes the
+	// same bits, alone or beside another instance.
+	runtime.GOMAXPROCS(4)
+	for _, threads := range []int{1, 2, 3} {
+		got := make(chan [3][]float32, 2)
+		for range 2 {
+			go func() {
+				d := NewThreads(threads)
+				y, dx, dw := zeros(g.OutputLen()), zeros(g.InputLen()), zeros(g.WeightLen())
+				d.ConvForward(g, Wrap(x), Wrap(w), y)
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
+				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
+				got <- [3][]float32{Data(y), Data(dx), Data(dw)}
+			}()
+		}
+		for range 2 {
+			r := <-got
+			for k, name := range []string{"y", "dx", "dw"} {
+				if !equal(r[k], first[k]) {
+					t.Fatalf("NewThreads(%d) beside another instance: %s differs from GOMAXPROCS 1", threads, name)
+				}
+			}
+		}
+	}
 }
 
 func TestPoolTies(t *testing.T) {

@@ -81,11 +81,7 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	if err := meta.CheckArena(m.Arena); err != nil {
 		return "", 0, 0, fmt.Errorf("%s: %w", dir, err)
 	}
-	logf := o.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	it, err := newIntegratorOn(m, ls.Sets, meta.Integrator, gd, build, logf)
+	it, err := newIntegratorOn(m, ls.Sets, meta.Integrator, gd, build)
 	if err != nil {
 		return "", 0, 0, err
 	}

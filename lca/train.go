@@ -104,7 +104,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		build := func(dev engine.Device) (*engine.Model, error) {
 			return train.BuildModel(dev, cfg.Config, s.Data, min(sp.Config.Chunk, ls.Sets[0].Data.Len()))
 		}
-		if it, err = newIntegratorOn(s.Model, ls.Sets, sp.Config, gd, build, s.Logf); err != nil {
+		if it, err = newIntegratorOn(s.Model, ls.Sets, sp.Config, gd, build); err != nil {
 			return nil, err
 		}
 		defer it.pool.Close()
@@ -114,7 +114,18 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	if err := CheckDisk(dir, need); err != nil {
 		return nil, err
 	}
-	s.Logf("LCA over %s; the run writes about %s to %s", ls.Desc, bytesize.Format(need), dir)
+	plan := fmt.Sprintf("LCA over %s", ls.Desc)
+	if it != nil {
+		if sp.HeldOut {
+			plan += fmt.Sprintf(" and the held-out split (%d examples)", ls.Sets[1].Data.Len())
+		}
+		plan += fmt.Sprintf(", gradients on %s", strings.Join(gd.names(), ", "))
+		if sp.Config.PerClass {
+			plan += fmt.Sprintf("; per-class accumulators (%d classes) take %s of host memory", ls.Sets[0].Classes,
+				bytesize.Format(PerClassBytes(s.Model.Arena.D, ls.Sets[0].Classes, len(ls.Sets))))
+		}
+	}
+	s.Logf("%s; the run writes about %s to %s", plan, bytesize.Format(need), dir)
 	meta, err := newMeta(s, sp, ls, it)
 	if err != nil {
 		return nil, err
@@ -214,14 +225,13 @@ func (gd *gradientDevices) names() []string {
 
 // newIntegratorOn starts the gradient pool on gd's devices (each with a model from build) and the
 // integrator over sets, after checking that the host holds per-class LCA's accumulators.
-func newIntegratorOn(m *engine.Model, sets []Set, cfg Config, gd *gradientDevices, build func(engine.Device) (*engine.Model, error), logf func(string, ...any)) (*Integrator, error) {
+func newIntegratorOn(m *engine.Model, sets []Set, cfg Config, gd *gradientDevices, build func(engine.Device) (*engine.Model, error)) (*Integrator, error) {
 	if cfg.PerClass {
 		need := PerClassBytes(m.Arena.D, sets[0].Classes, len(sets))
 		if avail, ok := memAvailable(); ok && need > avail {
 			return nil, fmt.Errorf("--per-class keeps 5 float64 vectors of %d parameters per class and set on the host: %s for %d classes × %d sets, but only %s of memory is available; drop --per-class or --lca-held-out, or use a machine with more memory",
 				m.Arena.D, bytesize.Format(need), sets[0].Classes, len(sets), bytesize.Format(avail))
 		}
-		logf("per-class LCA: %d classes; its accumulators take %s of host memory", sets[0].Classes, bytesize.Format(need))
 	}
 	pool, err := NewPool(gd.devs, gd.names(), build)
 	if err != nil {
@@ -231,9 +241,6 @@ func newIntegratorOn(m *engine.Model, sets []Set, cfg Config, gd *gradientDevice
 	if err != nil {
 		pool.Close()
 		return nil, err
-	}
-	if len(gd.devs) > 1 {
-		logf("full-set gradients on %d devices: %s", len(gd.devs), strings.Join(gd.names(), ", "))
 	}
 	return it, nil
 }

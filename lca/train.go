@@ -80,14 +80,17 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	if sp.HeldOut && cfg.Data.HeldOut == 0 {
 		return nil, errors.New("--lca-held-out needs a held-out split: add --held-out N")
 	}
-	gd, err := openGradientDevices(cmpOr(sp.Devices, cfg.Device), cfg.Device)
-	if err != nil {
-		return nil, err
-	}
 	to := o.Options
 	to.Saved = func(c train.Config) any { return TrainConfig{Config: c, LCA: sp} }
 	to.Mutable = append(to.Mutable, specMutable...)
-	to.Device = gd.train
+	var gd *gradientDevices
+	if !sp.Offline {
+		var err error
+		if gd, err = openGradientDevices(cmpOr(sp.Devices, cfg.Device), cfg.Device); err != nil {
+			return nil, err
+		}
+		to.Device = gd.train
+	}
 	s, err := train.Open(cfg.Config, to)
 	if err != nil {
 		return nil, err
@@ -126,7 +129,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		}
 	}
 	s.Logf("%s; the run writes about %s to %s", plan, bytesize.Format(need), dir)
-	meta, err := newMeta(s, sp, ls, it)
+	meta, err := newMeta(s, sp, ls)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +383,7 @@ func (ls *LCASets) WriteIndices(dir string, meta *Meta) error {
 	return nil
 }
 
-func newMeta(s *train.Session, sp Spec, ls *LCASets, it *Integrator) (*Meta, error) {
+func newMeta(s *train.Session, sp Spec, ls *LCASets) (*Meta, error) {
 	cfg, tr := s.Config, s.Trainer
 	dj, err := json.Marshal(cfg.Data)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/gazeml/gaze/coordconv"
@@ -80,6 +81,12 @@ type Options struct {
 	// Saved, when set, turns the configuration into what config.json holds (a command that
 	// adds its own part, as lca does); by default the configuration itself.
 	Saved func(Config) any
+	// Mutable names more fields of the saved configuration that may change on --resume (the
+	// caller's own part: "lca.devices").
+	Mutable []string
+	// Device, when set, is the opened device to train on, in place of opening Config.Device
+	// (lca trains on the first of its --devices).
+	Device engine.Device
 }
 
 func (o Options) saved(c Config) any {
@@ -148,7 +155,9 @@ func Open(cfg Config, o Options) (*Session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := rundir.Open(o.Dir, o.Resume, Layout, o.saved(cfg))
+	layout := Layout
+	layout.Mutable = append(slices.Clone(Layout.Mutable), o.Mutable...)
+	r, err := rundir.Open(o.Dir, o.Resume, layout, o.saved(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +172,10 @@ func Open(cfg Config, o Options) (*Session, error) {
 func (s *Session) build() error {
 	cfg := s.Config
 	var err error
-	if s.Device, err = engine.Open(cfg.Device); err != nil {
-		return err
+	if s.Device = s.opts.Device; s.Device == nil {
+		if s.Device, err = engine.Open(cfg.Device); err != nil {
+			return err
+		}
 	}
 	if s.Data, err = data.Load(cfg.Data, s.Logf); err != nil {
 		return err

@@ -182,7 +182,7 @@ func testConvPaths(t *testing.T) {
 		// im2col and (for stride 1) the stack form, whichever the path would choose.
 		for _, cols := range []int{1, 3 * g.OutH * g.OutW, convTargetCols} {
 			for _, form := range []stackUse{stackNever, stackAlways} {
-				d := newDevice()
+				d := newDevice(0)
 				d.workers = 1 + cols%3
 				d.convCols, d.convFlops = cols, 1
 				d.stackForm = form
@@ -249,6 +249,30 @@ func testConvDeterministic(t *testing.T) {
 		for k, name := range []string{"y", "dx", "dw"} {
 			if !equal(got[k], first[k]) {
 				t.Fatalf("GOMAXPROCS %d: %s differs from GOMAXPROCS 1", procs, name)
+			}
+		}
+	}
+	// A device with a share of the cores (NewThreads, several instances at once) computes the
+	// same bits, alone or beside another instance.
+	runtime.GOMAXPROCS(4)
+	for _, threads := range []int{1, 2, 3} {
+		got := make(chan [3][]float32, 2)
+		for range 2 {
+			go func() {
+				d := NewThreads(threads)
+				y, dx, dw := zeros(g.OutputLen()), zeros(g.InputLen()), zeros(g.WeightLen())
+				d.ConvForward(g, Wrap(x), Wrap(w), y)
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
+				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
+				got <- [3][]float32{Data(y), Data(dx), Data(dw)}
+			}()
+		}
+		for range 2 {
+			r := <-got
+			for k, name := range []string{"y", "dx", "dw"} {
+				if !equal(r[k], first[k]) {
+					t.Fatalf("NewThreads(%d) beside another instance: %s differs from GOMAXPROCS 1", threads, name)
+				}
 			}
 		}
 	}
@@ -436,7 +460,7 @@ func TestReductionsDeterministic(t *testing.T) {
 	}
 	var first [3]float64
 	for _, workers := range []int{1, 2, 5} {
-		d := newDevice()
+		d := newDevice(0)
 		d.workers = workers
 		got := [3]float64{d.Sum(x), d.SumSquares(x), d.Dot(x, y)}
 		for i := range got {

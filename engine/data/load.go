@@ -29,6 +29,10 @@ type Loaded struct {
 	Train, Test, HeldOut *Dataset
 	Input                []int // C, H, W
 	Classes              int
+	// TrainIndex and HeldOutIndex say where each example of Train and HeldOut was in the
+	// training set as loaded, before any split (for MNIST: its order in the IDX files), so that
+	// other tools can name the same examples.
+	TrainIndex, HeldOutIndex []int
 }
 
 // Load loads the data set spec names. MNIST that is not in spec.Dir yet is fetched first (see
@@ -87,10 +91,15 @@ func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 	l := &Loaded{Train: train, Test: test, Classes: train.Classes()}
 	c, h, w := train.Shape()
 	l.Input = []int{c, h, w}
+	l.TrainIndex = make([]int, train.Len())
+	for i := range l.TrainIndex {
+		l.TrainIndex[i] = i
+	}
 	if spec.HeldOut > 0 {
 		if l.Train, l.HeldOut, err = Split(train, spec.HeldOut, spec.SplitSeed); err != nil {
 			return nil, err
 		}
+		l.TrainIndex, l.HeldOutIndex = SplitIndices(train.Len(), spec.HeldOut, spec.SplitSeed)
 	}
 	if spec.TrainN > 0 && spec.TrainN < l.Train.Len() {
 		idx := make([]int, spec.TrainN)
@@ -100,6 +109,7 @@ func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 		if l.Train, err = Subset(l.Train, idx); err != nil {
 			return nil, err
 		}
+		l.TrainIndex = l.TrainIndex[:spec.TrainN]
 	}
 	return l, nil
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,12 +35,13 @@ const (
 	Float32 Dtype = "<f4"
 	Float64 Dtype = "<f8"
 	Int32   Dtype = "<i4"
+	Int64   Dtype = "<i8"
 	Uint8   Dtype = "|u1"
 )
 
 func (d Dtype) size() int {
 	switch d {
-	case Float64:
+	case Float64, Int64:
 		return 8
 	case Uint8:
 		return 1
@@ -68,42 +70,66 @@ func header(dt Dtype, shape []int) []byte {
 	return h
 }
 
-// Stream is an NPY file of rows of Cols values, appended one row at a time.
+// Stream is an NPY file of rows, appended one row at a time. A row is Cols values; it has the
+// shape Inner (a file of shape (Rows, Inner...)): one dimension for a matrix, more for a stack
+// of matrices such as T × classes × layers.
 type Stream struct {
 	f      *os.File
 	path   string
 	dt     Dtype
 	Cols   int
+	Inner  []int
 	Rows   int // rows written (not necessarily synced)
 	synced int
 	buf    []byte
 }
 
-// CreateStream creates (truncating) an NPY file with zero rows.
+// CreateStream creates (truncating) an NPY file with zero rows of cols values.
 func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
+	return CreateStreamShape(path, dt, []int{cols})
+}
+
+// CreateStreamShape creates (truncating) an NPY file with zero rows of shape inner.
+func CreateStreamShape(path string, dt Dtype, inner []int) (*Stream, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols}
-	if _, err := f.Write(header(dt, []int{0, cols})); err != nil {
+	s := &Stream{f: f, path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner)}
+	if _, err := f.Write(s.header(0)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
 
+func (s *Stream) header(rows int) []byte { return header(s.dt, append([]int{rows}, s.Inner...)) }
+
+func prod(v []int) int {
+	n := 1
+	for _, x := range v {
+		n *= x
+	}
+	return n
+}
+
 // OpenStream reopens a stream written by CreateStream to append after its first keep rows
 // (the rows of a resumed run's checkpoint); rows past keep are cut off. It fails when the file
 // holds fewer than keep complete rows or is not such a stream.
 func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
+	return OpenStreamShape(path, dt, []int{cols}, keep)
+}
+
+// OpenStreamShape is OpenStream for a stream of rows of shape inner (CreateStreamShape).
+func OpenStreamShape(path string, dt Dtype, inner []int, keep int) (*Stream, error) {
 	shape, gotDt, off, err := ReadHeader(path)
 	if err != nil {
 		return nil, err
 	}
-	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != headerLen {
-		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
+	if gotDt != dt || len(shape) != len(inner)+1 || !slices.Equal(shape[1:], inner) || off != headerLen {
+		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of shape %v", path, gotDt, shape, dt, inner)
 	}
+	cols := prod(inner)
 	if shape[0] < keep {
 		return nil, fmt.Errorf("%s: holds %d rows, the checkpoint needs %d", path, shape[0], keep)
 	}
@@ -120,7 +146,7 @@ func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 		f.Close()
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols, Rows: keep}
+	s := &Stream{f: f, path: path, dt: dt, Cols: cols, Inner: slices.Clone(inner), Rows: keep}
 	return s, s.Sync()
 }
 
@@ -161,7 +187,7 @@ func (s *Stream) Sync() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
-	if _, err := s.f.WriteAt(header(s.dt, []int{s.Rows, s.Cols}), 0); err != nil {
+	if _, err := s.f.WriteAt(s.header(s.Rows), 0); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
 	s.synced = s.Rows
@@ -219,7 +245,7 @@ func ReadHeader(path string) (shape []int, dt Dtype, offset int, err error) {
 
 // Write writes a whole array atomically (through a temporary file); the element type gives the
 // dtype.
-func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data []T) error {
+func Write[T float32 | float64 | int32 | int64 | uint8](path string, shape []int, data []T) error {
 	n := 1
 	for _, s := range shape {
 		n *= s
@@ -235,6 +261,8 @@ func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data [
 		dt = Float64
 	case []int32:
 		dt = Int32
+	case []int64:
+		dt = Int64
 	case []uint8:
 		dt = Uint8
 	}
@@ -244,20 +272,17 @@ func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data [
 	return rundir.WriteFileAtomic(path, b.Bytes())
 }
 
-// Matrix is a whole NPY array read into memory as float64 (from <f4, <f8 or <i4).
+// Matrix is a whole NPY array read into memory as float64 (from <f4, <f8, <i4 or <i8; int64
+// values are exact up to 2^53).
 type Matrix struct {
 	Shape []int
 	Data  []float64
 }
 
-// Rows and Cols of a 1-D or 2-D array (a 1-D array is one column).
+// Rows and Cols of an array as rows of values: a 1-D array is one column, and the values of a
+// row of an n-D array are its trailing dimensions flattened.
 func (m *Matrix) Rows() int { return m.Shape[0] }
-func (m *Matrix) Cols() int {
-	if len(m.Shape) < 2 {
-		return 1
-	}
-	return m.Shape[1]
-}
+func (m *Matrix) Cols() int { return prod(m.Shape[1:]) }
 
 // Row returns row r.
 func (m *Matrix) Row(r int) []float64 { c := m.Cols(); return m.Data[r*c : (r+1)*c] }
@@ -269,16 +294,13 @@ func Read(path string, from, to int) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(shape) == 0 || len(shape) > 2 {
-		return nil, fmt.Errorf("%s: shape %v, want 1 or 2 dimensions", path, shape)
+	if len(shape) == 0 {
+		return nil, fmt.Errorf("%s: a scalar, want at least one dimension", path)
 	}
-	if dt != Float32 && dt != Float64 && dt != Int32 {
+	if dt != Float32 && dt != Float64 && dt != Int32 && dt != Int64 {
 		return nil, fmt.Errorf("%s: element type %s is not supported", path, dt)
 	}
-	cols := 1
-	if len(shape) == 2 {
-		cols = shape[1]
-	}
+	cols := prod(shape[1:])
 	if to < 0 {
 		to = shape[0]
 	}
@@ -311,9 +333,34 @@ func Read(path string, from, to int) (*Matrix, error) {
 			m.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 		case Int32:
 			m.Data[i] = float64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		case Int64:
+			m.Data[i] = float64(int64(binary.LittleEndian.Uint64(raw[8*i:])))
 		}
 	}
 	return m, nil
+}
+
+// ReadInt64 reads a 1-D int64 array exactly (index files).
+func ReadInt64(path string) ([]int64, error) {
+	shape, dt, off, err := ReadHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	if dt != Int64 || len(shape) != 1 {
+		return nil, fmt.Errorf("%s: holds %s %v, want a 1-D %s array", path, dt, shape, Int64)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < off+8*shape[0] {
+		return nil, fmt.Errorf("%s: truncated: the header claims %d values", path, shape[0])
+	}
+	out := make([]int64, shape[0])
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(b[off+8*i:]))
+	}
+	return out, nil
 }
 
 // ReadRowF32 reads row r of a 2-D float32 NPY file into dst (len = cols), for streaming through
@@ -336,8 +383,8 @@ func (s *Stream) AppendFile(path string, rows int) error {
 	if err != nil {
 		return err
 	}
-	if dt != s.dt || len(shape) != 2 || shape[1] != s.Cols || shape[0] != rows {
-		return fmt.Errorf("%s: %s %v, want %d rows of %d %s", path, dt, shape, rows, s.Cols, s.dt)
+	if dt != s.dt || len(shape) != len(s.Inner)+1 || !slices.Equal(shape[1:], s.Inner) || shape[0] != rows {
+		return fmt.Errorf("%s: %s %v, want %d rows of shape %v %s", path, dt, shape, rows, s.Inner, s.dt)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

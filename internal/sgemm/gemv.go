@@ -1,6 +1,5 @@
 package sgemm
 
-
 // Matrix–vector products of a stored dense projection: A is m×n row-major (row stride lda),
 // usually d×D with d in the hundreds and D in the hundreds of thousands, so a product is bound
 // by streaming A from memory once (0.8 GB for d = 1,000 at D = 199,210). The kernels read four

@@ -109,4 +109,3 @@ func TestGemvSplitInvariant(t *testing.T) {
 		}
 	})
 }
-

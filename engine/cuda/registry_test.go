@@ -15,7 +15,7 @@ import (
 // tile-indexed tables hold the kernel of their tile.
 func TestModulesDeclared(t *testing.T) {
 	t.Setenv(kernels.PTXDirEnv, "")
-	mods, err := kernels.Modules()
+	mods, err := kernels.Modules(kernels.SM80)
 	if err != nil {
 		t.Fatal(err)
 	}

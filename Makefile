@@ -75,7 +75,12 @@ build-cuda:
 # their hash goes into CGO_CXXFLAGS: an edited kernel is always recompiled.
 test-cuda-emu:
 	CGO_CXXFLAGS="-O1 -DGZ_KERNELS=$$(cat kernels/*.cu kernels/*.cuh kernels/emu.h | sha1sum | cut -c1-16)" \
-		$(GO) test -tags cuda,cudaemu -count=1 -run 'TestConformance|TestBadInput|TestLaunchAllocs|TestFastDiv|TestModules' ./engine/cuda ./kernels
+		$(GO) test -tags cuda,cudaemu -count=1 -run '$(CUDA_EMU_TESTS)' ./engine/cuda ./kernels
+
+# The tests test-cuda-emu runs: the conformance suite (float32 and TF32), bad input, launch
+# allocations, the kernel tables and PTX sets, CUDA graphs against eager runs, kernel variants and
+# the compute 7.0 path. scripts/gpu-check.sh runs the same tests on a GPU.
+CUDA_EMU_TESTS = TestConformance|TestBadInput|TestLaunchAllocs|TestFastDiv|TestModules|TestSets|TestSetFor|TestGraph|TestGradientGraph|TestCapture|TF32|TestComputeCapability70|TestVariants
 
 # Test binaries for a GPU machine without Go (scripts/gpu-check.sh runs them).
 gpu-bundle:

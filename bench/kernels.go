@@ -229,8 +229,8 @@ func kernelCases() []kernelCase {
 	return cs
 }
 
-// Kernels times the kernel workloads whose name contains filter (all when empty) for at least
-// minTime each. Workloads marked big (a 10 GB stored projection, on-the-fly projections that take
+// Kernels times the kernel workloads whose name (kernel/shape) contains filter, or one of its
+// comma-separated parts (all when empty), for at least minTime each. Workloads marked big (a 10 GB stored projection, on-the-fly projections that take
 // minutes on a CPU) run only on devices other than the CPU.
 func Kernels(dev engine.Device, filter string, minTime time.Duration) ([]KernelResult, error) {
 	return kernels(dev, filter, minTime, false)
@@ -254,7 +254,7 @@ func kernels(dev engine.Device, filter string, minTime time.Duration, variants b
 	vd, _ := engine.Unwrap(dev).(VariantDevice)
 	var out []KernelResult
 	for _, c := range kernelCases() {
-		if filter != "" && !strings.Contains(c.kernel+"/"+c.shape, filter) {
+		if !matches(c.kernel+"/"+c.shape, filter) {
 			continue
 		}
 		if c.big && dev.Name() == "cpu" {
@@ -264,35 +264,46 @@ func kernels(dev engine.Device, filter string, minTime time.Duration, variants b
 		if variants && vd != nil && c.vop != "" {
 			vs = vd.VariantCandidates(c.vop, c.vm)
 		}
-		for _, v := range vs {
-			if v != "" {
-				if err := vd.SetKernelVariant(c.vop, v); err != nil {
-					return out, err
-				}
-			}
-			r, err := timeCase(dev, c, minTime)
-			if v != "" {
-				vd.SetKernelVariant(c.vop, "")
-			}
-			if err != nil {
-				return out, err
-			}
-			r.Variant = v
-			out = append(out, r)
+		rs, err := timeCase(dev, c, minTime, vs, vd)
+		out = append(out, rs...)
+		if err != nil {
+			return out, err
 		}
 	}
 	return out, nil
 }
 
-// timeCase times one workload: a warm-up call, then calls (synchronised every 16) for at least
+// timeCase prepares one workload's buffers once and times it with each variant in vs ("" the
+// default; vd sets them): a warm-up call, then calls (synchronised every 16) for at least
 // minTime and at least 3 calls.
-func timeCase(dev engine.Device, c kernelCase, minTime time.Duration) (KernelResult, error) {
+func timeCase(dev engine.Device, c kernelCase, minTime time.Duration, vs []string, vd VariantDevice) ([]KernelResult, error) {
 	e := &kenv{dev: dev, rnd: rand.New(rand.NewPCG(1, 2))}
 	defer e.free()
 	f := c.prep(e)
 	if e.err != nil {
-		return KernelResult{}, fmt.Errorf("%s/%s: %w", c.kernel, c.shape, e.err)
+		return nil, fmt.Errorf("%s/%s: %w", c.kernel, c.shape, e.err)
 	}
+	var out []KernelResult
+	for _, v := range vs {
+		if v != "" {
+			if err := vd.SetKernelVariant(c.vop, v); err != nil {
+				return out, err
+			}
+		}
+		r, err := timeCall(dev, c, f, minTime)
+		if v != "" {
+			vd.SetKernelVariant(c.vop, "")
+		}
+		if err != nil {
+			return out, err
+		}
+		r.Variant = v
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func timeCall(dev engine.Device, c kernelCase, f func(), minTime time.Duration) (KernelResult, error) {
 	f() // warm-up (JIT, allocator, caches)
 	if err := dev.Sync(); err != nil {
 		return KernelResult{}, fmt.Errorf("%s/%s: %w", c.kernel, c.shape, err)
@@ -385,4 +396,18 @@ func (c *cycled) Gather(idx []int, x, y []float32) error {
 		y[i] = c.y[j]
 	}
 	return nil
+}
+
+// matches reports whether name contains one of filter's comma-separated parts (an empty filter
+// matches everything).
+func matches(name, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	for _, f := range strings.Split(filter, ",") {
+		if f != "" && strings.Contains(name, f) {
+			return true
+		}
+	}
+	return false
 }

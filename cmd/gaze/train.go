@@ -33,7 +33,7 @@ func trainFlags() []cli.Flag {
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
 		precisionFlag,
 		&cli.StringFlag{Name: "out", Value: "runs/train", Usage: "output folder: config.json, metrics.csv, epochs.csv, result.json, checkpoint.ckpt"},
-		&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out from its checkpoint (same flags; --epochs, --checkpoint-every, --eval-batch, --data-dir and --device may change)"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out from its checkpoint (same flags; --epochs, --checkpoint-every, --eval-batch, --data-dir, --device and --precision may change)"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 500, Usage: "iterations between checkpoints (one is also written after every epoch and on Ctrl-C)"},
 		&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
 		&cli.BoolFlag{Name: "quiet", Usage: "no progress bar; one line per epoch"},

@@ -110,11 +110,12 @@ type Device struct {
 	closed bool
 
 	// CUDA graphs (graph.go).
-	graphsOn  bool
-	cap       *capture            // the recording in progress
-	graphs    map[*Graph]struct{} // live graphs
-	nextGraph int64
-	launches  int64 // graph launches queued
+	graphsOn   bool
+	cap        *capture            // the recording in progress
+	graphs     map[*Graph]struct{} // live graphs
+	nextGraph  int64
+	launches   int64   // graph launches queued
+	closeLater []int64 // graphs closed during a capture, destroyed after it
 
 	// Kernel selection (precision.go, variants.go): the PTX set loaded, TF32 on or off, and the
 	// kernel variants forced by SetKernelVariant.

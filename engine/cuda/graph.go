@@ -88,6 +88,10 @@ func (d *Device) EndCapture() (engine.Graph, error) {
 	d.nextGraph++
 	id := d.nextGraph
 	r := d.call(op{kind: opEndCapture, val: uint32(id), floats: b2i(c.err != nil)})
+	for _, old := range d.closeLater {
+		d.send(&op{kind: opGraphDestroy, val: uint32(old)})
+	}
+	d.closeLater = d.closeLater[:0]
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -177,9 +181,15 @@ func (g *Graph) Close() {
 	g.done = true
 	d := g.d
 	delete(d.graphs, g)
-	if !d.closed {
-		d.send(&op{kind: opGraphDestroy, val: uint32(g.id)})
+	if d.closed {
+		return
 	}
+	if d.cap != nil {
+		// The worker syncs the stream before destroying a graph; a capturing stream cannot.
+		d.closeLater = append(d.closeLater, g.id)
+		return
+	}
+	d.send(&op{kind: opGraphDestroy, val: uint32(g.id)})
 }
 
 // Stale reports whether the graph uses memory freed since its capture (for tests).

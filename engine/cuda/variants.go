@@ -48,21 +48,25 @@ func (d *Device) KernelVariants(op string) []string {
 }
 
 // VariantCandidates are the variants of a convolution op worth timing for m output rows of its
-// implicit GEMM (output channels; input channels for conv_bwd_data): the tiles no more than twice
-// as high as the default one's and no less than half, and the 64×64 tile. For gemv_n, all.
+// implicit GEMM (output channels; input channels for conv_bwd_data), after the default (""):
+// the other tiles no more than twice as high as the default one's and no less than half, and
+// the 64×64 tile. For gemv_n, all.
 func (d *Device) VariantCandidates(op string, m int) []string {
 	all := d.KernelVariants(op)
 	if op == "gemv_n" || all == nil {
 		return all
 	}
-	bm := convTile(m).bm
+	def := convTile(m)
 	out := []string{""}
 	for _, v := range all[1:] {
+		if v == def.name {
+			continue // the default itself
+		}
 		t, err := parseTile(v)
 		if err != nil {
 			continue
 		}
-		if (t.bm >= bm/2 && t.bm <= 2*bm) || (t.bm == 64 && t.bn == 64) {
+		if (t.bm >= def.bm/2 && t.bm <= 2*def.bm) || (t.bm == 64 && t.bn == 64) {
 			out = append(out, v)
 		}
 	}

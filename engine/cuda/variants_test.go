@@ -3,6 +3,7 @@
 package cuda_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/gazeml/gaze/engine/enginetest"
@@ -31,5 +32,22 @@ func TestVariants(t *testing.T) {
 	}
 	if err := d.SetKernelVariant("conv_fwd", "7x7"); err == nil {
 		t.Error("an unknown variant was accepted")
+	}
+}
+
+// TestVariantCandidates: the default first, not timed twice under its tile's name, the tiles
+// near the default's height, and for gemv_n its one variant.
+func TestVariantCandidates(t *testing.T) {
+	d := raw(t)
+	got := d.VariantCandidates("conv_fwd", 16)
+	if len(got) < 3 || got[0] != "" || slices.Contains(got, "16x128") || !slices.Contains(got, "16x256") || slices.Contains(got, "128x128") {
+		t.Errorf("conv_fwd, 16 channels: %q", got)
+	}
+	got = d.VariantCandidates("conv_bwd_filter", 64)
+	if !slices.Contains(got, "64x128_bk16") || slices.Contains(got, "64x128") || slices.Contains(got, "16x64") {
+		t.Errorf("conv_bwd_filter, 64 channels: %q", got)
+	}
+	if got := d.VariantCandidates("gemv_n", 0); !slices.Equal(got, []string{"", "vec4"}) {
+		t.Errorf("gemv_n: %q", got)
 	}
 }

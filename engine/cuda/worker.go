@@ -97,6 +97,8 @@ func (d *Device) worker(ordinal int, ready chan<- error) {
 			}
 		case opGraphDestroy:
 			if h, ok := w.graphs[o.val]; ok {
+				// A launch of the graph may still run: wait for it before the driver frees it.
+				w.setErr(w.st.sync())
 				graphDestroy(h)
 				delete(w.graphs, o.val)
 			}

@@ -5,6 +5,8 @@ package cuda
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gazeml/gaze/kernels"
 )
@@ -51,7 +53,7 @@ func (d *Device) loadKernels() error {
 	}
 	// A set built for less than compute 8.0 has no TF32 tensor-core code (precision.go).
 	for _, m := range mods {
-		if m.Target < "sm_80" {
+		if sm, err := strconv.Atoi(strings.TrimPrefix(m.Target, "sm_")); err != nil || sm < 80 {
 			d.ptxOld = true
 		}
 	}

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -30,11 +31,13 @@ var Defaults = []Workload{
 // Result is one workload's timing.
 type Result struct {
 	Workload
-	Device   string  `json:"device"`
-	Params   int     `json:"params"`
-	Steps    int     `json:"steps"`
-	StepMS   float64 `json:"step_ms"`
-	ExPerSec float64 `json:"examples_per_s"`
+	Device    string  `json:"device"`
+	Precision string  `json:"precision"`
+	Graphs    bool    `json:"graphs"` // the steps ran as CUDA graphs
+	Params    int     `json:"params"`
+	Steps     int     `json:"steps"`
+	StepMS    float64 `json:"step_ms"`
+	ExPerSec  float64 `json:"examples_per_s"`
 	// StepGFLOP is the arithmetic of one step (see StepFlops) and GFLOPS the rate it ran at.
 	StepGFLOP float64 `json:"step_gflop"`
 	GFLOPS    float64 `json:"gflop_s"`
@@ -94,31 +97,72 @@ func Step(dev engine.Device, w Workload) (func() error, *engine.Model, error) {
 	return step, m, nil
 }
 
-// Run times w for at least minTime after three warm-up steps.
+// Run times w's training step for at least minTime: engine.Trainer's step (gathering the batch,
+// uploading it, forward, backward, update; as CUDA graphs where the device captures) over a data
+// set of one fixed batch, so every epoch is one step. A first short run estimates the step time;
+// the timed run skips its first three steps (recording the graphs, warming caches).
 func Run(dev engine.Device, w Workload, minTime time.Duration) (Result, error) {
-	step, m, err := Step(dev, w)
+	m, err := models.New(dev, w.Model, w.In, 10, w.Batch)
 	if err != nil {
 		return Result{}, err
 	}
 	defer m.Close()
-	for range 3 {
-		if err := step(); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", w.Model, err)
-		}
+	m.Init(0)
+	opt, err := engine.NewOptimizer(dev, m.Arena, engine.OptConfig{Kind: "sgd", LR: 0.01, Momentum: 0.9})
+	if err != nil {
+		return Result{}, err
 	}
-	n := 0
-	start := time.Now()
-	for n < 3 || time.Since(start) < minTime {
-		if err := step(); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", w.Model, err)
-		}
-		n++
+	defer opt.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	size := prodInts(w.In)
+	b := &Batch{x: make([]float32, w.Batch*size), y: make([]float32, w.Batch), in: size}
+	for i := range b.x {
+		b.x[i] = float32(r.NormFloat64())
 	}
-	el := time.Since(start).Seconds() / float64(n)
+	for i := range b.y {
+		b.y[i] = float32(r.IntN(10))
+	}
+	const skip = 3
+	timed := func(steps int) (float64, bool, error) {
+		tr, err := engine.NewTrainer(m, opt, b, nil, engine.TrainConfig{Epochs: skip + steps, Batch: w.Batch, Seed: 1})
+		if err != nil {
+			return 0, false, err
+		}
+		var start time.Time
+		graphs := true
+		tr.OnStep = func(s engine.StepInfo) {
+			if s.Iter == skip-1 {
+				start = time.Now()
+			} else if s.Iter >= skip {
+				graphs = graphs && tr.UsesGraphs()
+			}
+		}
+		if err := tr.Run(context.Background()); err != nil {
+			return 0, false, fmt.Errorf("%s: %w", w.Model, err)
+		}
+		return time.Since(start).Seconds() / float64(steps), graphs, nil
+	}
+	est, _, err := timed(3)
+	if err != nil {
+		return Result{}, err
+	}
+	n := max(10, int(minTime.Seconds()/max(est, 1e-6)))
+	el, graphs, err := timed(n)
+	if err != nil {
+		return Result{}, err
+	}
 	flops, err := StepFlops(dev, w)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", w.Model, err)
 	}
-	return Result{Workload: w, Device: dev.Name(), Params: m.Arena.D, Steps: n, StepMS: el * 1e3, ExPerSec: float64(w.Batch) / el,
-		StepGFLOP: flops / 1e9, GFLOPS: flops / el / 1e9}, nil
+	return Result{Workload: w, Device: dev.Name(), Precision: engine.PrecisionOf(dev), Graphs: graphs, Params: m.Arena.D,
+		Steps: n, StepMS: el * 1e3, ExPerSec: float64(w.Batch) / el, StepGFLOP: flops / 1e9, GFLOPS: flops / el / 1e9}, nil
+}
+
+func prodInts(s []int) int {
+	p := 1
+	for _, v := range s {
+		p *= v
+	}
+	return p
 }

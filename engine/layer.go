@@ -45,6 +45,9 @@ type Context struct {
 	// 1/n for a mean): layers that add a loss term of their own scale its gradient alike.
 	LossScale float64
 	alloc     []Buffer
+	// graph is set while a CUDA graph is being captured (model_graph.go): layers whose kernels
+	// take per-step scalars (Dropout's offset) then read them from its slots.
+	graph *graphState
 }
 
 // Alloc allocates an activation buffer that the model frees when it is closed or resized.

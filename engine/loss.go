@@ -53,6 +53,13 @@ type lossBuffers struct {
 // compute runs the loss kernel on n examples and returns the sum over the batch of each
 // example's normalised loss. With grad, the output gradient is scaled by scale per example.
 func (k LossKind) compute(d Device, lb *lossBuffers, out Tensor, targets Buffer, scale float64, grad bool) (float64, Buffer) {
+	g := k.kernel(d, lb, out, targets, scale, grad)
+	return d.Sum(lb.losses.First(out.N)) * k.perExample(out.Size()), g
+}
+
+// kernel runs the loss kernel: per-example losses into lb.losses and, with grad, the output
+// gradient, which it returns.
+func (k LossKind) kernel(d Device, lb *lossBuffers, out Tensor, targets Buffer, scale float64, grad bool) Buffer {
 	size := out.Size()
 	n := out.N
 	norm := k.perExample(size)
@@ -70,5 +77,5 @@ func (k LossKind) compute(d Device, lb *lossBuffers, out Tensor, targets Buffer,
 	case SigmoidBinaryCrossEntropy:
 		d.SigmoidBCE(out.Buf, targets, losses, g, n, size, s)
 	}
-	return d.Sum(losses) * norm, g
+	return g
 }

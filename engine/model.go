@@ -39,6 +39,8 @@ type Model struct {
 	pred  []float32
 
 	lastOut Tensor // output of the latest forward pass
+
+	gr *graphState // CUDA graphs (model_graph.go); nil until first used
 }
 
 // NewModel builds net for inputs of the given per-example shape on dev, with activation storage
@@ -82,6 +84,9 @@ func (m *Model) EnsureBatch(n int) error {
 	if n <= m.maxN {
 		return nil
 	}
+	if m.gr != nil {
+		m.gr.closeGraphs() // they use the buffers freed here
+	}
 	m.ctx.freeAll()
 	m.maxN = 0
 	if err := m.Net.Setup(&m.ctx, n); err != nil {
@@ -104,6 +109,10 @@ func (m *Model) EnsureBatch(n int) error {
 
 // Close frees the model's device memory.
 func (m *Model) Close() {
+	if m.gr != nil {
+		m.gr.free(m.Dev)
+		m.gr = nil
+	}
 	m.ctx.freeAll()
 	m.Dev.Free(m.Arena.Theta)
 	m.Dev.Free(m.Arena.Grad)
@@ -208,7 +217,9 @@ var ErrEmpty = errors.New("empty data set")
 // Gradient sets ∇θ to the gradient of the mean loss over every example of ds at the current θ,
 // computed in chunks of up to chunk examples, and returns that mean loss (without the L2 term).
 // mode chooses dropout and batch-norm behaviour; running statistics are never updated here.
-// In steady state (same chunk size) it allocates nothing.
+// In steady state (same chunk size) it allocates nothing. On a device that captures (CUDA
+// graphs), each chunk size's forward and backward pass is recorded once and replayed for every
+// chunk (model_graph.go), with the same result.
 func (m *Model) Gradient(ds Examples, chunk int, mode Mode) (float64, error) {
 	it, err := m.Batches(ds, chunk)
 	if err != nil {
@@ -219,7 +230,18 @@ func (m *Model) Gradient(ds Examples, chunk int, mode Mode) (float64, error) {
 	var total float64
 	n := ds.Len()
 	scale := 1 / float64(n)
+	g := m.graphs()
 	for it.Next() {
+		if g != nil {
+			l, ok, err := m.gradChunk(g, it.Len(), mode, scale)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				total += l
+				continue
+			}
+		}
 		total += m.run(it.Len(), mode, true, scale)
 	}
 	if err := it.Err(); err != nil {

@@ -101,6 +101,7 @@ type Optimizer struct {
 
 	segs    []segment
 	segIter int // iteration segs were computed for, -1 when stale
+	segGen  int // incremented whenever segs is recomputed (a recorded step depends on it)
 }
 
 type segment struct {
@@ -111,6 +112,7 @@ type segment struct {
 	frozen     bool
 	// Views of θ, ∇θ and the state over the segment, made once per recomputation.
 	th, g, s1, s2 Buffer
+	slot          int // its per-step scalars' slot in a recorded step (captureStep), or -1
 }
 
 // NewOptimizer allocates the optimizer state for arena on dev.
@@ -226,6 +228,7 @@ func (o *Optimizer) segments(iter int) []segment {
 		}
 	}
 	o.segIter = iter
+	o.segGen++
 	return o.segs
 }
 
@@ -246,10 +249,7 @@ func (o *Optimizer) Step(iter, epoch int) {
 		if s.frozen {
 			continue
 		}
-		rate := lr * s.lr
-		if s.abs {
-			rate = s.lr
-		}
+		rate := s.rate(lr)
 		switch o.Cfg.Kind {
 		case "sgd":
 			var v Buffer
@@ -260,6 +260,64 @@ func (o *Optimizer) Step(iter, epoch int) {
 		case "adam":
 			o.dev.AdamStep(s.th, s.g, s.s1, s.s2, float32(rate), float32(s.momentum),
 				float32(o.Cfg.Beta2), float32(o.Cfg.Eps), float32(o.Cfg.WeightDecay), o.T)
+		}
+	}
+}
+
+// rate is the segment's learning rate when the schedule's base rate is lr.
+func (s *segment) rate(lr float64) float64 {
+	if s.abs {
+		return s.lr
+	}
+	return lr * s.lr
+}
+
+// captureStep records Step's kernels for the segments of iteration iter into a CUDA graph
+// (trainer_graph.go): the same kernels, with their per-step scalars in vars slots that
+// stepVars fills before each launch. It returns the segmentation's generation, which a later
+// iteration must still have for the recording to apply.
+func (o *Optimizer) captureStep(g *graphState, iter int) int {
+	segs := o.segments(iter)
+	for i := range segs {
+		s := &segs[i]
+		s.slot = -1
+		if s.frozen {
+			continue
+		}
+		switch o.Cfg.Kind {
+		case "sgd":
+			var v Buffer
+			if s.momentum > 0 {
+				v = s.s1
+			}
+			vars, slot := g.varSlot(1)
+			s.slot = slot
+			g.cap.SGDStepVar(s.th, s.g, v, float32(s.momentum), float32(o.Cfg.WeightDecay), o.Cfg.Nesterov, vars)
+		case "adam":
+			vars, slot := g.varSlot(2)
+			s.slot = slot
+			g.cap.AdamStepVar(s.th, s.g, s.s1, s.s2, float32(s.momentum), float32(o.Cfg.Beta2), float32(o.Cfg.Eps), float32(o.Cfg.WeightDecay), vars)
+		}
+	}
+	return o.segGen
+}
+
+// stepVars advances the step count as Step does and writes the per-step scalars of Step(iter,
+// epoch) into the slots captureStep handed out: the values Step would pass to its kernels.
+func (o *Optimizer) stepVars(g *graphState, epoch int) {
+	o.T++
+	lr := o.LR(epoch)
+	for i := range o.segs {
+		s := &o.segs[i]
+		if s.slot < 0 {
+			continue
+		}
+		rate := s.rate(lr)
+		switch o.Cfg.Kind {
+		case "sgd":
+			g.varsH[s.slot] = float32(rate)
+		case "adam":
+			g.varsH[s.slot], g.varsH[s.slot+1] = AdamScalars(float32(rate), float32(s.momentum), float32(o.Cfg.Beta2), o.T)
 		}
 	}
 }

@@ -108,8 +108,14 @@ func (l *Dropout) Forward(ctx *Context, x Tensor) Tensor {
 		return x
 	}
 	y := l.y.First(x.N)
-	// Offsets step by 2^32 per iteration: no batch of a layer has 4G elements.
-	ctx.Dev.Dropout(x.Buf, l.mask.First(x.N), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
+	// Offsets step by 2^32 per iteration: no batch of a layer has 4G elements. In a captured
+	// graph the offset is read from the graph's per-step slot (the same value, written before
+	// each launch).
+	if ctx.graph != nil {
+		ctx.graph.cap.DropoutVar(x.Buf, l.mask.First(x.N), y, l.P, ctx.Seed^l.id, ctx.graph.dropoutVars())
+	} else {
+		ctx.Dev.Dropout(x.Buf, l.mask.First(x.N), y, l.P, ctx.Seed^l.id, ctx.Step<<32)
+	}
 	return Tensor{Buf: y, N: x.N, Shape: x.Shape}
 }
 func (l *Dropout) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {

@@ -120,6 +120,10 @@ type Trainer struct {
 	order []int
 	x, y  []float32
 	clock runClock // of the Run in progress
+
+	tg        trainGraphs // the step's CUDA graphs in the Run in progress (trainer_graph.go)
+	graphErr  error
+	lastGraph bool
 }
 
 // NewTrainer checks the configuration against the model and data.
@@ -172,6 +176,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return err
 	}
 	defer release()
+	// Recordings of the step live for one Run: they use t.prev, which release frees.
+	t.tg, t.graphErr = trainGraphs{}, nil
+	defer t.tg.close()
 	t.Model.SetSeed(t.Cfg.Seed)
 	if err := t.expand(); err != nil {
 		return err
@@ -246,12 +253,18 @@ func (t *Trainer) step(epoch int) (StepInfo, error) {
 	if err != nil {
 		return StepInfo{}, err
 	}
-	loss, l2, err := t.batchGradient(k)
+	loss, l2, ok, err := t.graphStep(k, epoch)
 	if err != nil {
 		return StepInfo{}, err
 	}
-	if err := t.update(epoch); err != nil {
-		return StepInfo{}, err
+	t.lastGraph = ok
+	if !ok {
+		if loss, l2, err = t.batchGradient(k); err != nil {
+			return StepInfo{}, err
+		}
+		if err := t.update(epoch); err != nil {
+			return StepInfo{}, err
+		}
 	}
 	m := t.Model
 	info := StepInfo{Iter: t.Iter, Epoch: epoch, Loss: loss, L2: l2, LR: t.Opt.LR(epoch), Before: t.prev, After: m.Arena.Theta}

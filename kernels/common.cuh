@@ -166,3 +166,25 @@ struct FastDiv {
 	__device__ __forceinline__ explicit FastDiv(unsigned long long packed) : mul((unsigned)packed), shift((unsigned)(packed >> 32)) {}
 	__device__ __forceinline__ int div(int n) const { return (int)((__umulhi((unsigned)n, mul) + (unsigned)n) >> shift); }
 };
+
+// tf32_round rounds x to TF32 (1 sign, 8 exponent and 10 mantissa bits, kept in a float with the
+// low 13 mantissa bits zero) to nearest, ties away from zero: PTX's cvt.rna.tf32.f32, which the
+// tensor-core kernels apply to every operand (sm_80 and newer). The emulator's version does the
+// same on the bits (adding half a TF32 unit to the magnitude, then truncating), so that the
+// emulated TF32 kernels compute what the tensor cores compute: TF32 products, exact in float32,
+// accumulated in float32. Infinities and NaN pass unchanged.
+#ifdef GZ_EMU
+inline float tf32_round(float x) {
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+	memcpy(&x, &u, 4);
+	return x;
+}
+#elif __CUDA_ARCH__ >= 800
+__device__ __forceinline__ float tf32_round(float x) {
+	uint32_t u;
+	asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
+	return __uint_as_float(u);
+}
+#endif

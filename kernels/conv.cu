@@ -109,16 +109,23 @@ GZ_EXTERN void conv_splitk_reduce(int M, int NP, int P, int splits, const float*
 	}
 }
 
-#define CONV_FWD(name, BM, BN, TM, TN, LB)                                                                     \
+// The kernel macros take the core (igemm, or igemm_tf32 for --precision tf32) and its K step;
+// CONV_FWD and the others below are the float32 kernels with BK 8, the _TF32 and _BK16 forms
+// their tensor-core and long-K-step variants.
+#define CONV_FWD_K(name, CORE, BK, BM, BN, TM, TN, LB)                                                         \
 	GZ_EXTERN void LB name(GEOM_PARAMS, const float* x, const float* w, float* y, float* ws, int kchunk) {      \
 		Geom g = GEOM_ARGS;                                                                                 \
 		ConvStore st{NCHWStore{y, K, OH * OW, 0.f}, PartialStore{ws, K, N * OH * OW}};                      \
-		igemm<BM, BN, TM, TN>(FwdA{w, C * R * S}, FwdB{x, g}, st, K, N * OH * OW, C * R * S, kchunk);       \
+		CORE<BM, BN, TM, TN, BK>(FwdA{w, C * R * S}, FwdB{x, g}, st, K, N * OH * OW, C * R * S, kchunk);    \
 	}
-#define CONV_FWD_1X1(name, BM, BN, TM, TN, LB)                                                                 \
+#define CONV_FWD_1X1_K(name, CORE, BK, BM, BN, TM, TN, LB)                                                     \
 	GZ_EXTERN void LB name(int N, int C, int HW, int K, const float* x, const float* w, float* y) {            \
-		igemm<BM, BN, TM, TN>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C);   \
+		CORE<BM, BN, TM, TN, BK>(FwdA{w, C}, Fwd1x1B{x, C, HW}, NCHWStore{y, K, HW, 0.f}, K, N * HW, C, C); \
 	}
+#define CONV_FWD(name, ...) CONV_FWD_K(name, igemm, IG_BK, __VA_ARGS__)
+#define CONV_FWD_1X1(name, ...) CONV_FWD_1X1_K(name, igemm, IG_BK, __VA_ARGS__)
+#define CONV_FWD_TF32(name, ...) CONV_FWD_K(name, igemm_tf32, IG_BK, __VA_ARGS__)
+#define CONV_FWD_1X1_TF32(name, ...) CONV_FWD_1X1_K(name, igemm_tf32, IG_BK, __VA_ARGS__)
 IG_INSTANCE(CONV_FWD, conv_fwd_16x128, IG_TILE_16x128)
 IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_16x128, IG_TILE_16x128)
 IG_INSTANCE(CONV_FWD, conv_fwd_32x128, IG_TILE_32x128)
@@ -129,6 +136,22 @@ IG_INSTANCE(CONV_FWD, conv_fwd_128x128, IG_TILE_128x128)
 IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_128x128, IG_TILE_128x128)
 IG_INSTANCE(CONV_FWD, conv_fwd_64x64, IG_TILE_64x64)
 IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_64x64, IG_TILE_64x64)
+// Variants: wider tiles for 16 and 32 output channels.
+IG_INSTANCE(CONV_FWD, conv_fwd_16x256, IG_TILE_16x256)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_16x256, IG_TILE_16x256)
+IG_INSTANCE(CONV_FWD, conv_fwd_32x256, IG_TILE_32x256)
+IG_INSTANCE(CONV_FWD_1X1, conv_fwd_1x1_32x256, IG_TILE_32x256)
+// TF32 tensor cores (--precision tf32), one per default tile.
+IG_INSTANCE(CONV_FWD_TF32, conv_fwd_tf32_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_FWD_1X1_TF32, conv_fwd_1x1_tf32_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_FWD_TF32, conv_fwd_tf32_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_FWD_1X1_TF32, conv_fwd_1x1_tf32_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_FWD_TF32, conv_fwd_tf32_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_FWD_1X1_TF32, conv_fwd_1x1_tf32_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_FWD_TF32, conv_fwd_tf32_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_FWD_1X1_TF32, conv_fwd_1x1_tf32_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_FWD_TF32, conv_fwd_tf32_64x64, IG_TILE_64x64)
+IG_INSTANCE(CONV_FWD_1X1_TF32, conv_fwd_1x1_tf32_64x64, IG_TILE_64x64)
 
 // ---- backward data ----
 
@@ -167,17 +190,26 @@ struct BwdB { // B((k, r, s), (image, ih, iw)) = dy[image, k, oh, ow] where oh·
 	}
 };
 
-#define CONV_BWD_DATA(name, BM, BN, TM, TN, LB)                                                                  \
+#define CONV_BWD_DATA_K(name, CORE, BK, BM, BN, TM, TN, LB)                                                      \
 	GZ_EXTERN void LB name(GEOM_PARAMS, const float* dy, const float* w, float* dx, float beta, float* ws, int kchunk) { \
 		Geom g = GEOM_ARGS;                                                                                  \
 		ConvStore st{NCHWStore{dx, C, H * W, beta}, PartialStore{ws, C, N * H * W}};                         \
-		igemm<BM, BN, TM, TN>(BwdA{w, C, R * S, g.fRS}, BwdB{dy, g}, st, C, N * H * W, K * R * S, kchunk);   \
+		CORE<BM, BN, TM, TN, BK>(BwdA{w, C, R * S, g.fRS}, BwdB{dy, g}, st, C, N * H * W, K * R * S, kchunk); \
 	}
+#define CONV_BWD_DATA(name, ...) CONV_BWD_DATA_K(name, igemm, IG_BK, __VA_ARGS__)
+#define CONV_BWD_DATA_TF32(name, ...) CONV_BWD_DATA_K(name, igemm_tf32, IG_BK, __VA_ARGS__)
 IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_16x128, IG_TILE_16x128)
 IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_32x128, IG_TILE_32x128)
 IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_64x128, IG_TILE_64x128)
 IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_128x128, IG_TILE_128x128)
 IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_64x64, IG_TILE_64x64)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_16x256, IG_TILE_16x256)
+IG_INSTANCE(CONV_BWD_DATA, conv_bwd_data_32x256, IG_TILE_32x256)
+IG_INSTANCE(CONV_BWD_DATA_TF32, conv_bwd_data_tf32_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_BWD_DATA_TF32, conv_bwd_data_tf32_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_BWD_DATA_TF32, conv_bwd_data_tf32_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_BWD_DATA_TF32, conv_bwd_data_tf32_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_BWD_DATA_TF32, conv_bwd_data_tf32_64x64, IG_TILE_64x64)
 
 // ---- backward filter ----
 
@@ -214,17 +246,35 @@ struct BwdFilterB { // B((image, oh, ow), (c, r, s)) = x[image, c, oh·sh − ph
 	}
 };
 
-#define CONV_BWD_FILTER(name, BM, BN, TM, TN, LB)                                                                \
+#define CONV_BWD_FILTER_K(name, CORE, BK, BM, BN, TM, TN, LB)                                                    \
 	GZ_EXTERN void LB name(GEOM_PARAMS, const float* x, const float* dy, float* ws, int kchunk) {               \
 		Geom g = GEOM_ARGS;                                                                                  \
 		int crs = C * R * S;                                                                                 \
-		igemm<BM, BN, TM, TN>(BwdFilterA{dy, K, OH * OW, g.fOHW}, BwdFilterB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
+		CORE<BM, BN, TM, TN, BK>(BwdFilterA{dy, K, OH * OW, g.fOHW}, BwdFilterB{x, g}, PartialStore{ws, K, crs}, K, crs, N * OH * OW, kchunk); \
 	}
+#define CONV_BWD_FILTER(name, ...) CONV_BWD_FILTER_K(name, igemm, IG_BK, __VA_ARGS__)
+#define CONV_BWD_FILTER_BK16(name, ...) CONV_BWD_FILTER_K(name, igemm, 16, __VA_ARGS__)
+#define CONV_BWD_FILTER_TF32(name, ...) CONV_BWD_FILTER_K(name, igemm_tf32, IG_BK, __VA_ARGS__)
 IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_16x128, IG_TILE_16x128)
 IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_32x128, IG_TILE_32x128)
 IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_64x128, IG_TILE_64x128)
 IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_128x128, IG_TILE_128x128)
 IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_64x64, IG_TILE_64x64)
+// Variants: 64-column tiles for the 144 (3×3×16) and 288 (3×3×32) columns, and a K step of 16
+// (half the barriers over the long batch × pixels reduction).
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_16x64, IG_TILE_16x64)
+IG_INSTANCE(CONV_BWD_FILTER, conv_bwd_filter_32x64, IG_TILE_32x64)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_16x128_bk16, IG_TILE_16x128)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_32x128_bk16, IG_TILE_32x128)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_64x128_bk16, IG_TILE_64x128)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_16x64_bk16, IG_TILE_16x64)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_32x64_bk16, IG_TILE_32x64)
+IG_INSTANCE(CONV_BWD_FILTER_BK16, conv_bwd_filter_64x64_bk16, IG_TILE_64x64)
+IG_INSTANCE(CONV_BWD_FILTER_TF32, conv_bwd_filter_tf32_16x128, IG_TILE_16x128)
+IG_INSTANCE(CONV_BWD_FILTER_TF32, conv_bwd_filter_tf32_32x128, IG_TILE_32x128)
+IG_INSTANCE(CONV_BWD_FILTER_TF32, conv_bwd_filter_tf32_64x128, IG_TILE_64x128)
+IG_INSTANCE(CONV_BWD_FILTER_TF32, conv_bwd_filter_tf32_128x128, IG_TILE_128x128)
+IG_INSTANCE(CONV_BWD_FILTER_TF32, conv_bwd_filter_tf32_64x64, IG_TILE_64x64)
 
 // dw[i] += Σ_z ws[z][i], in z order.
 GZ_EXTERN void conv_bwd_filter_reduce(int n, int splits, const float* ws, float* dw) {

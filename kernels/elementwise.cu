@@ -28,8 +28,11 @@ GZ_EXTERN void mul(i64 n, const float* a, const float* b, float* out) {
 	GRID_LOOP(i, n) { out[i] = a[i] * b[i]; }
 }
 
-// mask[i] = keep if u ≥ p else 0, u = rng.Uniform(seed, offset + i); y = x·mask.
-GZ_EXTERN void dropout(i64 n, const float* x, float* mask, float* y, float p, float keep, uint64_t seed, uint64_t offset) {
+// mask[i] = keep if u ≥ p else 0, u = rng.Uniform(seed, offset + i); y = x·mask. When dyn is not
+// null the offset is read from device memory, dyn[0] | dyn[1] << 32 (a step's offset in a
+// replayed CUDA graph, see optim.cu).
+GZ_EXTERN void dropout(i64 n, const float* x, float* mask, float* y, float p, float keep, uint64_t seed, uint64_t offset, const uint32_t* dyn) {
+	if (dyn) offset = (uint64_t)dyn[0] | (uint64_t)dyn[1] << 32;
 	GRID_LOOP(i, n) {
 		float u = philox_uniform(seed, offset + (uint64_t)i);
 		float m = u >= p ? keep : 0.f;

@@ -30,6 +30,9 @@ inline double __dmul_rn(double a, double b) { return a * b; }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __ddiv_rn(double a, double b) { return a / b; }
 inline void __syncthreads() {}
+struct float4 {
+	float x, y, z, w;
+};
 template <class T>
 inline T __shfl_xor_sync(unsigned, T v, int) { return v; }
 inline unsigned __float_as_uint(float f) {

@@ -48,16 +48,19 @@ struct GemmStore {
 	}
 };
 
-// GEMM(name, TA, TB, tile): op(A) = Aᵀ when TA, op(B) = Bᵀ when TB.
-#define GEMM(name, TA, TB, BM, BN, TM, TN, LB)                                                    \
+// GEMM(name, TA, TB, tile): op(A) = Aᵀ when TA, op(B) = Bᵀ when TB; GEMM_TF32 the same on the
+// tensor-core core (--precision tf32).
+#define GEMM_K(name, CORE, TA, TB, BM, BN, TM, TN, LB)                                            \
 	GZ_EXTERN void LB name(int M, int N, int K, int kchunk,                                       \
 		float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc, \
 		float* ws) {                                                                                  \
 		MatA<TA> la{A, lda};                                                                          \
 		MatB<TB> lb{B, ldb};                                                                          \
 		GemmStore st{C, ldc, alpha, beta, PartialStore{ws, M, N}, gridDim.z > 1};                     \
-		igemm<BM, BN, TM, TN>(la, lb, st, M, N, K, kchunk);                                           \
+		CORE<BM, BN, TM, TN, IG_BK>(la, lb, st, M, N, K, kchunk);                                     \
 	}
+#define GEMM(name, ...) GEMM_K(name, igemm, __VA_ARGS__)
+#define GEMM_TF32(name, ...) GEMM_K(name, igemm_tf32, __VA_ARGS__)
 IG_INSTANCE(GEMM, gemm_nn_16x128, false, false, IG_TILE_16x128)
 IG_INSTANCE(GEMM, gemm_nn_32x128, false, false, IG_TILE_32x128)
 IG_INSTANCE(GEMM, gemm_nn_64x128, false, false, IG_TILE_64x128)
@@ -78,6 +81,26 @@ IG_INSTANCE(GEMM, gemm_tt_32x128, true, true, IG_TILE_32x128)
 IG_INSTANCE(GEMM, gemm_tt_64x128, true, true, IG_TILE_64x128)
 IG_INSTANCE(GEMM, gemm_tt_128x128, true, true, IG_TILE_128x128)
 IG_INSTANCE(GEMM, gemm_tt_64x64, true, true, IG_TILE_64x64)
+IG_INSTANCE(GEMM_TF32, gemm_nn_tf32_16x128, false, false, IG_TILE_16x128)
+IG_INSTANCE(GEMM_TF32, gemm_nn_tf32_32x128, false, false, IG_TILE_32x128)
+IG_INSTANCE(GEMM_TF32, gemm_nn_tf32_64x128, false, false, IG_TILE_64x128)
+IG_INSTANCE(GEMM_TF32, gemm_nn_tf32_128x128, false, false, IG_TILE_128x128)
+IG_INSTANCE(GEMM_TF32, gemm_nn_tf32_64x64, false, false, IG_TILE_64x64)
+IG_INSTANCE(GEMM_TF32, gemm_nt_tf32_16x128, false, true, IG_TILE_16x128)
+IG_INSTANCE(GEMM_TF32, gemm_nt_tf32_32x128, false, true, IG_TILE_32x128)
+IG_INSTANCE(GEMM_TF32, gemm_nt_tf32_64x128, false, true, IG_TILE_64x128)
+IG_INSTANCE(GEMM_TF32, gemm_nt_tf32_128x128, false, true, IG_TILE_128x128)
+IG_INSTANCE(GEMM_TF32, gemm_nt_tf32_64x64, false, true, IG_TILE_64x64)
+IG_INSTANCE(GEMM_TF32, gemm_tn_tf32_16x128, true, false, IG_TILE_16x128)
+IG_INSTANCE(GEMM_TF32, gemm_tn_tf32_32x128, true, false, IG_TILE_32x128)
+IG_INSTANCE(GEMM_TF32, gemm_tn_tf32_64x128, true, false, IG_TILE_64x128)
+IG_INSTANCE(GEMM_TF32, gemm_tn_tf32_128x128, true, false, IG_TILE_128x128)
+IG_INSTANCE(GEMM_TF32, gemm_tn_tf32_64x64, true, false, IG_TILE_64x64)
+IG_INSTANCE(GEMM_TF32, gemm_tt_tf32_16x128, true, true, IG_TILE_16x128)
+IG_INSTANCE(GEMM_TF32, gemm_tt_tf32_32x128, true, true, IG_TILE_32x128)
+IG_INSTANCE(GEMM_TF32, gemm_tt_tf32_64x128, true, true, IG_TILE_64x128)
+IG_INSTANCE(GEMM_TF32, gemm_tt_tf32_128x128, true, true, IG_TILE_128x128)
+IG_INSTANCE(GEMM_TF32, gemm_tt_tf32_64x64, true, true, IG_TILE_64x64)
 
 // C = alpha·Σ_z ws[z] + beta·C, the partials added in z order.
 GZ_EXTERN void gemm_splitk_reduce(int M, int N, int splits, const float* ws, float alpha, float beta, float* C, int ldc) {
@@ -106,6 +129,38 @@ GZ_EXTERN void gemv_n(int M, int K, float alpha, const float* A, int lda, const 
 			s3 = fmaf(row[k + 3 * blockDim.x], x[(i64)(k + 3 * blockDim.x) * incx], s3);
 		}
 		for (; k < K; k += blockDim.x) s0 = fmaf(row[k], x[(i64)k * incx], s0);
+		double s = block_sum((double)((s0 + s1) + (s2 + s3)));
+		if (threadIdx.x == 0) {
+			i64 yi = (i64)m * incy;
+			float v = (float)s;
+			y[yi] = beta == 0.f ? alpha * v : alpha * v + beta * y[yi];
+		}
+	}
+}
+
+// gemv_n with 16-byte loads of A (a kernel variant, for the stored projection's g_d = P·g): each
+// row's floats up to its first 16-byte boundary and after its last one are read one at a time,
+// the middle as float4s, four independent sums per thread. x must be contiguous (incx 1); it is
+// read a float at a time, since a row's aligned part starts at a different offset of x per row.
+GZ_EXTERN void gemv_n_vec4(int M, int K, float alpha, const float* A, int lda, const float* x, float beta, float* y, int incy) {
+	for (int m = blockIdx.x; m < M; m += gridDim.x) {
+		const float* row = A + (i64)m * lda;
+		int head = min((int)((0u - (unsigned)((uintptr_t)row >> 2)) & 3u), K);
+		int nv = (K - head) >> 2;
+		const float4* rv = reinterpret_cast<const float4*>(row + head);
+		const float* xv = x + head;
+		float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+#pragma unroll 4
+		for (int i = threadIdx.x; i < nv; i += blockDim.x) {
+			float4 a = rv[i];
+			const float* xi = xv + 4 * (i64)i;
+			s0 = fmaf(a.x, xi[0], s0);
+			s1 = fmaf(a.y, xi[1], s1);
+			s2 = fmaf(a.z, xi[2], s2);
+			s3 = fmaf(a.w, xi[3], s3);
+		}
+		for (int k = threadIdx.x; k < head; k += blockDim.x) s0 = fmaf(row[k], x[k], s0);
+		for (int k = head + 4 * nv + threadIdx.x; k < K; k += blockDim.x) s1 = fmaf(row[k], x[k], s1);
 		double s = block_sum((double)((s0 + s1) + (s2 + s3)));
 		if (threadIdx.x == 0) {
 			i64 yi = (i64)m * incy;

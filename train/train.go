@@ -32,6 +32,7 @@ type Config struct {
 	Epochs    int              `json:"epochs"`
 	Seed      uint64           `json:"seed"`
 	Device    string           `json:"device"`
+	Precision string           `json:"precision,omitempty"` // "" or fp32: float32; tf32: TF32 tensor cores (cuda)
 	CkptEvery int              `json:"checkpoint_every"`
 	EvalBatch int              `json:"eval_batch"`
 	// Input and D are filled in when the model is built (recorded for readers of the folder).
@@ -42,11 +43,12 @@ type Config struct {
 
 // Layout is a training run's folder: config.json, checkpoint.ckpt, metrics.csv, epochs.csv and
 // result.json. A resumed run may train more epochs, checkpoint at another interval, evaluate in
-// other batches, read its data from another folder and run on another device.
+// other batches, read its data from another folder and run on another device or at another
+// precision (like the device, the precision changes the rounding, not the recipe).
 var Layout = rundir.Layout{
 	Markers:    []string{"checkpoint.ckpt", "metrics.csv"},
 	Checkpoint: "checkpoint.ckpt",
-	Mutable:    []string{"epochs", "checkpoint_every", "eval_batch", "data.dir", "device"},
+	Mutable:    []string{"epochs", "checkpoint_every", "eval_batch", "data.dir", "device", "precision"},
 	Derived:    []string{"input_shape", "parameters"},
 }
 
@@ -68,6 +70,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--held-out %d must be ≥ 0", c.Data.HeldOut)
 	case c.Data.Name == "synthetic" && c.Data.Classes < 2:
 		return fmt.Errorf("--classes %d must be ≥ 2", c.Data.Classes)
+	case c.Precision != "" && c.Precision != engine.PrecisionFP32 && c.Precision != engine.PrecisionTF32:
+		return fmt.Errorf("--precision %q: want %s or %s", c.Precision, engine.PrecisionFP32, engine.PrecisionTF32)
 	}
 	return nil
 }
@@ -176,6 +180,9 @@ func (s *Session) build() error {
 		if s.Device, err = engine.Open(cfg.Device); err != nil {
 			return err
 		}
+	}
+	if err = engine.SetPrecision(s.Device, cfg.Precision); err != nil {
+		return err
 	}
 	if s.Data, err = data.Load(cfg.Data, s.Logf); err != nil {
 		return err

@@ -17,14 +17,16 @@ func benchCommand() *cli.Command {
 		Name:  "bench",
 		Usage: "measure training-step throughput of zoo models",
 		Description: "Times one SGD training step (momentum 0.9, cross-entropy, random inputs) per model, the workloads of\n" +
-			"the PyTorch anchors (shared/anchors/torch_cpu.py); run both on the same machine to compare.",
+			"the PyTorch anchors (shared/anchors/torch_cpu.py); run both on the same machine to compare. The step is the\n" +
+			"trainer's (batch gathered and uploaded, forward, backward, update), as CUDA graphs on the cuda device unless\n" +
+			"GAZE_CUDA_GRAPHS=0.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
 			&cli.StringFlag{Name: "models", Usage: "comma-separated model:batch list (default: mnist-fc:250,mnist-fc-200:128,lenet5:128,lenet-lca:250,resnet20:128)"},
 			&cli.DurationFlag{Name: "time", Value: 3 * time.Second, Usage: "minimum time per workload"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			&cli.BoolFlag{Name: "kernels", Usage: "time single kernels (ms, GFLOP/s, GB/s) instead of models; the shapes of bench/torch"},
-			&cli.StringFlag{Name: "filter", Usage: "with --kernels: only kernels whose kernel/shape name contains this"},
+			&cli.StringFlag{Name: "filter", Usage: "with --kernels: only kernels whose kernel/shape name contains this (or one of several, comma-separated)"},
 			&cli.BoolFlag{Name: "lca", Usage: "time the LCA workload instead: ResNet-20's mean loss and gradient over --lca-examples CIFAR-shaped examples in chunks"},
 			&cli.IntFlag{Name: "lca-examples", Value: 50000, Usage: "with --lca: examples in the data set"},
 			&cli.IntFlag{Name: "lca-chunk", Value: 2500, Usage: "with --lca: examples per chunk"},
@@ -32,10 +34,15 @@ func benchCommand() *cli.Command {
 			&cli.BoolFlag{Name: "projection", Usage: "time intrinsic dimension's projections instead: forward (θ = θ₀ + P·θ_d) and transpose (g_d = Pᵀ·g) per step at mnist-fc-200's and lenet5's D, with a stream-copy bandwidth (bench/torch/projection_cpu.py times numpy and PyTorch on the same shapes)"},
 			&cli.StringSliceFlag{Name: "proj-kinds", Value: cli.NewStringSlice("dense", "sparse", "fastfood"), Usage: "with --projection: the projections to time"},
 			&cli.IntFlag{Name: "stream-mb", Value: 512, Usage: "with --projection: MB per array of the stream-copy measurement (0: none)"},
+			&cli.BoolFlag{Name: "variants", Usage: "with --kernels: also time each kernel variant the device offers for the op (cuda: conv tiles, gemv_n vec4), one row each"},
+			precisionFlag,
 		},
 		Action: func(c *cli.Context) error {
 			dev, err := engine.Open(c.String("device"))
 			if err != nil {
+				return err
+			}
+			if err := engine.SetPrecision(dev, c.String("precision")); err != nil {
 				return err
 			}
 			if c.Bool("kernels") || c.Bool("lca") {
@@ -85,13 +92,13 @@ func benchCommand() *cli.Command {
 				results = append(results, r)
 				if !c.Bool("json") {
 					if len(results) == 1 {
-						fmt.Fprintf(w, "%-14s %6s %10s %6s %10s %12s %10s %10s", "model", "batch", "params", "device", "ms/step", "examples/s", "GFLOP/step", "GFLOP/s")
+						fmt.Fprintf(w, "%-14s %6s %10s %6s %6s %10s %12s %10s %10s", "model", "batch", "params", "device", "graphs", "ms/step", "examples/s", "GFLOP/step", "GFLOP/s")
 						if peak != nil {
 							fmt.Fprintf(w, " %7s", "% peak")
 						}
 						fmt.Fprintln(w)
 					}
-					fmt.Fprintf(w, "%-14s %6d %10d %6s %10.2f %12.0f %10.3f %10.1f", r.Model, r.Batch, r.Params, r.Device, r.StepMS, r.ExPerSec, r.StepGFLOP, r.GFLOPS)
+					fmt.Fprintf(w, "%-14s %6d %10d %6s %6t %10.2f %12.0f %10.3f %10.1f", r.Model, r.Batch, r.Params, r.Device, r.Graphs, r.StepMS, r.ExPerSec, r.StepGFLOP, r.GFLOPS)
 					if peak != nil {
 						fmt.Fprintf(w, " %6.1f%%", 100*r.PeakFraction)
 					}

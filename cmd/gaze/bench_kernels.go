@@ -31,15 +31,23 @@ func benchKernels(c *cli.Context, dev engine.Device) error {
 			return nil
 		}
 	}
-	rs, err := bench.Kernels(dev, c.String("filter"), c.Duration("time"))
+	timer := bench.Kernels
+	if c.Bool("variants") {
+		timer = bench.KernelsWithVariants
+	}
+	rs, err := timer(dev, c.String("filter"), c.Duration("time"))
 	if c.Bool("json") {
 		b, _ := json.MarshalIndent(rs, "", "  ")
 		fmt.Fprintln(w, string(b))
 		return err
 	}
-	fmt.Fprintf(w, "%-20s %-26s %6s %10s %10s %10s\n", "kernel", "shape", "device", "ms", "GFLOP/s", "GB/s")
+	fmt.Fprintf(w, "%-20s %-30s %-12s %6s %10s %10s %10s\n", "kernel", "shape", "variant", "device", "ms", "GFLOP/s", "GB/s")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-20s %-26s %6s %10.4f %10.1f %10.1f\n", r.Kernel, r.Shape, r.Device, r.MS, r.GFLOPS, r.GBS)
+		v := r.Variant
+		if v == "" {
+			v = "default"
+		}
+		fmt.Fprintf(w, "%-20s %-30s %-12s %6s %10.4f %10.1f %10.1f\n", r.Kernel, r.Shape, v, r.Device, r.MS, r.GFLOPS, r.GBS)
 	}
 	return err
 }

@@ -118,3 +118,7 @@ func interruptible() (context.Context, context.CancelFunc) {
 func logTo(c *cli.Context) func(string, ...any) {
 	return func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }
 }
+
+// precisionFlag is --precision of the commands that train or time on a device.
+var precisionFlag = &cli.StringFlag{Name: "precision", Value: "fp32", Usage: "convolutions and GEMMs in fp32 or tf32 (TF32 tensor cores: cuda on compute capability 8.0 and newer; " +
+	"operands rounded to 10 mantissa bits, float32 sums; everything else stays float32)"}

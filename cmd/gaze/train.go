@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/train"
@@ -30,8 +31,9 @@ func trainFlags() []cli.Flag {
 		&cli.IntFlag{Name: "epochs", Value: 3, Usage: "number of epochs"},
 		&cli.Uint64Flag{Name: "seed", Usage: "seed of initialisation, shuffling and dropout"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
+		precisionFlag,
 		&cli.StringFlag{Name: "out", Value: "runs/train", Usage: "output folder: config.json, metrics.csv, epochs.csv, result.json, checkpoint.ckpt"},
-		&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out from its checkpoint (same flags; --epochs, --checkpoint-every, --eval-batch, --data-dir and --device may change)"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out from its checkpoint (same flags; --epochs, --checkpoint-every, --eval-batch, --data-dir, --device and --precision may change)"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 500, Usage: "iterations between checkpoints (one is also written after every epoch and on Ctrl-C)"},
 		&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
 		&cli.BoolFlag{Name: "quiet", Usage: "no progress bar; one line per epoch"},
@@ -71,6 +73,9 @@ func trainConfig(c *cli.Context) (train.Config, error) {
 			SplitSeed: c.Uint64("split-seed"), Classes: c.Int("classes")},
 		L2: c.Float64("l2"), Batch: c.Int("batch"), Epochs: c.Int("epochs"), Seed: c.Uint64("seed"),
 		Device: c.String("device"), CkptEvery: c.Int("checkpoint-every"), EvalBatch: c.Int("eval-batch"),
+	}
+	if p := c.String("precision"); p != engine.PrecisionFP32 {
+		cfg.Precision = p // fp32 stays out of config.json, as in runs made before the flag
 	}
 	if mode := c.String("coordconv"); mode != "none" {
 		cfg.CoordConv = mode

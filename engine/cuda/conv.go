@@ -12,7 +12,8 @@ import (
 // The conv op family (engine/kernels_conv.go) on the GPU: convolution forward, backward data and
 // backward filter.
 
-// The kernels of kernels/conv.cu; the tiled ones by tile (tile.idx).
+// The kernels of kernels/conv.cu; the tiled ones by tile (tile.idx), in float32 and, for
+// --precision tf32, on the TF32 tensor cores (precision.go).
 var (
 	convFwdKernels = [5]kernelID{
 		declare("conv", "conv_fwd_16x128"),
@@ -42,8 +43,57 @@ var (
 		declare("conv", "conv_bwd_filter_128x128"),
 		declare("conv", "conv_bwd_filter_64x64"),
 	}
+	convFwdTF32Kernels = [5]kernelID{
+		declare("conv", "conv_fwd_tf32_16x128"),
+		declare("conv", "conv_fwd_tf32_32x128"),
+		declare("conv", "conv_fwd_tf32_64x128"),
+		declare("conv", "conv_fwd_tf32_128x128"),
+		declare("conv", "conv_fwd_tf32_64x64"),
+	}
+	convFwd1x1TF32Kernels = [5]kernelID{
+		declare("conv", "conv_fwd_1x1_tf32_16x128"),
+		declare("conv", "conv_fwd_1x1_tf32_32x128"),
+		declare("conv", "conv_fwd_1x1_tf32_64x128"),
+		declare("conv", "conv_fwd_1x1_tf32_128x128"),
+		declare("conv", "conv_fwd_1x1_tf32_64x64"),
+	}
+	convBwdDataTF32Kernels = [5]kernelID{
+		declare("conv", "conv_bwd_data_tf32_16x128"),
+		declare("conv", "conv_bwd_data_tf32_32x128"),
+		declare("conv", "conv_bwd_data_tf32_64x128"),
+		declare("conv", "conv_bwd_data_tf32_128x128"),
+		declare("conv", "conv_bwd_data_tf32_64x64"),
+	}
+	convBwdFilterTF32Kernels = [5]kernelID{
+		declare("conv", "conv_bwd_filter_tf32_16x128"),
+		declare("conv", "conv_bwd_filter_tf32_32x128"),
+		declare("conv", "conv_bwd_filter_tf32_64x128"),
+		declare("conv", "conv_bwd_filter_tf32_128x128"),
+		declare("conv", "conv_bwd_filter_tf32_64x64"),
+	}
 	kConvSplitKReduce    = declare("conv", "conv_splitk_reduce")
 	kConvBwdFilterReduce = declare("conv", "conv_bwd_filter_reduce")
+
+	// The kernel variants (variants.go) that are not one of the default tiles: wider tiles for
+	// 16 and 32 output channels, 64-column tiles and a K step of 16 for the filter gradient.
+	convFwdVariantKernels = map[string][2]kernelID{ // [general, 1×1]
+		"16x256": {declare("conv", "conv_fwd_16x256"), declare("conv", "conv_fwd_1x1_16x256")},
+		"32x256": {declare("conv", "conv_fwd_32x256"), declare("conv", "conv_fwd_1x1_32x256")},
+	}
+	convBwdDataVariantKernels = map[string]kernelID{
+		"16x256": declare("conv", "conv_bwd_data_16x256"),
+		"32x256": declare("conv", "conv_bwd_data_32x256"),
+	}
+	convBwdFilterVariantKernels = map[string]kernelID{
+		"16x64":       declare("conv", "conv_bwd_filter_16x64"),
+		"32x64":       declare("conv", "conv_bwd_filter_32x64"),
+		"16x128_bk16": declare("conv", "conv_bwd_filter_16x128_bk16"),
+		"32x128_bk16": declare("conv", "conv_bwd_filter_32x128_bk16"),
+		"64x128_bk16": declare("conv", "conv_bwd_filter_64x128_bk16"),
+		"16x64_bk16":  declare("conv", "conv_bwd_filter_16x64_bk16"),
+		"32x64_bk16":  declare("conv", "conv_bwd_filter_32x64_bk16"),
+		"64x64_bk16":  declare("conv", "conv_bwd_filter_64x64_bk16"),
+	}
 )
 
 // convTile picks the tile whose height covers the M dimension (output channels for the forward
@@ -102,11 +152,12 @@ func (d *Device) convSplitK(blocks, k, m, n int) (splits, chunk int, ws uintptr)
 // ConvForward: y = x ⋆ w as an implicit GEMM (M = K channels, N = output pixels).
 func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	convFits("ConvForward", g)
-	t := convTile(g.K)
+	oneByOne := g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W
+	k, t := d.convFwdKernel(g.K, oneByOne)
 	npix := g.N * g.OutH * g.OutW
 	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.K, t.bm)
-	if g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W {
-		d.k(convFwd1x1Kernels[t.idx]).i(g.N).i(g.C).i(g.H * g.W).i(g.K).p(x).p(w).p(y)
+	if oneByOne {
+		d.k(k).i(g.N).i(g.C).i(g.H * g.W).i(g.K).p(x).p(w).p(y)
 		d.go3(gx, gy, 1, 256)
 		return
 	}
@@ -115,7 +166,7 @@ func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	if splits > 1 && ws == 0 {
 		return
 	}
-	d.k(convFwdKernels[t.idx]).geom(g).p(x).p(w).p(y).raw(ws).i(chunk)
+	d.k(k).geom(g).p(x).p(w).p(y).raw(ws).i(chunk)
 	d.go3(gx, gy, splits, 256)
 	if splits > 1 {
 		d.k(kConvSplitKReduce).i(g.K).i(npix).i(g.OutH * g.OutW).i(splits).raw(ws).p(y).f(0)
@@ -126,14 +177,14 @@ func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 // ConvBackwardData: dx = beta*dx + ∂/∂x, the gather form (M = C channels, N = input pixels).
 func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, beta float32) {
 	convFits("ConvBackwardData", g)
-	t := convTile(g.C)
+	k, t := d.convBwdDataKernel(g.C)
 	npix := g.N * g.H * g.W
 	gx, gy := ceilDiv(npix, t.bn), ceilDiv(g.C, t.bm)
 	splits, chunk, ws := d.convSplitK(gx*gy, g.K*g.R*g.S, g.C, npix)
 	if splits > 1 && ws == 0 {
 		return
 	}
-	d.k(convBwdDataKernels[t.idx]).geom(g).p(dy).p(w).p(dx).f(beta).raw(ws).i(chunk)
+	d.k(k).geom(g).p(dy).p(w).p(dx).f(beta).raw(ws).i(chunk)
 	d.go3(gx, gy, splits, 256)
 	if splits > 1 {
 		d.k(kConvSplitKReduce).i(g.C).i(npix).i(g.H * g.W).i(splits).raw(ws).p(dx).f(beta)
@@ -144,7 +195,7 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 // ConvBackwardFilter: dw += ∂/∂w, split-K over batch×pixels into a workspace, then reduced.
 func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) {
 	convFits("ConvBackwardFilter", g)
-	t := convTile(g.K)
+	k, t := d.convBwdFilterKernel(g.K)
 	crs := g.C * g.R * g.S
 	gx, gy := ceilDiv(crs, t.bn), ceilDiv(g.K, t.bm)
 	kd := g.N * g.OutH * g.OutW
@@ -153,7 +204,7 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 	if ws == 0 {
 		return
 	}
-	d.k(convBwdFilterKernels[t.idx]).geom(g).p(x).p(dy).raw(ws).i(chunk)
+	d.k(k).geom(g).p(x).p(dy).raw(ws).i(chunk)
 	d.go3(gx, gy, splits, 256)
 	d.k(kConvBwdFilterReduce).i(g.K * crs).i(splits).raw(ws).p(dw)
 	d.go1(d.streamBlocks(g.K*crs), 256)

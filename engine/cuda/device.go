@@ -60,22 +60,27 @@ const (
 	opSync
 	opInfo
 	opClose
+	opBeginCapture // graph.go: start capturing the stream
+	opEndCapture   // end it; instantiate the graph as val (or, with floats 1, discard it)
+	opGraphLaunch  // launch graph val
+	opGraphDestroy // destroy graph val
 )
 
 type op struct {
-	kind   opKind
-	k      *kernel
-	grid   [3]uint32
-	block  [3]uint32
-	shmem  uint32
-	nargs  int
-	args   [maxArgs]uint64
-	dst    uintptr
-	src    uintptr
-	host   unsafe.Pointer
-	bytes  int64
-	val    uint32
-	floats int // the element count an Alloc asked for, for its error message
+	kind    opKind
+	k       *kernel
+	grid    [3]uint32
+	block   [3]uint32
+	shmem   uint32
+	nargs   int
+	args    [maxArgs]uint64
+	ptrMask uint32 // bit i: args[i] is a device address (graph.go's stale-memory tracking)
+	dst     uintptr
+	src     uintptr
+	host    unsafe.Pointer
+	bytes   int64
+	val     uint32
+	floats  int // the element count an Alloc asked for, for its error message
 }
 
 type reply struct {
@@ -105,6 +110,21 @@ type Device struct {
 	armed  bool      // a kernel that may set status ran since the last check
 	stat   *[4]int32 // host copy of status (its own allocation: cgo may be handed a pointer to it)
 	closed bool
+
+	// CUDA graphs (graph.go).
+	graphsOn   bool
+	cap        *capture            // the recording in progress
+	graphs     map[*Graph]struct{} // live graphs
+	nextGraph  int64
+	launches   int64   // graph launches queued
+	closeLater []int64 // graphs closed during a capture, destroyed after it
+
+	// Kernel selection (precision.go, variants.go): the PTX set loaded, TF32 on or off, and the
+	// kernel variants forced by SetKernelVariant.
+	ptxSet   string
+	ptxOld   bool // some loaded module targets less than sm_80 (no TF32 tensor cores)
+	tf32     bool
+	variants map[string]string
 }
 
 type scratch struct {
@@ -139,7 +159,8 @@ func (b *Buffer) Slice(off, n int) engine.Buffer {
 // Open initialises the driver's context for GPU ordinal on a dedicated OS thread, JIT-compiles
 // the embedded kernels and returns the device.
 func Open(ordinal int) (*Device, error) {
-	d := &Device{q: make(chan op, 4096), reply: make(chan reply, 1), stat: new([4]int32)}
+	d := &Device{q: make(chan op, 4096), reply: make(chan reply, 1), stat: new([4]int32),
+		graphsOn: graphsDefault(), graphs: map[*Graph]struct{}{}, variants: map[string]string{}}
 	ready := make(chan error)
 	go d.worker(ordinal, ready)
 	if err := <-ready; err != nil {
@@ -162,22 +183,43 @@ func (d *Device) Name() string { return "cuda" }
 
 // Describe names the GPU, its compute capability, memory and driver (for `gaze devices`).
 func (d *Device) Describe() string {
-	return fmt.Sprintf("%s (compute %d.%d, %d SMs, %.1f GiB, driver CUDA %s)", d.name, d.ccMaj, d.ccMin, d.sms, float64(d.memTot)/(1<<30), versionString(d.drv))
+	return fmt.Sprintf("%s (compute %d.%d, %d SMs, %.1f GiB, driver CUDA %s, PTX %s)", d.name, d.ccMaj, d.ccMin, d.sms, float64(d.memTot)/(1<<30), versionString(d.drv), d.ptxSet)
 }
 
-// call sends an op and waits for the worker's reply.
+// call sends an op and waits for the worker's reply. During a capture, ops that need the host
+// are refused (graph.go).
 func (d *Device) call(o op) reply {
 	if d.closed {
 		return reply{err: errors.New("cuda: device is closed")}
+	}
+	if d.cap != nil {
+		switch o.kind {
+		case opHtoD:
+			d.refuse("an upload (Upload)")
+			return reply{err: d.cap.err}
+		case opDtoH:
+			d.refuse("a download (Download, or a reduction that returns a value)")
+			return reply{err: d.cap.err}
+		case opSync:
+			d.refuse("Sync")
+			return reply{err: d.cap.err}
+		case opLaunch: // fail: a host-side error
+			if d.cap.err == nil {
+				d.cap.err = *(*error)(o.host)
+			}
+		}
 	}
 	d.q <- o
 	return <-d.reply
 }
 
-// send queues an op without waiting.
+// send queues an op without waiting; while capturing, it notes the addresses the op uses.
 func (d *Device) send(o *op) {
 	if d.closed {
 		panic("cuda: use of a closed device")
+	}
+	if d.cap != nil {
+		d.cap.record(o)
 	}
 	d.q <- *o
 }
@@ -188,6 +230,9 @@ func (d *Device) Close() error {
 		return nil
 	}
 	err := d.Sync()
+	for g := range d.graphs {
+		g.Close()
+	}
 	d.call(op{kind: opClose})
 	d.closed = true
 	return err
@@ -201,6 +246,11 @@ func (d *Device) MemInfo() (free, total int64, err error) {
 
 // Alloc returns a zeroed buffer of n ≥ 0 float32s from the caching allocator.
 func (d *Device) Alloc(n int) (engine.Buffer, error) {
+	if d.cap != nil {
+		// Its zeroing would be recorded and repeated on every launch of the graph.
+		d.refuse("Alloc")
+		return nil, d.cap.err
+	}
 	if n == 0 {
 		return &Buffer{dev: d, root: true}, nil
 	}
@@ -219,6 +269,7 @@ func (d *Device) Free(b engine.Buffer) {
 	if !ok || cb == nil || !cb.root || cb.ptr == 0 {
 		return
 	}
+	d.retire(cb.ptr, int64(cb.n)*4)
 	d.send(&op{kind: opFree, dst: cb.ptr, bytes: int64(cb.n) * 4})
 	cb.ptr, cb.n = 0, 0
 }
@@ -283,6 +334,7 @@ func (d *Device) allocScratch(s *scratch, bytes int64) error {
 		return nil
 	}
 	if s.ptr != 0 {
+		d.retire(s.ptr, s.bytes)
 		d.send(&op{kind: opFree, dst: s.ptr, bytes: s.bytes})
 		s.ptr, s.bytes = 0, 0
 	}

@@ -147,9 +147,9 @@ func loadModule(file, image string, names []string) (map[string]*kernel, error) 
 		msg := C.GoString(clog)
 		switch r {
 		case C.CUDA_ERROR_UNSUPPORTED_PTX_VERSION:
-			return nil, fmt.Errorf("%w\nthe NVIDIA driver (CUDA %s) is older than the PTX in this build (CUDA 11.8, compute_80): update the driver to 520 or newer; JIT log: %s", err, versionString(driverVersion()), msg)
+			return nil, fmt.Errorf("%w\nthe NVIDIA driver (CUDA %s) is older than the PTX in this build (CUDA 11.8): update the driver to 520 or newer; JIT log: %s", err, versionString(driverVersion()), msg)
 		case C.CUDA_ERROR_NO_BINARY_FOR_GPU, C.CUDA_ERROR_INVALID_PTX:
-			return nil, fmt.Errorf("%w\nthe kernels are built for compute capability 8.0 (A100, H100 and newer) and could not be compiled for this GPU; JIT log: %s", err, msg)
+			return nil, fmt.Errorf("%w\nthe kernels (PTX for compute 8.0, and 7.0 for 7.x GPUs) could not be compiled for this GPU (a PTX set forced with GAZE_PTX_DIR for a newer architecture than the GPU's?); JIT log: %s", err, msg)
 		}
 		return nil, fmt.Errorf("%w; JIT log: %s", err, msg)
 	}

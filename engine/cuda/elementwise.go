@@ -87,12 +87,22 @@ func (d *Device) Mul(a, b, out engine.Buffer) {
 
 // Dropout: the Philox masks of the CPU device, bit for bit.
 func (d *Device) Dropout(x, mask, y engine.Buffer, p float32, seed, offset uint64) {
+	d.dropout(x, mask, y, p, seed, offset, nil)
+}
+
+// DropoutVar is Dropout with the offset read from vars[0:2] when the kernel runs (a replayed
+// CUDA graph).
+func (d *Device) DropoutVar(x, mask, y engine.Buffer, p float32, seed uint64, vars engine.Buffer) {
+	d.dropout(x, mask, y, p, seed, 0, vars)
+}
+
+func (d *Device) dropout(x, mask, y engine.Buffer, p float32, seed, offset uint64, vars engine.Buffer) {
 	n := blen(x)
 	keep := float32(0)
 	if p < 1 {
 		keep = 1 / (1 - p)
 	}
-	d.k(kDropout).l(n).p(x).p(mask).p(y).f(p).f(keep).u64(seed).u64(offset)
+	d.k(kDropout).l(n).p(x).p(mask).p(y).f(p).f(keep).u64(seed).u64(offset).p(vars)
 	d.go1(d.streamBlocks(n), 256)
 }
 

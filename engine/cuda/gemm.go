@@ -57,9 +57,42 @@ var (
 			declare("gemm", "gemm_tt_64x64"),
 		},
 	}
+	// The same on the TF32 tensor cores (--precision tf32, precision.go).
+	gemmTF32Kernels = [4][5]kernelID{
+		{ // nn
+			declare("gemm", "gemm_nn_tf32_16x128"),
+			declare("gemm", "gemm_nn_tf32_32x128"),
+			declare("gemm", "gemm_nn_tf32_64x128"),
+			declare("gemm", "gemm_nn_tf32_128x128"),
+			declare("gemm", "gemm_nn_tf32_64x64"),
+		},
+		{ // nt
+			declare("gemm", "gemm_nt_tf32_16x128"),
+			declare("gemm", "gemm_nt_tf32_32x128"),
+			declare("gemm", "gemm_nt_tf32_64x128"),
+			declare("gemm", "gemm_nt_tf32_128x128"),
+			declare("gemm", "gemm_nt_tf32_64x64"),
+		},
+		{ // tn
+			declare("gemm", "gemm_tn_tf32_16x128"),
+			declare("gemm", "gemm_tn_tf32_32x128"),
+			declare("gemm", "gemm_tn_tf32_64x128"),
+			declare("gemm", "gemm_tn_tf32_128x128"),
+			declare("gemm", "gemm_tn_tf32_64x64"),
+		},
+		{ // tt
+			declare("gemm", "gemm_tt_tf32_16x128"),
+			declare("gemm", "gemm_tt_tf32_32x128"),
+			declare("gemm", "gemm_tt_tf32_64x128"),
+			declare("gemm", "gemm_tt_tf32_128x128"),
+			declare("gemm", "gemm_tt_tf32_64x64"),
+		},
+	}
 	kGemmSplitKReduce = declare("gemm", "gemm_splitk_reduce")
 	kGemvN            = declare("gemm", "gemv_n")
 	kGemvT            = declare("gemm", "gemv_t")
+	// gemv_n with 16-byte loads of A, a kernel variant (variants.go) for the projection.
+	kGemvNVec4 = declare("gemm", "gemv_n_vec4")
 )
 
 // gemmTile uses the 128×128 tile when it still gives every SM a block, else smaller ones.
@@ -122,7 +155,7 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.
 			}
 		}
 	}
-	d.k(gemmKernels[b2i(transA)*2+b2i(transB)][t.idx]).i(m).i(n).i(k).i(chunk).f(alpha).p(a).i(lda).p(b).i(ldb).f(beta).p(c).i(ldc).raw(ws)
+	d.k(d.gemmKernel(transA, transB, t)).i(m).i(n).i(k).i(chunk).f(alpha).p(a).i(lda).p(b).i(ldb).f(beta).p(c).i(ldc).raw(ws)
 	d.go3(gx, gy, splits, 256)
 	if splits > 1 {
 		d.k(kGemmSplitKReduce).i(m).i(n).i(splits).raw(ws).f(alpha).f(beta).p(c).i(ldc)
@@ -151,7 +184,11 @@ func (d *Device) Gemv(trans bool, m, n int, alpha float32, a engine.Buffer, lda 
 		return
 	}
 	if !trans {
-		d.k(kGemvN).i(m).i(n).f(alpha).p(a).i(lda).p(x).i(1).f(beta).p(y).i(1)
+		if d.variants["gemv_n"] == "vec4" {
+			d.k(kGemvNVec4).i(m).i(n).f(alpha).p(a).i(lda).p(x).f(beta).p(y).i(1)
+		} else {
+			d.k(kGemvN).i(m).i(n).f(alpha).p(a).i(lda).p(x).i(1).f(beta).p(y).i(1)
+		}
 		d.go1(min(m, 65535), rowThreads(n))
 		return
 	}

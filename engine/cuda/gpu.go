@@ -40,8 +40,8 @@ func openGPU(ordinal int, d *Device) (context, error) {
 	if d.ccMaj, d.ccMin, err = dev.ComputeCapability(); err != nil {
 		return context{}, fmt.Errorf("cuda: GPU %d: %v", ordinal, err)
 	}
-	if d.ccMaj < 8 {
-		return context{}, fmt.Errorf("cuda: %s has compute capability %d.%d; gaze's kernels are built for 8.0 and newer (A100, H100, RTX 30xx and later)", d.name, d.ccMaj, d.ccMin)
+	if d.ccMaj < 7 {
+		return context{}, fmt.Errorf("cuda: %s has compute capability %d.%d; gaze's kernels are built for 7.0 and newer (V100, T4, A100, H100 and later)", d.name, d.ccMaj, d.ccMin)
 	}
 	if d.sms, err = dev.Attribute(cu.MultiprocessorCount); err != nil {
 		return context{}, fmt.Errorf("cuda: GPU %d: %v", ordinal, err)

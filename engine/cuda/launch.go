@@ -16,7 +16,7 @@ import (
 // k starts packing a launch of a declared kernel (Open has loaded every one).
 func (d *Device) k(id kernelID) *op {
 	o := &d.cur
-	o.kind, o.k, o.nargs, o.shmem = opLaunch, d.kern[id], 0, 0
+	o.kind, o.k, o.nargs, o.shmem, o.ptrMask = opLaunch, d.kern[id], 0, 0, 0
 	return o
 }
 
@@ -41,10 +41,14 @@ func (o *op) p(b engine.Buffer) *op {
 	if cb == nil {
 		return o.slot(0)
 	}
-	return o.slot(uint64(cb.ptr))
+	return o.raw(cb.ptr)
 }
 
-func (o *op) raw(ptr uintptr) *op { return o.slot(uint64(ptr)) }
+// raw passes a device address (a scratch area); like p, it is marked as one for graph.go.
+func (o *op) raw(ptr uintptr) *op {
+	o.ptrMask |= 1 << o.nargs
+	return o.slot(uint64(ptr))
+}
 
 // i passes an int parameter; values must fit in int32 (checked by the launchers' size checks).
 func (o *op) i(v int) *op       { return o.slot(uint64(uint32(int32(v)))) }

@@ -5,6 +5,8 @@ package cuda
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gazeml/gaze/kernels"
 )
@@ -33,12 +35,27 @@ func declare(module, name string) kernelID {
 	return kernelID(len(declared) - 1)
 }
 
-// loadKernels loads every declared kernel from the PTX modules (embedded, or from $GAZE_PTX_DIR)
-// into d.kern. It runs on the worker thread, with the context current.
+// loadKernels loads every declared kernel from the PTX modules (the embedded set for the GPU's
+// compute capability, or those in $GAZE_PTX_DIR) into d.kern. It runs on the worker thread, with
+// the context current, after openGPU has read the compute capability.
 func (d *Device) loadKernels() error {
-	mods, err := kernels.Modules()
+	set, err := kernels.SetFor(d.ccMaj, d.ccMin)
+	if err != nil {
+		return fmt.Errorf("cuda: %s: %w", d.name, err)
+	}
+	d.ptxSet = set
+	mods, err := kernels.Modules(set)
 	if err != nil {
 		return err
+	}
+	if os.Getenv(kernels.PTXDirEnv) != "" {
+		d.ptxSet = "from " + kernels.PTXDirEnv
+	}
+	// A set built for less than compute 8.0 has no TF32 tensor-core code (precision.go).
+	for _, m := range mods {
+		if sm, err := strconv.Atoi(strings.TrimPrefix(m.Target, "sm_")); err != nil || sm < 80 {
+			d.ptxOld = true
+		}
 	}
 	byName := make(map[string]kernels.Module, len(mods))
 	for _, m := range mods {

@@ -15,7 +15,7 @@ import (
 // tile-indexed tables hold the kernel of their tile.
 func TestModulesDeclared(t *testing.T) {
 	t.Setenv(kernels.PTXDirEnv, "")
-	mods, err := kernels.Modules()
+	mods, err := kernels.Modules(kernels.SM80) // the sm70 set has the same entry points (kernels.TestSetsAlike)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +50,15 @@ func TestModulesDeclared(t *testing.T) {
 			if got, want := declared[gemmKernels[i][tl.idx]].name, "gemm_"+tr+"_"+tl.name; got != want {
 				t.Errorf("gemmKernels[%d][%d] is %s, want %s", i, tl.idx, got, want)
 			}
+			if got, want := declared[gemmTF32Kernels[i][tl.idx]].name, "gemm_"+tr+"_tf32_"+tl.name; got != want {
+				t.Errorf("gemmTF32Kernels[%d][%d] is %s, want %s", i, tl.idx, got, want)
+			}
 		}
 		for _, c := range []struct {
 			table  [5]kernelID
 			prefix string
-		}{{convFwdKernels, "conv_fwd_"}, {convFwd1x1Kernels, "conv_fwd_1x1_"}, {convBwdDataKernels, "conv_bwd_data_"}, {convBwdFilterKernels, "conv_bwd_filter_"}} {
+		}{{convFwdKernels, "conv_fwd_"}, {convFwd1x1Kernels, "conv_fwd_1x1_"}, {convBwdDataKernels, "conv_bwd_data_"}, {convBwdFilterKernels, "conv_bwd_filter_"},
+			{convFwdTF32Kernels, "conv_fwd_tf32_"}, {convFwd1x1TF32Kernels, "conv_fwd_1x1_tf32_"}, {convBwdDataTF32Kernels, "conv_bwd_data_tf32_"}, {convBwdFilterTF32Kernels, "conv_bwd_filter_tf32_"}} {
 			if got, want := declared[c.table[tl.idx]].name, c.prefix+tl.name; got != want {
 				t.Errorf("tile %s: kernel %s, want %s", tl.name, got, want)
 			}

@@ -20,11 +20,12 @@ type worker struct {
 	cached int64
 	inUse  int64
 	err    error
+	graphs map[uint32]graphHandle // instantiated CUDA graphs by id (graph.go)
 }
 
 func (d *Device) worker(ordinal int, ready chan<- error) {
 	runtime.LockOSThread() // never unlocked: the thread holds the context for the device's life
-	w := &worker{d: d, cache: map[int64][]uintptr{}, sizes: map[uintptr]int64{}}
+	w := &worker{d: d, cache: map[int64][]uintptr{}, sizes: map[uintptr]int64{}, graphs: map[uint32]graphHandle{}}
 	if err := w.init(ordinal); err != nil {
 		ready <- err
 		return
@@ -73,8 +74,40 @@ func (d *Device) worker(ordinal int, ready chan<- error) {
 		case opInfo:
 			free, total, err := memInfo()
 			d.reply <- reply{free: free, total: total, err: err}
+		case opBeginCapture:
+			err := w.st.beginCapture()
+			d.reply <- reply{err: err}
+		case opEndCapture:
+			// An error in the capture (a failed launch, a host-side failure) makes the graph
+			// incomplete: it is discarded, and the error returned and cleared (the work never ran).
+			h, err := w.st.endCapture(o.floats == 0 && w.err == nil)
+			if w.err != nil {
+				err, w.err = w.err, nil
+			}
+			if err == nil && o.floats == 0 {
+				w.graphs[o.val] = h
+			}
+			d.reply <- reply{err: err}
+		case opGraphLaunch:
+			if w.err != nil {
+				continue
+			}
+			if err := w.st.graphLaunch(w.graphs[o.val]); err != nil {
+				w.setErr(fmt.Errorf("%w (graph %d)", err, o.val))
+			}
+		case opGraphDestroy:
+			if h, ok := w.graphs[o.val]; ok {
+				// A launch of the graph may still run: wait for it before the driver frees it.
+				w.setErr(w.st.sync())
+				graphDestroy(h)
+				delete(w.graphs, o.val)
+			}
 		case opClose:
 			w.st.sync()
+			for id, h := range w.graphs {
+				graphDestroy(h)
+				delete(w.graphs, id)
+			}
 			w.releaseCache()
 			for p := range w.sizes {
 				memFree(p)

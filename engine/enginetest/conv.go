@@ -89,7 +89,7 @@ func testConvForward(t *testing.T, dev engine.Device) {
 			y := h.nans(g.OutputLen())
 			h.dev.ConvForward(g, h.buf(x), h.buf(w), y)
 			want, mag := refConvForward(g, f64(x), f64(w))
-			h.close("y", h.get(y), want, mag, tol{convAtol, accumRtol(g.C * g.R * g.S)})
+			h.close("y", h.get(y), want, mag, h.productTol(convAtol, g.C*g.R*g.S))
 		})
 	}
 }
@@ -107,7 +107,7 @@ func testConvBackwardData(t *testing.T, dev engine.Device) {
 				dx := h.buf(dx0)
 				h.dev.ConvBackwardData(g, h.buf(dy), h.buf(w), dx, beta)
 				want, mag := refConvBackwardData(g, f64(dy), f64(w), f64(dx0), float64(beta))
-				h.close("dx", h.get(dx), want, mag, tol{convAtol, accumRtol(g.K*g.R*g.S + 1)})
+				h.close("dx", h.get(dx), want, mag, h.productTol(convAtol, g.K*g.R*g.S+1))
 			})
 		}
 	}
@@ -122,7 +122,7 @@ func testConvBackwardFilter(t *testing.T, dev engine.Device) {
 			dw := h.buf(dw0)
 			h.dev.ConvBackwardFilter(g, h.buf(x), h.buf(dy), dw)
 			want, mag := refConvBackwardFilter(g, f64(x), f64(dy), f64(dw0))
-			h.close("dw", h.get(dw), want, mag, tol{convAtol, accumRtol(g.N*g.OutH*g.OutW + 1)})
+			h.close("dw", h.get(dw), want, mag, h.productTol(convAtol, g.N*g.OutH*g.OutW+1))
 		})
 	}
 }

@@ -97,7 +97,7 @@ func gemmCase(h *harness, transA, transB bool, s gemmShape, strided bool, alpha,
 	want, mag := refGemm(transA, transB, m, n, k, float64(alpha), f64(a), lda, f64(b), ldb, float64(beta), f64(c), ldc)
 	cb := h.buf(c)
 	h.dev.Gemm(transA, transB, m, n, k, alpha, h.buf(a), lda, h.buf(b), ldb, beta, cb, ldc)
-	h.close("C", h.get(cb), want, mag, tol{gemmAtol, accumRtol(k)})
+	h.close("C", h.get(cb), want, mag, h.productTol(gemmAtol, k))
 }
 
 // testGemv checks Gemv (both transposes, beta 0 and 1, lda beyond n) against the Gemm reference
@@ -122,7 +122,7 @@ func testGemv(t *testing.T, dev engine.Device) {
 					want, mag := refGemm(trans, false, yn, 1, xn, 0.75, f64(a), s.lda, f64(x), 1, float64(beta), f64(y), 1)
 					yb := h.buf(y)
 					dev.Gemv(trans, s.m, s.n, 0.75, h.buf(a), s.lda, h.buf(x), beta, yb)
-					h.close("y", h.get(yb), want, mag, tol{1e-6, accumRtol(xn + 1)})
+					h.close("y", h.get(yb), want, mag, h.productTol(1e-6, xn+1))
 				})
 			}
 		}

@@ -28,6 +28,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,26 +54,88 @@ type tol struct{ atol, rtol float64 }
 // or one behind engine.Checked, since the BadInput group tests the argument checks that come with
 // it (check.go).
 func Run(t *testing.T, dev engine.Device) {
-	t.Run("Gemm", func(t *testing.T) { testGemm(t, dev) })
-	t.Run("Gemv", func(t *testing.T) { testGemv(t, dev) })
-	t.Run("ConvForward", func(t *testing.T) { testConvForward(t, dev) })
-	t.Run("ConvBackwardData", func(t *testing.T) { testConvBackwardData(t, dev) })
-	t.Run("ConvBackwardFilter", func(t *testing.T) { testConvBackwardFilter(t, dev) })
-	t.Run("BiasAdd", func(t *testing.T) { testBiasAdd(t, dev) })
-	t.Run("BiasGrad", func(t *testing.T) { testBiasGrad(t, dev) })
-	t.Run("BatchNorm", func(t *testing.T) { testBatchNorm(t, dev) })
-	t.Run("Relu", func(t *testing.T) { testRelu(t, dev) })
-	t.Run("Pool", func(t *testing.T) { testPool(t, dev) })
-	t.Run("Loss", func(t *testing.T) { testLoss(t, dev) })
-	t.Run("Argmax", func(t *testing.T) { testArgmax(t, dev) })
-	t.Run("Elementwise", func(t *testing.T) { testElementwise(t, dev) })
-	t.Run("Dropout", func(t *testing.T) { testDropout(t, dev) })
-	t.Run("Reduce", func(t *testing.T) { testReduce(t, dev) })
-	t.Run("Optim", func(t *testing.T) { testOptim(t, dev) })
-	t.Run("GradCheck", func(t *testing.T) { testGradCheck(t, dev) })
-	t.Run("Coords", func(t *testing.T) { testCoords(t, dev) })
-	t.Run("Projection", func(t *testing.T) { testProjection(t, dev) })
-	t.Run("BadInput", func(t *testing.T) { testBadInput(t, dev) })
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) { g.f(t, dev) })
+	}
+}
+
+// groups are the suite's subtests, in order: one or more per op family.
+var groups = []struct {
+	name string
+	f    func(*testing.T, engine.Device)
+}{
+	{"Gemm", testGemm},
+	{"Gemv", testGemv},
+	{"ConvForward", testConvForward},
+	{"ConvBackwardData", testConvBackwardData},
+	{"ConvBackwardFilter", testConvBackwardFilter},
+	{"BiasAdd", testBiasAdd},
+	{"BiasGrad", testBiasGrad},
+	{"BatchNorm", testBatchNorm},
+	{"Relu", testRelu},
+	{"Pool", testPool},
+	{"Loss", testLoss},
+	{"Argmax", testArgmax},
+	{"Elementwise", testElementwise},
+	{"Dropout", testDropout},
+	{"Reduce", testReduce},
+	{"Optim", testOptim},
+	{"GradCheck", testGradCheck},
+	{"Coords", testCoords},
+	{"Projection", testProjection},
+	{"BadInput", testBadInput},
+}
+
+// RunGroups runs the named groups of the suite (Run's subtest names, e.g. "ConvForward"), for a
+// device setting that changes only some ops (a kernel variant). An unknown name fails the test.
+func RunGroups(t *testing.T, dev engine.Device, names ...string) {
+	for _, n := range names {
+		i := slices.IndexFunc(groups, func(g struct {
+			name string
+			f    func(*testing.T, engine.Device)
+		}) bool {
+			return g.name == n
+		})
+		if i < 0 {
+			t.Errorf("enginetest: no group %q", n)
+			continue
+		}
+		t.Run(n, func(t *testing.T) { groups[i].f(t, dev) })
+	}
+}
+
+// TF32Groups are the groups whose kernels --precision tf32 changes.
+var TF32Groups = []string{"Gemm", "Gemv", "ConvForward", "ConvBackwardData", "ConvBackwardFilter"}
+
+// RunTF32 runs TF32Groups with dev switched to TF32 (engine.SetPrecision) and TF32's tolerance
+// (productTol), then switches it back to float32. The other groups' kernels do not change, and
+// the finite-difference checks cannot resolve TF32's rounding. It fails when the device has no
+// TF32 mode: call it where one is expected.
+func RunTF32(t *testing.T, dev engine.Device) {
+	if err := engine.SetPrecision(dev, engine.PrecisionTF32); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := engine.SetPrecision(dev, engine.PrecisionFP32); err != nil {
+			t.Error(err)
+		}
+	}()
+	RunGroups(t, dev, TF32Groups...)
+}
+
+// tf32Rtol bounds the relative error of one product of TF32-rounded operands: each operand is
+// rounded to nearest with 10 mantissa bits (unit roundoff 2^-11), so |ãb̃ − ab| ≤ (2·2^-11 +
+// 2^-22)·|ab|. Against the magnitude Σ|ab| it bounds the rounding of every term of a sum.
+const tf32Rtol = 2.0/(1<<11) + 1.0/(1<<22)
+
+// productTol is the tolerance of a sum of m products (GEMM, GEMV, convolutions): the float32
+// accumulation's, plus in TF32 mode the operands' rounding (tf32Rtol) and twice the accumulation
+// margin, since tensor cores add products in groups with their own rounding.
+func (h *harness) productTol(atol float64, m int) tol {
+	if h.tf32 {
+		return tol{atol, tf32Rtol + 2*accumRtol(m)}
+	}
+	return tol{atol, accumRtol(m)}
 }
 
 // guardLen cells on each side of every buffer hold guardVal; an odd count makes views start at
@@ -97,6 +160,7 @@ type harness struct {
 	rnd  *rand.Rand
 	bufs []guarded
 	snap bool // keep each new buffer's initial contents (for unchanged)
+	tf32 bool // the device computes products in TF32 (productTol)
 }
 
 // run starts a subtest with its own harness. The RNG is seeded from the subtest's name below the
@@ -112,7 +176,8 @@ func run(t *testing.T, name string, dev engine.Device, f func(h *harness)) {
 		}
 		hs.Write([]byte(name))
 		seed := hs.Sum64()
-		h := &harness{t: t, dev: dev, rnd: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+		h := &harness{t: t, dev: dev, rnd: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+			tf32: engine.PrecisionOf(dev) == engine.PrecisionTF32}
 		t.Cleanup(h.finish)
 		defer func() {
 			if r := recover(); r != nil {

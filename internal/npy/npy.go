@@ -7,9 +7,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,7 +25,9 @@ import (
 //
 // A Stream appends rows and keeps the header's row count equal to the rows completely on disk:
 // rows are written first, then (at Sync) the fixed-width header is rewritten in place, so a
-// crash leaves a file that numpy reads as the prefix of complete rows it claims.
+// crash leaves a file that numpy reads as the prefix of complete rows it claims. It keeps a
+// running CRC-32 of its data, which a run's checkpoints record (Commit) and a resumed run
+// verifies (ResumeStream): a stream is cut back to a checkpoint, never extended.
 
 const headerLen = 128 // magic(6) + version(2) + len(2) + dict: room for any shape we write
 
@@ -77,6 +81,8 @@ type Stream struct {
 	Rows   int // rows written (not necessarily synced)
 	synced int
 	buf    []byte
+	size   int64  // bytes written: header and rows
+	crc    uint32 // CRC-32 of the rows written
 }
 
 // CreateStream creates (truncating) an NPY file with zero rows.
@@ -85,7 +91,7 @@ func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols}
+	s := &Stream{f: f, path: path, dt: dt, Cols: cols, size: headerLen}
 	if _, err := f.Write(header(dt, []int{0, cols})); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -93,35 +99,129 @@ func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
 	return s, nil
 }
 
+func (s *Stream) rowBytes() int64 { return int64(s.Cols * s.dt.size()) }
+
+// checkStream checks that path is a stream of rows of cols dt values and returns the rows its
+// header claims.
+func checkStream(path string, dt Dtype, cols int) (int, error) {
+	shape, gotDt, off, err := ReadHeader(path)
+	if err != nil {
+		return 0, err
+	}
+	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != headerLen {
+		return 0, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
+	}
+	return shape[0], nil
+}
+
 // OpenStream reopens a stream written by CreateStream to append after its first keep rows
 // (the rows of a resumed run's checkpoint); rows past keep are cut off. It fails when the file
-// holds fewer than keep complete rows or is not such a stream.
+// holds fewer than keep complete rows, in its header or on disk, or is not such a stream: it
+// never fills missing rows in. (For checkpoints that recorded no stream states; ResumeStream
+// also verifies the rows kept.)
 func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
-	shape, gotDt, off, err := ReadHeader(path)
+	rows, err := checkStream(path, dt, cols)
 	if err != nil {
 		return nil, err
 	}
-	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != headerLen {
-		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
 	}
-	if shape[0] < keep {
-		return nil, fmt.Errorf("%s: holds %d rows, the checkpoint needs %d", path, shape[0], keep)
+	s := &Stream{path: path, dt: dt, Cols: cols, Rows: keep}
+	s.size = int64(headerLen) + int64(keep)*s.rowBytes()
+	onDisk := (st.Size() - headerLen) / s.rowBytes()
+	if rows < keep || st.Size() < s.size {
+		return nil, fmt.Errorf("%s: holds %d complete rows (its header claims %d), the checkpoint needs %d: the file was truncated; refusing to resume", path, max(onDisk, 0), rows, keep)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
-	end := int64(headerLen) + int64(keep)*int64(cols*dt.size())
-	if err := f.Truncate(end); err != nil {
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, io.NewSectionReader(f, headerLen, s.size-headerLen)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s.f, s.crc = f, h.Sum32()
+	if err := s.reopenAt(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	if _, err := f.Seek(end, io.SeekStart); err != nil {
+	return s, nil
+}
+
+// ResumeStream reopens a stream to append after the state a checkpoint recorded (see
+// rundir.RestoreFile): a longer file is cut back, a shorter or changed one refused.
+func ResumeStream(path string, dt Dtype, cols int, st rundir.StreamState) (*Stream, error) {
+	if _, err := checkStream(path, dt, cols); err != nil {
+		return nil, err
+	}
+	s := &Stream{path: path, dt: dt, Cols: cols, Rows: st.Rows, size: st.Bytes, crc: st.CRC}
+	if st.Start != headerLen || st.Bytes != headerLen+int64(st.Rows)*s.rowBytes() {
+		return nil, fmt.Errorf("%s: the checkpoint's record (%d rows in %d bytes from %d) does not fit rows of %d %s", path, st.Rows, st.Bytes, st.Start, cols, dt)
+	}
+	if err := rundir.RestoreFile(path, st); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.f = f
+	if err := s.reopenAt(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols, Rows: keep}
-	return s, s.Sync()
+	return s, nil
+}
+
+// reopenAt cuts the file to the stream's size, positions it there and writes the header.
+func (s *Stream) reopenAt() error {
+	if err := s.f.Truncate(s.size); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	if _, err := s.f.Seek(s.size, io.SeekStart); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return s.Sync()
+}
+
+// OpenIn opens the stream at path of a run whose streams reg registers: created for a fresh
+// run, or reopened at the state the resumed checkpoint recorded (which must be rows rows), or,
+// for a checkpoint that recorded none, cut back to rows rows. The stream is registered, so the
+// run's checkpoints commit it.
+func OpenIn(reg *rundir.Streams, path string, dt Dtype, cols, rows int) (*Stream, error) {
+	how, st, err := reg.Lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	var s *Stream
+	switch how {
+	case rundir.Fresh:
+		s, err = CreateStream(path, dt, cols)
+	case rundir.Recorded:
+		if st.Rows != rows {
+			return nil, fmt.Errorf("%s: the checkpoint recorded %d rows of it, its run needs %d", path, st.Rows, rows)
+		}
+		s, err = ResumeStream(path, dt, cols, st)
+	default:
+		s, err = OpenStream(path, dt, cols, rows)
+	}
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(s)
+	return s, nil
+}
+
+// Commit makes the rows written so far durable and readable and returns the stream's state
+// (rundir.Stream).
+func (s *Stream) Commit() (rundir.StreamState, error) {
+	if err := s.Sync(); err != nil {
+		return rundir.StreamState{}, err
+	}
+	return rundir.StreamState{File: filepath.Base(s.path), Rows: s.Rows, Bytes: s.size, Start: headerLen, CRC: s.crc}, nil
 }
 
 // AppendF32 appends one row of float32 values.
@@ -152,6 +252,8 @@ func (s *Stream) write() error {
 	if _, err := s.f.Write(s.buf); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	s.size += int64(len(s.buf))
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, s.buf)
 	s.Rows++
 	return nil
 }
@@ -350,6 +452,8 @@ func (s *Stream) AppendFile(path string, rows int) error {
 	if _, err := s.f.Write(b[off : off+n]); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	s.size += int64(n)
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, b[off:off+n])
 	s.Rows += rows
 	return nil
 }

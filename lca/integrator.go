@@ -127,6 +127,28 @@ func (it *Integrator) Close() {
 // Restart forgets the cached start gradient (after θ was changed other than by Step).
 func (it *Integrator) Restart() { it.haveStart = false }
 
+// Start returns the cached start of the next step (the loss and gradient at its θ_t), ok false
+// when there is none: what a checkpoint keeps, so that a resumed run evaluates exactly the
+// gradients an uninterrupted one does.
+func (it *Integrator) Start() (loss float64, grad []float32, ok bool) {
+	if !it.haveStart {
+		return 0, nil, false
+	}
+	grad = make([]float32, it.m.Arena.D)
+	it.dev.Download(grad, it.g0)
+	return it.loss0, grad, true
+}
+
+// SetStart restores a start that Start returned.
+func (it *Integrator) SetStart(loss float64, grad []float32) error {
+	if len(grad) != it.m.Arena.D {
+		return fmt.Errorf("start gradient of %d values, want %d", len(grad), it.m.Arena.D)
+	}
+	it.dev.Upload(it.g0, grad)
+	it.loss0, it.haveStart = loss, true
+	return nil
+}
+
 func (it *Integrator) mode() engine.Mode { return engine.Mode{BatchStats: it.Cfg.BatchStats} }
 
 // gradient sets θ to before + f·Δ (or exactly θ_{t+1} when f = 1), evaluates the loss and

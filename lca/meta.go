@@ -41,10 +41,15 @@ type Meta struct {
 	LCASeed     uint64 `json:"lca_seed"`
 	LCASet      string `json:"lca_set"` // in words, for the report
 	Computed    bool   `json:"lca_computed"`
-	Outputs     struct {
+	// Outputs are the optional T × D files: lca.npy is written online, or for an offline run by
+	// every part (and joined by merge); weights.npy by the training run.
+	Outputs struct {
 		LCA     bool `json:"lca"`
 		Weights bool `json:"weights"`
 	} `json:"outputs"`
+	// Identity is the training run's identity (its config.json's): every part computed from the
+	// run carries it, and merge, compute and report refuse files of another run.
+	Identity string `json:"identity,omitempty"`
 
 	D       int         `json:"d"`
 	T       int         `json:"t"`     // iterations of the whole run

@@ -2,6 +2,7 @@ package lca
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
+	"github.com/gazeml/gaze/internal/rundir"
+	"github.com/gazeml/gaze/train"
 )
 
 // ParseRange parses "a:b" (either side may be empty: the run's start or end) into [a, b).
@@ -41,12 +44,17 @@ func ParseRange(s string, T int) (int, int, error) {
 }
 
 // Compute runs LCA offline for iterations [a, b) of a run saved with weights.npy, writing a part
-// directory out (with its own meta.json). m is the run's model rebuilt, ds its LCA set.
-func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b int, out string) error {
+// directory out (with its own meta.json, carrying the run's identity, and finished.json). m is
+// the run's model rebuilt, ds its LCA set. The trajectory must be the run's: its first row is
+// θ₀, which with config.json gives the identity meta.json records.
+func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b int, out string) (err error) {
 	if err := meta.CheckArena(m.Arena); err != nil {
 		return fmt.Errorf("%s: %w", run, err)
 	}
 	wpath := filepath.Join(run, WeightsFile)
+	if err := checkTrajectory(run, meta); err != nil {
+		return err
+	}
 	shape, dt, off, err := npy.ReadHeader(wpath)
 	if err != nil {
 		return fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
@@ -65,6 +73,15 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
+	}
+	// One process per part: two computes of the same range would interleave their rows.
+	lock, err := rundir.AcquireLock(filepath.Join(out, rundir.LockFile), out)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	if _, err := os.Stat(filepath.Join(out, MetaFile)); err == nil {
+		return fmt.Errorf("%s already holds computed LCA; remove it or choose another --out", out)
 	}
 	it, err := NewIntegrator(m, ds, meta.Integrator)
 	if err != nil {
@@ -110,15 +127,75 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 	part.Iters = [2]int{a, b}
 	part.Computed = true
 	part.Outputs.Weights = false
-	return WriteMeta(out, &part)
+	if err := WriteMeta(out, &part); err != nil {
+		return err
+	}
+	return rundir.WriteFinished(out, rundir.Finished{Identity: meta.Identity, Iterations: b - a}, RunFiles...)
+}
+
+// checkTrajectory checks that the run's config.json and the first row of its weights.npy (θ₀)
+// give the identity its meta.json records: a trajectory or configuration of another run (same
+// model, another seed) is refused, naming the file. Runs written before identities are
+// accepted as they are.
+func checkTrajectory(run string, meta *Meta) error {
+	if meta.Identity == "" {
+		return nil
+	}
+	cpath := filepath.Join(run, "config.json")
+	cfg, err := os.ReadFile(cpath)
+	if err != nil {
+		return fmt.Errorf("%s: the run's configuration is needed to check its identity: %w", run, err)
+	}
+	var saved struct {
+		Identity string `json:"identity"`
+	}
+	if err := json.Unmarshal(cfg, &saved); err != nil {
+		return fmt.Errorf("%s: %w", cpath, err)
+	}
+	if saved.Identity != meta.Identity {
+		return rundir.IdentityMismatch(filepath.Join(run, MetaFile), meta.Identity, saved.Identity)
+	}
+	wpath := filepath.Join(run, WeightsFile)
+	theta0, err := npy.Read(wpath, 0, 1)
+	if err != nil {
+		return fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
+	}
+	row := make([]float32, len(theta0.Data))
+	for i, v := range theta0.Data {
+		row[i] = float32(v)
+	}
+	id, err := rundir.Identity(json.RawMessage(cfg), train.IdentitySkip(), train.Float32Bytes(row))
+	if err != nil {
+		return err
+	}
+	if id != meta.Identity {
+		return fmt.Errorf("%s: its first row is not this run's θ₀ (with config.json it gives identity %s, the run's is %s): the trajectory belongs to another run", wpath, id, meta.Identity)
+	}
+	return nil
 }
 
 // Merge joins part directories written by Compute into the run directory: the ranges must
-// tile an interval without gaps or overlaps (no duplicated boundary rows). Existing computed
-// LCA in the run is never overwritten.
-func Merge(run string, parts []string) error {
+// tile an interval without gaps or overlaps (no duplicated boundary rows), and every part must
+// carry the run's identity and its files be those it finished with. Existing computed LCA in
+// the run is never overwritten. The run's finished.json is rewritten for the merged files.
+func Merge(run string, parts []string) (err error) {
 	meta, err := ReadMeta(run)
 	if err != nil {
+		return err
+	}
+	lock, err := rundir.AcquireLock(filepath.Join(run, rundir.LockFile), run)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	fin, finished, err := rundir.ReadFinished(run)
+	if err != nil {
+		return err
+	}
+	if meta.Identity != "" && !finished {
+		return fmt.Errorf("%s: the training run is not finished (no %s): continue it with gaze lca train --resume before merging", run, rundir.FinishedFile)
+	}
+	if err := CheckRun(run); err != nil {
 		return err
 	}
 	if meta.Computed {
@@ -153,8 +230,17 @@ func Merge(run string, parts []string) error {
 	meta.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
 	meta.Integrator = ps[0].meta.Integrator
 	meta.Outputs.LCA = withFull
-	return WriteMeta(run, meta)
+	if err := WriteMeta(run, meta); err != nil {
+		return err
+	}
+	if !finished {
+		return nil
+	}
+	return rundir.WriteFinished(run, rundir.Finished{Identity: fin.Identity, Iterations: fin.Iterations}, append(trainFiles, RunFiles...)...)
 }
+
+// trainFiles are the training run's files of an LCA run folder (see train.Session.Finish).
+var trainFiles = []string{"config.json", "metrics.csv", "epochs.csv", "result.json"}
 
 // mergePart is one part directory written by Compute.
 type mergePart struct {
@@ -162,8 +248,8 @@ type mergePart struct {
 	meta *Meta
 }
 
-// readParts reads the parts' metadata, checks that each holds LCA computed for the run, and
-// returns them in iteration order.
+// readParts reads the parts' metadata, checks that each holds LCA computed for the run (its
+// identity, and its files as it finished them), and returns them in iteration order.
 func readParts(meta *Meta, parts []string) ([]mergePart, error) {
 	var ps []mergePart
 	for _, d := range parts {
@@ -173,6 +259,12 @@ func readParts(meta *Meta, parts []string) ([]mergePart, error) {
 		}
 		if !pm.Computed || pm.Model != meta.Model || pm.D != meta.D {
 			return nil, fmt.Errorf("%s is not LCA computed for this run (%s, %d parameters)", d, meta.Model, meta.D)
+		}
+		if pm.Identity != meta.Identity {
+			return nil, rundir.IdentityMismatch("part "+d, pm.Identity, meta.Identity)
+		}
+		if err := CheckRun(d); err != nil {
+			return nil, err
 		}
 		ps = append(ps, mergePart{d, pm})
 	}

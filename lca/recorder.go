@@ -12,6 +12,7 @@ import (
 	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // File names of a run directory.
@@ -26,7 +27,7 @@ const (
 	FullFile      = "lca.npy"           // T × D float32 (optional)
 	WeightsFile   = "weights.npy"       // (T+1) × D float32 (optional)
 	lossesKeyCol  = 0
-	stateVersion  = 1
+	stateVersion  = 2 // 1: without the integrator's cached start
 	diskHeadroom  = 1.05
 	bytesPerFloat = 4
 )
@@ -63,6 +64,9 @@ type Recorder struct {
 	lsum                []float32
 	started             bool
 	OnStep              func(iter int, s Step) // optional progress callback
+	// Streams, when set, registers the recorder's files with its run, so that the run's
+	// checkpoints commit them and a resumed run reopens them at the recorded states.
+	Streams *rundir.Streams
 }
 
 // NewRecorder prepares a recorder for m; it opens no file until Start or LoadState.
@@ -128,13 +132,20 @@ func (r *Recorder) Start(first int, initial engine.Buffer) error {
 func (r *Recorder) open(keep func(int) bool) error {
 	var err error
 	p := func(name string) string { return filepath.Join(r.Dir, name) }
-	r.losses, err = csvlog.Open(p(LossesFile), lossesHeader, lossesKeyCol, keep)
+	if r.Streams != nil {
+		r.losses, err = csvlog.OpenIn(r.Streams, p(LossesFile), lossesHeader, lossesKeyCol, keep)
+	} else {
+		r.losses, err = csvlog.Open(p(LossesFile), lossesHeader, lossesKeyCol, keep)
+	}
 	if err != nil {
 		return err
 	}
 	l, d := len(r.layers), r.m.Arena.D
 	stream := func(name string, dt npy.Dtype, cols, rows int) (*npy.Stream, error) {
-		if keep != nil {
+		switch {
+		case r.Streams != nil:
+			return npy.OpenIn(r.Streams, p(name), dt, cols, rows)
+		case keep != nil:
 			return npy.OpenStream(p(name), dt, cols, rows)
 		}
 		return npy.CreateStream(p(name), dt, cols)
@@ -271,7 +282,9 @@ func (r *Recorder) Close() error {
 	return errors.Join(errs...)
 }
 
-// SaveState syncs the files and returns the accumulators as of r.Iter (engine.CheckpointExtra).
+// SaveState syncs the files and returns the accumulators as of r.Iter and the integrator's
+// cached start gradient (engine.CheckpointExtra): with it, a resumed run evaluates the same
+// gradients as an uninterrupted one, and its losses.csv is the same to the last column.
 func (r *Recorder) SaveState() ([]byte, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
@@ -280,18 +293,36 @@ func (r *Recorder) SaveState() ([]byte, error) {
 	binary.Write(&b, binary.LittleEndian, [3]int64{stateVersion, int64(r.Iter), int64(len(r.Total))})
 	binary.Write(&b, binary.LittleEndian, r.Total)
 	binary.Write(&b, binary.LittleEndian, r.Helped)
+	var loss float64
+	var grad []float32
+	ok := false
+	if r.it != nil {
+		loss, grad, ok = r.it.Start()
+	}
+	if !ok {
+		binary.Write(&b, binary.LittleEndian, int64(0))
+		return b.Bytes(), nil
+	}
+	binary.Write(&b, binary.LittleEndian, int64(1))
+	binary.Write(&b, binary.LittleEndian, loss)
+	binary.Write(&b, binary.LittleEndian, grad)
 	return b.Bytes(), nil
 }
 
-// LoadState restores the accumulators of a checkpoint and reopens the run's files cut back to
-// its iteration, so that nothing after the checkpoint is kept twice.
+// StateBytes is the size of SaveState's state (at most: with a cached start gradient).
+func (r *Recorder) StateBytes() int {
+	return 24 + 12*len(r.Total) + 8 + 8 + 4*len(r.Total)
+}
+
+// LoadState restores the accumulators of a checkpoint (and the integrator's start) and reopens
+// the run's files at the checkpoint, so that nothing after it is kept twice.
 func (r *Recorder) LoadState(state []byte) error {
 	rd := bytes.NewReader(state)
 	var hdr [3]int64
 	if err := binary.Read(rd, binary.LittleEndian, &hdr); err != nil {
 		return fmt.Errorf("LCA state: %w", err)
 	}
-	if hdr[0] != stateVersion || hdr[2] != int64(len(r.Total)) {
+	if (hdr[0] != stateVersion && hdr[0] != 1) || hdr[2] != int64(len(r.Total)) {
 		return fmt.Errorf("LCA state: version %d for %d parameters, want version %d for %d", hdr[0], hdr[2], stateVersion, len(r.Total))
 	}
 	if err := binary.Read(rd, binary.LittleEndian, r.Total); err != nil {
@@ -303,6 +334,27 @@ func (r *Recorder) LoadState(state []byte) error {
 	r.Iter = int(hdr[1])
 	if r.it != nil {
 		r.it.Restart()
+	}
+	if hdr[0] >= 2 {
+		var have int64
+		if err := binary.Read(rd, binary.LittleEndian, &have); err != nil {
+			return fmt.Errorf("LCA state: %w", err)
+		}
+		if have == 1 {
+			var loss float64
+			grad := make([]float32, len(r.Total))
+			if err := errors.Join(binary.Read(rd, binary.LittleEndian, &loss), binary.Read(rd, binary.LittleEndian, grad)); err != nil {
+				return fmt.Errorf("LCA state: start gradient: %w", err)
+			}
+			if r.it != nil {
+				if err := r.it.SetStart(loss, grad); err != nil {
+					return fmt.Errorf("LCA state: %w", err)
+				}
+			}
+		}
+	}
+	if rd.Len() != 0 {
+		return fmt.Errorf("LCA state: %d bytes left over", rd.Len())
 	}
 	k := r.Iter
 	return r.open(func(it int) bool { return it < k })

@@ -125,6 +125,10 @@ type Options struct {
 	// Saved, when set, turns the configuration into what config.json holds (a command that
 	// adds its own part, as lca does); by default the configuration itself.
 	Saved func(Config) any
+	// Check, when set, is called once the data is loaded and the model and trainer are built,
+	// before the run folder is touched: for a command's own checks against the data (sizes
+	// that must fit it, disk space), which must leave nothing on disk when they fail.
+	Check func(*Session) error
 }
 
 func (o Options) saved(c Config) any {
@@ -226,6 +230,12 @@ func Open(cfg Config, o Options) (*Session, error) {
 	if err := s.build(); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if o.Check != nil {
+		if err := o.Check(s); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := s.open(); err != nil {
 		s.Close()
@@ -333,6 +343,9 @@ func (s *Session) open() error {
 	}
 	return nil
 }
+
+// Dir is the run folder's path, known before the folder is opened (for Options.Check).
+func (s *Session) Dir() string { return s.opts.Dir }
 
 // FromCheckpoint tells whether Train continues from the run's checkpoint (else it starts the
 // run from its beginning: a new run, or one killed before its first checkpoint).

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -112,6 +113,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if err := rundir.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
 		return err
 	}
+	crashpoint.Hit("save") // result.json written, the tables and plots not yet
 	m := TaskMetric(r.Config.Task)
 	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s"}}
 	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds"}}
@@ -180,7 +182,7 @@ func Load(dir string) (*Result, error) {
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "result.json"), err)
 	}
 	return &r, nil
 }

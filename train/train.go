@@ -107,11 +107,9 @@ func (c Config) checkSizes(l *data.Loaded) error {
 	if l.HeldOut != nil {
 		n += l.HeldOut.Len()
 	}
-	switch {
-	case c.Data.HeldOut >= n:
+	// (A batch larger than the training set is one batch of all of it, as it always was.)
+	if c.Data.HeldOut >= n {
 		return fmt.Errorf("--held-out %d must be smaller than the %d training examples of %s", c.Data.HeldOut, n, c.Data.Name)
-	case c.Batch > l.Train.Len():
-		return fmt.Errorf("--batch %d is larger than the %d training examples", c.Batch, l.Train.Len())
 	}
 	return nil
 }

@@ -131,7 +131,6 @@ func TestTrainBadInput(t *testing.T) {
 		{synthArgs(done), "already holds a run"},                               // would overwrite
 		{synthArgs(done, "--resume", "--lr", "0.5"), "another run"},            // resume with other flags
 		{synthArgs(filepath.Join(t.TempDir(), "fresh"), "--resume"), "no run"}, // nothing to resume
-		{synthArgs(t.TempDir(), "--batch", "300"), "--batch 300 is larger than the 200 training examples"},
 		{synthArgs(t.TempDir(), "--held-out", "200"), "--held-out 200"},
 		{[]string{"train", "--data", "mnist", "--data-dir", corrupt, "--out", t.TempDir()}, filepath.Join(corrupt, "train-images-idx3-ubyte")},
 		{[]string{"train", "--data", "cifar10", "--data-dir", t.TempDir(), "--out", t.TempDir()}, "data_batch_1.bin"},

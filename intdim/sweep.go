@@ -18,6 +18,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -533,6 +534,7 @@ func (pt *pointTraining) save(dir string) error {
 	if err := rundir.WriteNew(pointPath(dir, pt.p), append(b, '\n')); err != nil {
 		return err
 	}
+	crashpoint.Hit("point-saved")
 	if pt.ck != "" {
 		os.Remove(pt.ck)
 		os.Remove(pt.hist)

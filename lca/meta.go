@@ -89,13 +89,17 @@ func (m *Meta) CheckArena(a *engine.Arena) error {
 	return nil
 }
 
-// WriteMeta writes dir/meta.json atomically.
-func WriteMeta(dir string, m *Meta) error {
+// WriteMeta writes dir/meta.json atomically (or, given a path, that file).
+func WriteMeta(dir string, m *Meta, path ...string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return rundir.WriteFileAtomic(filepath.Join(dir, MetaFile), append(b, '\n'))
+	to := filepath.Join(dir, MetaFile)
+	if len(path) > 0 {
+		to = path[0]
+	}
+	return rundir.WriteFileAtomic(to, append(b, '\n'))
 }
 
 // ReadMeta reads dir/meta.json.

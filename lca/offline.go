@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
 	"github.com/gazeml/gaze/internal/rundir"
@@ -118,6 +119,7 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 		if err := rec.Record(t, t/spe, math.NaN(), before, m.Arena.Theta); err != nil {
 			return errors.Join(err, rec.Close())
 		}
+		crashpoint.Hit("compute")
 		dev.Copy(before, m.Arena.Theta)
 	}
 	if err := rec.Close(); err != nil {
@@ -195,14 +197,16 @@ func Merge(run string, parts []string) (err error) {
 	if meta.Identity != "" && !finished {
 		return fmt.Errorf("%s: the training run is not finished (no %s): continue it with gaze lca train --resume before merging", run, rundir.FinishedFile)
 	}
-	if err := CheckRun(run); err != nil {
-		return err
-	}
 	if meta.Computed {
 		return fmt.Errorf("%s already holds computed LCA (iterations %d:%d); merge into a copy of the run", run, meta.Iters[0], meta.Iters[1])
 	}
 	if len(parts) == 0 {
 		return errors.New("no part directories to merge")
+	}
+	// The run's files merge keeps must be those it finished with; the ones it replaces may be
+	// anything (a merge killed between its renames left some replaced already).
+	if err := checkRunExcept(run, meta, fin, mergedFiles); err != nil {
+		return err
 	}
 	ps, err := readParts(meta, parts)
 	if err != nil {
@@ -215,32 +219,70 @@ func Merge(run string, parts []string) (err error) {
 	for _, p := range ps {
 		withFull = withFull && p.meta.Outputs.LCA
 	}
-	// Every merged file is written beside the run's under a temporary name and renamed into
-	// place only when all of them are complete.
+	// Every merged file, meta.json included, is written beside the run's under a temporary
+	// name; then finished.json records the state the run will have (the commit point: a merge
+	// killed after it is finished by running it again), and the files are renamed into place.
 	names, err := writeMerged(run, meta, ps, withFull)
 	if err != nil {
 		return err
 	}
+	merged := *meta
+	merged.Computed = true
+	merged.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
+	merged.Integrator = ps[0].meta.Integrator
+	merged.Outputs.LCA = withFull
+	if err := WriteMeta(run, &merged, mergeTmp(run, MetaFile)); err != nil {
+		return err
+	}
+	names = append(names, MetaFile)
+	if finished {
+		at := func(name string) string {
+			if slices.Contains(names, name) {
+				return mergeTmp(run, name)
+			}
+			return filepath.Join(run, name)
+		}
+		if err := rundir.WriteFinishedFrom(run, rundir.Finished{Identity: fin.Identity, Iterations: fin.Iterations}, at, append(trainFiles, RunFiles...)...); err != nil {
+			return err
+		}
+	}
+	crashpoint.Hit("merge")
 	for _, n := range names {
 		if err := os.Rename(mergeTmp(run, n), filepath.Join(run, n)); err != nil {
 			return err
 		}
+		crashpoint.Hit("merge-rename")
 	}
-	meta.Computed = true
-	meta.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
-	meta.Integrator = ps[0].meta.Integrator
-	meta.Outputs.LCA = withFull
-	if err := WriteMeta(run, meta); err != nil {
-		return err
-	}
-	if !finished {
-		return nil
-	}
-	return rundir.WriteFinished(run, rundir.Finished{Identity: fin.Identity, Iterations: fin.Iterations}, append(trainFiles, RunFiles...)...)
+	return nil
 }
 
 // trainFiles are the training run's files of an LCA run folder (see train.Session.Finish).
 var trainFiles = []string{"config.json", "metrics.csv", "epochs.csv", "result.json"}
+
+// mergedFiles are the files Merge writes into a run.
+var mergedFiles = []string{MetaFile, LossesFile, TotalFile, HelpedFile, LayersFile, HelpedLayers, NeuronsFile, FullFile}
+
+// checkRunExcept is CheckRun for a run that is about to have the files except replaced: its
+// identity, and its other files as they were when it finished (fin, nil when it has not).
+func checkRunExcept(run string, meta *Meta, fin *rundir.Finished, except []string) error {
+	var cfg struct {
+		Identity string `json:"identity"`
+	}
+	if b, err := os.ReadFile(filepath.Join(run, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(run, "config.json"), err)
+		}
+		if cfg.Identity != meta.Identity {
+			return rundir.IdentityMismatch(filepath.Join(run, MetaFile), meta.Identity, cfg.Identity)
+		}
+	}
+	if fin == nil {
+		return nil
+	}
+	kept := *fin
+	kept.Files = slices.DeleteFunc(slices.Clone(fin.Files), func(f rundir.FileState) bool { return slices.Contains(except, f.File) })
+	return kept.Verify(run)
+}
 
 // mergePart is one part directory written by Compute.
 type mergePart struct {

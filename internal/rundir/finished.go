@@ -54,9 +54,16 @@ func (e *FinishedError) Is(target error) bool { return target == ErrFinished }
 // WriteFinished records dir's run as finished: the given files (names in dir; those missing
 // are left out) with their sizes and checksums.
 func WriteFinished(dir string, f Finished, files ...string) error {
-	f.Files = f.Files[:0]
+	return WriteFinishedFrom(dir, f, func(name string) string { return filepath.Join(dir, name) }, files...)
+}
+
+// WriteFinishedFrom is WriteFinished with each file's content read from at(name): for a
+// command that records the state its files will have once it renames them into place, and
+// makes that record its commit point.
+func WriteFinishedFrom(dir string, f Finished, at func(name string) string, files ...string) error {
+	f.Files = nil
 	for _, name := range files {
-		st, err := fileState(filepath.Join(dir, name))
+		st, err := fileState(at(name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -153,7 +153,7 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 			return badCheckpoint(path, "extra state: %v", err)
 		}
 		if err := t.Extra.LoadState(extra); err != nil {
-			return badCheckpoint(path, "%v", err)
+			return fmt.Errorf("resuming from %s: %w", path, err)
 		}
 	}
 	t.Iter, t.Opt.T = h.Iter, h.OptT

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -154,6 +155,9 @@ func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 // ResumeStream reopens a stream to append after the state a checkpoint recorded (see
 // rundir.RestoreFile): a longer file is cut back, a shorter or changed one refused.
 func ResumeStream(path string, dt Dtype, cols int, st rundir.StreamState) (*Stream, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, rundir.RestoreFile(path, st) // says what is missing
+	}
 	if _, err := checkStream(path, dt, cols); err != nil {
 		return nil, err
 	}

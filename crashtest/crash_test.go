@@ -12,6 +12,7 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -107,6 +108,9 @@ type job struct {
 	// timing lists, per file name, the columns that hold wall times: the only ones that may
 	// differ between a resumed and an uninterrupted run.
 	timing map[string][]string
+	// results are JSON files compared too (the final numbers a resumed run reports), with the
+	// top-level keys that hold wall times left out.
+	results map[string][]string
 	// phases are deterministic kill points: step index and GAZE_CRASH_AT value.
 	phases []kill
 	// randomSteps is how many iterations a step with "step" crash points has (for random
@@ -237,6 +241,29 @@ func sameFiles(t *testing.T, j job, want, got, what string) {
 			t.Errorf("%s, %s: %s differs from the uninterrupted run's (%d bytes, want %d)", j.name, what, f, len(b), len(a))
 		}
 	}
+	for f, drop := range j.results {
+		a, b := jsonWithout(t, filepath.Join(want, f), drop), jsonWithout(t, filepath.Join(got, f), drop)
+		if a != b {
+			t.Errorf("%s, %s: %s is\n%s\nthe uninterrupted run's\n%s", j.name, what, f, b, a)
+		}
+	}
+}
+
+// jsonWithout is a JSON file's object without the given top-level keys, re-encoded.
+func jsonWithout(t *testing.T, path string, drop []string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Sprintf("%s: %v", path, err)
+	}
+	for _, k := range drop {
+		delete(m, k)
+	}
+	out, _ := json.Marshal(m)
+	return string(out)
 }
 
 var synthTrain = []string{"--data", "synthetic", "--synthetic", "96x1x8x8", "--classes", "4", "--model", "mlp:64-16-4", "--lr", "0.05", "--quiet"}
@@ -249,7 +276,8 @@ var jobs = []job{
 			args = append(args, "--batch", "16", "--epochs", "3", "--checkpoint-every", "4", "--out", out)
 			return []step{{args: args, resume: append(slices.Clone(args), "--resume")}}
 		},
-		timing: map[string][]string{"epochs.csv": {"seconds"}},
+		timing:  map[string][]string{"epochs.csv": {"seconds"}},
+		results: map[string][]string{"result.json": {"seconds_this_process"}},
 		phases: []kill{
 			{crash: "checkpoint:1"},        // right after the checkpoint before the first step
 			{crash: "step:3"},              // before the first periodic checkpoint
@@ -270,7 +298,8 @@ var jobs = []job{
 				"--save-lca", "--save-weights", "--out", out)
 			return []step{{args: args, resume: append(slices.Clone(args), "--resume")}}
 		},
-		timing: map[string][]string{"epochs.csv": {"seconds"}},
+		timing:  map[string][]string{"epochs.csv": {"seconds"}},
+		results: map[string][]string{"result.json": {"seconds_this_process"}, "report/summary.json": nil},
 		phases: []kill{
 			{crash: "checkpoint:1"},
 			{crash: "step:1"},

@@ -1,7 +1,7 @@
 # The everyday commands. `make test` is the test command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build test test-short lint mnist run train-mnist bench clean
+.PHONY: all build test test-short lint mnist run train-mnist bench bench-projection clean
 
 all: build
 
@@ -36,6 +36,14 @@ train-mnist:
 # Throughput: GEMM kernels, CPU kernels and whole training steps.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/sgemm ./engine/cpu ./bench
+
+# Intrinsic dimension's projections side by side: gaze (dense on its matrix-vector kernels,
+# sparse, Fastfood) then numpy and PyTorch on the same shapes, 2 threads each, each with a
+# stream-copy bandwidth. OpenBLAS chooses its own kernels (OPENBLAS_CORETYPE unset).
+BENCH_TIME ?= 3
+bench-projection:
+	$(GO) run ./cmd/gaze bench --projection --time $(BENCH_TIME)s
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch/projection_cpu.py --time $(BENCH_TIME)
 
 clean:
 	rm -rf bin runs
@@ -76,3 +84,26 @@ test-cuda-emu:
 # Test binaries for a GPU machine without Go (scripts/gpu-check.sh runs them).
 gpu-bundle:
 	scripts/gpu-bundle.sh
+
+# ---- Container images (issue 19) ----
+.PHONY: image image-test image-export
+
+# The tags `make image` gives; GAZE_IMAGE is the default image of the cluster manifests
+# (internal/images.CUDA; a test keeps the two equal).
+GAZE_IMAGE ?= gaze:cuda
+GAZE_IMAGE_CPU ?= gaze:cpu
+export GAZE_IMAGE GAZE_IMAGE_CPU
+
+# Both images from Dockerfile.cuda with podman (or docker), from Debian sources only; the Debian
+# base images are made with mmdebstrap where no registry serves them (scripts/debian-base.sh).
+image:
+	scripts/image-build.sh
+
+# Batch jobs in the images: gaze devices, a short LCA run on real MNIST into a host folder, a
+# SIGKILL inside the container and --resume in a new one, --device cuda without a GPU.
+image-test: image
+	scripts/image-test.sh
+
+# The CUDA image's gaze and engine/cuda's tests into bin/gpu for scripts/gpu-check.sh.
+image-export:
+	scripts/image-export.sh

@@ -24,6 +24,7 @@ var Defaults = []Workload{
 	{"mnist-fc-200", 128, []int{1, 28, 28}},
 	{"lenet5", 128, []int{1, 28, 28}},
 	{"lenet-lca", 250, []int{1, 28, 28}},
+	{"resnet20", 128, []int{3, 32, 32}},
 }
 
 // Result is one workload's timing.
@@ -34,6 +35,11 @@ type Result struct {
 	Steps    int     `json:"steps"`
 	StepMS   float64 `json:"step_ms"`
 	ExPerSec float64 `json:"examples_per_s"`
+	// StepGFLOP is the arithmetic of one step (see StepFlops) and GFLOPS the rate it ran at.
+	StepGFLOP float64 `json:"step_gflop"`
+	GFLOPS    float64 `json:"gflop_s"`
+	// PeakFraction is GFLOPS over the measured peak (gaze bench --peak; 0 when not measured).
+	PeakFraction float64 `json:"peak_fraction,omitempty"`
 }
 
 // Batch is a fixed random batch: it satisfies engine.Examples so the trainer's data path is
@@ -109,5 +115,10 @@ func Run(dev engine.Device, w Workload, minTime time.Duration) (Result, error) {
 		n++
 	}
 	el := time.Since(start).Seconds() / float64(n)
-	return Result{Workload: w, Device: dev.Name(), Params: m.Arena.D, Steps: n, StepMS: el * 1e3, ExPerSec: float64(w.Batch) / el}, nil
+	flops, err := StepFlops(dev, w)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", w.Model, err)
+	}
+	return Result{Workload: w, Device: dev.Name(), Params: m.Arena.D, Steps: n, StepMS: el * 1e3, ExPerSec: float64(w.Batch) / el,
+		StepGFLOP: flops / 1e9, GFLOPS: flops / el / 1e9}, nil
 }

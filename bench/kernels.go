@@ -167,15 +167,6 @@ func kernelCases() []kernelCase {
 			th, g, v := e.rand(projD), e.rand(projD), e.rand(projD)
 			return func() { e.dev.SGDStep(th, g, v, 1e-6, 0.9, 5e-4, false) }
 		}},
-		kernelCase{"grad_delta", fmt.Sprintf("D%d_20seg", projD), 0, 4 * 3 * projD, false, func(e *kenv) func() {
-			g, dl, out := e.rand(projD), e.rand(projD), e.rand(projD)
-			bounds := make([]int, 21)
-			for i := range bounds {
-				bounds[i] = i * projD / 20
-			}
-			sums := make([]float64, 20)
-			return func() { e.dev.GradDelta(g, dl, out, bounds, sums) }
-		}},
 	)
 	return cs
 }

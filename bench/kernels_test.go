@@ -10,12 +10,12 @@ import (
 // The kernel and LCA-gradient workloads run and report sane figures (on the CPU device; the same
 // code times the CUDA device in scripts/gpu-check.sh).
 func TestKernelWorkloads(t *testing.T) {
-	rs, err := Kernels(cpu.New(), "grad_delta", time.Millisecond)
+	rs, err := Kernels(cpu.New(), "sgd_step", time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs) != 1 || rs[0].MS <= 0 || rs[0].GBS <= 0 || rs[0].Device != "cpu" {
-		t.Fatalf("grad_delta: %+v", rs)
+		t.Fatalf("sgd_step: %+v", rs)
 	}
 	rs, err = Kernels(cpu.New(), "conv_fwd/n128_c64_8x8", time.Millisecond)
 	if err != nil {

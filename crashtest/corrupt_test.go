@@ -138,7 +138,7 @@ func resumeIn(s step, from string) func(string) []string {
 // Every kind of file of a killed training run, damaged, stops --resume with its name.
 func TestDamagedTrainRun(t *testing.T) {
 	t.Parallel()
-	dir, steps := killedRun(t, jobs[0], "step:11")
+	dir, steps := killedRun(t, jobNamed(t, "gaze train"), "step:11")
 	damaged(t, dir, resumeIn(steps[0], dir), []corruption{
 		{"config.json", truncate, "not a JSON configuration"},
 		{"config.json", edit(`"lr": 0.05`, `"lr": 0.07`), "optimizer.lr: saved 0.07, flags 0.05"},
@@ -159,7 +159,7 @@ func TestDamagedTrainRun(t *testing.T) {
 // files, damaged, stop --resume and the report.
 func TestDamagedLCARun(t *testing.T) {
 	t.Parallel()
-	dir, steps := killedRun(t, jobs[1], "step:5")
+	dir, steps := killedRun(t, jobNamed(t, "gaze lca train"), "step:5")
 	var cases []corruption
 	for _, f := range []string{"losses.csv", "lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca.npy", "weights.npy"} {
 		cases = append(cases, corruption{f, truncate, "truncated"}, corruption{f, flip, "CRC-32"}, corruption{f, remove, "missing"})
@@ -170,7 +170,7 @@ func TestDamagedLCARun(t *testing.T) {
 	damaged(t, dir, resumeIn(steps[0], dir), cases)
 
 	done := filepath.Join(t.TempDir(), "done")
-	execute(t, jobs[1], done, nil)
+	execute(t, jobNamed(t, "gaze lca train"), done, nil)
 	finished := []corruption{
 		{"lca_total.npy", flip, "not the file the run finished with"},
 		{"lca_neurons.npy", truncate, "not the file the run finished with"},
@@ -178,14 +178,14 @@ func TestDamagedLCARun(t *testing.T) {
 		{"meta.json", edit(`"lca_computed": true`, `"lca_computed": false`), "not the file the run finished with"},
 	}
 	damaged(t, done, func(cp string) []string { return []string{"lca", "report", cp} }, finished)
-	damaged(t, done, resumeIn(jobs[1].steps(done)[0], done), finished)
+	damaged(t, done, resumeIn(jobNamed(t, "gaze lca train").steps(done)[0], done), finished)
 }
 
 // The files of a killed CoordConv run and of a killed intrinsic-dimension sweep, damaged, are
 // named by the command that continues them.
 func TestDamagedCoordConvAndIntdim(t *testing.T) {
 	t.Parallel()
-	dir, steps := killedRun(t, jobs[3], "step:7") // seed 0 finished, seed 1 in its second epoch
+	dir, steps := killedRun(t, jobNamed(t, "gaze coordconv run"), "step:7") // seed 0 finished, seed 1 in its second epoch
 	damaged(t, dir, resumeIn(steps[0], dir), []corruption{
 		{"seed1.ckpt", flip, "checksum"},
 		{"seed1.ckpt", truncate, "checksum"},
@@ -193,7 +193,7 @@ func TestDamagedCoordConvAndIntdim(t *testing.T) {
 		{"predictions.json", truncate, "unexpected end of JSON"},
 		{"config.json", edit(`"batch": 16`, `"batch": 32`), "batch: saved 32, flags 16"},
 	})
-	dir, steps = killedRun(t, jobs[4], "step:13") // the baseline done, d = 4 in its second epoch
+	dir, steps = killedRun(t, jobNamed(t, "gaze intdim sweep"), "step:13") // the baseline done, d = 4 in its second epoch
 	damaged(t, dir, resumeIn(steps[0], dir), []corruption{
 		{"points/d4-s0.ckpt", flip, "checksum"},
 		{"points/d4-s0.epochs.json", truncate, "unexpected end of JSON"},

@@ -312,6 +312,23 @@ var jobs = []job{
 		iterations: 6,
 	},
 	{
+		name: "gaze lca train --per-class --lca-held-out",
+		steps: func(out string) []step {
+			args := append([]string{"lca", "train"}, synthTrain...)
+			args = append(args, "--batch", "32", "--epochs", "2", "--checkpoint-every", "2", "--lca-examples", "0", "--lca-batch", "20",
+				"--held-out", "32", "--per-class", "--lca-held-out", "--out", out)
+			return []step{{args: args, resume: append(slices.Clone(args), "--resume")}}
+		},
+		timing:  map[string][]string{"epochs.csv": {"seconds"}},
+		results: map[string][]string{"result.json": {"seconds_this_process"}, "report/summary.json": nil},
+		phases: []kill{
+			{crash: "checkpoint:2"},
+			{crash: "before-checkpoint:3"},
+			{crash: "report:1"},
+		},
+		iterations: 4, // 96 − 32 held out = 64 examples: 2 iterations an epoch
+	},
+	{
 		name: "gaze lca train --offline, compute, merge, report",
 		steps: func(out string) []step {
 			args := append([]string{"lca", "train"}, synthTrain...)
@@ -369,6 +386,17 @@ var jobs = []job{
 		},
 		iterations: 24,
 	},
+}
+
+// jobNamed is the job of that name.
+func jobNamed(t *testing.T, name string) job {
+	for _, j := range jobs {
+		if j.name == name {
+			return j
+		}
+	}
+	t.Fatalf("no job %q", name)
+	return job{}
 }
 
 // crashSeed is the seed of the random kill points: GAZE_CRASH_SEED, or a fixed one.

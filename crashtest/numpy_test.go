@@ -26,14 +26,14 @@ func numpyPython() string {
 func TestKilledRunPrefixesAreReadable(t *testing.T) {
 	t.Parallel()
 	ref := filepath.Join(t.TempDir(), "ref")
-	execute(t, jobs[1], ref, nil)
+	execute(t, jobNamed(t, "gaze lca train"), ref, nil)
 	py := numpyPython()
 	if py == "" {
 		t.Log("numpy is not installed: the prefixes are checked with gaze's NPY reader only")
 	}
 	files := []string{"lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca.npy", "weights.npy"}
 	for _, crash := range []string{"step:5", "before-checkpoint:3"} {
-		dir, _ := killedRun(t, jobs[1], crash)
+		dir, _ := killedRun(t, jobNamed(t, "gaze lca train"), crash)
 		rows := map[string]int{}
 		for _, f := range files {
 			got, err := npy.Read(filepath.Join(dir, f), 0, -1)

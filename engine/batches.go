@@ -62,14 +62,23 @@ func (b *Batches) Next() bool {
 	for i := range idx {
 		idx[i] = b.start + i
 	}
-	if err := b.ds.Gather(idx, m.hostX, m.hostY); err != nil {
+	if err := m.stage(b.ds, idx); err != nil {
 		b.err = err
 		b.k = 0
 		return false
 	}
-	m.Dev.Upload(m.x.buf, m.hostX[:b.k*m.InSize()])
-	m.Dev.Upload(m.y.buf, m.hostY[:b.k*b.targetSize])
 	return true
+}
+
+// stage gathers the examples idx of ds on the host and uploads them into the device batch (the
+// model holds storage for len(idx) examples).
+func (m *Model) stage(ds Examples, idx []int) error {
+	if err := ds.Gather(idx, m.hostX, m.hostY); err != nil {
+		return err
+	}
+	m.Dev.Upload(m.x.buf, m.hostX[:len(idx)*m.InSize()])
+	m.Dev.Upload(m.y.buf, m.hostY[:len(idx)*m.TargetSize()])
+	return nil
 }
 
 // Err is the error that stopped Next, if any.

@@ -2,7 +2,7 @@ package engine
 
 import "fmt"
 
-// The argument-checking layer. Every kernel's shapes, lengths, geometries and segment tables are
+// The argument-checking layer. Every kernel's shapes, lengths and geometries are
 // validated here, once, with one message set; devices hold only the computation.
 //
 // The mechanism is a wrapper rather than a check function each device calls: Open returns every
@@ -10,10 +10,9 @@ import "fmt"
 // every device gets the same checks and no device can forget one (a test device that checks
 // nothing is rejected on every bad input the conformance suite tries, once it is opened through
 // Open; enginetest's BadInput group). The checks of op family X sit beside its declaration, in
-// kernels_X.go. Each costs O(1) per call (GradDelta's O(segments)), as the devices' own checks
-// did before; none reads buffer contents, which the caller may not be able to read without a
-// synchronisation (labels, CSR pointers and gather indices are checked, where at all, by the
-// device that reads them).
+// kernels_X.go. Each costs O(1) per call, as the devices' own checks did before; none reads
+// buffer contents, which the caller may not be able to read without a synchronisation (labels,
+// CSR pointers and gather indices are checked, where at all, by the device that reads them).
 //
 // A failing check is a bug in the caller, not a user error, so it panics with its message, as
 // out-of-range slice indices do; the one check of this layer that returns an error is Alloc's
@@ -23,20 +22,18 @@ import "fmt"
 // The messages of the checks, one set for every device (modelled on gonum's
 // blas/gonum/errors.go). Each is a format for the part after "engine: <op>: ".
 const (
-	msgLen        = "%s has %d elements, want %d"
-	msgMinLen     = "%s has %d elements, want at least %d"
-	msgSameLen    = "%s have lengths %v, want equal"
-	msgMin        = "%s = %d, want ≥ %d"
-	msgNegative   = "negative size in %s = %v"
-	msgPositive   = "%s = %v, want all ≥ 1"
-	msgGeom       = "%v"
-	msgLd         = "ld%s = %d is less than the %d columns of %s"
-	msgMatrix     = "%s (%d×%d, ld %d) needs %d elements, buffer has %d"
-	msgBounds     = "%d bounds for %d sums, want one more bound than sums (or none of either)"
-	msgBoundOrder = "bounds %v must not decrease and must lie in [0, %d]"
-	msgPow2       = "block %d must be a power of two dividing the length %d"
-	msgTransfer   = "%d floats do not fit a buffer of %d"
-	msgAlloc      = "Alloc(%d): negative size"
+	msgLen      = "%s has %d elements, want %d"
+	msgMinLen   = "%s has %d elements, want at least %d"
+	msgSameLen  = "%s have lengths %v, want equal"
+	msgMin      = "%s = %d, want ≥ %d"
+	msgNegative = "negative size in %s = %v"
+	msgPositive = "%s = %v, want all ≥ 1"
+	msgGeom     = "%v"
+	msgLd       = "ld%s = %d is less than the %d columns of %s"
+	msgMatrix   = "%s (%d×%d, ld %d) needs %d elements, buffer has %d"
+	msgPow2     = "block %d must be a power of two dividing the length %d"
+	msgTransfer = "%d floats do not fit a buffer of %d"
+	msgAlloc    = "Alloc(%d): negative size"
 )
 
 // Checked returns d behind the argument-checking layer (Open does this for every device it

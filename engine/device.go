@@ -5,7 +5,9 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -60,19 +62,43 @@ type Kernels interface {
 	ElementwiseKernels // kernels_elementwise.go: ReLU, BLAS-1, dropout, bias add and gradient
 	ReduceKernels      // kernels_reduce.go: float64 sums and dot products
 	OptimKernels       // kernels_optim.go: SGD and Adam over the arena
-	LCAKernels         // kernels_lca.go: loss change allocation
 	CoordsKernels      // kernels_coords.go: CoordConv
 	ProjectionKernels  // kernels_projection.go: intrinsic dimension
 }
 
 var (
 	registryMu sync.Mutex
-	registry   = map[string]func() (Device, error){}
+	registry   = map[string]func(Instance) (Device, error){}
 )
+
+// Instance names one device to open: a registered kind, which device of that kind, and what
+// share of the host its kernels may use.
+type Instance struct {
+	Kind string // a registered device name: "cpu", "cuda"
+	// Ordinal is which device of the kind: the GPU ordinal for cuda (-1: the kind's default,
+	// for cuda $GAZE_CUDA_DEVICE or 0); for cpu the instance's number in a list of instances,
+	// which only names it.
+	Ordinal int
+	// Threads bounds the goroutines the device's own kernels fan out to (0: GOMAXPROCS). Several
+	// CPU instances used at once share the cores this way; results never depend on it.
+	Threads int
+}
+
+// String is the instance as --devices writes it: "cuda:1", "cpu", or "cpu#1" for the second of
+// several CPU instances.
+func (in Instance) String() string {
+	switch {
+	case in.Ordinal < 0:
+		return in.Kind
+	case in.Kind == "cpu":
+		return fmt.Sprintf("cpu#%d", in.Ordinal)
+	}
+	return fmt.Sprintf("%s:%d", in.Kind, in.Ordinal)
+}
 
 // Register makes a device constructor available to Open. Device packages call it from init;
 // open returns the raw device, which Open puts behind the argument checks (Checked).
-func Register(name string, open func() (Device, error)) {
+func Register(name string, open func(Instance) (Device, error)) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	registry[name] = open
@@ -90,20 +116,83 @@ func Devices() []string {
 	return names
 }
 
-// Open opens the named device, behind the argument-checking layer (Checked, check.go).
+// Open opens the named device ("cpu", "cuda", or "cuda:K" for GPU K), behind the
+// argument-checking layer (Checked, check.go).
 func Open(name string) (Device, error) {
+	in := Instance{Kind: name, Ordinal: -1}
+	if kind, ord, ok := strings.Cut(name, ":"); ok && kind != "cpu" {
+		k, err := strconv.Atoi(ord)
+		if err != nil || k < 0 {
+			return nil, fmt.Errorf("device %q: %q is not a device number", name, ord)
+		}
+		in = Instance{Kind: kind, Ordinal: k}
+	}
+	return OpenInstance(in)
+}
+
+// OpenInstance opens one device instance behind the argument-checking layer.
+func OpenInstance(in Instance) (Device, error) {
 	registryMu.Lock()
-	open, ok := registry[name]
+	open, ok := registry[in.Kind]
 	registryMu.Unlock()
 	if !ok {
-		if name == "cuda" {
-			return nil, fmt.Errorf("device %q: this gaze binary was built without CUDA support; rebuild with `go build -tags cuda` (needs the CUDA toolkit) or use --device cpu", name)
+		if in.Kind == "cuda" {
+			return nil, fmt.Errorf("device %q: this gaze binary was built without CUDA support; rebuild with `go build -tags cuda` (needs the CUDA toolkit) or use --device cpu", in)
 		}
-		return nil, fmt.Errorf("unknown device %q (this build has: %s)", name, strings.Join(Devices(), ", "))
+		return nil, fmt.Errorf("unknown device %q (this build has: %s)", in.Kind, strings.Join(Devices(), ", "))
 	}
-	d, err := open()
+	d, err := open(in)
 	if err != nil {
 		return nil, err
 	}
 	return Checked(d), nil
+}
+
+// ParseDevices reads a list of device instances: "cpu:N" is N CPU instances that share the
+// cores (each gets GOMAXPROCS/N threads, at least one), "cuda:0,cuda:1" two GPUs, and a plain
+// kind ("cpu", "cuda") one instance of it. All instances are of one kind: results are
+// bit-identical for any number of devices of one kind, not across kinds.
+func ParseDevices(spec string) ([]Instance, error) {
+	var out []Instance
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		kind, arg, hasArg := strings.Cut(part, ":")
+		if kind == "" {
+			return nil, fmt.Errorf("devices %q: empty entry", spec)
+		}
+		if len(out) > 0 && out[0].Kind != kind {
+			return nil, fmt.Errorf("devices %q mixes %s and %s: the devices must be of one kind", spec, out[0].Kind, kind)
+		}
+		if !hasArg {
+			out = append(out, Instance{Kind: kind, Ordinal: -1})
+			continue
+		}
+		k, err := strconv.Atoi(arg)
+		if err != nil || k < 0 {
+			return nil, fmt.Errorf("devices %q: %q is not a number", spec, arg)
+		}
+		if kind != "cpu" {
+			out = append(out, Instance{Kind: kind, Ordinal: k})
+			continue
+		}
+		if k < 1 || len(out) > 0 || strings.Contains(spec, ",") {
+			return nil, fmt.Errorf("devices %q: cpu:N names N ≥ 1 CPU instances and stands alone", spec)
+		}
+		for i := range k {
+			out = append(out, Instance{Kind: "cpu", Ordinal: i, Threads: max(runtime.GOMAXPROCS(0)/k, 1)})
+		}
+	}
+	if len(out) > 1 && out[0].Kind != "cpu" {
+		seen := map[int]bool{}
+		for _, in := range out {
+			if in.Ordinal < 0 || seen[in.Ordinal] {
+				return nil, fmt.Errorf("devices %q: name every GPU once by its number (cuda:0,cuda:1)", spec)
+			}
+			seen[in.Ordinal] = true
+		}
+	}
+	if len(out) == 1 && out[0].Kind == "cpu" {
+		out[0] = Instance{Kind: "cpu", Ordinal: -1} // cpu:1 is the plain CPU device
+	}
+	return out, nil
 }

@@ -228,6 +228,30 @@ func (m *Model) Gradient(ds Examples, chunk int, mode Mode) (float64, error) {
 	return total / float64(n), m.Dev.Sync()
 }
 
+// GradientSum sets ∇θ to the gradient of the summed loss of the examples idx of ds, run as one
+// batch in that order (batch norm in batch-statistics mode normalises them together), and
+// returns that sum (without the L2 term). Running statistics are never updated. It is one chunk
+// of a full-set gradient whose chunks are combined by the caller (lca combines them on the host
+// in float64, in a fixed order, whichever device computed them).
+func (m *Model) GradientSum(ds Examples, idx []int, mode Mode) (float64, error) {
+	if len(idx) == 0 {
+		return 0, ErrEmpty
+	}
+	if err := m.checkData(ds); err != nil {
+		return 0, err
+	}
+	if err := m.EnsureBatch(len(idx)); err != nil {
+		return 0, err
+	}
+	if err := m.stage(ds, idx); err != nil {
+		return 0, err
+	}
+	mode.UpdateStats = false
+	m.ZeroGrad()
+	loss := m.run(len(idx), mode, true, 1)
+	return loss, m.Dev.Sync()
+}
+
 func (m *Model) checkData(ds Examples) error {
 	if ds.ExampleSize() != m.InSize() || ds.TargetSize() != m.TargetSize() {
 		return fmt.Errorf("model %s takes examples of %v (%d values) with %d target values, but the data has %d and %d",

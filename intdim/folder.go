@@ -36,23 +36,26 @@ func WriteCollected(dir string, from ...string) (done, missing int, err error) {
 }
 
 // WriteReport summarises the sweep in dir (boot bootstrap resamples for the intervals) and
-// writes dir/results.csv, dir/summary.json and the plot dir/report.svg.
+// writes dir/results.csv, dir/summary.json and the plot as dir/report.svg and dir/report.png.
 func WriteReport(dir string, boot int) (Spec, Summary, error) {
 	spec, results, missing, err := Collect(dir)
 	if err != nil {
 		return spec, Summary{}, err
 	}
 	s := Summarize(spec, results, missing, boot)
-	var csvb, svg bytes.Buffer
+	var csvb, svg, png bytes.Buffer
 	WriteCSV(&csvb, results)
 	if err := s.WriteSVG(&svg, spec); err != nil {
+		return spec, s, err
+	}
+	if err := s.WritePNG(&png, spec); err != nil {
 		return spec, s, err
 	}
 	sj, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return spec, s, err
 	}
-	for name, b := range map[string][]byte{"results.csv": csvb.Bytes(), "report.svg": svg.Bytes(), "summary.json": append(sj, '\n')} {
+	for name, b := range map[string][]byte{"results.csv": csvb.Bytes(), "report.svg": svg.Bytes(), "report.png": png.Bytes(), "summary.json": append(sj, '\n')} {
 		if err := rundir.WriteFileAtomic(filepath.Join(dir, name), b); err != nil {
 			return spec, s, err
 		}

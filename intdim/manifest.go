@@ -6,12 +6,14 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/gazeml/gaze/internal/images"
 )
 
 // JobOptions describe where and how a sweep's points run as cluster jobs.
 type JobOptions struct {
 	Name      string // job name (Kubernetes: a DNS-1123 label)
-	Image     string // container image with the gaze binary on PATH (Dockerfile.cuda)
+	Image     string // container image with the gaze binary on PATH (default images.CUDA, from make image)
 	Parallel  int    // points at once (pods or array tasks)
 	Dir       string // the sweep folder as the jobs see it
 	DataDir   string // the data folder as the jobs see it
@@ -29,7 +31,7 @@ type JobOptions struct {
 
 // DefaultJobOptions are the defaults of the command line.
 func DefaultJobOptions() JobOptions {
-	return JobOptions{Name: "gaze-intdim", Image: "gaze:cuda", Parallel: 8, Device: "cuda", GPUs: 1,
+	return JobOptions{Name: "gaze-intdim", Image: images.CUDA, Parallel: 8, Device: "cuda", GPUs: 1,
 		PVC: "gaze-results", Mount: "/results", Binary: "gaze", Time: "04:00:00", CPUs: 4, MemGiB: 16, Retries: 2}
 }
 
@@ -84,9 +86,14 @@ type (
 		Spec     k8sPod  `json:"spec"`
 	}
 	k8sPod struct {
-		RestartPolicy string         `json:"restartPolicy"`
-		Containers    []k8sContainer `json:"containers"`
-		Volumes       []k8sVolume    `json:"volumes"`
+		RestartPolicy   string         `json:"restartPolicy"`
+		SecurityContext k8sPodSecurity `json:"securityContext"`
+		Containers      []k8sContainer `json:"containers"`
+		Volumes         []k8sVolume    `json:"volumes"`
+	}
+	k8sPodSecurity struct {
+		FSGroup             int64  `json:"fsGroup"`
+		FSGroupChangePolicy string `json:"fsGroupChangePolicy"`
 	}
 	k8sContainer struct {
 		Name         string       `json:"name"`
@@ -143,6 +150,9 @@ func KubernetesJob(n int, o JobOptions) ([]byte, error) {
 		Metadata: k8sMeta{Name: o.Name, Namespace: o.Namespace, Labels: labels},
 		Spec: k8sJobSpec{CompletionMode: "Indexed", Completions: n, Parallelism: min(o.Parallel, n), BackoffLimitPerIndex: o.Retries,
 			Template: k8sTemplate{Metadata: k8sMeta{Labels: labels}, Spec: k8sPod{RestartPolicy: "Never",
+				// gaze's images run as an unprivileged user (images.GID); the claim is made writable
+				// to its group, and only re-owned when its top does not already belong to it.
+				SecurityContext: k8sPodSecurity{FSGroup: images.GID, FSGroupChangePolicy: "OnRootMismatch"},
 				Containers: []k8sContainer{{Name: "point", Image: o.Image, Command: []string{"gaze"}, Args: o.pointArgs(),
 					Env:          []k8sEnv{{Name: "GAZE_DATA", Value: o.DataDir}},
 					Resources:    k8sResources{Limits: limits, Requests: map[string]string{"cpu": fmt.Sprint(o.CPUs), "memory": fmt.Sprintf("%dGi", o.MemGiB)}},

@@ -22,7 +22,10 @@ var k8sSchema = map[string]map[string]string{
 		"template": "PodTemplateSpec", "ttlSecondsAfterFinished": "integer"},
 	"PodTemplateSpec": {"metadata": "ObjectMeta", "spec": "PodSpec"},
 	"PodSpec": {"containers": "[]Container", "restartPolicy": "string", "volumes": "[]Volume", "nodeSelector": "map[string]string",
-		"tolerations": "[]object", "serviceAccountName": "string", "initContainers": "[]Container", "affinity": "object"},
+		"tolerations": "[]object", "serviceAccountName": "string", "initContainers": "[]Container", "affinity": "object",
+		"securityContext": "PodSecurityContext"},
+	"PodSecurityContext": {"fsGroup": "integer", "fsGroupChangePolicy": "string", "runAsUser": "integer", "runAsGroup": "integer",
+		"runAsNonRoot": "boolean", "supplementalGroups": "[]integer", "seccompProfile": "object"},
 	"Container": {"name": "string", "image": "string", "command": "[]string", "args": "[]string", "env": "[]EnvVar",
 		"resources": "ResourceRequirements", "volumeMounts": "[]VolumeMount", "workingDir": "string", "imagePullPolicy": "string"},
 	"EnvVar":                            {"name": "string", "value": "string", "valueFrom": "object"},
@@ -143,6 +146,9 @@ func TestKubernetesJob(t *testing.T) {
 		{"volume mount", get(c, "volumeMounts", 0, "mountPath"), "/results"},
 		{"mounted volume is the declared one", get(c, "volumeMounts", 0, "name"), get(pod, "volumes", 0, "name")},
 		{"claim", get(pod, "volumes", 0, "persistentVolumeClaim", "claimName"), "gaze-results"},
+		// The image runs as 10001:10001 (Dockerfile.cuda), so the claim must be writable to that group.
+		{"fsGroup", get(pod, "securityContext", "fsGroup"), 10001.0},
+		{"fsGroupChangePolicy", get(pod, "securityContext", "fsGroupChangePolicy"), "OnRootMismatch"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

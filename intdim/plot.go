@@ -2,9 +2,15 @@ package intdim
 
 import (
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // WriteSVG plots test accuracy against d: every seed as a dot, the mean as a line inside its
@@ -109,5 +115,87 @@ func (s Summary) WriteSVG(w io.Writer, spec Spec) error {
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WritePNG draws the plot of WriteSVG as a PNG (gonum/plot), for reports and READMEs that show
+// images: every seed as a dot, the mean over seeds as a line, the 90 % lines of the global
+// (red) and trained (blue) baselines, d on a log axis when the swept values span more than 10×.
+func (s Summary) WritePNG(w io.Writer, spec Spec) error {
+	if len(s.Dims) == 0 {
+		return fmt.Errorf("nothing to plot: the sweep has no dimensions")
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s on %s, %s projection (%d seeds, %d epochs)", spec.Model, spec.Data, spec.Proj, spec.Seeds, spec.Epochs)
+	if spec.ES != nil {
+		p.Title.Text = fmt.Sprintf("%s, %s projection, ES (%d seeds, %d generations)", spec.Model, spec.Proj, spec.Seeds, spec.Epochs)
+	}
+	p.X.Label.Text = "subspace dimension d"
+	p.Y.Label.Text = "test accuracy"
+	if spec.ES != nil {
+		p.Y.Label.Text = fmt.Sprintf("mean return / %d", CartPoleMaxSteps)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var dots, means plotter.XYs
+	for _, st := range s.Dims {
+		lo, hi = min(lo, float64(st.Dim)), max(hi, float64(st.Dim))
+		for _, a := range st.Accs {
+			dots = append(dots, plotter.XY{X: float64(st.Dim), Y: a})
+		}
+		if len(st.Accs) > 0 {
+			means = append(means, plotter.XY{X: float64(st.Dim), Y: st.Mean})
+		}
+	}
+	if hi > 10*lo {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	blue, red, grey := color.RGBA{8, 81, 156, 255}, color.RGBA{203, 24, 29, 255}, color.RGBA{85, 85, 85, 255}
+	if len(dots) > 0 {
+		sc, err := plotter.NewScatter(dots)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = grey, vg.Points(2), draw.CircleGlyph{}
+		p.Add(sc)
+		p.Legend.Add("one seed", sc)
+	}
+	if len(means) > 0 {
+		l, err := plotter.NewLine(means)
+		if err != nil {
+			return err
+		}
+		l.Color, l.Width = blue, vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add("mean over seeds", l)
+	}
+	hline := func(y float64, c color.Color, label string) error {
+		l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes = c, []vg.Length{vg.Points(5), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add(label, l)
+		return nil
+	}
+	if err := hline(0.9*s.Global, red, fmt.Sprintf("90%% of global baseline %.3g: d_int90 = %s", s.Global, dstr(s.DInt90Global, int(hi)))); err != nil {
+		return err
+	}
+	if len(s.Trained.Accs) > 0 {
+		if err := hline(0.9*s.Trained.Mean, color.RGBA{33, 113, 181, 255},
+			fmt.Sprintf("90%% of trained baseline %.4f: d_int90 = %s", s.Trained.Mean, dstr(s.DInt90Trained, int(hi)))); err != nil {
+			return err
+		}
+	}
+	// Accuracies stay ≤ 1; the legend gets the band above.
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Min = math.Max(0, math.Min(p.Y.Min, 0.85*s.Global-0.05))
+	p.Y.Max = math.Max(p.Y.Max, 1) + 0.3*(math.Max(p.Y.Max, 1)-p.Y.Min)
+	wt, err := p.WriterTo(18*vg.Centimeter, 11*vg.Centimeter, "png")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
 	return err
 }

@@ -158,8 +158,15 @@ func (s Summary) WriteText(w io.Writer, spec Spec) {
 	for _, d := range spec.Dims {
 		maxD = max(maxD, d)
 	}
-	fmt.Fprintf(w, "intrinsic dimension: %s on %s, %s projection, %s lr %g, batch %d, %d epochs, %d seeds\n",
-		spec.Model, spec.Data, spec.Proj, spec.Opt.Kind, spec.Opt.LR, spec.Batch, spec.Epochs, spec.Seeds)
+	if spec.ES != nil {
+		fmt.Fprintf(w, "intrinsic dimension: %s, %s projection, evolution strategies (population %d, σ %g, %d episode(s) per policy), %s lr %g, %d generations, %d seeds\n",
+			spec.Model, spec.Proj, spec.Batch, spec.ES.Sigma, spec.ES.Episodes, spec.Opt.Kind, spec.Opt.LR, spec.Epochs, spec.Seeds)
+		fmt.Fprintf(w, "acc = the final policy's mean return over %d evaluation episodes / %d; the baseline is ES on all D parameters\n",
+			spec.ES.EvalEpisodes, CartPoleMaxSteps)
+	} else {
+		fmt.Fprintf(w, "intrinsic dimension: %s on %s, %s projection, %s lr %g, batch %d, %d epochs, %d seeds\n",
+			spec.Model, spec.Data, spec.Proj, spec.Opt.Kind, spec.Opt.LR, spec.Batch, spec.Epochs, spec.Seeds)
+	}
 	fmt.Fprintf(w, "%8s %4s %9s %9s %9s %9s %6s\n", "d", "n", "mean acc", "std", "min", "max", "failed")
 	row := func(name string, st DimStat) {
 		fmt.Fprintf(w, "%8s %4d %9.4f %9.4f %9.4f %9.4f %6d\n", name, len(st.Accs), st.Mean, st.Std, st.Min, st.Max, st.Failed)

@@ -28,7 +28,7 @@ import (
 // is refused.
 type Spec struct {
 	Model     string           `json:"model"`
-	Data      string           `json:"data"`                // mnist, cifar10, synthetic, or toy (with --model toy)
+	Data      string           `json:"data"`                // mnist, fashion-mnist, cifar10, synthetic, or toy (with --model toy)
 	Synthetic string           `json:"synthetic,omitempty"` // NxCxHxW for synthetic data
 	Classes   int              `json:"classes,omitempty"`   // classes of synthetic data
 	TrainN    int              `json:"train_n,omitempty"`   // use only the first TrainN training examples (0: all)
@@ -44,12 +44,33 @@ type Spec struct {
 	// sees (and the stable learning rate) can differ widely from the full network's.
 	BaselineLR float64 `json:"baseline_lr,omitempty"`
 	EvalBatch  int     `json:"eval_batch,omitempty"`
-	// Global is the fixed baseline accuracy of d_int90's first definition (1.0 for MNIST).
+	// Global is the fixed baseline accuracy of d_int90's first definition (1.0 for MNIST; for
+	// cart-pole 1.0 is the best return, 500).
 	Global float64 `json:"global_baseline"`
+	// ES holds the evolution-strategies settings of the cart-pole model, whose points are
+	// trained by ES (es.go) rather than by gradient descent: Batch is then the population size
+	// and Epochs the number of generations. Nil for every other model.
+	ES *ESSpec `json:"es,omitempty"`
 }
 
 // Validate reports an impossible spec (d against D is checked once the model is built).
 func (s *Spec) Validate() error {
+	if s.Model == CartPoleModelName {
+		if s.Data == "" {
+			s.Data = CartPoleModelName
+		}
+		if s.Data != CartPoleModelName {
+			return fmt.Errorf("the cart-pole model takes --data cartpole (its environment), not %q", s.Data)
+		}
+		if err := s.ES.validate(s.Batch); err != nil {
+			return err
+		}
+		if s.L2 != 0 {
+			return fmt.Errorf("--l2 %v: evolution strategies on cart-pole use no L2 penalty", s.L2)
+		}
+	} else if s.ES != nil {
+		return fmt.Errorf("evolution-strategies settings go with --model cartpole, not %s", s.Model)
+	}
 	if s.Model == ToyModelName {
 		if s.Data == "" {
 			s.Data = ToyModelName
@@ -59,12 +80,15 @@ func (s *Spec) Validate() error {
 		}
 	}
 	switch s.Data {
-	case "mnist", "cifar10", "synthetic", ToyModelName:
+	case "mnist", "fashion-mnist", "cifar10", "synthetic", ToyModelName, CartPoleModelName:
 	default:
-		return fmt.Errorf("unknown data set %q (want mnist, cifar10, synthetic or toy)", s.Data)
+		return fmt.Errorf("unknown data set %q (want mnist, fashion-mnist, cifar10, synthetic, toy or cartpole)", s.Data)
 	}
 	if s.Data == ToyModelName && s.Model != ToyModelName {
 		return fmt.Errorf("--data toy goes with --model toy")
+	}
+	if s.Data == CartPoleModelName && s.Model != CartPoleModelName {
+		return fmt.Errorf("--data cartpole goes with --model cartpole")
 	}
 	if !slices.Contains(Kinds, s.Proj) {
 		return fmt.Errorf("unknown projection %q (want %s)", s.Proj, strings.Join(Kinds, ", "))
@@ -198,7 +222,7 @@ type Result struct {
 	Proj      string             `json:"proj,omitempty"`
 	D         int                `json:"D"`
 	ProjBytes int64              `json:"proj_bytes,omitempty"`
-	TestAcc   float64            `json:"test_acc"`  // toy: the fraction of groups solved (ToyAccuracy)
+	TestAcc   float64            `json:"test_acc"`  // toy: the fraction of groups solved (ToyAccuracy); cartpole: Return/500
 	TestLoss  float64            `json:"test_loss"` // toy: the largest |group sum − target|
 	TrainLoss float64            `json:"train_loss"`
 	Epochs    int                `json:"epochs"`
@@ -208,6 +232,10 @@ type Result struct {
 	Finished  time.Time          `json:"finished"`
 	History   []engine.EpochInfo `json:"history,omitempty"`
 	Spec      Spec               `json:"spec"` // the sweep key it ran under (Dims, Seeds cleared)
+	// Cart-pole: the final policy's mean return over the evaluation episodes, and each
+	// generation's population returns.
+	Return      float64        `json:"return,omitempty"`
+	Generations []ESGeneration `json:"generations,omitempty"`
 }
 
 // Status values.
@@ -223,7 +251,10 @@ type Options struct {
 	Parallel    int    // points at once (Sweep)
 	RetryFailed bool   // rerun failed points (their old file is kept as NAME.failed-TIME.json)
 	MemLimit    int64  // projection memory limit in bytes (0: none)
+	Workers     int    // goroutines evaluating an ES population (0: GOMAXPROCS)
 	Log         func(format string, args ...any)
+
+	afterGeneration func(gen int) // tests: called after each ES generation is checkpointed
 }
 
 func (o Options) logf(format string, args ...any) {
@@ -243,6 +274,9 @@ func loadData(spec Spec, dir string, logf func(string, ...any)) (*loadedData, er
 	if spec.Data == ToyModelName {
 		return &loadedData{train: ToyData{}, in: []int{ToyGroupSize}}, nil
 	}
+	if spec.Data == CartPoleModelName {
+		return &loadedData{in: []int{cartPoleWidths[0]}}, nil // the environment is the data
+	}
 	// Sweeps have always read fewer than two synthetic classes as two.
 	l, err := data.Load(data.Spec{Name: spec.Data, Dir: dir, Synthetic: spec.Synthetic, Classes: max(spec.Classes, 2), TrainN: spec.TrainN}, logf)
 	if err != nil {
@@ -255,9 +289,12 @@ func loadData(spec Spec, dir string, logf func(string, ...any)) (*loadedData, er
 func newModel(dev engine.Device, spec Spec, ld *loadedData) (*engine.Model, error) {
 	var m *engine.Model
 	var err error
-	if spec.Model == ToyModelName {
+	switch spec.Model {
+	case ToyModelName:
 		m, err = NewToyModel(dev)
-	} else {
+	case CartPoleModelName:
+		m, err = NewCartPoleModel(dev)
+	default:
 		m, err = models.New(dev, spec.Model, ld.in, ld.classes, min(spec.Batch, ld.train.Len()))
 	}
 	if err != nil {
@@ -326,6 +363,10 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 	defer func() { err = errors.Join(err, lock.Release()) }()
 	if old, done, err := previousResult(dir, p, opt.RetryFailed); err != nil || done {
 		return old, done, err
+	}
+	if spec.Model == CartPoleModelName {
+		res, err := runESPoint(ctx, dir, spec, p, opt)
+		return res, false, err
 	}
 	if ld == nil {
 		if ld, err = loadData(spec, opt.DataDir, opt.logf); err != nil {
@@ -552,7 +593,11 @@ func cmpOr(a, b string) string {
 // preflight builds the model once and checks every point's projection (d ≤ D, memory), so a
 // sweep fails before it starts rather than at its hundredth point.
 func preflight(spec Spec, opt Options, ld *loadedData) (D int, err error) {
-	dev, err := engine.Open(cmpOr(opt.Device, "cpu"))
+	devName := cmpOr(opt.Device, "cpu")
+	if spec.Model == CartPoleModelName {
+		devName = "cpu" // ES runs its points on the CPU whatever --device says
+	}
+	dev, err := engine.Open(devName)
 	if err != nil {
 		return 0, err
 	}

@@ -28,9 +28,12 @@ type Run struct {
 	Neurons *npy.Matrix // T × neurons
 	Total   []float64   // D
 	Count   []float64   // D: iterations helped
+	Classes *ClassRun   // per-class LCA (nil without)
+	HeldOut *Run        // the held-out split's allocation (nil without); its Meta is the run's
 }
 
-// ReadRun reads a run directory whose LCA has been computed.
+// ReadRun reads a run directory whose LCA has been computed, with its per-class files and its
+// held-out split's folder when it has them.
 func ReadRun(dir string) (*Run, error) {
 	meta, err := ReadMeta(dir)
 	if err != nil {
@@ -39,6 +42,20 @@ func ReadRun(dir string) (*Run, error) {
 	if !meta.Computed {
 		return nil, fmt.Errorf("%s holds a trajectory without LCA: run `gaze lca compute` on it and `gaze lca merge` the parts first", dir)
 	}
+	r, err := readSet(dir, meta)
+	if err != nil {
+		return nil, err
+	}
+	if meta.HeldOut != nil {
+		if r.HeldOut, err = readSet(filepath.Join(dir, meta.HeldOut.Dir), meta); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// readSet reads one set's files (the run directory's, or the held-out folder's).
+func readSet(dir string, meta *Meta) (*Run, error) {
 	r := &Run{Dir: dir, Meta: meta}
 	rows, err := readCSV(filepath.Join(dir, LossesFile))
 	if err != nil {
@@ -48,50 +65,58 @@ func ReadRun(dir string) (*Run, error) {
 	if len(rows) != T {
 		return nil, fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(dir, LossesFile), len(rows), meta.Iters[0], meta.Iters[1])
 	}
-	f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
 	for _, row := range rows {
 		if len(row) != len(lossesHeader) {
 			return nil, fmt.Errorf("%s: row %v has %d columns, want %d", filepath.Join(dir, LossesFile), row, len(row), len(lossesHeader))
 		}
 		r.Iter = append(r.Iter, atoi(row[0]))
-		r.Before = append(r.Before, f(row[3]))
-		r.After = append(r.After, f(row[4]))
-		r.Sum = append(r.Sum, f(row[6]))
-		r.Err = append(r.Err, f(row[7]))
+		r.Before = append(r.Before, parseF(row[3]))
+		r.After = append(r.After, parseF(row[4]))
+		r.Sum = append(r.Sum, parseF(row[6]))
+		r.Err = append(r.Err, parseF(row[7]))
 		r.N = append(r.N, atoi(row[8]))
-		r.First = append(r.First, f(row[9]))
-		r.Helped = append(r.Helped, f(row[11]))
-	}
-	read := func(name string, rows, cols int) (*npy.Matrix, error) {
-		m, err := npy.Read(filepath.Join(dir, name), 0, -1)
-		if err != nil {
-			return nil, err
-		}
-		if m.Rows() != rows || m.Cols() != cols {
-			return nil, fmt.Errorf("%s: shape %v, want (%d, %d)", filepath.Join(dir, name), m.Shape, rows, cols)
-		}
-		return m, nil
+		r.First = append(r.First, parseF(row[9]))
+		r.Helped = append(r.Helped, parseF(row[11]))
 	}
 	L := len(meta.Layers)
-	if r.Layers, err = read(LayersFile, T, L); err != nil {
+	if r.Layers, err = readShaped(dir, LayersFile, T, L); err != nil {
 		return nil, err
 	}
-	if r.HelpedL, err = read(HelpedLayers, T, L); err != nil {
+	if r.HelpedL, err = readShaped(dir, HelpedLayers, T, L); err != nil {
 		return nil, err
 	}
-	if r.Neurons, err = read(NeuronsFile, T, sumInts(meta.Neurons.Size)); err != nil {
+	if r.Neurons, err = readShaped(dir, NeuronsFile, T, sumInts(meta.Neurons.Size)); err != nil {
 		return nil, err
 	}
-	tot, err := read(TotalFile, meta.D, 1)
+	tot, err := readShaped(dir, TotalFile, meta.D, 1)
 	if err != nil {
 		return nil, err
 	}
-	cnt, err := read(HelpedFile, meta.D, 1)
+	cnt, err := readShaped(dir, HelpedFile, meta.D, 1)
 	if err != nil {
 		return nil, err
 	}
 	r.Total, r.Count = tot.Data, cnt.Data
+	if meta.Integrator.PerClass {
+		if r.Classes, err = readClasses(dir, meta, T); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+func parseF(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+
+// readShaped reads dir/name and checks that it holds rows of cols values.
+func readShaped(dir, name string, rows, cols int) (*npy.Matrix, error) {
+	m, err := npy.Read(filepath.Join(dir, name), 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	if m.Rows() != rows || m.Cols() != cols {
+		return nil, fmt.Errorf("%s: shape %v, want %d rows of %d values", filepath.Join(dir, name), m.Shape, rows, cols)
+	}
+	return m, nil
 }
 
 // Summary holds the headline numbers of a run.
@@ -115,6 +140,12 @@ type Summary struct {
 	HelpedMean   float64        `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
 	Layers       []LayerSummary `json:"layers"`
 	Sync         SyncResult     `json:"synchronisation"`
+	// Per-class LCA: each class's numbers, and the synchronisation of learning peaks across
+	// classes.
+	Classes   []ClassSummary `json:"classes,omitempty"`
+	ClassSync *SyncResult    `json:"class_synchronisation,omitempty"`
+	// HeldOut is the held-out split's summary (held-out LCA).
+	HeldOut *Summary `json:"held_out,omitempty"`
 }
 
 // LayerSummary is one layer's totals.
@@ -182,6 +213,14 @@ func Summarize(r *Run) Summary {
 		s.Layers = append(s.Layers, ls)
 	}
 	s.Sync = Synchronisation(peaks, T, 200, 1)
+	if r.Classes != nil {
+		summarizeClasses(r, &s)
+	}
+	if r.HeldOut != nil {
+		h := Summarize(r.HeldOut)
+		h.LCASet = fmt.Sprintf("the held-out split (%d examples)", r.HeldOut.Meta.HeldOut.Examples)
+		s.HeldOut = &h
+	}
 	return s
 }
 

@@ -17,19 +17,27 @@ type ComputeOptions struct {
 	Iters   string // "a:b"; either side may be empty (the run's start or end)
 	Out     string // the part folder (default RUN/parts/aaaaaaa-bbbbbbb)
 	Device  string // engine device name (default cpu)
+	Devices string // devices of the full-set gradients ("cpu:2", "cuda:0,cuda:1"; default Device)
 	DataDir string // where the run's data set is now ("": where the run read it)
 	Log     func(format string, args ...any)
 }
 
 // ComputeRun computes LCA offline for a range of iterations of the run in dir (trained with
-// --offline --save-weights): it reloads the run's data and LCA set, rebuilds its model and
-// writes a part folder, which it returns with the range.
+// --offline --save-weights): it reloads the run's data, takes the LCA set (and the held-out split)
+// from the run's index files, rebuilds its model and writes a part folder, which it returns with
+// the range.
 func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) {
 	meta, err := ReadMeta(dir)
 	if err != nil {
 		return "", 0, 0, err
 	}
 	if a, b, err = ParseRange(o.Iters, meta.T); err != nil {
+		return "", 0, 0, err
+	}
+	if err := checkTrajectory(dir, meta); err != nil {
+		return "", 0, 0, err
+	}
+	if _, err := checkWeights(dir, meta, a, b); err != nil {
 		return "", 0, 0, err
 	}
 	out = o.Out
@@ -47,25 +55,41 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	if err != nil {
 		return "", 0, 0, err
 	}
-	set, _, err := Set(ds.Train, meta.LCAExamples, meta.LCASeed)
+	ls, err := SetsFromIndices(dir, meta, ds)
 	if err != nil {
 		return "", 0, 0, err
 	}
-	device := o.Device
-	if device == "" {
-		device = "cpu"
-	}
-	dev, err := engine.Open(device)
+	device := cmpOr(o.Device, "cpu")
+	gd, err := openGradientDevices(cmpOr(o.Devices, device), device)
 	if err != nil {
 		return "", 0, 0, err
 	}
-	m, err := models.New(dev, meta.Model, meta.Input, meta.Classes, min(meta.Integrator.Chunk, set.Len()))
+	dev := gd.train
+	if dev == nil {
+		if dev, err = engine.Open(device); err != nil {
+			return "", 0, 0, err
+		}
+	}
+	gd.fill(dev)
+	chunk := min(meta.Integrator.Chunk, ls.Sets[0].Data.Len())
+	build := func(d engine.Device) (*engine.Model, error) {
+		return models.New(d, meta.Model, meta.Input, meta.Classes, chunk)
+	}
+	m, err := build(dev)
 	if err != nil {
 		return "", 0, 0, err
 	}
 	defer m.Close()
 	m.L2 = meta.L2
-	return out, a, b, Compute(dir, meta, m, set, a, b, out)
+	if err := meta.CheckArena(m.Arena); err != nil {
+		return "", 0, 0, fmt.Errorf("%s: %w", dir, err)
+	}
+	it, err := newIntegratorOn(m, ls.Sets, meta.Integrator, gd, build)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	defer it.pool.Close()
+	return out, a, b, Compute(dir, meta, m, it, a, b, out)
 }
 
 // Parts lists the part folders under dir/parts, in name (and so iteration) order.

@@ -29,16 +29,16 @@ import (
 // for help would give (1, 2, 2), one that took hurt for help (1, 0, 1).
 func TestHelpedFractionByHand(t *testing.T) {
 	dev := cpu.New()
-	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc", 1, true))
-	m, err := engine.NewModel(dev, "lin", net, []int{1, 1, 2}, engine.MeanSquaredError, 4)
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc", 1, true))
+		return engine.NewModel(dev, "lin", net, []int{1, 1, 2}, engine.MeanSquaredError, 4)
+	}
+	m, err := build(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ds := &memSet{x: []float32{1, 2, -1, 0.5, 3, -2}, y: []float32{1, -1, 2}, in: 2, tg: 1}
-	it, err := NewIntegrator(m, ds, DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newTestIntegrator(t, m, build, []Set{{Data: ds}}, DefaultConfig())
 	dir := t.TempDir()
 	rec := NewRecorder(dir, m, it, Outputs{LCA: true})
 	thetas := [][]float32{{0.5, -0.25, 0.125}, {0.625, -0.125, 0.125}, {-1, -0.125, 0.25}}
@@ -109,7 +109,10 @@ func TestDiskNeedCoversTheRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	var need int64
 	_, err := train.Open(cfg.Config, train.Options{Dir: dir, Saved: func(c train.Config) any { return TrainConfig{c, cfg.LCA} },
-		Check: func(s *train.Session) error { need = diskNeed(s, Outputs{LCA: true, Weights: true}); return errStop }})
+		Check: func(s *train.Session) error {
+			need = diskNeed(s, Outputs{LCA: true, Weights: true}, 1, 0)
+			return errStop
+		}})
 	if !errors.Is(err, errStop) {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package lca
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -26,13 +27,41 @@ func (s *memSet) Gather(idx []int, x, y []float32) error {
 	return nil
 }
 
+// newTestIntegrator starts a gradient pool of one CPU device per entry of threads (0: all
+// cores), each with a model from build, and an integrator on m over sets.
+func newTestIntegrator(t testing.TB, m *engine.Model, build func(engine.Device) (*engine.Model, error), sets []Set, cfg Config, threads ...int) *Integrator {
+	t.Helper()
+	if len(threads) == 0 {
+		threads = []int{0}
+	}
+	var devs []engine.Device
+	var names []string
+	for i, th := range threads {
+		devs = append(devs, cpu.NewThreads(th))
+		names = append(names, fmt.Sprintf("cpu#%d", i))
+	}
+	pool, err := NewPool(devs, names, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	it, err := NewIntegrator(m, sets, cfg, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
 // A one-unit linear model y = w·x + b under MSE: the loss is quadratic in θ, its gradient is
 // linear, so the path average is the gradient at the midpoint, by hand:
 // ∂L/∂w_j = 2/N Σ_n (w·x_n + b − y_n) x_nj and ∂L/∂b = 2/N Σ_n (w·x_n + b − y_n).
 func TestLCAByHandOnAQuadratic(t *testing.T) {
 	dev := cpu.New()
-	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc", 1, true))
-	m, err := engine.NewModel(dev, "lin", net, []int{1, 1, 2}, engine.MeanSquaredError, 4)
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc", 1, true))
+		return engine.NewModel(dev, "lin", net, []int{1, 1, 2}, engine.MeanSquaredError, 4)
+	}
+	m, err := build(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +70,7 @@ func TestLCAByHandOnAQuadratic(t *testing.T) {
 	after := []float32{0.25, 0.5, -0.5}
 	cfg := DefaultConfig()
 	cfg.Chunk = 2 // two chunks: 2 + 1 examples
-	it, err := NewIntegrator(m, ds, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newTestIntegrator(t, m, build, []Set{{Data: ds}}, cfg)
 	bb, _ := dev.Alloc(3)
 	dev.Upload(bb, before)
 	m.SetTheta(after)
@@ -74,13 +100,12 @@ func TestLCAByHandOnAQuadratic(t *testing.T) {
 		g[1] += 2 * r * x1 / 3
 		g[2] += 2 * r / 3
 	}
-	got := make([]float32, 3)
-	dev.Download(got, it.Out)
+	got := st.Out
 	var sum float64
 	for i := range g {
 		want := g[i] * (a64[i] - b64[i])
 		sum += want
-		if math.Abs(float64(got[i])-want) > 1e-6*math.Max(1, math.Abs(want)) {
+		if math.Abs(got[i]-want) > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Errorf("LCA of parameter %d = %v, by hand %v", i, got[i], want)
 		}
 	}
@@ -110,8 +135,11 @@ func TestSimpsonRefinementWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 8, true), engine.NewReLU("r"), engine.NewLinear("fc2", 3, true))
-	m, err := engine.NewModel(dev, "mlp", net, []int{1, 4, 4}, engine.SoftmaxCrossEntropy, 8)
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 8, true), engine.NewReLU("r"), engine.NewLinear("fc2", 3, true))
+		return engine.NewModel(dev, "mlp", net, []int{1, 4, 4}, engine.SoftmaxCrossEntropy, 8)
+	}
+	m, err := build(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +151,7 @@ func TestSimpsonRefinementWeights(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Threshold, cfg.MaxN, cfg.Chunk = 1e-12, 8, 7
-	it, err := NewIntegrator(m, ds, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newTestIntegrator(t, m, build, []Set{{Data: ds}}, cfg)
 	bb, _ := dev.Alloc(len(before))
 	dev.Upload(bb, before)
 	m.SetTheta(after)
@@ -170,8 +195,11 @@ func TestSimpsonBeatsFirstOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 16, true), engine.NewReLU("r"), engine.NewLinear("fc2", 4, true))
-	m, err := engine.NewModel(dev, "mlp", net, []int{1, 6, 6}, engine.SoftmaxCrossEntropy, 16)
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 16, true), engine.NewReLU("r"), engine.NewLinear("fc2", 4, true))
+		return engine.NewModel(dev, "mlp", net, []int{1, 6, 6}, engine.SoftmaxCrossEntropy, 16)
+	}
+	m, err := build(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +211,7 @@ func TestSimpsonBeatsFirstOrder(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Threshold = 1e-4
-	it, err := NewIntegrator(m, ds, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newTestIntegrator(t, m, build, []Set{{Data: ds}}, cfg)
 	var simpson, first float64
 	tr.Hook = func(s engine.StepInfo) error {
 		st, err := it.Step(s.Before, s.After)
@@ -207,4 +232,60 @@ func TestSimpsonBeatsFirstOrder(t *testing.T) {
 		t.Errorf("summed |ΔL − ΣLCA|: Simpson %v, first order %v; want Simpson ≥ 10× smaller", simpson, first)
 	}
 	t.Logf("summed error over %d iterations: Simpson %.3g, first order %.3g", tr.Iter, simpson, first)
+}
+
+// Held-out LCA refines while either split's error is above the threshold. A constructed case
+// where only the held-out error is large: y = w2·relu(w1·x + b1) + b2 under MSE, a step that
+// moves w1 from 1 to −1. On the training example (x = 0.05) the ReLU stays active along the
+// path, the loss is quadratic in the step and Simpson's n = 2 is exact; on the held-out example
+// (x = 1) the ReLU switches off halfway, and n = 2 misses the loss change by about 0.2.
+func TestHeldOutErrorDrivesRefinement(t *testing.T) {
+	dev := cpu.New()
+	build := func(dev engine.Device) (*engine.Model, error) {
+		net := engine.NewSequential("net", engine.NewFlatten("f"), engine.NewLinear("fc1", 1, true), engine.NewReLU("r"), engine.NewLinear("fc2", 1, true))
+		return engine.NewModel(dev, "kink", net, []int{1, 1, 1}, engine.MeanSquaredError, 2)
+	}
+	m, err := build(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := Set{Name: "train", Data: &memSet{x: []float32{0.05}, y: []float32{0}, in: 1, tg: 1}}
+	held := Set{Name: "held_out", Data: &memSet{x: []float32{1}, y: []float32{0}, in: 1, tg: 1}}
+	before := []float32{1, 0.1, 1, 0} // w1, b1, w2, b2
+	after := []float32{-1, 0.1, 1, 0}
+	step := func(sets []Set, maxN int) Step {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.MaxN = maxN
+		it := newTestIntegrator(t, m, build, sets, cfg)
+		bb, _ := dev.Alloc(4)
+		dev.Upload(bb, before)
+		m.SetTheta(after)
+		st, err := it.Step(bb, m.Arena.Theta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	alone := step([]Set{train}, 32)
+	if alone.N != 2 || alone.Error() > 1e-9 || alone.HeldOut != nil {
+		t.Fatalf("training split alone: n = %d, error %g", alone.N, alone.Error())
+	}
+	coarse := step([]Set{train, held}, 2)
+	if coarse.HeldOut == nil || coarse.HeldOut.Error() < 0.1 || coarse.Error() > 1e-9 {
+		t.Fatalf("the construction: at n = 2 the held-out error is %g and the training error %g", coarse.HeldOut.Error(), coarse.Error())
+	}
+	both := step([]Set{train, held}, 32)
+	if both.N <= 2 || both.Error() > 1e-9 || !(both.HeldOut.Error() < coarse.HeldOut.Error()/4) {
+		t.Errorf("with the held-out split: n = %d, training error %g, held-out error %g (at n = 2: %g)", both.N, both.Error(), both.HeldOut.Error(), coarse.HeldOut.Error())
+	}
+	if both.HeldOut.Error() > DefaultConfig().Threshold && both.N < 32 {
+		t.Errorf("stopped at n = %d with the held-out error %g above the threshold", both.N, both.HeldOut.Error())
+	}
+	// The training split's allocation is the same at every n (its Simpson sum is exact, up to the
+	// float32 rounding of the gradients at the points).
+	if math.Abs(both.Sum-alone.Sum) > 1e-8 || math.Abs(both.LossAfter-both.LossBefore-both.Sum) > 1e-9 {
+		t.Errorf("training ΣLCA %v with refinement, %v without", both.Sum, alone.Sum)
+	}
+	t.Logf("held-out error %.3g at n = 2, %.3g at n = %d; training error %.2g", coarse.HeldOut.Error(), both.HeldOut.Error(), both.N, both.Error())
 }

@@ -50,6 +50,20 @@ type Meta struct {
 	// Identity is the training run's identity (its config.json's): every part computed from the
 	// run carries it, and merge, compute and report refuse files of another run.
 	Identity string `json:"identity,omitempty"`
+	// Indices names the file of the LCA set's examples (int64 indices into the training set as
+	// loaded, before the held-out split: for MNIST the order of the IDX files), in the set's
+	// order; HeldOutIndices the held-out split's. Offline computation reads the same files.
+	Indices        string `json:"lca_indices,omitempty"`
+	HeldOutIndices string `json:"held_out_indices,omitempty"`
+	// Chunks says how the set is cut into the chunks whose gradients are combined: in batch-
+	// statistics mode a chunk is what batch norm normalises together.
+	Chunks string `json:"chunks,omitempty"`
+	// ClassCounts are n_c, the LCA set's examples per class (per-class LCA).
+	ClassCounts []int `json:"class_counts,omitempty"`
+	// HeldOut describes the held-out allocation (--lca-held-out), written to HeldOut.Dir.
+	HeldOut *HeldOutMeta `json:"held_out_lca,omitempty"`
+	// Notes are caveats of the run's numbers, in words.
+	Notes []string `json:"notes,omitempty"`
 
 	D       int         `json:"d"`
 	T       int         `json:"t"`     // iterations of the whole run
@@ -61,6 +75,13 @@ type Meta struct {
 		Start  []int    `json:"start"`
 		Size   []int    `json:"size"`
 	} `json:"neurons"`
+}
+
+// HeldOutMeta is the held-out split's allocation in meta.json.
+type HeldOutMeta struct {
+	Dir         string `json:"dir"`
+	Examples    int    `json:"examples"`
+	ClassCounts []int  `json:"class_counts,omitempty"`
 }
 
 // FillArena records the arena's parameters, layers and neurons.

@@ -46,29 +46,20 @@ func ParseRange(s string, T int) (int, int, error) {
 
 // Compute runs LCA offline for iterations [a, b) of a run saved with weights.npy, writing a part
 // directory out (with its own meta.json, carrying the run's identity, and finished.json). m is
-// the run's model rebuilt, ds its LCA set. The trajectory must be the run's: its first row is
-// θ₀, which with config.json gives the identity meta.json records.
-func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b int, out string) (err error) {
+// the run's model rebuilt, it an integrator on m over the run's sets. The trajectory must be the
+// run's: its first row is θ₀, which with config.json gives the identity meta.json records.
+func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, out string) (err error) {
 	if err := meta.CheckArena(m.Arena); err != nil {
 		return fmt.Errorf("%s: %w", run, err)
 	}
-	wpath := filepath.Join(run, WeightsFile)
 	if err := checkTrajectory(run, meta); err != nil {
 		return err
 	}
-	shape, dt, off, err := npy.ReadHeader(wpath)
+	off, err := checkWeights(run, meta, a, b)
 	if err != nil {
-		return fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
+		return err
 	}
-	if dt != npy.Float32 || len(shape) != 2 || shape[1] != meta.D {
-		return fmt.Errorf("%s: holds %s %v, want rows of %d float32", wpath, dt, shape, meta.D)
-	}
-	if shape[0] < b+1 {
-		return fmt.Errorf("%s: holds θ for iterations 0..%d, --iters %d:%d needs up to %d (the run stopped early or the file is truncated)", wpath, shape[0]-1, a, b, b)
-	}
-	if st, err := os.Stat(wpath); err != nil || st.Size() < int64(off)+int64(shape[0])*int64(4*meta.D) {
-		return fmt.Errorf("%s: truncated: shorter than its header's %d rows", wpath, shape[0])
-	}
+	wpath := filepath.Join(run, WeightsFile)
 	if _, err := os.Stat(filepath.Join(out, MetaFile)); err == nil {
 		return fmt.Errorf("%s already holds computed LCA; remove it or choose another --out", out)
 	}
@@ -84,11 +75,6 @@ func Compute(run string, meta *Meta, m *engine.Model, ds engine.Examples, a, b i
 	if _, err := os.Stat(filepath.Join(out, MetaFile)); err == nil {
 		return fmt.Errorf("%s already holds computed LCA; remove it or choose another --out", out)
 	}
-	it, err := NewIntegrator(m, ds, meta.Integrator)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	f, err := os.Open(wpath)
 	if err != nil {
 		return err
@@ -166,7 +152,7 @@ func checkTrajectory(run string, meta *Meta) error {
 	for i, v := range theta0.Data {
 		row[i] = float32(v)
 	}
-	id, err := rundir.Identity(json.RawMessage(cfg), train.IdentitySkip(), train.Float32Bytes(row))
+	id, err := rundir.Identity(json.RawMessage(cfg), train.IdentitySkip(specMutable...), train.Float32Bytes(row))
 	if err != nil {
 		return err
 	}
@@ -174,6 +160,26 @@ func checkTrajectory(run string, meta *Meta) error {
 		return fmt.Errorf("%s: its first row is not this run's θ₀ (with config.json it gives identity %s, the run's is %s): the trajectory belongs to another run", wpath, id, meta.Identity)
 	}
 	return nil
+}
+
+// checkWeights checks that the run's weights.npy holds θ for iterations a..b and returns the
+// offset of its data.
+func checkWeights(run string, meta *Meta, a, b int) (int, error) {
+	wpath := filepath.Join(run, WeightsFile)
+	shape, dt, off, err := npy.ReadHeader(wpath)
+	if err != nil {
+		return 0, fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
+	}
+	if dt != npy.Float32 || len(shape) != 2 || shape[1] != meta.D {
+		return 0, fmt.Errorf("%s: holds %s %v, want rows of %d float32", wpath, dt, shape, meta.D)
+	}
+	if shape[0] < b+1 {
+		return 0, fmt.Errorf("%s: holds θ for iterations 0..%d, --iters %d:%d needs up to %d (the run stopped early or the file is truncated)", wpath, shape[0]-1, a, b, b)
+	}
+	if st, err := os.Stat(wpath); err != nil || st.Size() < int64(off)+int64(shape[0])*int64(4*meta.D) {
+		return 0, fmt.Errorf("%s: truncated: shorter than its header's %d rows", wpath, shape[0])
+	}
+	return off, nil
 }
 
 // Merge joins part directories written by Compute into the run directory: the ranges must
@@ -220,11 +226,26 @@ func Merge(run string, parts []string) (err error) {
 		withFull = withFull && p.meta.Outputs.LCA
 	}
 	// Every merged file, meta.json included, is written beside the run's under a temporary
-	// name; then finished.json records the state the run will have (the commit point: a merge
-	// killed after it is finished by running it again), and the files are renamed into place.
-	names, err := writeMerged(run, meta, ps, withFull)
+	// name (the LCA set's, then the held-out split's in its folder); then finished.json records
+	// the state the run will have (the commit point: a merge killed after it is finished by
+	// running it again), and the files are renamed into place, meta.json last.
+	classes := 0
+	if ps[0].meta.Integrator.PerClass {
+		classes = meta.Classes
+	}
+	names, err := writeMerged(run, "", meta, ps, withFull, classes)
 	if err != nil {
 		return err
+	}
+	if meta.HeldOut != nil {
+		if err := os.MkdirAll(filepath.Join(run, HeldOutDir), 0o755); err != nil {
+			return err
+		}
+		more, err := writeMerged(run, HeldOutDir, meta, ps, false, classes)
+		if err != nil {
+			return err
+		}
+		names = append(names, more...)
 	}
 	merged := *meta
 	merged.Computed = true
@@ -259,8 +280,11 @@ func Merge(run string, parts []string) (err error) {
 // trainFiles are the training run's files of an LCA run folder (see train.Session.Finish).
 var trainFiles = []string{"config.json", "metrics.csv", "epochs.csv", "result.json"}
 
-// mergedFiles are the files Merge writes into a run.
-var mergedFiles = []string{MetaFile, LossesFile, TotalFile, HelpedFile, LayersFile, HelpedLayers, NeuronsFile, FullFile}
+// mergedFiles are the files Merge writes into a run: every file of RunFiles but the trajectory
+// and the index files.
+var mergedFiles = slices.DeleteFunc(slices.Clone(RunFiles), func(f string) bool {
+	return f == WeightsFile || f == IndicesFile || f == HeldOutIndices
+})
 
 // checkRunExcept is CheckRun for a run that is about to have the files except replaced: its
 // identity, and its other files as they were when it finished (fin, nil when it has not).
@@ -337,93 +361,121 @@ func checkTiling(ps []mergePart, T int) error {
 	return nil
 }
 
-// mergeTmp is where Merge writes a file of the run before renaming it into place.
-func mergeTmp(run, name string) string { return filepath.Join(run, ".merge-"+name) }
+// mergeTmp is where Merge writes a file of the run (a path relative to it) before renaming it
+// into place.
+func mergeTmp(run, name string) string {
+	return filepath.Join(run, filepath.Dir(name), ".merge-"+filepath.Base(name))
+}
 
-// writeMerged writes the merged losses, accumulators and per-iteration streams (the full T × D
-// LCA only when every part has it) to their temporary names, and returns the files' names.
-func writeMerged(run string, meta *Meta, ps []mergePart, withFull bool) ([]string, error) {
-	if err := mergeLosses(run, ps); err != nil {
+// writeMerged writes the merged losses, accumulators and per-iteration streams of one set (its
+// files in sub: "" for the LCA set, held_out/ for the held-out split; the full T × D LCA only
+// when every part has it; the per-class files with classes > 0) to their temporary names, and
+// returns the files' names relative to the run.
+func writeMerged(run, sub string, meta *Meta, ps []mergePart, withFull bool, classes int) ([]string, error) {
+	rel := func(name string) string { return filepath.Join(sub, name) }
+	if err := mergeLosses(run, sub, ps); err != nil {
 		return nil, err
 	}
-	total, helped, err := sumAccumulators(ps, meta.D)
+	total, helped, err := sumAccumulators(ps, sub, meta.D)
 	if err != nil {
 		return nil, err
 	}
 	l := len(meta.Layers)
-	streams := []mergedStream{{LayersFile, npy.Float64, l}, {HelpedLayers, npy.Float32, l}, {NeuronsFile, npy.Float32, sumInts(meta.Neurons.Size)}}
+	streams := []mergedStream{{LayersFile, npy.Float64, []int{l}}, {HelpedLayers, npy.Float32, []int{l}}, {NeuronsFile, npy.Float32, []int{sumInts(meta.Neurons.Size)}}}
 	if withFull {
-		streams = append(streams, mergedStream{FullFile, npy.Float32, meta.D})
+		streams = append(streams, mergedStream{FullFile, npy.Float32, []int{meta.D}})
 	}
-	for _, c := range streams {
-		if err := concatStream(run, c, ps); err != nil {
+	names := []string{rel(LossesFile), rel(TotalFile), rel(HelpedFile)}
+	if classes > 0 {
+		streams = append(streams, mergedStream{ClassLayersFile, npy.Float64, []int{classes, l}}, mergedStream{ClassHelpedFile, npy.Float32, []int{classes, l}})
+		if err := concatCSV(run, sub, ClassLossesFile, classLossesHeader, ps, classes); err != nil {
 			return nil, err
 		}
+		names = append(names, rel(ClassLossesFile))
 	}
-	if err := npy.Write(mergeTmp(run, TotalFile), []int{meta.D}, total); err != nil {
-		return nil, err
-	}
-	if err := npy.Write(mergeTmp(run, HelpedFile), []int{meta.D}, helped); err != nil {
-		return nil, err
-	}
-	names := []string{LossesFile, TotalFile, HelpedFile}
 	for _, c := range streams {
-		names = append(names, c.name)
+		if err := concatStream(run, sub, c, ps); err != nil {
+			return nil, err
+		}
+		names = append(names, rel(c.name))
+	}
+	if err := npy.Write(mergeTmp(run, rel(TotalFile)), []int{meta.D}, total); err != nil {
+		return nil, err
+	}
+	if err := npy.Write(mergeTmp(run, rel(HelpedFile)), []int{meta.D}, helped); err != nil {
+		return nil, err
 	}
 	return names, nil
 }
 
-// mergeLosses concatenates the parts' losses.csv, with each iteration's minibatch loss taken from
-// the training run's own losses.csv (a part does not know it).
-func mergeLosses(run string, ps []mergePart) error {
+// mergeLosses concatenates the parts' losses.csv of one set, with each iteration's minibatch
+// loss taken from the training run's own losses.csv (a part does not know it).
+func mergeLosses(run, sub string, ps []mergePart) error {
 	trainLoss := map[int]string{}
 	if rows, err := readCSV(filepath.Join(run, LossesFile)); err == nil {
 		for _, r := range rows {
 			trainLoss[atoi(r[0])] = r[2]
 		}
 	}
-	losses, err := csvlog.Open(mergeTmp(run, LossesFile), lossesHeader, lossesKeyCol, nil)
+	return concatRows(run, sub, LossesFile, lossesHeader, ps, 1, func(r []string) {
+		if tl, ok := trainLoss[atoi(r[0])]; ok {
+			r[2] = tl
+		}
+	})
+}
+
+// concatCSV concatenates the parts' per-class CSV file name of one set (rows per iteration
+// rows per iteration).
+func concatCSV(run, sub, name string, header []string, ps []mergePart, rows int) error {
+	return concatRows(run, sub, name, header, ps, rows, nil)
+}
+
+// concatRows writes the rows of every part's sub/name (perIter rows an iteration), in part
+// order and edited by edit, to the file's temporary name in the run.
+func concatRows(run, sub, name string, header []string, ps []mergePart, perIter int, edit func([]string)) error {
+	out, err := csvlog.Open(mergeTmp(run, filepath.Join(sub, name)), header, lossesKeyCol, nil)
 	if err != nil {
 		return err
 	}
 	for _, p := range ps {
-		rows, err := readCSV(filepath.Join(p.dir, LossesFile))
+		path := filepath.Join(p.dir, sub, name)
+		rows, err := readCSV(path)
 		if err != nil {
-			return errors.Join(err, losses.Close())
+			return errors.Join(err, out.Close())
 		}
-		if len(rows) != p.meta.Iters[1]-p.meta.Iters[0] {
-			err := fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(p.dir, LossesFile), len(rows), p.meta.Iters[0], p.meta.Iters[1])
-			return errors.Join(err, losses.Close())
+		if len(rows) != perIter*(p.meta.Iters[1]-p.meta.Iters[0]) {
+			err := fmt.Errorf("%s: %d rows for iterations %d:%d", path, len(rows), p.meta.Iters[0], p.meta.Iters[1])
+			return errors.Join(err, out.Close())
 		}
 		for _, r := range rows {
-			if tl, ok := trainLoss[atoi(r[0])]; ok {
-				r[2] = tl
+			if edit != nil {
+				edit(r)
 			}
 			vals := make([]any, len(r))
 			for i, v := range r {
 				vals[i] = v
 			}
-			losses.Row(vals...)
+			out.Row(vals...)
 		}
 	}
-	return losses.Close()
+	return out.Close()
 }
 
-// sumAccumulators adds up the parts' per-parameter total LCA and helped counts.
-func sumAccumulators(ps []mergePart, d int) ([]float64, []int32, error) {
+// sumAccumulators adds up the parts' per-parameter total LCA and helped counts of one set.
+func sumAccumulators(ps []mergePart, sub string, d int) ([]float64, []int32, error) {
 	total := make([]float64, d)
 	helped := make([]int32, d)
 	for _, p := range ps {
-		tot, err := npy.Read(filepath.Join(p.dir, TotalFile), 0, -1)
+		tot, err := npy.Read(filepath.Join(p.dir, sub, TotalFile), 0, -1)
 		if err != nil {
 			return nil, nil, err
 		}
-		hc, err := npy.Read(filepath.Join(p.dir, HelpedFile), 0, -1)
+		hc, err := npy.Read(filepath.Join(p.dir, sub, HelpedFile), 0, -1)
 		if err != nil {
 			return nil, nil, err
 		}
 		if len(tot.Data) != d || len(hc.Data) != d {
-			return nil, nil, fmt.Errorf("%s: accumulators of %d and %d values, want %d", p.dir, len(tot.Data), len(hc.Data), d)
+			return nil, nil, fmt.Errorf("%s: accumulators of %d and %d values, want %d", filepath.Join(p.dir, sub), len(tot.Data), len(hc.Data), d)
 		}
 		for i := range total {
 			total[i] += tot.Data[i]
@@ -433,21 +485,21 @@ func sumAccumulators(ps []mergePart, d int) ([]float64, []int32, error) {
 	return total, helped, nil
 }
 
-// mergedStream is a per-iteration NPY file of a run: T rows of cols values.
+// mergedStream is a per-iteration NPY file of a run: T rows of shape inner.
 type mergedStream struct {
-	name string
-	dt   npy.Dtype
-	cols int
+	name  string
+	dt    npy.Dtype
+	inner []int
 }
 
-// concatStream writes the rows of every part's file c, in part order, to c's temporary name.
-func concatStream(run string, c mergedStream, ps []mergePart) error {
-	s, err := npy.CreateStream(mergeTmp(run, c.name), c.dt, c.cols)
+// concatStream writes the rows of every part's file sub/c, in part order, to its temporary name.
+func concatStream(run, sub string, c mergedStream, ps []mergePart) error {
+	s, err := npy.CreateStreamShape(mergeTmp(run, filepath.Join(sub, c.name)), c.dt, c.inner)
 	if err != nil {
 		return err
 	}
 	for _, p := range ps {
-		if err := s.AppendFile(filepath.Join(p.dir, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
+		if err := s.AppendFile(filepath.Join(p.dir, sub, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
 			s.Close()
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 
@@ -17,23 +18,33 @@ import (
 
 // File names of a run directory.
 const (
-	MetaFile      = "meta.json"
-	LossesFile    = "losses.csv"
-	LayersFile    = "lca_layers.npy"    // T × L float64: per-layer LCA sums
-	HelpedLayers  = "helped_layers.npy" // T × L float32: fraction of each layer's parameters helping
-	NeuronsFile   = "lca_neurons.npy"   // T × neurons float32: LCA summed over each neuron's parameters
-	TotalFile     = "lca_total.npy"     // D float64: Σ_t LCA_{t,i}
-	HelpedFile    = "helped_count.npy"  // D int32: iterations with LCA_{t,i} < 0
-	FullFile      = "lca.npy"           // T × D float32 (optional)
-	WeightsFile   = "weights.npy"       // (T+1) × D float32 (optional)
+	MetaFile        = "meta.json"
+	LossesFile      = "losses.csv"
+	LayersFile      = "lca_layers.npy"          // T × L float64: per-layer LCA sums
+	HelpedLayers    = "helped_layers.npy"       // T × L float32: fraction of each layer's parameters helping
+	NeuronsFile     = "lca_neurons.npy"         // T × neurons float32: LCA summed over each neuron's parameters
+	TotalFile       = "lca_total.npy"           // D float64: Σ_t LCA_{t,i}
+	HelpedFile      = "helped_count.npy"        // D int32: iterations with LCA_{t,i} < 0
+	FullFile        = "lca.npy"                 // T × D float32 (optional)
+	WeightsFile     = "weights.npy"             // (T+1) × D float32 (optional)
+	ClassLossesFile = "losses_class.csv"        // per iteration and class: L_c before and after, ΔL_c, ΣLCA_c, error
+	ClassLayersFile = "lca_class_layers.npy"    // T × C × L float64: per-class, per-layer LCA sums
+	ClassHelpedFile = "helped_class_layers.npy" // T × C × L float32: fraction of each layer's parameters helping class c
+	IndicesFile     = "lca_indices.npy"         // int64: the LCA set, as indices into the training set as loaded
+	HeldOutIndices  = "held_out_indices.npy"    // int64: the held-out split, likewise
+	// HeldOutDir holds the held-out split's allocation (--lca-held-out): the per-iteration and
+	// per-parameter files above, under the same names.
+	HeldOutDir    = "held_out"
 	lossesKeyCol  = 0
-	stateVersion  = 2 // 1: without the integrator's cached start
+	stateVersion  = 3 // 1: one set; 2: without the integrator's cached start
 	diskHeadroom  = 1.05
 	bytesPerFloat = 4
 )
 
 var lossesHeader = []string{"iter", "epoch", "train_loss", "loss_before", "loss_after", "delta_loss", "lca_sum",
 	"error", "n", "first_order_sum", "first_order_error", "helped_fraction", "evaluations"}
+
+var classLossesHeader = []string{"iter", "class", "examples", "loss_before", "loss_after", "delta_loss", "lca_sum", "error"}
 
 // Outputs selects the optional T×D files.
 type Outputs struct {
@@ -42,8 +53,9 @@ type Outputs struct {
 }
 
 // Recorder writes a run directory: it runs the integrator on every step (when it has one),
-// streams the per-iteration files, and keeps the per-parameter accumulators, which travel in
-// the trainer's checkpoints (it is an engine.CheckpointExtra).
+// streams the per-iteration files of every set the integrator allocates over (the LCA set's in
+// the run directory, the held-out split's in held_out/), and keeps the per-parameter
+// accumulators, which travel in the trainer's checkpoints (it is an engine.CheckpointExtra).
 type Recorder struct {
 	Dir     string
 	it      *Integrator // nil: record weights only (offline training)
@@ -52,31 +64,54 @@ type Recorder struct {
 	layers  []string
 	neurons Neurons
 
-	Iter   int       // the next iteration to record
-	Total  []float64 // Σ_t LCA_{t,i}
-	Helped []int32   // #t with LCA_{t,i} < 0
+	Iter   int         // the next iteration to record
+	splits []*splitRec // one per set of the integrator
 
-	losses              *csvlog.Log
-	layerS, helpS, nrnS *npy.Stream
-	fullS, weightS      *npy.Stream
-	host                []float32
-	nsum                []float32
-	lsum                []float32
-	started             bool
-	OnStep              func(iter int, s Step) // optional progress callback
+	weightS *npy.Stream
+	host    []float32
+	nsum    []float64
+	lsum    []float32
+	crow    []float64 // a T × C × L row
+	chrow   []float32
+	started bool
+	OnStep  func(iter int, s Step) // optional progress callback
 	// Streams, when set, registers the recorder's files with its run, so that the run's
 	// checkpoints commit them and a resumed run reopens them at the recorded states.
 	Streams *rundir.Streams
+}
+
+// splitRec is what the recorder writes and accumulates for one set.
+type splitRec struct {
+	dir                 string
+	classes             int // per-class LCA: the number of classes, else 0
+	full                bool
+	losses, classLosses *csvlog.Log
+	layerS, helpS, nrnS *npy.Stream
+	classS, classHelpS  *npy.Stream
+	fullS               *npy.Stream
+	Total               []float64 // Σ_t LCA_{t,i}
+	Helped              []int32   // #t with LCA_{t,i} < 0
 }
 
 // NewRecorder prepares a recorder for m; it opens no file until Start or LoadState.
 func NewRecorder(dir string, m *engine.Model, it *Integrator, out Outputs) *Recorder {
 	names, _, _ := m.Arena.LayerSegments()
 	d := m.Arena.D
-	r := &Recorder{Dir: dir, it: it, m: m, out: out, layers: names, neurons: NeuronMap(m.Arena),
-		Total: make([]float64, d), Helped: make([]int32, d), host: make([]float32, d)}
-	r.nsum = make([]float32, r.neurons.Count)
+	r := &Recorder{Dir: dir, it: it, m: m, out: out, layers: names, neurons: NeuronMap(m.Arena), host: make([]float32, d)}
+	r.nsum = make([]float64, r.neurons.Count)
 	r.lsum = make([]float32, len(names))
+	if it != nil {
+		for k, s := range it.sets {
+			sr := &splitRec{dir: dir, full: k == 0 && out.LCA, Total: make([]float64, d), Helped: make([]int32, d)}
+			if k > 0 {
+				sr.dir = filepath.Join(dir, HeldOutDir)
+			}
+			if it.Cfg.PerClass {
+				sr.classes = s.Classes
+			}
+			r.splits = append(r.splits, sr)
+		}
+	}
 	return r
 }
 
@@ -84,9 +119,13 @@ func NewRecorder(dir string, m *engine.Model, it *Integrator, out Outputs) *Reco
 // per-iteration files and the optional T×D ones).
 func (r *Recorder) PlannedBytes(T int) int64 {
 	d, l := int64(r.m.Arena.D), int64(len(r.layers))
-	b := int64(T)*(l*8+l*4+int64(r.neurons.Count)*4+160) + d*12
-	if r.out.LCA {
-		b += int64(T) * d * bytesPerFloat
+	var b int64
+	for _, s := range r.splits {
+		c := int64(s.classes)
+		b += int64(T)*(l*8+l*4+int64(r.neurons.Count)*4+160+c*(l*12+80)) + d*12
+		if s.full {
+			b += int64(T) * d * bytesPerFloat
+		}
 	}
 	if r.out.Weights {
 		b += int64(T+1) * d * bytesPerFloat
@@ -132,43 +171,23 @@ func (r *Recorder) Start(first int, initial engine.Buffer) error {
 func (r *Recorder) open(keep func(int) bool) error {
 	var err error
 	p := func(name string) string { return filepath.Join(r.Dir, name) }
-	if r.Streams != nil {
-		r.losses, err = csvlog.OpenIn(r.Streams, p(LossesFile), lossesHeader, lossesKeyCol, keep)
-	} else {
-		r.losses, err = csvlog.Open(p(LossesFile), lossesHeader, lossesKeyCol, keep)
-	}
-	if err != nil {
-		return err
-	}
-	l, d := len(r.layers), r.m.Arena.D
-	stream := func(name string, dt npy.Dtype, cols, rows int) (*npy.Stream, error) {
-		switch {
-		case r.Streams != nil:
-			return npy.OpenIn(r.Streams, p(name), dt, cols, rows)
-		case keep != nil:
-			return npy.OpenStream(p(name), dt, cols, rows)
-		}
-		return npy.CreateStream(p(name), dt, cols)
-	}
-	rows := r.Iter
-	if r.it != nil {
-		if r.layerS, err = stream(LayersFile, npy.Float64, l, rows); err != nil {
+	if r.it == nil {
+		// Offline training records the minibatch losses beside the trajectory.
+		lg, err := r.log(p(LossesFile), lossesHeader, keep)
+		if err != nil {
 			return err
 		}
-		if r.helpS, err = stream(HelpedLayers, npy.Float32, l, rows); err != nil {
-			return err
-		}
-		if r.nrnS, err = stream(NeuronsFile, npy.Float32, r.neurons.Count, rows); err != nil {
-			return err
-		}
-		if r.out.LCA {
-			if r.fullS, err = stream(FullFile, npy.Float32, d, rows); err != nil {
+		r.splits = []*splitRec{{dir: r.Dir, losses: lg}}
+	}
+	for _, s := range r.splits {
+		if r.it != nil {
+			if err := s.open(r, keep); err != nil {
 				return err
 			}
 		}
 	}
 	if r.out.Weights {
-		if r.weightS, err = stream(WeightsFile, npy.Float32, d, rows+1); err != nil {
+		if r.weightS, err = r.stream(p(WeightsFile), npy.Float32, []int{r.m.Arena.D}, r.Iter+1, keep != nil); err != nil {
 			return err
 		}
 	}
@@ -176,12 +195,84 @@ func (r *Recorder) open(keep func(int) bool) error {
 	return nil
 }
 
+// stream creates an NPY row stream, or reopens it at rows rows (resume): through the run's
+// stream registry when the recorder has one (the checkpoint's record decides), else cut back.
+func (r *Recorder) stream(path string, dt npy.Dtype, inner []int, rows int, resume bool) (*npy.Stream, error) {
+	switch {
+	case r.Streams != nil:
+		return npy.OpenInShape(r.Streams, path, dt, inner, rows)
+	case resume:
+		return npy.OpenStreamShape(path, dt, inner, rows)
+	}
+	return npy.CreateStreamShape(path, dt, inner)
+}
+
+// log creates a CSV log, or reopens it for a resumed run, like stream.
+func (r *Recorder) log(path string, header []string, keep func(int) bool) (*csvlog.Log, error) {
+	if r.Streams != nil {
+		return csvlog.OpenIn(r.Streams, path, header, lossesKeyCol, keep)
+	}
+	return csvlog.Open(path, header, lossesKeyCol, keep)
+}
+
+// open creates (or reopens, cut back) one set's files.
+func (s *splitRec) open(r *Recorder, keep func(int) bool) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	p := func(name string) string { return filepath.Join(s.dir, name) }
+	var err error
+	if s.losses, err = r.log(p(LossesFile), lossesHeader, keep); err != nil {
+		return err
+	}
+	l, d, rows, resume := len(r.layers), r.m.Arena.D, r.Iter, keep != nil
+	if s.layerS, err = r.stream(p(LayersFile), npy.Float64, []int{l}, rows, resume); err != nil {
+		return err
+	}
+	if s.helpS, err = r.stream(p(HelpedLayers), npy.Float32, []int{l}, rows, resume); err != nil {
+		return err
+	}
+	if s.nrnS, err = r.stream(p(NeuronsFile), npy.Float32, []int{r.neurons.Count}, rows, resume); err != nil {
+		return err
+	}
+	if s.full {
+		if s.fullS, err = r.stream(p(FullFile), npy.Float32, []int{d}, rows, resume); err != nil {
+			return err
+		}
+	}
+	if s.classes > 0 {
+		if s.classLosses, err = r.log(p(ClassLossesFile), classLossesHeader, keep); err != nil {
+			return err
+		}
+		if s.classS, err = r.stream(p(ClassLayersFile), npy.Float64, []int{s.classes, l}, rows, resume); err != nil {
+			return err
+		}
+		if s.classHelpS, err = r.stream(p(ClassHelpedFile), npy.Float32, []int{s.classes, l}, rows, resume); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streams lists the set's open NPY streams.
+func (s *splitRec) streams() []*npy.Stream {
+	var out []*npy.Stream
+	for _, st := range []*npy.Stream{s.layerS, s.helpS, s.nrnS, s.fullS, s.classS, s.classHelpS} {
+		if st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // Hook records one training step; it is the trainer's step hook in online mode.
 func (r *Recorder) Hook(s engine.StepInfo) error {
 	return r.Record(s.Iter, s.Epoch, s.Loss, s.Before, s.After)
 }
 
-// Record allocates the loss change of iteration iter (θ_t = before → θ_{t+1} = after).
+// Record allocates the loss change of iteration iter (θ_t = before → θ_{t+1} = after). The
+// allocation is complete before any file of the iteration is written, so a failure (a device
+// that fails mid-run) leaves the files as the last checkpoint has them.
 func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engine.Buffer) error {
 	if !r.started {
 		return errors.New("recorder not started")
@@ -189,35 +280,58 @@ func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engi
 	if iter != r.Iter {
 		return fmt.Errorf("LCA recorder expected iteration %d, got %d", r.Iter, iter)
 	}
-	dev := r.m.Dev
+	var st Step
+	if r.it != nil {
+		var err error
+		if st, err = r.it.Step(before, after); err != nil {
+			return fmt.Errorf("LCA at iteration %d: %w", iter, err)
+		}
+	}
 	if r.weightS != nil {
-		dev.Download(r.host, after)
+		r.m.Dev.Download(r.host, after)
+		if err := r.m.Dev.Sync(); err != nil {
+			return err
+		}
 		if err := r.weightS.AppendF32(r.host); err != nil {
 			return err
 		}
 	}
 	if r.it == nil {
-		r.losses.Row(iter, epoch+1, trainLoss, "", "", "", "", "", "", "", "", "", 0)
+		r.splits[0].losses.Row(iter, epoch+1, trainLoss, "", "", "", "", "", "", "", "", "", 0)
 		r.Iter++
 		return nil
 	}
-	st, err := r.it.Step(before, after)
-	if err != nil {
-		return fmt.Errorf("LCA at iteration %d: %w", iter, err)
+	for k, s := range r.splits {
+		ss := st.SetStep
+		if k > 0 {
+			ss = *st.HeldOut
+		}
+		if err := r.recordSet(s, iter, epoch, trainLoss, ss, st); err != nil {
+			return err
+		}
 	}
-	dev.Download(r.host, r.it.Out)
-	if err := dev.Sync(); err != nil {
-		return err
+	r.Iter++
+	if r.OnStep != nil {
+		r.OnStep(iter, st)
 	}
+	return nil
+}
+
+// recordSet writes one set's rows of iteration iter and adds its allocation to the accumulators.
+func (r *Recorder) recordSet(s *splitRec, iter, epoch int, trainLoss float64, ss SetStep, st Step) error {
 	// Per-parameter accumulators, per-layer helped fractions and per-neuron sums on the host:
-	// O(D) per iteration against the O(D·examples) of the gradients.
+	// O(D) per iteration against the O(D·examples) of the gradients. lca_total adds the values
+	// lca.npy stores (rounded to float32) in float64: it is then exactly Σ_t of lca.npy's rows
+	// wherever that sum is exact, and so are the sums of parts that Merge adds up, so a merged
+	// run's lca_total matches the online one's bit for bit (sums of float64 values would differ
+	// in the last bit with the grouping).
 	clear(r.nsum)
 	clear(r.lsum)
 	helped := 0
-	for i, v := range r.host {
-		r.Total[i] += float64(v)
+	for i, v := range ss.Out {
+		s.Total[i] += float64(float32(v))
 		if v < 0 {
-			r.Helped[i]++
+			s.Helped[i]++
 			helped++
 			r.lsum[r.neurons.LayerOf[i]]++
 		}
@@ -228,21 +342,30 @@ func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engi
 	for l, seg := range r.neurons.LayerSize {
 		r.lsum[l] /= float32(seg)
 	}
-	frac := float64(helped) / float64(len(r.host))
-	r.losses.Row(iter, epoch+1, trainLoss, st.LossBefore, st.LossAfter, st.LossAfter-st.LossBefore, st.Sum,
-		st.Error(), st.N, st.FirstOrderSum, st.FirstOrderError(), frac, st.Evaluations)
-	errs := []error{r.layerS.AppendF64(st.Layers), r.helpS.AppendF32(r.lsum), r.nrnS.AppendF32(r.nsum)}
-	if r.fullS != nil {
-		errs = append(errs, r.fullS.AppendF32(r.host))
+	frac := float64(helped) / float64(len(ss.Out))
+	s.losses.Row(iter, epoch+1, trainLoss, ss.LossBefore, ss.LossAfter, ss.LossAfter-ss.LossBefore, ss.Sum,
+		ss.Error(), st.N, ss.FirstOrderSum, ss.FirstOrderError(), frac, st.Evaluations)
+	nrn := r.host[:len(r.nsum)]
+	for i, v := range r.nsum {
+		nrn[i] = float32(v)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	errs := []error{s.layerS.AppendF64(ss.Layers), s.helpS.AppendF32(r.lsum), s.nrnS.AppendF32(nrn)}
+	if s.fullS != nil {
+		for i, v := range ss.Out {
+			r.host[i] = float32(v)
+		}
+		errs = append(errs, s.fullS.AppendF32(r.host))
 	}
-	r.Iter++
-	if r.OnStep != nil {
-		r.OnStep(iter, st)
+	if s.classes > 0 {
+		r.crow, r.chrow = r.crow[:0], r.chrow[:0]
+		for c, cs := range ss.Classes {
+			s.classLosses.Row(iter, c, cs.Examples, cs.LossBefore, cs.LossAfter, cs.LossAfter-cs.LossBefore, cs.Sum, cs.Error())
+			r.crow = append(r.crow, cs.Layers...)
+			r.chrow = append(r.chrow, cs.Helped...)
+		}
+		errs = append(errs, s.classS.AppendF64(r.crow), s.classHelpS.AppendF32(r.chrow))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Sync makes everything recorded so far durable and readable (headers updated) and writes the
@@ -251,17 +374,24 @@ func (r *Recorder) Sync() error {
 	if !r.started {
 		return nil
 	}
-	errs := []error{r.losses.Sync()}
-	for _, s := range []*npy.Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
-		if s != nil {
-			errs = append(errs, s.Sync())
+	var errs []error
+	for _, s := range r.splits {
+		errs = append(errs, s.losses.Sync())
+		if s.classLosses != nil {
+			errs = append(errs, s.classLosses.Sync())
+		}
+		for _, st := range s.streams() {
+			errs = append(errs, st.Sync())
+		}
+		if r.it != nil {
+			d := len(s.Total)
+			errs = append(errs,
+				npy.Write(filepath.Join(s.dir, TotalFile), []int{d}, s.Total),
+				npy.Write(filepath.Join(s.dir, HelpedFile), []int{d}, s.Helped))
 		}
 	}
-	if r.it != nil {
-		d := len(r.Total)
-		errs = append(errs,
-			npy.Write(filepath.Join(r.Dir, TotalFile), []int{d}, r.Total),
-			npy.Write(filepath.Join(r.Dir, HelpedFile), []int{d}, r.Helped))
+	if r.weightS != nil {
+		errs = append(errs, r.weightS.Sync())
 	}
 	return errors.Join(errs...)
 }
@@ -271,86 +401,109 @@ func (r *Recorder) Close() error {
 	if !r.started {
 		return nil
 	}
-	err := r.Sync()
-	errs := []error{err, r.losses.Close()}
-	for _, s := range []*npy.Stream{r.layerS, r.helpS, r.nrnS, r.fullS, r.weightS} {
-		if s != nil {
-			errs = append(errs, s.Close())
+	errs := []error{r.Sync()}
+	for _, s := range r.splits {
+		errs = append(errs, s.losses.Close())
+		if s.classLosses != nil {
+			errs = append(errs, s.classLosses.Close())
 		}
+		for _, st := range s.streams() {
+			errs = append(errs, st.Close())
+		}
+	}
+	if r.weightS != nil {
+		errs = append(errs, r.weightS.Close())
 	}
 	r.started = false
 	return errors.Join(errs...)
 }
 
-// SaveState syncs the files and returns the accumulators as of r.Iter and the integrator's
-// cached start gradient (engine.CheckpointExtra): with it, a resumed run evaluates the same
-// gradients as an uninterrupted one, and its losses.csv is the same to the last column.
+// SaveState syncs the files and returns the accumulators as of r.Iter (engine.CheckpointExtra):
+// version, iteration, D and the number of sets, then each set's totals and helped counts, then
+// the integrator's cached start (the number of its loss groups, then each one's loss and
+// gradient at θ_t): with it, a resumed run evaluates the same gradients as an uninterrupted
+// one, and its losses.csv is the same to the evaluations column.
 func (r *Recorder) SaveState() ([]byte, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, [3]int64{stateVersion, int64(r.Iter), int64(len(r.Total))})
-	binary.Write(&b, binary.LittleEndian, r.Total)
-	binary.Write(&b, binary.LittleEndian, r.Helped)
-	var loss float64
-	var grad []float32
-	ok := false
+	acc := r.accumulating()
+	binary.Write(&b, binary.LittleEndian, [4]int64{stateVersion, int64(r.Iter), int64(r.m.Arena.D), int64(len(acc))})
+	for _, s := range acc {
+		binary.Write(&b, binary.LittleEndian, s.Total)
+		binary.Write(&b, binary.LittleEndian, s.Helped)
+	}
+	var losses []float64
+	var grads [][]float64
 	if r.it != nil {
-		loss, grad, ok = r.it.Start()
+		losses, grads, _ = r.it.Start()
 	}
-	if !ok {
-		binary.Write(&b, binary.LittleEndian, int64(0))
-		return b.Bytes(), nil
+	binary.Write(&b, binary.LittleEndian, int64(len(losses)))
+	for k := range losses {
+		binary.Write(&b, binary.LittleEndian, losses[k])
+		binary.Write(&b, binary.LittleEndian, grads[k])
 	}
-	binary.Write(&b, binary.LittleEndian, int64(1))
-	binary.Write(&b, binary.LittleEndian, loss)
-	binary.Write(&b, binary.LittleEndian, grad)
 	return b.Bytes(), nil
 }
 
-// StateBytes is the size of SaveState's state (at most: with a cached start gradient).
+// StateBytes is the size of SaveState's state (at most: with a cached start).
 func (r *Recorder) StateBytes() int {
-	return 24 + 12*len(r.Total) + 8 + 8 + 4*len(r.Total)
+	d, sets := r.m.Arena.D, len(r.splits)
+	groups := 0
+	for _, s := range r.splits {
+		groups += 1 + s.classes
+	}
+	return 32 + sets*12*d + 8 + groups*(8+8*d)
 }
 
-// LoadState restores the accumulators of a checkpoint (and the integrator's start) and reopens
-// the run's files at the checkpoint, so that nothing after it is kept twice.
+// accumulating lists the sets with per-parameter accumulators (none offline).
+func (r *Recorder) accumulating() []*splitRec {
+	if r.it == nil {
+		return nil
+	}
+	return r.splits
+}
+
+// LoadState restores the accumulators of a checkpoint and reopens the run's files cut back to
+// its iteration, so that nothing after the checkpoint is kept twice. It reads the first
+// version's state (one set) too.
 func (r *Recorder) LoadState(state []byte) error {
 	rd := bytes.NewReader(state)
 	var hdr [3]int64
 	if err := binary.Read(rd, binary.LittleEndian, &hdr); err != nil {
 		return fmt.Errorf("LCA state: %w", err)
 	}
-	if (hdr[0] != stateVersion && hdr[0] != 1) || hdr[2] != int64(len(r.Total)) {
-		return fmt.Errorf("LCA state: version %d for %d parameters, want version %d for %d", hdr[0], hdr[2], stateVersion, len(r.Total))
+	acc := r.accumulating()
+	sets := int64(len(acc))
+	switch hdr[0] {
+	case 1: // one set; an offline run's state held zeros, which are not read
+		if len(acc) > 1 {
+			sets = 1
+		}
+	case 2, stateVersion:
+		if err := binary.Read(rd, binary.LittleEndian, &sets); err != nil {
+			return fmt.Errorf("LCA state: %w", err)
+		}
 	}
-	if err := binary.Read(rd, binary.LittleEndian, r.Total); err != nil {
-		return fmt.Errorf("LCA state: %w", err)
+	if hdr[0] < 1 || hdr[0] > stateVersion || hdr[2] != int64(r.m.Arena.D) || sets != int64(len(acc)) {
+		return fmt.Errorf("LCA state: version %d for %d parameters and %d sets, want version %d for %d and %d", hdr[0], hdr[2], sets, stateVersion, r.m.Arena.D, len(acc))
 	}
-	if err := binary.Read(rd, binary.LittleEndian, r.Helped); err != nil {
-		return fmt.Errorf("LCA state: %w", err)
+	for _, s := range acc {
+		if err := binary.Read(rd, binary.LittleEndian, s.Total); err != nil {
+			return fmt.Errorf("LCA state: %w", err)
+		}
+		if err := binary.Read(rd, binary.LittleEndian, s.Helped); err != nil {
+			return fmt.Errorf("LCA state: %w", err)
+		}
 	}
 	r.Iter = int(hdr[1])
 	if r.it != nil {
 		r.it.Restart()
 	}
-	if hdr[0] >= 2 {
-		var have int64
-		if err := binary.Read(rd, binary.LittleEndian, &have); err != nil {
-			return fmt.Errorf("LCA state: %w", err)
-		}
-		if have == 1 {
-			var loss float64
-			grad := make([]float32, len(r.Total))
-			if err := errors.Join(binary.Read(rd, binary.LittleEndian, &loss), binary.Read(rd, binary.LittleEndian, grad)); err != nil {
-				return fmt.Errorf("LCA state: start gradient: %w", err)
-			}
-			if r.it != nil {
-				if err := r.it.SetStart(loss, grad); err != nil {
-					return fmt.Errorf("LCA state: %w", err)
-				}
-			}
+	if hdr[0] >= 3 {
+		if err := r.loadStart(rd); err != nil {
+			return fmt.Errorf("LCA state: start gradients: %w", err)
 		}
 	}
 	if rd.Len() != 0 {
@@ -358,6 +511,32 @@ func (r *Recorder) LoadState(state []byte) error {
 	}
 	k := r.Iter
 	return r.open(func(it int) bool { return it < k })
+}
+
+// loadStart reads the integrator's cached start that SaveState wrote.
+func (r *Recorder) loadStart(rd *bytes.Reader) error {
+	var n int64
+	if err := binary.Read(rd, binary.LittleEndian, &n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	if n < 0 || n*int64(8+8*r.m.Arena.D) > int64(rd.Len()) {
+		return fmt.Errorf("%d groups of %d values do not fit in %d bytes", n, r.m.Arena.D, rd.Len())
+	}
+	losses := make([]float64, n)
+	grads := make([][]float64, n)
+	for k := range grads {
+		grads[k] = make([]float64, r.m.Arena.D)
+		if err := errors.Join(binary.Read(rd, binary.LittleEndian, &losses[k]), binary.Read(rd, binary.LittleEndian, grads[k])); err != nil {
+			return err
+		}
+	}
+	if r.it == nil {
+		return nil
+	}
+	return r.it.SetStart(losses, grads)
 }
 
 // Neurons maps parameters to neurons: a neuron is one output unit (Linear row, conv output

@@ -23,7 +23,10 @@ func lcaRun(t *testing.T, dir string, resume bool, stopAt int) (*engine.Trainer,
 		t.Fatal(err)
 	}
 	dev := cpu.New()
-	m, err := models.New(dev, "lenet-lca", []int{1, 8, 8}, 4, 16)
+	build := func(dev engine.Device) (*engine.Model, error) {
+		return models.New(dev, "lenet-lca", []int{1, 8, 8}, 4, 16)
+	}
+	m, err := build(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +39,7 @@ func lcaRun(t *testing.T, dir string, resume bool, stopAt int) (*engine.Trainer,
 	}
 	cfg := DefaultConfig()
 	cfg.Chunk = 20
-	it, err := NewIntegrator(m, train, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newTestIntegrator(t, m, build, []Set{{Data: train}}, cfg)
 	rec := NewRecorder(dir, m, it, Outputs{LCA: true, Weights: true})
 	tr.Hook, tr.Extra = rec.Hook, rec
 	if resume {
@@ -82,8 +82,8 @@ func TestResumedLCARunMatchesUninterrupted(t *testing.T) {
 		}
 		// Simulate the kill: rows after the cancellation checkpoint are on disk unsynced; the
 		// resumed run must cut back to the checkpoint's iteration whatever is there.
-		rec.losses.Row("999", "junk")
-		rec.losses.Flush()
+		rec.splits[0].losses.Row("999", "junk")
+		rec.splits[0].losses.Flush()
 		if _, _, err := lcaRun(t, dir, true, 0); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -96,7 +97,7 @@ type reportPlot struct {
 func reportPlots(r *Run, s Summary) []reportPlot {
 	d := reportData{r, s}
 	in := r.Meta.Integrator
-	return []reportPlot{
+	return append([]reportPlot{
 		{"loss", "Loss: true against rebuilt from LCA", fmt.Sprintf("The loss over the LCA set (%s) at every iteration, and L(θ₀) + cumulative ΣLCA. Relative error of the total loss change: %.3g %% (first order: %.3g %%).", s.LCASet, 100*s.RelErr, 100*s.FirstRelErr),
 			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLoss},
 		{"error", "Per-iteration error |ΔL − ΣLCA|", fmt.Sprintf("Largest error over iterations with n < %d: %.3g (threshold %g); mean %.3g against %.3g for the first-order estimate. Mean Simpson n: %.2f; iterations at n = %d: %d.", in.MaxN, s.MaxIterErr, in.Threshold, s.MeanIterErr, s.MeanFirstErr, s.MeanN, in.MaxN, s.AtMaxN),
@@ -109,7 +110,7 @@ func reportPlots(r *Run, s Summary) []reportPlot {
 			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLayerTotals},
 		{"layer_cumulative", "Cumulative LCA per layer", "Running Σ of each layer's LCA over iterations.",
 			16 * vg.Centimeter, 9 * vg.Centimeter, d.drawLayerCumulative},
-	}
+	}, setPlots(r, s)...)
 }
 
 // writeFigures draws the report's plots and one neuron heat map per layer to out/NAME.png and
@@ -169,7 +170,16 @@ func writeSummaryAndHTML(out string, r *Run, s Summary, figs []figure) error {
 		return err
 	}
 	var html bytes.Buffer
-	if err := reportTemplate.Execute(&html, map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}); err != nil {
+	v := map[string]any{"S": s, "Meta": r.Meta, "Figs": figs, "PeakWindow": PeakWindow, "PeakMADs": PeakMADs, "Slack": SyncSlack}
+	if s.ClassSync != nil {
+		var names []string
+		for c := range s.Classes {
+			names = append(names, strconv.Itoa(c))
+		}
+		v["ClassPairs"] = pairTable(names, s.ClassSync)
+		v["ClassNames"] = names
+	}
+	if err := reportTemplate.Execute(&html, v); err != nil {
 		return err
 	}
 	return rundir.WriteFileAtomic(filepath.Join(out, "report.html"), html.Bytes())
@@ -391,5 +401,33 @@ learn together more often than chance.</p>
 <table><tr><th>l \ m</th>{{range .Meta.Layers}}<th>{{.}}</th>{{end}}</tr>
 {{$layers := .Meta.Layers}}{{range $i, $row := .S.Sync.Pairs}}<tr><td>{{index $layers $i}}</td>{{range $row}}<td>{{pair .}}</td>{{end}}</tr>
 {{end}}</table>
+{{if .S.Classes}}
+<h2>Per-class LCA</h2>
+<p>Each class's loss L_c is the mean loss over its n_c examples of the LCA set, so that L = Σ_c (n_c/n)·L_c, and its allocation
+LCA_{c,t,i} = ḡ_{c,i}·Δθ_{t,i} uses the same path points and Simpson n as the total (refinement follows the total's error; each class's own
+error is recorded). The chunks of the full-set gradient never mix classes ({{.Meta.Chunks}}).{{range .Meta.Notes}} <b>Note:</b> {{.}}.{{end}}</p>
+<table><tr><th>class</th><th>examples</th><th>L_c start → end</th><th>ΔL_c</th><th>ΣLCA_c</th><th>relative error</th><th>largest iteration error</th><th>fraction helping</th><th>learning peaks</th></tr>
+{{range .S.Classes}}<tr><td>{{.Class}}</td><td>{{.Examples}}</td><td>{{g .LossStart}} → {{g .LossEnd}}</td><td>{{g .DeltaLoss}}</td><td>{{g .SumLCA}}</td><td>{{pct .RelErr}}</td><td>{{g .MaxIterErr}}</td><td>{{pct .HelpedMean}}</td><td>{{.Peaks}}</td></tr>
+{{end}}</table>
+<h3>Total LCA per class and layer</h3>
+<table><tr><th>class</th>{{range .Meta.Layers}}<th>{{.}}</th>{{end}}</tr>
+{{range .S.Classes}}<tr><td>{{.Class}}</td>{{range .Layers}}<td>{{g .}}</td>{{end}}</tr>
+{{end}}</table>
+<h3>Synchronisation of learning peaks across classes</h3>
+<p>The definition above, with each class's per-iteration ΣLCA_c in place of a layer's LCA: observed coincidence {{pct .S.ClassSync.Observed}},
+with shifted peaks {{pct .S.ClassSync.Shuffled}} (ratio {{printf "%.2f" .S.ClassSync.Ratio}}).</p>
+<table><tr><th>c \ d</th>{{range .ClassNames}}<th>{{.}}</th>{{end}}</tr>
+{{range .ClassPairs}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
+{{if .S.HeldOut}}
+<h2>Held-out LCA</h2>
+<p>The same allocation over {{.S.HeldOut.LCASet}} at the same path points (Simpson's n doubles while either split's error exceeds the
+threshold). Loss {{g .S.HeldOut.LossStart}} → {{g .S.HeldOut.LossEnd}} (ΔL = {{g .S.HeldOut.DeltaLoss}}), ΣLCA = {{g .S.HeldOut.SumLCA}},
+relative error {{pct .S.HeldOut.RelErr}}, largest per-iteration error {{g .S.HeldOut.MaxIterErr}}; {{pct .S.HeldOut.HelpedMean}} of parameters help on average.</p>
+<table><tr><th>layer</th><th>total LCA, LCA set</th><th>total LCA, held-out</th><th>fraction helping, LCA set</th><th>fraction helping, held-out</th></tr>
+{{$h := .S.HeldOut.Layers}}{{range $i, $l := .S.Layers}}<tr><td>{{$l.Layer}}</td><td>{{g $l.TotalLCA}}</td><td>{{g (index $h $i).TotalLCA}}</td><td>{{pct $l.HelpedMean}}</td><td>{{pct (index $h $i).HelpedMean}}</td></tr>
+{{end}}</table>
+{{end}}
 </body></html>
 `))

@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -127,6 +128,12 @@ type Options struct {
 	// before the run folder is touched: for a command's own checks against the data (sizes
 	// that must fit it, disk space), which must leave nothing on disk when they fail.
 	Check func(*Session) error
+	// Mutable names more fields of the saved configuration that may change on --resume (the
+	// caller's own part: "lca.devices").
+	Mutable []string
+	// Device, when set, is the opened device to train on, in place of opening Config.Device
+	// (lca trains on the first of its --devices).
+	Device engine.Device
 }
 
 func (o Options) saved(c Config) any {
@@ -245,8 +252,10 @@ func Open(cfg Config, o Options) (*Session, error) {
 func (s *Session) build() error {
 	cfg := s.Config
 	var err error
-	if s.Device, err = engine.Open(cfg.Device); err != nil {
-		return err
+	if s.Device = s.opts.Device; s.Device == nil {
+		if s.Device, err = engine.Open(cfg.Device); err != nil {
+			return err
+		}
 	}
 	if s.Data, err = data.Load(cfg.Data, s.Logf); err != nil {
 		return err
@@ -260,7 +269,7 @@ func (s *Session) build() error {
 	s.Model.L2 = cfg.L2
 	s.Model.Init(cfg.Seed)
 	s.Config.Input, s.Config.D = s.Data.Input, s.Model.Arena.D
-	if s.Config.Identity, err = Identity(s.opts.saved(s.Config), s.Model); err != nil {
+	if s.Config.Identity, err = Identity(s.opts.saved(s.Config), s.Model, s.opts.Mutable...); err != nil {
 		return err
 	}
 	if s.Opt, err = engine.NewOptimizer(s.Device, s.Model.Arena, cfg.Opt); err != nil {
@@ -272,20 +281,22 @@ func (s *Session) build() error {
 }
 
 // Identity is the identity of a run whose saved configuration is saved and whose model m was
-// just initialised (θ = θ₀): see rundir.Identity. The fields a resumed run may change are left
-// out, so the identity stays the run's when it is continued.
-func Identity(saved any, m *engine.Model) (string, error) {
+// just initialised (θ = θ₀): see rundir.Identity. The fields a resumed run may change (the
+// layout's and the caller's mutable ones) are left out, so the identity stays the run's when it
+// is continued.
+func Identity(saved any, m *engine.Model, mutable ...string) (string, error) {
 	theta := make([]float32, m.Arena.D)
 	m.Dev.Download(theta, m.Arena.Theta)
 	if err := m.Dev.Sync(); err != nil {
 		return "", err
 	}
-	return rundir.Identity(saved, IdentitySkip(), Float32Bytes(theta))
+	return rundir.Identity(saved, IdentitySkip(mutable...), Float32Bytes(theta))
 }
 
-// IdentitySkip are the configuration fields a run's identity leaves out.
-func IdentitySkip() []string {
-	return append(append([]string(nil), Layout.Mutable...), Layout.Derived...)
+// IdentitySkip are the configuration fields a run's identity leaves out: the layout's mutable
+// and derived ones, and the caller's mutable ones.
+func IdentitySkip(mutable ...string) []string {
+	return append(append(append([]string(nil), Layout.Mutable...), Layout.Derived...), mutable...)
 }
 
 // Float32Bytes is v as little-endian bytes (as θ₀ enters an identity, and weights.npy holds it).
@@ -300,7 +311,9 @@ func Float32Bytes(v []float32) []byte {
 // open opens the run folder, now that the run is known to be able to start, and decides how
 // Train begins: from the checkpoint, from scratch, or not at all (a finished run).
 func (s *Session) open() error {
-	r, err := rundir.Open(s.opts.Dir, s.opts.Resume, Layout, s.opts.saved(s.Config))
+	layout := Layout
+	layout.Mutable = append(slices.Clone(Layout.Mutable), s.opts.Mutable...)
+	r, err := rundir.Open(s.opts.Dir, s.opts.Resume, layout, s.opts.saved(s.Config))
 	if err != nil {
 		return err
 	}

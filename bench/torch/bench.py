@@ -197,17 +197,6 @@ def kernels(min_time, quick):
     th.grad = torch.randn(PROJ_D, device=DEV)
     sgd = torch.optim.SGD([th], lr=1e-6, momentum=0.9, weight_decay=5e-4)
     add("sgd_step", f"D{PROJ_D}", sgd.step, 0, 20.0 * PROJ_D)
-    gg, dl = torch.randn(PROJ_D, device=DEV), torch.randn(PROJ_D, device=DEV)
-    seg = torch.repeat_interleave(torch.arange(20, device=DEV),
-                                  torch.tensor([(i + 1) * PROJ_D // 20 - i * PROJ_D // 20 for i in range(20)], device=DEV))
-
-    def grad_delta():
-        prod = gg.double() * dl.double()
-        o = prod.float()
-        sums = torch.zeros(20, dtype=torch.float64, device=DEV).index_add_(0, seg, prod)
-        return o, sums.cpu()  # gaze's GradDelta returns the sums to the host
-
-    add("grad_delta", f"D{PROJ_D}_20seg", grad_delta, 0, 12.0 * PROJ_D)
     return out
 
 

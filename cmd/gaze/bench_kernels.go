@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gazeml/gaze/bench"
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // benchKernels is `gaze bench --kernels` (per-kernel timings) and `gaze bench --lca` (the LCA
@@ -39,5 +41,41 @@ func benchKernels(c *cli.Context, dev engine.Device) error {
 	for _, r := range rs {
 		fmt.Fprintf(w, "%-20s %-26s %6s %10.4f %10.1f %10.1f\n", r.Kernel, r.Shape, r.Device, r.MS, r.GFLOPS, r.GBS)
 	}
+	return err
+}
+
+// benchProjection is `gaze bench --projection`: the projections' cost per training step and a
+// stream-copy bandwidth to set the dense products' GB/s against.
+func benchProjection(c *cli.Context, dev engine.Device) error {
+	w := c.App.Writer
+	path := ""
+	if dev.Name() == "cpu" {
+		path = sgemm.Current().String() // GAZE_CPU selects it, as for every CPU kernel
+	}
+	var out struct {
+		Threads     int                `json:"threads"`
+		StreamCopy  float64            `json:"stream_copy_gb_s,omitempty"`
+		StreamMB    int                `json:"stream_mb,omitempty"`
+		Projections []bench.ProjResult `json:"projections"`
+	}
+	out.Threads = runtime.GOMAXPROCS(0)
+	if mb := c.Int("stream-mb"); mb > 0 {
+		out.StreamMB = mb
+		out.StreamCopy, _ = bench.StreamCopy(mb<<20/4, c.Duration("time"))
+	}
+	rs, err := bench.Projections(dev, c.StringSlice("proj-kinds"), bench.ProjCases, c.Duration("time"), path)
+	out.Projections = rs
+	if c.Bool("json") {
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintln(w, string(b))
+		return err
+	}
+	if out.StreamMB > 0 {
+		fmt.Fprintf(w, "stream copy (%d MB arrays, %d threads): %.1f GB/s (bytes read + written)\n", out.StreamMB, out.Threads, out.StreamCopy)
+	}
+	if path != "" {
+		fmt.Fprintf(w, "dense products on the %s matrix–vector kernels; GB/s: P read twice per step (forward and transpose)\n", path)
+	}
+	fmt.Fprint(w, bench.ProjTable(rs))
 	return err
 }

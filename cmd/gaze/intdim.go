@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,8 +31,8 @@ var (
 func intdimSweepCommand() *cli.Command {
 	def := intdim.DefaultJobOptions()
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000) or " + models.Help},
-		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10, synthetic, or toy (with --model toy)"},
+		&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000), cartpole (the inverted pendulum: a 4-20-20-2 policy, D = 562, trained by evolution strategies) or " + models.Help},
+		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, fashion-mnist, cifar10, synthetic, or toy (with --model toy)"},
 		dataDirFlag,
 		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set"},
 		&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},
@@ -47,13 +48,17 @@ func intdimSweepCommand() *cli.Command {
 		&cli.IntFlag{Name: "batch", Value: 128, Usage: "minibatch size"},
 		&cli.IntFlag{Name: "epochs", Value: 10, Usage: "epochs per point (the paper: 100 for MNIST; short runs overstate d_int90)"},
 		&cli.IntFlag{Name: "eval-batch", Value: 1000, Usage: "batch size for evaluation"},
-		&cli.Float64Flag{Name: "global-baseline", Value: 1.0, Usage: "the fixed baseline accuracy of d_int90's global definition"},
+		&cli.Float64Flag{Name: "global-baseline", Value: 1.0, Usage: "the fixed baseline accuracy of d_int90's global definition (cartpole: 1.0 is the best return, 500)"},
+		&cli.Float64Flag{Name: "sigma", Value: intdim.DefaultESSpec().Sigma, Usage: "with --model cartpole: ES perturbation scale σ"},
+		&cli.IntFlag{Name: "episodes", Value: intdim.DefaultESSpec().Episodes, Usage: "with --model cartpole: episodes per policy per generation"},
+		&cli.IntFlag{Name: "eval-episodes", Value: intdim.DefaultESSpec().EvalEpisodes, Usage: "with --model cartpole: episodes of the final evaluation (the point's score is their mean return / 500)"},
+		&cli.IntFlag{Name: "workers", Usage: "with --model cartpole: goroutines evaluating each ES population (0: all cores; results do not depend on it)"},
 		&cli.StringFlag{Name: "out", Value: "runs/intdim", Usage: "the sweep folder"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "points run at once (locally: goroutines, each with its own device; with --emit: pods or array tasks)"},
 		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
 		&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
 		&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
-		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (built from Dockerfile.cuda)"},
+		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (make image builds " + def.Image + "; push it to a registry the cluster pulls from)"},
 		&cli.StringFlag{Name: "job-name", Value: def.Name, Usage: "with --emit: job name"},
 		&cli.StringFlag{Name: "job-device", Value: def.Device, Usage: "with --emit: device of the jobs"},
 		&cli.StringFlag{Name: "remote-dir", Usage: "with --emit: the sweep folder as the jobs see it (default: <mount>/<name of --out> for k8s, --out made absolute for slurm)"},
@@ -93,10 +98,35 @@ func intdimSpecFromFlags(c *cli.Context) (intdim.Spec, error) {
 	if s.Model == intdim.ToyModelName && !c.IsSet("data") {
 		s.Data = intdim.ToyModelName
 	}
+	if s.Model == intdim.CartPoleModelName {
+		cartPoleDefaults(c, &s)
+	}
 	if s.Data == "synthetic" {
 		s.Synthetic, s.Classes = c.String("synthetic"), c.Int("classes")
 	}
 	return s, s.Validate()
+}
+
+// cartPoleDefaults fills what --model cartpole means by the flags it shares with the supervised
+// models, where they are not given: --data cartpole, the ES population (--batch 50), the
+// generations (--epochs 200), Adam's learning rate 0.1, and the ES settings.
+func cartPoleDefaults(c *cli.Context, s *intdim.Spec) {
+	if !c.IsSet("data") {
+		s.Data = intdim.CartPoleModelName
+	}
+	if !c.IsSet("batch") {
+		s.Batch = 50
+	}
+	if !c.IsSet("epochs") {
+		s.Epochs = 200
+	}
+	if !c.IsSet("lr") {
+		s.Opt.LR = 0.1
+	}
+	if !c.IsSet("eval-batch") {
+		s.EvalBatch = 0
+	}
+	s.ES = &intdim.ESSpec{Sigma: c.Float64("sigma"), Episodes: c.Int("episodes"), EvalEpisodes: c.Int("eval-episodes")}
 }
 
 // intdimMemLimit is --proj-mem-gb in bytes, or the device's default limit.
@@ -110,7 +140,7 @@ func intdimMemLimit(c *cli.Context, device string) int64 {
 func intdimOptions(c *cli.Context) intdim.Options {
 	dev := c.String("device")
 	return intdim.Options{Device: dev, DataDir: c.String("data-dir"), Parallel: max(c.Int("parallel"), 1), RetryFailed: c.Bool("retry-failed"),
-		MemLimit: intdimMemLimit(c, dev), Log: logTo(c)}
+		MemLimit: intdimMemLimit(c, dev), Workers: intFlag(c, "workers"), Log: logTo(c)}
 }
 
 func runIntdimSweep(c *cli.Context) error {
@@ -224,7 +254,7 @@ func intdimReportCommand() *cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Prints test accuracy against d (mean and spread over seeds), the baselines, and d_int90 (the smallest swept\n" +
 			"d whose mean accuracy exceeds 0.9 × baseline) for the global and the directly trained baseline, each with a 95 %\n" +
-			"bootstrap interval over seeds. Writes DIR/results.csv, DIR/summary.json and the plot DIR/report.svg.",
+			"bootstrap interval over seeds. Writes DIR/results.csv, DIR/summary.json and the plot DIR/report.svg (and .png).",
 		Flags: []cli.Flag{&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"}},
 		Action: func(c *cli.Context) error {
 			dir, err := intdimDir(c)
@@ -242,7 +272,7 @@ func writeIntdimReport(c *cli.Context, dir string, boot int) error {
 		return err
 	}
 	s.WriteText(c.App.Writer, spec)
-	fmt.Fprintf(c.App.Writer, "plot: %s\n", filepath.Join(dir, "report.svg"))
+	fmt.Fprintf(c.App.Writer, "plot: %s (and report.png)\n", filepath.Join(dir, "report.svg"))
 	return nil
 }
 
@@ -275,3 +305,14 @@ func intdimPointsCommand() *cli.Command {
 }
 
 func intdimDir(c *cli.Context) (string, error) { return oneArg(c, "DIR") }
+
+// intFlag is an int flag's value, 0 for a command that does not have it (gaze intdim point has
+// no --workers).
+func intFlag(c *cli.Context, name string) int {
+	for _, f := range c.Command.Flags {
+		if slices.Contains(f.Names(), name) {
+			return c.Int(name)
+		}
+	}
+	return 0
+}

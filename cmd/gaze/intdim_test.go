@@ -24,10 +24,13 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{"sweep.json", "results.csv", "summary.json", "report.svg", "points/d40-s1.json"} {
+	for _, f := range []string{"sweep.json", "results.csv", "summary.json", "report.svg", "report.png", "points/d40-s1.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "report.png")); err != nil || !strings.HasPrefix(string(b), "\x89PNG\r\n") {
+		t.Errorf("report.png is not a PNG (%v)", err)
 	}
 	if out, _, err := gaze(t, "intdim", "points", dir); err != nil || !strings.Contains(out, "   3  d5-s1          ok") {
 		t.Errorf("points listing: %v\n%s", err, out)
@@ -110,5 +113,48 @@ func TestIntdimHelp(t *testing.T) {
 				t.Errorf("%s --%s has no help", sub.Name, f.Names()[0])
 			}
 		}
+	}
+}
+
+// The cart-pole row through the command line: --model cartpole brings its environment, the ES
+// defaults (recorded in sweep.json) and a report in returns.
+func TestIntdimCartPoleSweep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cartpole")
+	stdout, stderr, err := gaze(t, "intdim", "sweep", "--model", "cartpole", "--dims", "3", "--seeds", "1", "--epochs", "3",
+		"--batch", "10", "--eval-episodes", "5", "--workers", "2", "--bootstrap", "10", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "evolution strategies (population 10, σ 0.5") || !strings.Contains(stdout, "mean return over 5 evaluation episodes") {
+		t.Errorf("report:\n%s", stdout)
+	}
+	var spec struct {
+		Data string `json:"data"`
+		Opt  struct {
+			LR float64 `json:"lr"`
+		} `json:"optimizer"`
+		ES struct {
+			Sigma        float64 `json:"sigma"`
+			EvalEpisodes int     `json:"eval_episodes"`
+		} `json:"es"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
+	if err != nil || json.Unmarshal(b, &spec) != nil {
+		t.Fatalf("sweep.json: %v", err)
+	}
+	if spec.Data != "cartpole" || spec.Opt.LR != 0.1 || spec.ES.Sigma != 0.5 || spec.ES.EvalEpisodes != 5 {
+		t.Errorf("sweep.json: %s", b)
+	}
+	var res struct {
+		Return      float64           `json:"return"`
+		TestAcc     float64           `json:"test_acc"`
+		Generations []json.RawMessage `json:"generations"`
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "points", "d3-s0.json"))
+	if err != nil || json.Unmarshal(b, &res) != nil {
+		t.Fatalf("point: %v", err)
+	}
+	if res.Return < 1 || res.Return > 500 || res.TestAcc != res.Return/500 || len(res.Generations) != 3 {
+		t.Errorf("point d3-s0: %s", b)
 	}
 }

@@ -24,12 +24,18 @@ func lcaFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "first-order", Usage: "use ḡ = g(θ_t) instead of Simpson (for comparison)"},
 		&cli.BoolFlag{Name: "include-l2", Usage: "allocate the loss including the L2 term"},
 		&cli.BoolFlag{Name: "bn-running-stats", Usage: "batch norm uses running statistics in the LCA gradients (default: each chunk's batch statistics)"},
+		&cli.BoolFlag{Name: "per-class", Usage: "also allocate each class's loss (L = Σ_c (n_c/n)·L_c): lca_class_layers.npy, helped_class_layers.npy, losses_class.csv; chunks never mix classes"},
+		&cli.BoolFlag{Name: "lca-held-out", Usage: "also allocate the loss over the held-out split (needs --held-out N), into held_out/; Simpson's n doubles while either split's error is above the threshold"},
+		devicesFlag,
 		&cli.BoolFlag{Name: "save-lca", Usage: "also write lca.npy, the T × D per-parameter LCA (float32)"},
 		&cli.BoolFlag{Name: "save-weights", Usage: "also write weights.npy, the (T+1) × D trajectory (float32), for offline LCA"},
 		&cli.BoolFlag{Name: "offline", Usage: "train and save the trajectory only (with --save-weights); compute LCA later with `gaze lca compute`"},
 		&cli.BoolFlag{Name: "no-report", Usage: "do not write the report at the end"},
 	}
 }
+
+// devicesFlag is the devices of the full-set gradients, for lca train and compute.
+var devicesFlag = &cli.StringFlag{Name: "devices", Usage: "devices that compute the full-set gradients: cpu:N (N CPU instances sharing the cores) or cuda:0,cuda:1,...; chunks are combined in a fixed order, so results are bit-identical for any number of devices of one kind (default: --device alone; may change on --resume)"}
 
 func lcaCommand() *cli.Command {
 	train := trainFlags()
@@ -48,7 +54,9 @@ func lcaCommand() *cli.Command {
 				Description: "Trains like `gaze train` and, after every step, splits the change of the loss over the LCA set among the\n" +
 					"parameters with an adaptive Simpson rule along the step. Writes, besides the training files: meta.json,\n" +
 					"losses.csv, lca_layers.npy, helped_layers.npy, lca_neurons.npy, lca_total.npy, helped_count.npy,\n" +
-					"optionally lca.npy and weights.npy, and the report (report/report.html). --resume continues a killed run.",
+					"lca_indices.npy (and held_out_indices.npy), optionally lca.npy and weights.npy, the per-class files\n" +
+					"(--per-class), held_out/ (--lca-held-out), and the report (report/report.html). --resume continues a\n" +
+					"killed run; --devices may change when it does.",
 				Flags:  append(train, lcaFlags()...),
 				Action: runLCATrain,
 			},
@@ -60,6 +68,7 @@ func lcaCommand() *cli.Command {
 					&cli.StringFlag{Name: "iters", Value: ":", Usage: "iterations a:b to compute (either side may be empty)"},
 					&cli.StringFlag{Name: "out", Usage: "part directory (default RUN/parts/a-b)"},
 					&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
+					devicesFlag,
 					dataDirFlag,
 				},
 				Action: func(c *cli.Context) error {
@@ -67,7 +76,7 @@ func lcaCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					o := lca.ComputeOptions{Iters: c.String("iters"), Out: c.String("out"), Device: c.String("device"), Log: logTo(c)}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
 					if c.IsSet("data-dir") {
 						o.DataDir = c.String("data-dir")
 					}
@@ -152,8 +161,8 @@ func runLCATrain(c *cli.Context) error {
 	}
 	lc := lca.TrainConfig{Config: cfg, LCA: lca.Spec{Examples: c.Int("lca-examples"), Seed: c.Uint64("lca-seed"),
 		Config: lca.Config{Chunk: c.Int("lca-batch"), Threshold: c.Float64("error-threshold"), MaxN: c.Int("max-n"),
-			FirstOrder: c.Bool("first-order"), IncludeL2: c.Bool("include-l2"), BatchStats: !c.Bool("bn-running-stats")},
-		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline")}}
+			FirstOrder: c.Bool("first-order"), IncludeL2: c.Bool("include-l2"), BatchStats: !c.Bool("bn-running-stats"), PerClass: c.Bool("per-class")},
+		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
 	ctx, stop := interruptible()
 	defer stop()
 	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})

@@ -27,7 +27,8 @@ func TestLCAFilesOfAnotherRunRefused(t *testing.T) {
 	a := filepath.Join(t.TempDir(), "a")
 	b := filepath.Join(t.TempDir(), "b")
 	for i, dir := range []string{a, b} {
-		if _, se, err := gaze(t, lcaArgs(dir, "--offline", "--save-weights", "--seed", []string{"0", "1"}[i])...); err != nil {
+		// (--devices is left out of the identity: it may change on resume.)
+		if _, se, err := gaze(t, lcaArgs(dir, "--offline", "--save-weights", "--devices", "cpu", "--seed", []string{"0", "1"}[i])...); err != nil {
 			t.Fatal(err, se)
 		}
 		for _, r := range []string{"0:3", "3:"} {
@@ -47,7 +48,7 @@ func TestLCAFilesOfAnotherRunRefused(t *testing.T) {
 	// The trajectory of another run under this run's meta.json and config.json.
 	swapped := filepath.Join(t.TempDir(), "swapped")
 	os.MkdirAll(swapped, 0o755)
-	for _, f := range []string{"config.json", "meta.json", "finished.json"} {
+	for _, f := range []string{"config.json", "meta.json", "finished.json", "lca_indices.npy"} {
 		copyFile(t, filepath.Join(a, f), filepath.Join(swapped, f))
 	}
 	copyFile(t, filepath.Join(b, "weights.npy"), filepath.Join(swapped, "weights.npy"))

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,5 +159,108 @@ func TestLCABadInput(t *testing.T) {
 		if _, _, err := gaze(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("gaze %s: error %v, want one containing %q", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+}
+
+// Per-class and held-out LCA through the command line, sharded: a run on three CPU instances
+// writes the bytes of a one-device run; one resumed with another --devices (and more epochs)
+// ends with them too; offline compute of two ranges on two devices plus merge gives them as well.
+func TestLCAPerClassHeldOutShardedAndOffline(t *testing.T) {
+	extra := []string{"--per-class", "--held-out", "24", "--lca-held-out", "--no-report"}
+	one := filepath.Join(t.TempDir(), "one")
+	if _, se, err := gaze(t, lcaArgs(one, extra...)...); err != nil {
+		t.Fatal(err, se)
+	}
+	files := []string{"losses.csv", "lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy",
+		"losses_class.csv", "lca_class_layers.npy", "helped_class_layers.npy"}
+	var all []string
+	for _, f := range files {
+		all = append(all, f, filepath.Join("held_out", f))
+	}
+	all = append(all, "lca_indices.npy", "held_out_indices.npy", "meta.json")
+	compare := func(what, dir string, dropEvals bool) {
+		t.Helper()
+		for _, f := range all {
+			if f == "meta.json" && dropEvals {
+				continue // an offline or resumed run's meta.json says so
+			}
+			a, _ := os.ReadFile(filepath.Join(one, f))
+			b, _ := os.ReadFile(filepath.Join(dir, f))
+			if dropEvals && filepath.Base(f) == "losses.csv" {
+				a, b = dropLastColumn(a), dropLastColumn(b)
+			}
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs from the one-device run (%d vs %d bytes)", what, f, len(b), len(a))
+			}
+		}
+	}
+	// The report: per-class loss curves and totals, synchronisation across classes, held-out
+	// against training LCA per layer; the numbers agree with the files.
+	out, se, err := gaze(t, "lca", "report", one, "--json")
+	if err != nil {
+		t.Fatal(err, se)
+	}
+	var s lca.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	n, sum := 0, 0.0
+	for _, c := range s.Classes {
+		n += c.Examples
+		sum += float64(c.Examples) * c.SumLCA
+	}
+	if len(s.Classes) != 4 || n != 72 || math.Abs(sum/72-s.SumLCA) > 1e-9*math.Abs(s.SumLCA) || s.ClassSync == nil {
+		t.Errorf("per-class summary: %d classes of %d examples, Σ_c (n_c/n)·ΣLCA_c %v against ΣLCA %v", len(s.Classes), n, sum/72, s.SumLCA)
+	}
+	if s.HeldOut == nil || len(s.HeldOut.Layers) != len(s.Layers) || s.HeldOut.Iterations != s.Iterations || len(s.HeldOut.Classes) != 4 {
+		t.Errorf("held-out summary: %+v", s.HeldOut)
+	}
+	html, _ := os.ReadFile(filepath.Join(one, "report", "report.html"))
+	for _, want := range []string{"Per-class LCA", "Synchronisation of learning peaks across classes", "Held-out LCA"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, f := range []string{"class_loss.png", "class_layers.png", "held_out_layers.png", "held_out_loss.png"} {
+		if _, err := os.Stat(filepath.Join(one, "report", f)); err != nil {
+			t.Errorf("report: %v", err)
+		}
+	}
+
+	three := filepath.Join(t.TempDir(), "three")
+	if _, se, err := gaze(t, lcaArgs(three, append(extra, "--devices", "cpu:3")...)...); err != nil {
+		t.Fatal(err, se)
+	}
+	compare("--devices cpu:3", three, false)
+
+	resumed := filepath.Join(t.TempDir(), "resumed")
+	first := lcaArgs(resumed, extra...)
+	first[slices.Index(first, "--epochs")+1] = "1"
+	if _, se, err := gaze(t, first...); err != nil {
+		t.Fatal(err, se)
+	}
+	if _, se, err := gaze(t, lcaArgs(resumed, append(extra, "--resume", "--devices", "cpu:2")...)...); err != nil {
+		t.Fatal(err, se)
+	}
+	compare("one epoch on one device, resumed on two", resumed, true)
+
+	off := filepath.Join(t.TempDir(), "offline")
+	if _, se, err := gaze(t, lcaArgs(off, append(extra, "--offline", "--save-weights")...)...); err != nil {
+		t.Fatal(err, se)
+	}
+	for _, r := range []string{"0:2", "2:"} {
+		if _, se, err := gaze(t, "lca", "compute", off, "--iters", r, "--devices", "cpu:2"); err != nil {
+			t.Fatal(err, se)
+		}
+	}
+	if _, se, err := gaze(t, "lca", "merge", off); err != nil {
+		t.Fatal(err, se)
+	}
+	compare("offline on two devices + merge", off, true)
+	if _, _, err := gaze(t, lcaArgs(filepath.Join(t.TempDir(), "x"), "--lca-held-out")...); err == nil || !strings.Contains(err.Error(), "--held-out N") {
+		t.Errorf("--lca-held-out without --held-out: %v", err)
+	}
+	if _, _, err := gaze(t, lcaArgs(filepath.Join(t.TempDir(), "x"), "--devices", "cuda:0")...); err == nil || !strings.Contains(err.Error(), "--device cuda") {
+		t.Errorf("--devices cuda:0 with --device cpu: %v", err)
 	}
 }

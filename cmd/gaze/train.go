@@ -16,7 +16,7 @@ func trainFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "model", Value: "mnist-fc", Usage: "network: " + models.Help},
 		&cli.StringFlag{Name: "coordconv", Value: "none", Usage: "ResNets only: swap the first (first) or every (all) convolution for a CoordConv"},
-		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, cifar10 or synthetic"},
+		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, fashion-mnist, cifar10 or synthetic"},
 		dataDirFlag,
 		&cli.StringFlag{Name: "synthetic", Value: "2000x1x28x28", Usage: "with --data synthetic: NxCxHxW of the training set (the test set has N/5)"},
 		&cli.IntFlag{Name: "classes", Value: 10, Usage: "with --data synthetic: number of classes"},

@@ -99,9 +99,14 @@ var flagRules = map[string]rule{
 	"cpus":            rangeOf(1, 4096),
 	"mem-gb":          rangeOf(1, 1<<20),
 	"retries":         rangeOf(0, 100),
+	"sigma":           positive(unbounded),
+	"episodes":        rangeOf(1, 1e6),
+	"eval-episodes":   rangeOf(1, 1e6),
+	"workers":         rangeOf(0, 4096),
 	// Benchmarks.
 	"time":      {lo: 0, hi: float64(24 * time.Hour), loOpen: true, dur: true},
 	"lca-chunk": rangeOf(1, maxBatch),
+	"stream-mb": rangeOf(0, 1<<20),
 }
 
 var commandRules = map[string]rule{

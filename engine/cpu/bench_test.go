@@ -118,7 +118,7 @@ func BenchmarkCheckLayer(b *testing.B) {
 	for _, dev := range []struct {
 		name string
 		d    engine.Device
-	}{{"raw", newDevice()}, {"checked", New()}} {
+	}{{"raw", newDevice(0)}, {"checked", New()}} {
 		b.Run("Add16/"+dev.name, func(b *testing.B) {
 			x, y, z := benchBuf(16), benchBuf(16), benchBuf(16)
 			for range b.N {

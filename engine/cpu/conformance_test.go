@@ -9,9 +9,8 @@ import (
 
 // TestConformance runs the shared device conformance suite (engine/enginetest) on the CPU
 // device: every kernel against float64 references, every backward against finite differences.
-func TestConformance(t *testing.T) { enginetest.Run(t, cpu.New()) }
-
-// BenchmarkKernels times the main kernels at training sizes (GFLOP/s, GB/s):
-//
-//	go test -run '^$' -bench Kernels ./engine/cpu
-func BenchmarkKernels(b *testing.B) { enginetest.Bench(b, cpu.New()) }
+// It runs once per kernel path this CPU supports (avx512, avx2, generic), so that CI covers
+// every path a user's machine may take.
+func TestConformance(t *testing.T) {
+	cpu.ForPaths(t, func(t *testing.T) { enginetest.Run(t, cpu.New()) })
+}

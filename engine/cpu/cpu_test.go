@@ -157,7 +157,9 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // TestConvPaths checks the grouped im2col, single-image and 1×1 paths against a direct loop,
 // and the backward kernels through the adjoint identities ⟨conv(x,w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩.
-func TestConvPaths(t *testing.T) {
+func TestConvPaths(t *testing.T) { forPaths(t, testConvPaths) }
+
+func testConvPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	geoms := []engine.ConvGeom{
 		{N: 7, C: 3, H: 6, W: 5, K: 4, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 6, OutW: 5},     // grouped, ragged last group
@@ -176,43 +178,47 @@ func TestConvPaths(t *testing.T) {
 		if err := g.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		// Group sizes 1 (GEMM straight into y), 3 (ragged last group) and the default.
+		// Group sizes 1 (GEMM straight into y), 3 (ragged last group) and the default, in the
+		// im2col and (for stride 1) the stack form, whichever the path would choose.
 		for _, cols := range []int{1, 3 * g.OutH * g.OutW, convTargetCols} {
-			d := newDevice()
-			d.workers = 1 + cols%3
-			d.convCols, d.convFlops = cols, 1
-			x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
-			y := Wrap(make([]float32, g.OutputLen()))
-			d.ConvForward(g, Wrap(x), Wrap(w), y)
-			checkClose(t, "forward", Data(y), refConv(g, x, w), 1e-5)
+			for _, form := range []stackUse{stackNever, stackAlways} {
+				d := newDevice(0)
+				d.workers = 1 + cols%3
+				d.convCols, d.convFlops = cols, 1
+				d.stackForm = form
+				x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
+				y := Wrap(make([]float32, g.OutputLen()))
+				d.ConvForward(g, Wrap(x), Wrap(w), y)
+				checkClose(t, "forward", Data(y), refConv(g, x, w), 1e-5)
 
-			dx := Wrap(fill(g.InputLen(), float32(math.NaN())))
-			d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
-			dw := zeros(g.WeightLen())
-			d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
-			// beta 0.5 on top of the beta-0 result: dx becomes 1.5 dx.
-			dx15 := zeros(g.InputLen())
-			d.Copy(dx15, dx)
-			d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx15, 0.5)
-			for i, v := range Data(dx) {
-				// 0.5·dx + Σ taps rounds differently from 1.5·Σ taps: allow a few float32 ulps.
-				if !near(float64(Data(dx15)[i]), 1.5*float64(v), 4e-6) {
-					t.Fatalf("%+v cols %d: beta 0.5: dx[%d] = %v, want 1.5·%v", g, cols, i, Data(dx15)[i], v)
+				dx := Wrap(fill(g.InputLen(), float32(math.NaN())))
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
+				dw := zeros(g.WeightLen())
+				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
+				// beta 0.5 on top of the beta-0 result: dx becomes 1.5 dx.
+				dx15 := zeros(g.InputLen())
+				d.Copy(dx15, dx)
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx15, 0.5)
+				for i, v := range Data(dx) {
+					// 0.5·dx + Σ taps rounds differently from 1.5·Σ taps: allow a few float32 ulps.
+					if !near(float64(Data(dx15)[i]), 1.5*float64(v), 4e-6) {
+						t.Fatalf("%+v cols %d: beta 0.5: dx[%d] = %v, want 1.5·%v", g, cols, i, Data(dx15)[i], v)
+					}
 				}
-			}
-			var yy, xx, ww float64
-			ref := refConv(g, x, w)
-			for i := range ref {
-				yy += ref[i] * float64(dy[i])
-			}
-			for i := range x {
-				xx += float64(x[i]) * float64(Data(dx)[i])
-			}
-			for i := range w {
-				ww += float64(w[i]) * float64(Data(dw)[i])
-			}
-			if !near(xx, yy, 1e-4) || !near(ww, yy, 1e-4) {
-				t.Fatalf("%+v cols %d: adjoint identities: <y,dy>=%v <x,dx>=%v <w,dw>=%v", g, cols, yy, xx, ww)
+				var yy, xx, ww float64
+				ref := refConv(g, x, w)
+				for i := range ref {
+					yy += ref[i] * float64(dy[i])
+				}
+				for i := range x {
+					xx += float64(x[i]) * float64(Data(dx)[i])
+				}
+				for i := range w {
+					ww += float64(w[i]) * float64(Data(dw)[i])
+				}
+				if !near(xx, yy, 1e-4) || !near(ww, yy, 1e-4) {
+					t.Fatalf("%+v cols %d stack form %d: adjoint identities: <y,dy>=%v <x,dx>=%v <w,dw>=%v", g, cols, form, yy, xx, ww)
+				}
 			}
 		}
 	}
@@ -220,7 +226,9 @@ func TestConvPaths(t *testing.T) {
 
 // TestConvDeterministic: convolution results are bit-identical for any core count (sgemm splits
 // by GOMAXPROCS, the O(n) stages by d.workers). The sizes make sgemm go parallel.
-func TestConvDeterministic(t *testing.T) {
+func TestConvDeterministic(t *testing.T) { forPaths(t, testConvDeterministic) }
+
+func testConvDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	g := engine.ConvGeom{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
 	x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
@@ -241,6 +249,30 @@ func TestConvDeterministic(t *testing.T) {
 		for k, name := range []string{"y", "dx", "dw"} {
 			if !equal(got[k], first[k]) {
 				t.Fatalf("GOMAXPROCS %d: %s differs from GOMAXPROCS 1", procs, name)
+			}
+		}
+	}
+	// A device with a share of the cores (NewThreads, several instances at once) computes the
+	// same bits, alone or beside another instance.
+	runtime.GOMAXPROCS(4)
+	for _, threads := range []int{1, 2, 3} {
+		got := make(chan [3][]float32, 2)
+		for range 2 {
+			go func() {
+				d := NewThreads(threads)
+				y, dx, dw := zeros(g.OutputLen()), zeros(g.InputLen()), zeros(g.WeightLen())
+				d.ConvForward(g, Wrap(x), Wrap(w), y)
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
+				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
+				got <- [3][]float32{Data(y), Data(dx), Data(dw)}
+			}()
+		}
+		for range 2 {
+			r := <-got
+			for k, name := range []string{"y", "dx", "dw"} {
+				if !equal(r[k], first[k]) {
+					t.Fatalf("NewThreads(%d) beside another instance: %s differs from GOMAXPROCS 1", threads, name)
+				}
 			}
 		}
 	}
@@ -428,7 +460,7 @@ func TestReductionsDeterministic(t *testing.T) {
 	}
 	var first [3]float64
 	for _, workers := range []int{1, 2, 5} {
-		d := newDevice()
+		d := newDevice(0)
 		d.workers = workers
 		got := [3]float64{d.Sum(x), d.SumSquares(x), d.Dot(x, y)}
 		for i := range got {

@@ -111,18 +111,7 @@ type binaryArgs struct {
 	mul       bool
 }
 
-func (a *binaryArgs) run(lo, hi int) {
-	as, bs, os := a.a[lo:hi], a.b[lo:hi], a.out[lo:hi]
-	if a.mul {
-		for i := range as {
-			os[i] = as[i] * bs[i]
-		}
-		return
-	}
-	for i := range as {
-		os[i] = as[i] + bs[i]
-	}
-}
+func (a *binaryArgs) run(lo, hi int) { sgemm.Binary(a.out[lo:hi], a.a[lo:hi], a.b[lo:hi], a.mul) }
 
 // Dropout writes mask[i] = 1/(1-p) if u_i ≥ p else 0 and y = x*mask, with
 // u_i = rng.Uniform(seed, offset+i).
@@ -176,6 +165,12 @@ func uniformBlock(seed, blk uint64) [4]float32 {
 // BiasAdd: y[n,c,i] += b[c].
 func (d *Device) BiasAdd(y, b engine.Buffer, n, c, hw int) {
 	ys, bs := Data(y), Data(b)
+	if hw == 1 {
+		// A Linear layer's bias: add b to each of the n rows (one vector add per row rather
+		// than a call per element).
+		launch(d, &d.k.biasAdd, biasAddArgs{ys, bs, c, hw}, n, max(grainStream/max(c, 1), 1))
+		return
+	}
 	launch(d, &d.k.biasAdd, biasAddArgs{ys, bs, c, hw}, n*c, max(grainStream/max(hw, 1), 1))
 }
 
@@ -184,7 +179,14 @@ type biasAddArgs struct {
 	c, hw int
 }
 
+// run adds the bias to planes [lo, hi), or with hw 1 to rows [lo, hi).
 func (a *biasAddArgs) run(lo, hi int) {
+	if a.hw == 1 {
+		for row := lo; row < hi; row++ {
+			sgemm.Add(a.y[row*a.c:(row+1)*a.c], a.b)
+		}
+		return
+	}
 	for p := lo; p < hi; p++ {
 		sgemm.AddConst(a.y[p*a.hw:(p+1)*a.hw], a.b[p%a.c])
 	}
@@ -194,16 +196,33 @@ func (a *biasAddArgs) run(lo, hi int) {
 func (d *Device) BiasGrad(dy, db engine.Buffer, n, c, hw int) {
 	dys, dbs := Data(dy), Data(db)
 	// Each channel is summed in a fixed order (image by image) by a single goroutine.
-	launch(d, &d.k.biasGrad, biasGradArgs{dys, dbs, n, c, hw}, c, max(grainStream/max(n*hw, 1), 1))
+	var acc []float64
+	if hw == 1 {
+		acc = d.scratch64(c) // a Linear layer's: the rows are summed into per-channel float64s
+	}
+	launch(d, &d.k.biasGrad, biasGradArgs{dys, dbs, acc, n, c, hw}, c, max(grainStream/max(n*hw, 1), 1))
 }
 
 type biasGradArgs struct {
 	dy, db   []float32
+	acc      []float64
 	n, c, hw int
 }
 
 func (a *biasGradArgs) run(lo, hi int) {
 	n, c, hw := a.n, a.c, a.hw
+	if hw == 1 {
+		// Channels [lo, hi) of all n rows, each row added to the float64 sums by one vector
+		// call: the same sequence of float64 additions per channel as the loop below.
+		acc := a.acc[lo:hi]
+		for img := 0; img < n; img++ {
+			sgemm.AddTo64(acc, a.dy[img*c+lo:img*c+hi])
+		}
+		for i, s := range acc {
+			a.db[lo+i] += float32(s)
+		}
+		return
+	}
 	for ch := lo; ch < hi; ch++ {
 		var s float64
 		for img := 0; img < n; img++ {

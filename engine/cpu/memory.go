@@ -27,7 +27,14 @@ import (
 )
 
 func init() {
-	engine.Register("cpu", func() (engine.Device, error) { return newDevice(), nil })
+	engine.Register("cpu", func(in engine.Instance) (engine.Device, error) {
+		// A GAZE_CPU override that names no kernel path, or one this CPU cannot run, stops
+		// the command here rather than running on another path unnoticed.
+		if err := sgemm.EnvError(); err != nil {
+			return nil, fmt.Errorf("cpu: %w", err)
+		}
+		return newDevice(in.Threads), nil
+	})
 }
 
 // Buffer is a CPU buffer: a float32 slice. Views made by Slice share its memory.
@@ -80,17 +87,28 @@ type Device struct {
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution
 	k         kernelArgs // argument blocks of the parallel kernels
 	conv      convArgs   // the im2col packer handed to sgemm
+	stk       stackState // the stack form of stride-1 convolutions (conv_stack.go)
+	stackForm stackUse   // when convolutions take the stack form (tests force it)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync
 }
 
 // New returns a CPU device whose parallel kernels use up to GOMAXPROCS goroutines, behind
 // engine's argument checks: the device engine.Open("cpu") returns.
-func New() engine.Device { return engine.Checked(newDevice()) }
+func New() engine.Device { return engine.Checked(newDevice(0)) }
+
+// NewThreads is New with the device's own parallel kernels limited to threads goroutines
+// (0: GOMAXPROCS), for several instances that share the cores (engine.Instance.Threads).
+// Results do not depend on it. (GEMMs fan out through the process-wide worker pool, which one
+// caller holds at a time; the others run their GEMMs on their own goroutine.)
+func NewThreads(threads int) engine.Device { return engine.Checked(newDevice(threads)) }
 
 // newDevice returns the raw device, which trusts its arguments.
-func newDevice() *Device {
-	return &Device{workers: max(runtime.GOMAXPROCS(0), 1), convCols: convTargetCols, convFlops: convTargetFlops}
+func newDevice(threads int) *Device {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops}
 }
 
 // Name is "cpu".
@@ -98,11 +116,7 @@ func (d *Device) Name() string { return "cpu" }
 
 // Describe is the one-line summary `gaze devices` prints.
 func (d *Device) Describe() string {
-	gemm := "pure-Go GEMM (no AVX2/FMA on this CPU)"
-	if sgemm.HasAsm() {
-		gemm = "AVX2/FMA assembly GEMM"
-	}
-	return fmt.Sprintf("pure Go, %d threads, %s", runtime.GOMAXPROCS(0), gemm)
+	return fmt.Sprintf("%d threads, %s kernels: %s (GAZE_CPU=avx512|avx2|generic selects)", d.workers, sgemm.Current(), sgemm.Current().Describe())
 }
 
 // Alloc returns a zeroed buffer of n ≥ 0 elements. A buffer larger than the memory the system

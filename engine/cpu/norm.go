@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // Batch norm works on x of shape [n, c, hw]: channel ch is the n strided runs
@@ -63,30 +64,14 @@ func (a *bnTrainArgs) run(lo, hi int) {
 	}
 }
 
-// sumSqDev64 returns Σ (x-mean)² in float64.
-func sumSqDev64(x []float32, mean float64) float64 {
-	var s0, s1 float64
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		a, b := float64(x[i])-mean, float64(x[i+1])-mean
-		s0 += a * a
-		s1 += b * b
-	}
-	for ; i < len(x); i++ {
-		a := float64(x[i]) - mean
-		s0 += a * a
-	}
-	return s0 + s1
-}
+// sumSqDev64 returns Σ (x-mean)² in float64 (sgemm.SumSqDev: vectorised on AVX-512).
+func sumSqDev64(x []float32, mean float64) float64 { return sgemm.SumSqDev(x, mean) }
 
 // bnApply writes y = (x-mean)*scale + shift for channel ch.
 func bnApply(xs, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
 	for img := 0; img < n; img++ {
 		off := (img*c + ch) * hw
-		xr, yr := xs[off:off+hw], ys[off:off+hw]
-		for i, v := range xr {
-			yr[i] = (v-mean)*scale + shift
-		}
+		sgemm.ScaleShift(xs[off:off+hw], ys[off:off+hw], mean, scale, shift)
 	}
 }
 
@@ -167,31 +152,11 @@ func (a *bnBackArgs) run(lo, hi int) {
 		meanf := sm[ch]
 		for img := 0; img < n; img++ {
 			off := (img*c + ch) * hw
-			xr, dr, out := xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw]
-			for i, g := range dr {
-				out[i] = a*g + bf*(xr[i]-meanf) + cf
-			}
+			sgemm.BNBackward(xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw], a, bf, cf, meanf)
 		}
 	}
 }
 
 // sumDyDyx returns Σ dy and Σ dy·(x-mean) in float64, with two accumulators each to break the
-// add latency chains.
-func sumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) {
-	x = x[:len(dy)]
-	var a0, a1, b0, b1 float64
-	i := 0
-	for ; i+2 <= len(dy); i += 2 {
-		g0, g1 := float64(dy[i]), float64(dy[i+1])
-		a0 += g0
-		a1 += g1
-		b0 += g0 * (float64(x[i]) - mean)
-		b1 += g1 * (float64(x[i+1]) - mean)
-	}
-	for ; i < len(dy); i++ {
-		g := float64(dy[i])
-		a0 += g
-		b0 += g * (float64(x[i]) - mean)
-	}
-	return a0 + a1, b0 + b1
-}
+// add latency chains (sgemm.SumDyDyx: vectorised on AVX-512).
+func sumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) { return sgemm.SumDyDyx(x, dy, mean) }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // SGDStep is PyTorch's SGD (dampening 0): g = grad + weightDecay*theta; vel = momentum*vel + g;
@@ -26,22 +27,13 @@ type sgdArgs struct {
 }
 
 func (a *sgdArgs) run(lo, hi int) {
-	th, gr, ve := a.theta, a.grad, a.vel
-	lr, momentum, weightDecay := a.lr, a.momentum, a.weightDecay
-	for i := lo; i < hi; i++ {
-		g := gr[i] + weightDecay*th[i]
-		if momentum == 0 {
-			th[i] -= lr * g
-			continue
-		}
-		v := momentum*ve[i] + g
-		ve[i] = v
-		if a.nesterov {
-			th[i] -= lr * (g + momentum*v)
-		} else {
-			th[i] -= lr * v
-		}
+	var ve []float32
+	if a.momentum != 0 {
+		ve = a.vel[lo:hi]
 	}
+	// g = grad + weightDecay·theta; with momentum v = momentum·v + g and theta -= lr·v (or
+	// lr·(g + momentum·v), Nesterov), else theta -= lr·g: sgemm.SGD, vectorised on AVX-512.
+	sgemm.SGD(a.theta[lo:hi], a.grad[lo:hi], ve, a.lr, a.momentum, a.weightDecay, a.nesterov)
 }
 
 // AdamStep is PyTorch's Adam at step t ≥ 1 (see engine.Kernels). The moments and the update are

@@ -1,6 +1,9 @@
 package cpu
 
-import "github.com/gazeml/gaze/engine"
+import (
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
+)
 
 // Pooling works plane by plane: the N·C planes of H×W are independent, so they are spread over
 // cores in contiguous runs and every output (or dx plane) is written by exactly one goroutine.
@@ -165,42 +168,14 @@ func is2x2(g *engine.PoolGeom) bool {
 	return g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0 && 2*g.OutH <= g.H && 2*g.OutW <= g.W
 }
 
-// maxPool2x2Backward routes each dy to the cell maxPool2x2 picked. The windows do not overlap,
-// so every covered cell is written once; only odd planes have uncovered cells to clear.
+// maxPool2x2Backward routes each dy to the cell maxPool2x2 picked (sgemm.MaxPool2x2Backward: a
+// branch-free tournament, the first maximum in row-major order; vectorised on AVX-512).
 func maxPool2x2Backward(xp, dyp, dxp []float32, h, w, oh, ow int) {
-	if 2*oh != h || 2*ow != w {
-		clear(dxp)
-	}
-	for i := 0; i < oh; i++ {
-		r0 := xp[2*i*w : 2*i*w+w]
-		r1 := xp[(2*i+1)*w : (2*i+1)*w+w]
-		d0 := dxp[2*i*w : 2*i*w+w]
-		d1 := dxp[(2*i+1)*w : (2*i+1)*w+w]
-		dr := dyp[i*ow : (i+1)*ow]
-		for j, g := range dr {
-			a, b, c, e := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
-			// A branch-free tournament (random data mispredicts every branchy version): the
-			// first pair wins ties, and within a pair the first cell does, so this is the
-			// first maximum in row-major order.
-			k1, k2 := b2i(b > a), 2+b2i(e > c)
-			k := k1 + b2i(max(c, e) > max(a, b))*(k2-k1)
-			d0[2*j], d0[2*j+1], d1[2*j], d1[2*j+1] = 0, 0, 0, 0
-			dxp[(2*i+k>>1)*w+2*j+k&1] = g
-		}
-	}
+	sgemm.MaxPool2x2Backward(xp, dyp, dxp, h, w, oh, ow)
 }
 
-// maxPool2x2 is windowMax for the common 2×2 stride-2 unpadded case.
-func maxPool2x2(xp, yp []float32, w, oh, ow int) {
-	for i := 0; i < oh; i++ {
-		r0 := xp[2*i*w : 2*i*w+w]
-		r1 := xp[(2*i+1)*w : (2*i+1)*w+w]
-		yr := yp[i*ow : (i+1)*ow]
-		for j := range yr {
-			yr[j] = max(max(r0[2*j], r0[2*j+1]), max(r1[2*j], r1[2*j+1]))
-		}
-	}
-}
+// maxPool2x2 is windowMax for the common 2×2 stride-2 unpadded case (sgemm.MaxPool2x2).
+func maxPool2x2(xp, yp []float32, w, oh, ow int) { sgemm.MaxPool2x2(xp, yp, w, oh, ow) }
 
 // MaxPoolBackward overwrites dx, adding each dy to the input cell MaxPool picked for it (the
 // first maximum of its window); overlapping windows accumulate.

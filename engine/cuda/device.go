@@ -31,7 +31,10 @@ import (
 // Like the CPU device, a Device is used from one goroutine at a time.
 
 func init() {
-	engine.Register("cuda", func() (engine.Device, error) {
+	engine.Register("cuda", func(in engine.Instance) (engine.Device, error) {
+		if in.Ordinal >= 0 {
+			return Open(in.Ordinal)
+		}
 		ord := 0
 		if s := os.Getenv("GAZE_CUDA_DEVICE"); s != "" {
 			v, err := strconv.Atoi(s)
@@ -101,7 +104,6 @@ type Device struct {
 	status uintptr
 	armed  bool      // a kernel that may set status ran since the last check
 	stat   *[4]int32 // host copy of status (its own allocation: cgo may be handed a pointer to it)
-	bounds []int64   // GradDelta's segment bounds, host side
 	closed bool
 }
 

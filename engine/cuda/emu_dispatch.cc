@@ -69,9 +69,6 @@ void gemm_tt_64x64(uint32_t, uint32_t, uint32_t, uint32_t, float, uint64_t, uint
 void gemm_splitk_reduce(uint32_t, uint32_t, uint32_t, uint64_t, float, float, uint64_t, uint32_t);
 void gemv_n(uint32_t, uint32_t, float, uint64_t, uint32_t, uint64_t, uint32_t, float, uint64_t, uint32_t);
 void gemv_t(uint32_t, uint32_t, float, uint64_t, uint32_t, uint64_t, uint32_t, float, uint64_t, uint32_t);
-void grad_delta_plain(uint64_t, uint64_t, uint64_t, uint64_t);
-void grad_delta_seg(uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-void grad_delta_sums(uint32_t, uint64_t, uint64_t);
 void softmax_xent(uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, float, uint64_t);
 void mse(uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, float);
 void sigmoid_bce(uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, float);
@@ -105,10 +102,10 @@ void reduce_final(uint32_t, uint64_t, uint64_t);
 static float gz_f32(uint64_t v) { uint32_t u = (uint32_t)v; float f; memcpy(&f, &u, 4); return f; }
 static double gz_f64(uint64_t v) { double d; memcpy(&d, &v, 8); return d; }
 
-static const char *gz_names[] = {"conv_splitk_reduce", "conv_fwd_16x128", "conv_fwd_1x1_16x128", "conv_fwd_32x128", "conv_fwd_1x1_32x128", "conv_fwd_64x128", "conv_fwd_1x1_64x128", "conv_fwd_128x128", "conv_fwd_1x1_128x128", "conv_fwd_64x64", "conv_fwd_1x1_64x64", "conv_bwd_data_16x128", "conv_bwd_data_32x128", "conv_bwd_data_64x128", "conv_bwd_data_128x128", "conv_bwd_data_64x64", "conv_bwd_filter_16x128", "conv_bwd_filter_32x128", "conv_bwd_filter_64x128", "conv_bwd_filter_128x128", "conv_bwd_filter_64x64", "conv_bwd_filter_reduce", "add_coords", "add_coords_backward", "tile", "tile_backward", "softmax", "softmax_backward", "relu", "relu_backward", "axpy", "scale", "add", "mul", "dropout", "bias_add", "bias_grad", "gemm_nn_16x128", "gemm_nn_32x128", "gemm_nn_64x128", "gemm_nn_128x128", "gemm_nn_64x64", "gemm_nt_16x128", "gemm_nt_32x128", "gemm_nt_64x128", "gemm_nt_128x128", "gemm_nt_64x64", "gemm_tn_16x128", "gemm_tn_32x128", "gemm_tn_64x128", "gemm_tn_128x128", "gemm_tn_64x64", "gemm_tt_16x128", "gemm_tt_32x128", "gemm_tt_64x128", "gemm_tt_128x128", "gemm_tt_64x64", "gemm_splitk_reduce", "gemv_n", "gemv_t", "grad_delta_plain", "grad_delta_seg", "grad_delta_sums", "softmax_xent", "mse", "sigmoid_bce", "argmax", "batch_norm_train_sum", "batch_norm_train_sqdev", "batch_norm_train_apply", "batch_norm_infer", "batch_norm_backward_sums", "batch_norm_backward_apply", "sgd_step", "adam_step", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward", "global_avg_pool", "global_avg_pool_backward", "proj_inv_norms", "proj_dense_fill", "proj_otf", "proj_otft", "spmv", "fwht_stage", "fwht_shared", "gather", "reduce_partial", "reduce_final"};
+static const char *gz_names[] = {"conv_splitk_reduce", "conv_fwd_16x128", "conv_fwd_1x1_16x128", "conv_fwd_32x128", "conv_fwd_1x1_32x128", "conv_fwd_64x128", "conv_fwd_1x1_64x128", "conv_fwd_128x128", "conv_fwd_1x1_128x128", "conv_fwd_64x64", "conv_fwd_1x1_64x64", "conv_bwd_data_16x128", "conv_bwd_data_32x128", "conv_bwd_data_64x128", "conv_bwd_data_128x128", "conv_bwd_data_64x64", "conv_bwd_filter_16x128", "conv_bwd_filter_32x128", "conv_bwd_filter_64x128", "conv_bwd_filter_128x128", "conv_bwd_filter_64x64", "conv_bwd_filter_reduce", "add_coords", "add_coords_backward", "tile", "tile_backward", "softmax", "softmax_backward", "relu", "relu_backward", "axpy", "scale", "add", "mul", "dropout", "bias_add", "bias_grad", "gemm_nn_16x128", "gemm_nn_32x128", "gemm_nn_64x128", "gemm_nn_128x128", "gemm_nn_64x64", "gemm_nt_16x128", "gemm_nt_32x128", "gemm_nt_64x128", "gemm_nt_128x128", "gemm_nt_64x64", "gemm_tn_16x128", "gemm_tn_32x128", "gemm_tn_64x128", "gemm_tn_128x128", "gemm_tn_64x64", "gemm_tt_16x128", "gemm_tt_32x128", "gemm_tt_64x128", "gemm_tt_128x128", "gemm_tt_64x64", "gemm_splitk_reduce", "gemv_n", "gemv_t", "softmax_xent", "mse", "sigmoid_bce", "argmax", "batch_norm_train_sum", "batch_norm_train_sqdev", "batch_norm_train_apply", "batch_norm_infer", "batch_norm_backward_sums", "batch_norm_backward_apply", "sgd_step", "adam_step", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward", "global_avg_pool", "global_avg_pool_backward", "proj_inv_norms", "proj_dense_fill", "proj_otf", "proj_otft", "spmv", "fwht_stage", "fwht_shared", "gather", "reduce_partial", "reduce_final"};
 
 extern "C" int gz_emu_id(const char *name) {
-	for (int i = 0; i < 91; i++)
+	for (int i = 0; i < 88; i++)
 		if (strcmp(gz_names[i], name) == 0) return i;
 	return -1;
 }
@@ -183,37 +180,34 @@ extern "C" void gz_emu_launch(int id, unsigned gx, unsigned gy, unsigned gz, con
 				case 57: gemm_splitk_reduce((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], gz_f32(a[4]), gz_f32(a[5]), a[6], (uint32_t)a[7]); break;
 				case 58: gemv_n((uint32_t)a[0], (uint32_t)a[1], gz_f32(a[2]), a[3], (uint32_t)a[4], a[5], (uint32_t)a[6], gz_f32(a[7]), a[8], (uint32_t)a[9]); break;
 				case 59: gemv_t((uint32_t)a[0], (uint32_t)a[1], gz_f32(a[2]), a[3], (uint32_t)a[4], a[5], (uint32_t)a[6], gz_f32(a[7]), a[8], (uint32_t)a[9]); break;
-				case 60: grad_delta_plain(a[0], a[1], a[2], a[3]); break;
-				case 61: grad_delta_seg((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], a[6]); break;
-				case 62: grad_delta_sums((uint32_t)a[0], a[1], a[2]); break;
-				case 63: softmax_xent((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6]), a[7]); break;
-				case 64: mse((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
-				case 65: sigmoid_bce((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
-				case 66: argmax((uint32_t)a[0], (uint32_t)a[1], a[2], a[3]); break;
-				case 67: batch_norm_train_sum((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5]); break;
-				case 68: batch_norm_train_sqdev((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6]); break;
-				case 69: batch_norm_train_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], gz_f32(a[12]), gz_f32(a[13]), a[14], a[15]); break;
-				case 70: batch_norm_infer(a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], gz_f32(a[11])); break;
-				case 71: batch_norm_backward_sums((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7]); break;
-				case 72: batch_norm_backward_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], (uint32_t)a[12], a[13]); break;
-				case 73: sgd_step(a[0], a[1], a[2], a[3], gz_f32(a[4]), gz_f32(a[5]), gz_f32(a[6]), (uint32_t)a[7]); break;
-				case 74: adam_step(a[0], a[1], a[2], a[3], a[4], gz_f32(a[5]), gz_f32(a[6]), gz_f32(a[7]), gz_f32(a[8]), gz_f32(a[9]), gz_f32(a[10])); break;
-				case 75: max_pool((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
-				case 76: max_pool_backward((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13], a[14], (uint32_t)a[15]); break;
-				case 77: avg_pool((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
-				case 78: avg_pool_backward((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
-				case 79: global_avg_pool((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], gz_f64(a[4])); break;
-				case 80: global_avg_pool_backward(a[0], (uint32_t)a[1], a[2], a[3]); break;
-				case 81: proj_inv_norms((uint32_t)a[0], (uint32_t)a[1], a[2], a[3]); break;
-				case 82: proj_dense_fill((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], a[4], a[5]); break;
-				case 83: proj_otf((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
-				case 84: proj_otft((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5]); break;
-				case 85: spmv((uint32_t)a[0], a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
-				case 86: fwht_stage(a[0], (uint32_t)a[1], (uint32_t)a[2], a[3]); break;
-				case 87: fwht_shared((uint32_t)a[0], a[1]); break;
-				case 88: gather(a[0], a[1], a[2], a[3]); break;
-				case 89: reduce_partial(a[0], (uint32_t)a[1], a[2], a[3], a[4]); break;
-				case 90: reduce_final((uint32_t)a[0], a[1], a[2]); break;
+				case 60: softmax_xent((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6]), a[7]); break;
+				case 61: mse((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
+				case 62: sigmoid_bce((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
+				case 63: argmax((uint32_t)a[0], (uint32_t)a[1], a[2], a[3]); break;
+				case 64: batch_norm_train_sum((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5]); break;
+				case 65: batch_norm_train_sqdev((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6]); break;
+				case 66: batch_norm_train_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], gz_f32(a[12]), gz_f32(a[13]), a[14], a[15]); break;
+				case 67: batch_norm_infer(a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], gz_f32(a[11])); break;
+				case 68: batch_norm_backward_sums((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7]); break;
+				case 69: batch_norm_backward_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], (uint32_t)a[12], a[13]); break;
+				case 70: sgd_step(a[0], a[1], a[2], a[3], gz_f32(a[4]), gz_f32(a[5]), gz_f32(a[6]), (uint32_t)a[7]); break;
+				case 71: adam_step(a[0], a[1], a[2], a[3], a[4], gz_f32(a[5]), gz_f32(a[6]), gz_f32(a[7]), gz_f32(a[8]), gz_f32(a[9]), gz_f32(a[10])); break;
+				case 72: max_pool((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
+				case 73: max_pool_backward((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13], a[14], (uint32_t)a[15]); break;
+				case 74: avg_pool((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
+				case 75: avg_pool_backward((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;
+				case 76: global_avg_pool((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], gz_f64(a[4])); break;
+				case 77: global_avg_pool_backward(a[0], (uint32_t)a[1], a[2], a[3]); break;
+				case 78: proj_inv_norms((uint32_t)a[0], (uint32_t)a[1], a[2], a[3]); break;
+				case 79: proj_dense_fill((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], a[4], a[5]); break;
+				case 80: proj_otf((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
+				case 81: proj_otft((uint32_t)a[0], (uint32_t)a[1], a[2], a[3], a[4], a[5]); break;
+				case 82: spmv((uint32_t)a[0], a[1], a[2], a[3], a[4], a[5], gz_f32(a[6])); break;
+				case 83: fwht_stage(a[0], (uint32_t)a[1], (uint32_t)a[2], a[3]); break;
+				case 84: fwht_shared((uint32_t)a[0], a[1]); break;
+				case 85: gather(a[0], a[1], a[2], a[3]); break;
+				case 86: reduce_partial(a[0], (uint32_t)a[1], a[2], a[3], a[4]); break;
+				case 87: reduce_final((uint32_t)a[0], a[1], a[2]); break;
 				}
 			}
 }

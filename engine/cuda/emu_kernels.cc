@@ -11,7 +11,6 @@ gz_dim3 threadIdx, blockIdx, blockDim, gridDim;
 #include "../../kernels/coords.cu"
 #include "../../kernels/elementwise.cu"
 #include "../../kernels/gemm.cu"
-#include "../../kernels/lca.cu"
 #include "../../kernels/loss.cu"
 #include "../../kernels/norm.cu"
 #include "../../kernels/optim.cu"

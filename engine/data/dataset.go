@@ -196,10 +196,7 @@ func Split(d *Dataset, nHeldOut int, seed uint64) (train, heldOut *Dataset, err 
 	if nHeldOut < 0 || nHeldOut > n {
 		return nil, nil, fmt.Errorf("data: %s: cannot hold out %d of %d examples", d.name, nHeldOut, n)
 	}
-	perm := Permutation(n, rand.NewPCG(seed, 0))
-	held, rest := perm[:nHeldOut], perm[nHeldOut:]
-	slices.Sort(held)
-	slices.Sort(rest)
+	rest, held := SplitIndices(n, nHeldOut, seed)
 	if train, err = subset(d, rest, d.name+"/train"); err != nil {
 		return nil, nil, err
 	}
@@ -207,6 +204,16 @@ func Split(d *Dataset, nHeldOut int, seed uint64) (train, heldOut *Dataset, err 
 		return nil, nil, err
 	}
 	return train, heldOut, nil
+}
+
+// SplitIndices is Split's choice for a data set of n examples: the positions of the examples
+// kept for training and of those held out, each ascending. It panics unless 0 ≤ nHeldOut ≤ n.
+func SplitIndices(n, nHeldOut int, seed uint64) (train, heldOut []int) {
+	perm := Permutation(n, rand.NewPCG(seed, 0))
+	held, rest := perm[:nHeldOut], perm[nHeldOut:]
+	slices.Sort(held)
+	slices.Sort(rest)
+	return rest, held
 }
 
 // shuffleStream separates Shuffle's generator states from Split's (seed, 0); it is the 64-bit

@@ -11,7 +11,7 @@ import (
 // Spec names a data set and how a run takes it: what every command loads, and what a run's
 // config.json records under "data" (the field names are those of the earliest runs).
 type Spec struct {
-	Name      string `json:"name"`                 // mnist, cifar10 or synthetic
+	Name      string `json:"name"`                 // mnist, fashion-mnist, cifar10 or synthetic
 	Dir       string `json:"dir,omitempty"`        // where the data set's files are
 	HeldOut   int    `json:"held_out,omitempty"`   // training examples taken out as a held-out split
 	SplitSeed uint64 `json:"split_seed,omitempty"` // seed of that split (see Split)
@@ -21,7 +21,7 @@ type Spec struct {
 }
 
 // Names are the data sets Load knows.
-var Names = []string{"mnist", "cifar10", "synthetic"}
+var Names = []string{"mnist", "fashion-mnist", "cifar10", "synthetic"}
 
 // Loaded is a loaded data set: the training split, the test set, the held-out split (nil
 // without one), the shape of one example and the number of classes.
@@ -29,10 +29,15 @@ type Loaded struct {
 	Train, Test, HeldOut *Dataset
 	Input                []int // C, H, W
 	Classes              int
+	// TrainIndex and HeldOutIndex say where each example of Train and HeldOut was in the
+	// training set as loaded, before any split (for MNIST: its order in the IDX files), so that
+	// other tools can name the same examples.
+	TrainIndex, HeldOutIndex []int
 }
 
 // Load loads the data set spec names. MNIST that is not in spec.Dir yet is fetched first (see
-// InstallMNIST), with a line to log. The held-out split is taken from the training set first,
+// InstallMNIST), with a line to log; so is Fashion-MNIST, which lives in spec.Dir/fashion-mnist
+// (see InstallFashionMNIST). The held-out split is taken from the training set first,
 // then the first TrainN of the remaining training examples are kept.
 func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 	if spec.HeldOut < 0 || spec.TrainN < 0 {
@@ -52,6 +57,18 @@ func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 				return nil, fmt.Errorf("%w\n(fetching it failed too: %v; run `gaze data mnist --data-dir %s`)", err, ierr, spec.Dir)
 			}
 			train, test, err = LoadMNIST(spec.Dir)
+		}
+	case "fashion-mnist":
+		dir := FashionMNISTDir(spec.Dir)
+		train, test, err = LoadFashionMNIST(dir)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			if log != nil {
+				log("Fashion-MNIST is not in %s; installing it from %s ...", dir, FashionMNISTSystemDir)
+			}
+			if ierr := InstallFashionMNIST(spec.Dir, log); ierr != nil {
+				return nil, fmt.Errorf("%w\n(installing it failed too: %v)", err, ierr)
+			}
+			train, test, err = LoadFashionMNIST(dir)
 		}
 	case "cifar10":
 		train, test, err = LoadCIFAR10(spec.Dir)
@@ -74,10 +91,15 @@ func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 	l := &Loaded{Train: train, Test: test, Classes: train.Classes()}
 	c, h, w := train.Shape()
 	l.Input = []int{c, h, w}
+	l.TrainIndex = make([]int, train.Len())
+	for i := range l.TrainIndex {
+		l.TrainIndex[i] = i
+	}
 	if spec.HeldOut > 0 {
 		if l.Train, l.HeldOut, err = Split(train, spec.HeldOut, spec.SplitSeed); err != nil {
 			return nil, err
 		}
+		l.TrainIndex, l.HeldOutIndex = SplitIndices(train.Len(), spec.HeldOut, spec.SplitSeed)
 	}
 	if spec.TrainN > 0 && spec.TrainN < l.Train.Len() {
 		idx := make([]int, spec.TrainN)
@@ -87,6 +109,7 @@ func Load(spec Spec, log func(format string, args ...any)) (*Loaded, error) {
 		if l.Train, err = Subset(l.Train, idx); err != nil {
 			return nil, err
 		}
+		l.TrainIndex = l.TrainIndex[:spec.TrainN]
 	}
 	return l, nil
 }

@@ -39,6 +39,21 @@ func TestLoadSynthetic(t *testing.T) {
 	if l.Train.Len() != 30 || !slices.Equal(l.Train.Images(), rest.Images()[:30*6]) || !slices.Equal(l.Train.Labels(), rest.Labels()[:30]) {
 		t.Errorf("train-n 30 kept %d examples, not the first 30 after the held-out split", l.Train.Len())
 	}
+	// The index maps name each example's place in the training set before any split.
+	if len(l.TrainIndex) != 30 || len(l.HeldOutIndex) != 8 {
+		t.Fatalf("index maps of %d and %d entries", len(l.TrainIndex), len(l.HeldOutIndex))
+	}
+	es := wantTrain.ExampleSize()
+	for _, side := range []struct {
+		d   *Dataset
+		idx []int
+	}{{l.Train, l.TrainIndex}, {l.HeldOut, l.HeldOutIndex}} {
+		for k, i := range side.idx {
+			if !slices.Equal(side.d.Images()[k*es:(k+1)*es], wantTrain.Images()[i*es:(i+1)*es]) || side.d.Labels()[k] != wantTrain.Labels()[i] {
+				t.Fatalf("example %d of %s is not example %d of the training set as loaded", k, side.d.Name(), i)
+			}
+		}
+	}
 	if l, err := Load(Spec{Name: "synthetic", Synthetic: "50x1x3x2", Classes: 3, TrainN: 500}, nil); err != nil || l.Train.Len() != 50 {
 		t.Errorf("train-n beyond the set: %v", err)
 	}
@@ -59,7 +74,7 @@ func TestLoadMNISTAndErrors(t *testing.T) {
 		spec Spec
 		want string
 	}{
-		{Spec{Name: "imagenet"}, `unknown data set "imagenet" (want mnist, cifar10, synthetic)`},
+		{Spec{Name: "imagenet"}, `unknown data set "imagenet" (want mnist, fashion-mnist, cifar10, synthetic)`},
 		{Spec{Name: "synthetic", Synthetic: "10x1x8", Classes: 2}, `shape "10x1x8": want 4 sizes`},
 		{Spec{Name: "synthetic", Synthetic: "10x0x8x8", Classes: 2}, `"0" is not a positive integer`},
 		{Spec{Name: "synthetic", Synthetic: "10x1x8x8"}, "every size must be positive"},

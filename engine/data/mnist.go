@@ -47,8 +47,21 @@ func (m mnistFile) names() []string {
 	}
 }
 
+// idxSet is a data set of MNIST's shape and files (ten classes of 28×28 grey images in the four
+// IDX files): MNIST itself and Fashion-MNIST.
+type idxSet struct {
+	title  string // in messages: MNIST
+	name   string // data set name and prefix of its splits' names: mnist
+	subdir string // where it lives under the data directory ("" for the directory itself)
+}
+
+var (
+	mnistSet   = idxSet{title: "MNIST", name: "mnist"}
+	fashionSet = idxSet{title: "Fashion-MNIST", name: "fashion-mnist", subdir: "fashion-mnist"}
+)
+
 // find returns the path of the first accepted name that exists in dir.
-func (m mnistFile) find(dir string) (string, error) {
+func (m mnistFile) find(dir string, set idxSet) (string, error) {
 	names := m.names()
 	for _, name := range names {
 		p := filepath.Join(dir, name)
@@ -57,8 +70,12 @@ func (m mnistFile) find(dir string) (string, error) {
 		}
 	}
 	// Wrapping fs.ErrNotExist lets callers tell "not installed yet" from a corrupt file.
-	return "", fmt.Errorf("data: MNIST %s %s not found in %s (looked for %s); run `gaze data mnist --data-dir %s` to install it: %w",
-		m.split, m.kind, dir, strings.Join(names, ", "), dir, fs.ErrNotExist)
+	dataDir := dir
+	if set.subdir != "" {
+		dataDir = filepath.Dir(dir)
+	}
+	return "", fmt.Errorf("data: %s %s %s not found in %s (looked for %s); run `gaze data %s --data-dir %s` to install it: %w",
+		set.title, m.split, m.kind, dir, strings.Join(names, ", "), set.name, dataDir, fs.ErrNotExist)
 }
 
 // LoadMNIST reads the MNIST training set (60,000 examples) and test set (10,000) from the four
@@ -68,16 +85,21 @@ func (m mnistFile) find(dir string) (string, error) {
 // have shape (1, 28, 28) per example, pixels byte/255 in [0, 1] and labels 0..9. Any number of
 // examples is accepted as long as images and labels agree, so reduced files work too.
 func LoadMNIST(dir string) (train, test *Dataset, err error) {
+	return loadIDXSet(dir, mnistSet)
+}
+
+// loadIDXSet reads the training and test sets of an MNIST-shaped data set from dir.
+func loadIDXSet(dir string, set idxSet) (train, test *Dataset, err error) {
 	var paths [4]string
 	for i, m := range mnistFiles {
-		if paths[i], err = m.find(dir); err != nil {
+		if paths[i], err = m.find(dir, set); err != nil {
 			return nil, nil, err
 		}
 	}
-	if train, err = loadMNISTPair("mnist-train", paths[0], paths[1]); err != nil {
+	if train, err = loadMNISTPair(set.name+"-train", paths[0], paths[1]); err != nil {
 		return nil, nil, err
 	}
-	if test, err = loadMNISTPair("mnist-test", paths[2], paths[3]); err != nil {
+	if test, err = loadMNISTPair(set.name+"-test", paths[2], paths[3]); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
@@ -267,9 +289,12 @@ func escapeModulePath(p string) string {
 }
 
 // hasMNISTFiles reports whether dir holds all four MNIST files under some accepted name.
-func hasMNISTFiles(dir string) error {
+func hasMNISTFiles(dir string) error { return hasIDXFiles(dir, mnistSet) }
+
+// hasIDXFiles reports whether dir holds all four files of set under some accepted name.
+func hasIDXFiles(dir string, set idxSet) error {
 	for _, m := range mnistFiles {
-		if _, err := m.find(dir); err != nil {
+		if _, err := m.find(dir, set); err != nil {
 			return err
 		}
 	}
@@ -284,7 +309,7 @@ func InstallMNIST(dstDir string) error {
 	if err != nil {
 		return err
 	}
-	return installMNIST(src, dstDir, mnistSHA256)
+	return installIDX(src, dstDir, mnistSet, mnistSHA256, nil)
 }
 
 // InstallMNISTFrom copies the four MNIST files found in srcDir (under any name LoadMNIST
@@ -294,14 +319,16 @@ func InstallMNIST(dstDir string) error {
 // So an interrupted or failed install leaves no partial file under a real name, and an existing
 // good copy is replaced only by another good one.
 func InstallMNISTFrom(srcDir, dstDir string) error {
-	return installMNIST(srcDir, dstDir, nil)
+	return installIDX(srcDir, dstDir, mnistSet, nil, nil)
 }
 
-// installMNIST is InstallMNISTFrom that, given wantSHA, also requires each file's SHA-256 (hex,
-// by file name) to match.
-func installMNIST(srcDir, dstDir string, wantSHA map[string]string) (err error) {
+// installIDX is InstallMNISTFrom for set that, given wantSHA, also requires each file's SHA-256
+// (hex, by file name) to match and, given wantContent, the SHA-256 of each file's decompressed
+// IDX bytes (by split and kind, "train-images"), which does not change when a file is
+// recompressed.
+func installIDX(srcDir, dstDir string, set idxSet, wantSHA, wantContent map[string]string) (err error) {
 	if err := os.MkdirAll(dstDir, 0o755); err != nil {
-		return fmt.Errorf("data: creating the MNIST directory: %w", err)
+		return fmt.Errorf("data: creating the %s directory: %w", set.title, err)
 	}
 	var tmps, finals [4]string
 	defer func() {
@@ -315,7 +342,7 @@ func installMNIST(srcDir, dstDir string, wantSHA map[string]string) (err error) 
 	}()
 	var counts [4]int
 	for i, m := range mnistFiles {
-		src, err := m.find(srcDir)
+		src, err := m.find(srcDir, set)
 		if err != nil {
 			return err
 		}
@@ -326,7 +353,15 @@ func installMNIST(srcDir, dstDir string, wantSHA map[string]string) (err error) 
 		}
 		if wantSHA != nil {
 			if want := wantSHA[filepath.Base(src)]; sum != want {
-				return fmt.Errorf("data: %s has SHA-256 %s, want %s (the original MNIST file); the copy is damaged or not MNIST", src, sum, want)
+				return fmt.Errorf("data: %s has SHA-256 %s, want %s (the original %s file); the copy is damaged or not %s", src, sum, want, set.title, set.title)
+			}
+		}
+		if want, ok := wantContent[m.split+"-"+m.kind]; ok {
+			if sum, err := contentSHA256(tmps[i]); err != nil {
+				return fmt.Errorf("data: %s: %w", src, err)
+			} else if sum != want {
+				return fmt.Errorf("data: %s holds IDX bytes with SHA-256 %s, want %s (the original %s %s %s); the copy is damaged or not %s",
+					src, sum, want, set.title, m.split, m.kind, set.title)
 			}
 		}
 		if counts[i], err = verifyMNISTFile(tmps[i], m, src); err != nil {

@@ -156,7 +156,7 @@ func TestInstallMNISTFrom(t *testing.T) {
 		t.Errorf("failed install left %v in %s", entries, dst2)
 	}
 	// InstallMNIST insists on the original files' hashes.
-	err = installMNIST(src, dst2, mnistSHA256)
+	err = installIDX(src, dst2, mnistSet, mnistSHA256, nil)
 	wantErr(t, err, filepath.Join(src, "train-images-idx3-ubyte.gz"), "SHA-256", mnistSHA256["train-images-idx3-ubyte.gz"])
 	if entries, _ := os.ReadDir(dst2); len(entries) != 0 {
 		t.Errorf("failed install left %v in %s", entries, dst2)

@@ -11,7 +11,7 @@ import (
 // The bad-input cases test engine's argument-checking layer (engine/check.go) through the device
 // under test, which must be the device users get: engine.Open's, or a device behind
 // engine.Checked. Each case calls one kernel with arguments that do not fit (a wrong length, a
-// negative or zero size, an impossible geometry, a bad segment table) and requires the call to
+// negative or zero size, an impossible geometry) and requires the call to
 // panic with the layer's message, "engine: <op>: ...", leaving every buffer of the case as it was
 // (the device must not have run). A raw device, which trusts its arguments, fails the group
 // (mutants_test.go); the reference device, opened through engine.Open, passes it
@@ -206,23 +206,6 @@ var badCases = []badCase{
 	}},
 	{"AdamStep_short_v", "AdamStep", func(h *harness, d engine.Device) {
 		d.AdamStep(h.zeros(4), h.zeros(4), h.zeros(4), h.zeros(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1)
-	}},
-
-	// lca: 10 elements
-	{"GradDelta_lengths", "GradDelta", func(h *harness, d engine.Device) {
-		d.GradDelta(h.zeros(10), h.zeros(9), h.zeros(10), []int{0, 10}, make([]float64, 1))
-	}},
-	{"GradDelta_bounds_for_sums", "GradDelta", func(h *harness, d engine.Device) {
-		d.GradDelta(h.zeros(10), h.zeros(10), h.zeros(10), []int{0, 5, 10}, make([]float64, 1))
-	}},
-	{"GradDelta_bounds_decrease", "GradDelta", func(h *harness, d engine.Device) {
-		d.GradDelta(h.zeros(10), h.zeros(10), h.zeros(10), []int{0, 6, 4, 10}, make([]float64, 3))
-	}},
-	{"GradDelta_bound_past_end", "GradDelta", func(h *harness, d engine.Device) {
-		d.GradDelta(h.zeros(10), h.zeros(10), h.zeros(10), []int{0, 11}, make([]float64, 1))
-	}},
-	{"GradDelta_negative_bound", "GradDelta", func(h *harness, d engine.Device) {
-		d.GradDelta(h.zeros(10), h.zeros(10), h.zeros(10), []int{-1, 10}, make([]float64, 1))
 	}},
 
 	// coords: n 2, c 1, 3×4

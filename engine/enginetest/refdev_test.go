@@ -253,7 +253,7 @@ var _ engine.Device = refDev{}
 // refDev checks none of its arguments, so it is registered like a device package's device and
 // tested as engine.Open returns it: behind the argument-checking layer.
 func init() {
-	engine.Register("enginetest-ref", func() (engine.Device, error) { return refDev{}, nil })
+	engine.Register("enginetest-ref", func(engine.Instance) (engine.Device, error) { return refDev{}, nil })
 }
 
 // TestReferenceDevice runs the suite on refDev opened through engine.Open. Its BadInput group

@@ -70,7 +70,6 @@ func Run(t *testing.T, dev engine.Device) {
 	t.Run("Reduce", func(t *testing.T) { testReduce(t, dev) })
 	t.Run("Optim", func(t *testing.T) { testOptim(t, dev) })
 	t.Run("GradCheck", func(t *testing.T) { testGradCheck(t, dev) })
-	t.Run("LCA", func(t *testing.T) { testGradDelta(t, dev) })
 	t.Run("Coords", func(t *testing.T) { testCoords(t, dev) })
 	t.Run("Projection", func(t *testing.T) { testProjection(t, dev) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, dev) })

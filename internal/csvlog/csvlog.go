@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -173,7 +172,7 @@ func (l *Log) Commit() (rundir.StreamState, error) {
 	if err := l.Sync(); err != nil {
 		return rundir.StreamState{}, err
 	}
-	return rundir.StreamState{File: filepath.Base(l.path), Rows: l.rows, Bytes: l.out.bytes, CRC: l.out.crc}, nil
+	return rundir.StreamState{File: l.path, Rows: l.rows, Bytes: l.out.bytes, CRC: l.out.crc}, nil
 }
 
 // Close flushes and closes the file.

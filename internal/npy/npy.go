@@ -12,8 +12,8 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,12 +39,13 @@ const (
 	Float32 Dtype = "<f4"
 	Float64 Dtype = "<f8"
 	Int32   Dtype = "<i4"
+	Int64   Dtype = "<i8"
 	Uint8   Dtype = "|u1"
 )
 
 func (d Dtype) size() int {
 	switch d {
-	case Float64:
+	case Float64, Int64:
 		return 8
 	case Uint8:
 		return 1
@@ -73,12 +74,15 @@ func header(dt Dtype, shape []int) []byte {
 	return h
 }
 
-// Stream is an NPY file of rows of Cols values, appended one row at a time.
+// Stream is an NPY file of rows, appended one row at a time. A row is Cols values; it has the
+// shape Inner (a file of shape (Rows, Inner...)): one dimension for a matrix, more for a stack
+// of matrices such as T × classes × layers.
 type Stream struct {
 	f      *os.File
 	path   string
 	dt     Dtype
 	Cols   int
+	Inner  []int
 	Rows   int // rows written (not necessarily synced)
 	synced int
 	buf    []byte
@@ -86,31 +90,46 @@ type Stream struct {
 	crc    uint32 // CRC-32 of the rows written
 }
 
-// CreateStream creates (truncating) an NPY file with zero rows.
+// CreateStream creates (truncating) an NPY file with zero rows of cols values.
 func CreateStream(path string, dt Dtype, cols int) (*Stream, error) {
+	return CreateStreamShape(path, dt, []int{cols})
+}
+
+// CreateStreamShape creates (truncating) an NPY file with zero rows of shape inner.
+func CreateStreamShape(path string, dt Dtype, inner []int) (*Stream, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols, size: headerLen}
-	if _, err := f.Write(header(dt, []int{0, cols})); err != nil {
+	s := &Stream{f: f, path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), size: headerLen}
+	if _, err := f.Write(s.header(0)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
 
+func (s *Stream) header(rows int) []byte { return header(s.dt, append([]int{rows}, s.Inner...)) }
+
+func prod(v []int) int {
+	n := 1
+	for _, x := range v {
+		n *= x
+	}
+	return n
+}
+
 func (s *Stream) rowBytes() int64 { return int64(s.Cols * s.dt.size()) }
 
-// checkStream checks that path is a stream of rows of cols dt values and returns the rows its
-// header claims.
-func checkStream(path string, dt Dtype, cols int) (int, error) {
+// checkStream checks that path is a stream of rows of shape inner of dt values and returns the
+// rows its header claims.
+func checkStream(path string, dt Dtype, inner []int) (int, error) {
 	shape, gotDt, off, err := ReadHeader(path)
 	if err != nil {
 		return 0, err
 	}
-	if gotDt != dt || len(shape) != 2 || shape[1] != cols || off != headerLen {
-		return 0, fmt.Errorf("%s: holds %s %v, want %s rows of %d", path, gotDt, shape, dt, cols)
+	if gotDt != dt || len(shape) != len(inner)+1 || !slices.Equal(shape[1:], inner) || off != headerLen {
+		return 0, fmt.Errorf("%s: holds %s %v, want %s rows of shape %v", path, gotDt, shape, dt, inner)
 	}
 	return shape[0], nil
 }
@@ -121,7 +140,12 @@ func checkStream(path string, dt Dtype, cols int) (int, error) {
 // never fills missing rows in. (For checkpoints that recorded no stream states; ResumeStream
 // also verifies the rows kept.)
 func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
-	rows, err := checkStream(path, dt, cols)
+	return OpenStreamShape(path, dt, []int{cols}, keep)
+}
+
+// OpenStreamShape is OpenStream for a stream of rows of shape inner (CreateStreamShape).
+func OpenStreamShape(path string, dt Dtype, inner []int, keep int) (*Stream, error) {
+	rows, err := checkStream(path, dt, inner)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +153,9 @@ func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{path: path, dt: dt, Cols: cols, Rows: keep}
+	s := &Stream{path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), Rows: keep}
 	s.size = int64(headerLen) + int64(keep)*s.rowBytes()
-	onDisk := (st.Size() - headerLen) / s.rowBytes()
+	onDisk := (st.Size() - headerLen) / max(s.rowBytes(), 1)
 	if rows < keep || st.Size() < s.size {
 		return nil, fmt.Errorf("%s: holds %d complete rows (its header claims %d), the checkpoint needs %d: the file was truncated; refusing to resume", path, max(onDisk, 0), rows, keep)
 	}
@@ -152,18 +176,23 @@ func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 	return s, nil
 }
 
-// ResumeStream reopens a stream to append after the state a checkpoint recorded (see
+// ResumeStream reopens a stream of rows of cols values at the state a checkpoint recorded (see
 // rundir.RestoreFile): a longer file is cut back, a shorter or changed one refused.
 func ResumeStream(path string, dt Dtype, cols int, st rundir.StreamState) (*Stream, error) {
+	return ResumeStreamShape(path, dt, []int{cols}, st)
+}
+
+// ResumeStreamShape is ResumeStream for a stream of rows of shape inner.
+func ResumeStreamShape(path string, dt Dtype, inner []int, st rundir.StreamState) (*Stream, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, rundir.RestoreFile(path, st) // says what is missing
 	}
-	if _, err := checkStream(path, dt, cols); err != nil {
+	if _, err := checkStream(path, dt, inner); err != nil {
 		return nil, err
 	}
-	s := &Stream{path: path, dt: dt, Cols: cols, Rows: st.Rows, size: st.Bytes, crc: st.CRC}
+	s := &Stream{path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), Rows: st.Rows, size: st.Bytes, crc: st.CRC}
 	if st.Start != headerLen || st.Bytes != headerLen+int64(st.Rows)*s.rowBytes() {
-		return nil, fmt.Errorf("%s: the checkpoint's record (%d rows in %d bytes from %d) does not fit rows of %d %s", path, st.Rows, st.Bytes, st.Start, cols, dt)
+		return nil, fmt.Errorf("%s: the checkpoint's record (%d rows in %d bytes from %d) does not fit rows of shape %v of %s", path, st.Rows, st.Bytes, st.Start, inner, dt)
 	}
 	if err := rundir.RestoreFile(path, st); err != nil {
 		return nil, err
@@ -196,6 +225,11 @@ func (s *Stream) reopenAt() error {
 // for a checkpoint that recorded none, cut back to rows rows. The stream is registered, so the
 // run's checkpoints commit it.
 func OpenIn(reg *rundir.Streams, path string, dt Dtype, cols, rows int) (*Stream, error) {
+	return OpenInShape(reg, path, dt, []int{cols}, rows)
+}
+
+// OpenInShape is OpenIn for a stream of rows of shape inner.
+func OpenInShape(reg *rundir.Streams, path string, dt Dtype, inner []int, rows int) (*Stream, error) {
 	how, st, err := reg.Lookup(path)
 	if err != nil {
 		return nil, err
@@ -203,14 +237,14 @@ func OpenIn(reg *rundir.Streams, path string, dt Dtype, cols, rows int) (*Stream
 	var s *Stream
 	switch how {
 	case rundir.Fresh:
-		s, err = CreateStream(path, dt, cols)
+		s, err = CreateStreamShape(path, dt, inner)
 	case rundir.Recorded:
 		if st.Rows != rows {
 			return nil, fmt.Errorf("%s: the checkpoint recorded %d rows of it, its run needs %d", path, st.Rows, rows)
 		}
-		s, err = ResumeStream(path, dt, cols, st)
+		s, err = ResumeStreamShape(path, dt, inner, st)
 	default:
-		s, err = OpenStream(path, dt, cols, rows)
+		s, err = OpenStreamShape(path, dt, inner, rows)
 	}
 	if err != nil {
 		return nil, err
@@ -225,7 +259,7 @@ func (s *Stream) Commit() (rundir.StreamState, error) {
 	if err := s.Sync(); err != nil {
 		return rundir.StreamState{}, err
 	}
-	return rundir.StreamState{File: filepath.Base(s.path), Rows: s.Rows, Bytes: s.size, Start: headerLen, CRC: s.crc}, nil
+	return rundir.StreamState{File: s.path, Rows: s.Rows, Bytes: s.size, Start: headerLen, CRC: s.crc}, nil
 }
 
 // AppendF32 appends one row of float32 values.
@@ -267,7 +301,7 @@ func (s *Stream) Sync() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
-	if _, err := s.f.WriteAt(header(s.dt, []int{s.Rows, s.Cols}), 0); err != nil {
+	if _, err := s.f.WriteAt(s.header(s.Rows), 0); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
 	s.synced = s.Rows
@@ -325,7 +359,7 @@ func ReadHeader(path string) (shape []int, dt Dtype, offset int, err error) {
 
 // Write writes a whole array atomically (through a temporary file); the element type gives the
 // dtype.
-func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data []T) error {
+func Write[T float32 | float64 | int32 | int64 | uint8](path string, shape []int, data []T) error {
 	n := 1
 	for _, s := range shape {
 		n *= s
@@ -341,6 +375,8 @@ func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data [
 		dt = Float64
 	case []int32:
 		dt = Int32
+	case []int64:
+		dt = Int64
 	case []uint8:
 		dt = Uint8
 	}
@@ -350,20 +386,17 @@ func Write[T float32 | float64 | int32 | uint8](path string, shape []int, data [
 	return rundir.WriteFileAtomic(path, b.Bytes())
 }
 
-// Matrix is a whole NPY array read into memory as float64 (from <f4, <f8 or <i4).
+// Matrix is a whole NPY array read into memory as float64 (from <f4, <f8, <i4 or <i8; int64
+// values are exact up to 2^53).
 type Matrix struct {
 	Shape []int
 	Data  []float64
 }
 
-// Rows and Cols of a 1-D or 2-D array (a 1-D array is one column).
+// Rows and Cols of an array as rows of values: a 1-D array is one column, and the values of a
+// row of an n-D array are its trailing dimensions flattened.
 func (m *Matrix) Rows() int { return m.Shape[0] }
-func (m *Matrix) Cols() int {
-	if len(m.Shape) < 2 {
-		return 1
-	}
-	return m.Shape[1]
-}
+func (m *Matrix) Cols() int { return prod(m.Shape[1:]) }
 
 // Row returns row r.
 func (m *Matrix) Row(r int) []float64 { c := m.Cols(); return m.Data[r*c : (r+1)*c] }
@@ -375,16 +408,13 @@ func Read(path string, from, to int) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(shape) == 0 || len(shape) > 2 {
-		return nil, fmt.Errorf("%s: shape %v, want 1 or 2 dimensions", path, shape)
+	if len(shape) == 0 {
+		return nil, fmt.Errorf("%s: a scalar, want at least one dimension", path)
 	}
-	if dt != Float32 && dt != Float64 && dt != Int32 {
+	if dt != Float32 && dt != Float64 && dt != Int32 && dt != Int64 {
 		return nil, fmt.Errorf("%s: element type %s is not supported", path, dt)
 	}
-	cols := 1
-	if len(shape) == 2 {
-		cols = shape[1]
-	}
+	cols := prod(shape[1:])
 	if to < 0 {
 		to = shape[0]
 	}
@@ -417,9 +447,34 @@ func Read(path string, from, to int) (*Matrix, error) {
 			m.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 		case Int32:
 			m.Data[i] = float64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		case Int64:
+			m.Data[i] = float64(int64(binary.LittleEndian.Uint64(raw[8*i:])))
 		}
 	}
 	return m, nil
+}
+
+// ReadInt64 reads a 1-D int64 array exactly (index files).
+func ReadInt64(path string) ([]int64, error) {
+	shape, dt, off, err := ReadHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	if dt != Int64 || len(shape) != 1 {
+		return nil, fmt.Errorf("%s: holds %s %v, want a 1-D %s array", path, dt, shape, Int64)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < off+8*shape[0] {
+		return nil, fmt.Errorf("%s: truncated: the header claims %d values", path, shape[0])
+	}
+	out := make([]int64, shape[0])
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(b[off+8*i:]))
+	}
+	return out, nil
 }
 
 // ReadRowF32 reads row r of a 2-D float32 NPY file into dst (len = cols), for streaming through
@@ -442,8 +497,8 @@ func (s *Stream) AppendFile(path string, rows int) error {
 	if err != nil {
 		return err
 	}
-	if dt != s.dt || len(shape) != 2 || shape[1] != s.Cols || shape[0] != rows {
-		return fmt.Errorf("%s: %s %v, want %d rows of %d %s", path, dt, shape, rows, s.Cols, s.dt)
+	if dt != s.dt || len(shape) != len(s.Inner)+1 || !slices.Equal(shape[1:], s.Inner) || shape[0] != rows {
+		return fmt.Errorf("%s: %s %v, want %d rows of shape %v %s", path, dt, shape, rows, s.Inner, s.dt)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

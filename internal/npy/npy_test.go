@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,61 @@ func TestStreamRoundTripAndPrefixAfterKill(t *testing.T) {
 	}
 }
 
+// A stream of rows that are matrices (T × C × L) grows, is cut back on resume and reads back in
+// row-major order; int64 arrays round-trip exactly.
+func TestStreamShapeAndInt64(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.npy")
+	s, err := CreateStreamShape(path, Float64, []int{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < 3; r++ {
+		row := make([]float64, 6)
+		for i := range row {
+			row[i] = float64(10*r + i)
+		}
+		if err := s.AppendF64(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendF64(make([]float64, 5)); err == nil {
+		t.Error("a row of 5 values was accepted for rows of shape (2, 3)")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenStream(path, Float64, 6, 2); err == nil {
+		t.Error("a (3, 2, 3) file was reopened as rows of 6")
+	}
+	s2, err := OpenStreamShape(path, Float64, []int{2, 3}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.AppendF64([]float64{-1, -2, -3, -4, -5, -6})
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Read(path, 1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Shape) != 3 || m.Rows() != 2 || m.Cols() != 6 || m.Row(0)[4] != 14 || m.Row(1)[5] != -6 {
+		t.Fatalf("shape %v, data %v", m.Shape, m.Data)
+	}
+	ip := filepath.Join(t.TempDir(), "i.npy")
+	big := []int64{0, 59999, 1 << 40, -3}
+	if err := Write(ip, []int{4}, big); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadInt64(ip)
+	if err != nil || !slices.Equal(got, big) {
+		t.Fatalf("int64 round trip: %v, %v", got, err)
+	}
+	if _, err := ReadInt64(path); err == nil {
+		t.Error("ReadInt64 read a float64 file")
+	}
+}
+
 // numpy itself reads what gaze writes, when it is installed.
 func TestNumpyReadsOurFiles(t *testing.T) {
 	py := ""
@@ -84,13 +140,20 @@ func TestNumpyReadsOurFiles(t *testing.T) {
 	if err := Write(filepath.Join(dir, "b.npy"), []int{3}, []int32{1, -2, 3}); err != nil {
 		t.Fatal(err)
 	}
+	c, _ := CreateStreamShape(filepath.Join(dir, "c.npy"), Float32, []int{2, 2})
+	c.AppendF32([]float32{1, 2, 3, 4})
+	c.Close()
+	if err := Write(filepath.Join(dir, "d.npy"), []int{2}, []int64{7, 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(py, "-c", `import numpy as np, sys
-a = np.load(sys.argv[1]); b = np.load(sys.argv[2])
-print(a.shape, a.dtype, a.sum(), b.shape, b.dtype, b.tolist())`, filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.npy")).CombinedOutput()
+a, b, c, d = (np.load(p) for p in sys.argv[1:])
+print(a.shape, a.dtype, a.sum(), b.shape, b.dtype, b.tolist(), c.shape, c[0, 1, 0], d.dtype, d.tolist())`,
+		filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.npy"), filepath.Join(dir, "c.npy"), filepath.Join(dir, "d.npy")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("numpy: %v\n%s", err, out)
 	}
-	if got := strings.TrimSpace(string(out)); got != "(2, 2) float64 6.75 (3,) int32 [1, -2, 3]" {
+	if got := strings.TrimSpace(string(out)); got != "(2, 2) float64 6.75 (3,) int32 [1, -2, 3] (1, 2, 2) 3.0 int64 [7, 1099511627776]" {
 		t.Errorf("numpy read %q", got)
 	}
 }

@@ -114,7 +114,7 @@ func Create(dir string, l Layout) (*Run, error) {
 		lock.Release()
 		return nil, alreadyHolds(dir, l, file)
 	}
-	return &Run{Dir: dir, Layout: l, Streams: NewStreams(), lock: lock}, nil
+	return &Run{Dir: dir, Layout: l, Streams: NewStreams(dir), lock: lock}, nil
 }
 
 func alreadyHolds(dir string, l Layout, file string) error {
@@ -164,7 +164,7 @@ func Resume(dir string, l Layout, cfg any) (_ *Run, err error) {
 	if len(diffs) > 0 {
 		return nil, &MismatchError{Dir: dir, Layout: l, Diffs: diffs}
 	}
-	return &Run{Dir: dir, Layout: l, Resumed: true, Streams: NewStreams(), lock: lock}, nil
+	return &Run{Dir: dir, Layout: l, Resumed: true, Streams: NewStreams(dir), lock: lock}, nil
 }
 
 // Continue resumes the run in dir when it holds one and creates it otherwise: for sweeps,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -19,7 +20,7 @@ import (
 
 // StreamState is what a checkpoint records of one stream.
 type StreamState struct {
-	File  string `json:"file"`            // name in the run folder
+	File  string `json:"file"`            // path relative to the run folder
 	Rows  int    `json:"rows"`            // complete rows (CSV: without the header line)
 	Bytes int64  `json:"bytes"`           // the file's size
 	Start int64  `json:"start,omitempty"` // first byte the checksum covers (after a header rewritten in place)
@@ -29,7 +30,7 @@ type StreamState struct {
 // Stream is a file a run appends to.
 type Stream interface {
 	// Commit makes everything appended so far durable (flushed and fsynced) and returns the
-	// stream's state.
+	// stream's state, File being its path (the registry names it relative to the run).
 	Commit() (StreamState, error)
 }
 
@@ -37,6 +38,7 @@ type Stream interface {
 // what tells a stream being reopened for a resumed run the state its checkpoint recorded.
 type Streams struct {
 	mu       sync.Mutex
+	dir      string // the run folder: a stream is named by its path relative to it
 	list     []Stream
 	resume   Resumption
 	recorded map[string]StreamState
@@ -56,8 +58,25 @@ const (
 	Unrecorded
 )
 
-// NewStreams is an empty registry for a fresh run.
-func NewStreams() *Streams { return &Streams{} }
+// NewStreams is an empty registry for a fresh run in dir ("": streams are named by their base
+// names).
+func NewStreams(dir ...string) *Streams {
+	s := &Streams{}
+	if len(dir) > 0 {
+		s.dir = dir[0]
+	}
+	return s
+}
+
+// name is how the registry names the stream at path (StreamState.File).
+func (s *Streams) name(path string) string {
+	if s.dir != "" && filepath.IsAbs(path) == filepath.IsAbs(s.dir) {
+		if rel, err := filepath.Rel(s.dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(path)
+}
 
 // Add registers a stream; every later Commit includes it.
 func (s *Streams) Add(st Stream) {
@@ -82,6 +101,7 @@ func (s *Streams) Commit() ([]StreamState, error) {
 		if err != nil {
 			return nil, err
 		}
+		state.File = s.name(state.File)
 		out = append(out, state)
 	}
 	return out, nil
@@ -129,7 +149,7 @@ func (s *Streams) Lookup(path string) (Resumption, StreamState, error) {
 	if s.resume != Recorded {
 		return s.resume, StreamState{}, nil
 	}
-	st, ok := s.recorded[filepath.Base(path)]
+	st, ok := s.recorded[s.name(path)]
 	if !ok {
 		return Recorded, st, fmt.Errorf("%s: the checkpoint records no state of this file, so the run cannot tell which of its rows belong to the checkpoint", path)
 	}

@@ -5,7 +5,7 @@ package sgemm
 func Add(dst, src []float32) {
 	src = src[:len(dst)]
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		addAVX(&dst[0], &src[0], n)
 	}
@@ -20,5 +20,20 @@ func Add(dst, src []float32) {
 	}
 	for ; i < len(d); i++ {
 		d[i] += s[i]
+	}
+}
+
+// AddTo64 sets acc[i] += float64(x[i]) for every i < len(acc) (x at least as long): one rounding
+// per element, so every path gives the same bits.
+func AddTo64(acc []float64, x []float32) {
+	x = x[:len(acc)]
+	n := 0
+	if Current() != Generic && len(acc) >= 16 {
+		n = len(acc) &^ 15
+		addTo64AVX(&acc[0], &x[0], n)
+	}
+	a, xs := acc[n:], x[n:]
+	for i, v := range xs {
+		a[i] += float64(v)
 	}
 }

@@ -45,8 +45,8 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
-// BenchmarkSgemm prints, per shape, our assembly path, our pure-Go path and gonum's Sgemm
-// side by side in GFLOP/s (all use every GOMAXPROCS thread; gonum parallelises internally).
+// BenchmarkSgemm prints, per shape, every path this CPU supports (avx512, avx2, generic) and
+// gonum's Sgemm side by side in GFLOP/s (all use every GOMAXPROCS thread; gonum parallelises internally).
 func BenchmarkSgemm(b *testing.B) {
 	r := rand.New(rand.NewSource(1))
 	for _, sh := range benchShapes() {
@@ -70,17 +70,19 @@ func BenchmarkSgemm(b *testing.B) {
 		report := func(b *testing.B) {
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		}
-		for _, impl := range []string{"asm", "purego", "gonum"} {
+		impls := []string{"gonum"}
+		for _, p := range Supported() {
+			impls = append(impls, p.String())
+		}
+		for _, impl := range impls {
 			b.Run(sh.name+"/"+impl, func(b *testing.B) {
 				setup()
-				switch impl {
-				case "asm":
-					if !HasAsm() {
-						b.Skip("no AVX2+FMA")
+				if p, err := ParsePath(impl); err == nil {
+					prev, err := SetPath(p)
+					if err != nil {
+						b.Fatal(err)
 					}
-					defer SetUseAsm(SetUseAsm(true))
-				case "purego":
-					defer SetUseAsm(SetUseAsm(false))
+					defer SetPath(prev)
 				}
 				for b.Loop() {
 					if impl == "gonum" {

@@ -9,7 +9,7 @@ package sgemm
 // The summation order depends only on the sizes (never on the core count: AddABt is serial).
 // Without AVX2, or for k < 8, it is Sgemm.
 func AddABt(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if !useAsm.Load() || k < 8 {
+	if Current() == Generic || k < 8 {
 		Sgemm(false, true, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
 		return
 	}

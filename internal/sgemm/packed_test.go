@@ -78,3 +78,36 @@ func TestSgemmPackedMatchesSgemm(t *testing.T) {
 		}
 	}
 }
+
+// TestPackBColumns checks the panel layout against its definition on every path (the AVX-512
+// path transposes 16×16 blocks in registers), for depths with and without a 16-step tail and
+// for partial panels.
+func TestPackBColumns(t *testing.T) {
+	forPaths(t, func(t *testing.T, p Path) {
+		r := rand.New(rand.NewSource(11))
+		for _, kc := range []int{1, 5, 15, 16, 17, 31, 32, 100, 256} {
+			for _, cols := range []int{1, 7, 15, 16} {
+				src := randSlice(r, cols*kc)
+				panel := randSlice(r, kc*NR+5) // junk everywhere, and past the panel
+				tail := append([]float32(nil), panel[kc*NR:]...)
+				PackBColumns(panel, kc, src, cols)
+				for q := 0; q < kc; q++ {
+					for jj := 0; jj < NR; jj++ {
+						want := float32(0)
+						if jj < cols {
+							want = src[jj*kc+q]
+						}
+						if got := panel[q*NR+jj]; got != want {
+							t.Fatalf("kc %d cols %d: panel[%d·16+%d] = %v, want %v", kc, cols, q, jj, got, want)
+						}
+					}
+				}
+				for i, v := range tail {
+					if panel[kc*NR+i] != v {
+						t.Fatalf("kc %d cols %d: wrote past the panel", kc, cols)
+					}
+				}
+			}
+		}
+	})
+}

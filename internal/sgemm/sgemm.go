@@ -31,38 +31,63 @@
 //     state allocates nothing.
 //   - SgemmPacked takes op(B) from a BPacker instead of a matrix: the cpu device's
 //     convolutions generate their im2col blocks straight into the packing buffer that way.
-//   - Without AVX2+FMA (detected with CPUID/XGETBV) or off amd64, a pure-Go kernel runs on the
-//     same packed layout. SetUseAsm lets tests force it.
+//   - Three kernel paths (see Path): AVX512, AVX2 (the 6×16 kernel above) and Generic (a pure-Go
+//     6×16 kernel on the same packed layout). The best one the CPU and OS support (CPUID/XGETBV)
+//     is chosen at start-up; GAZE_CPU=avx512|avx2|generic overrides it, and SetPath lets tests
+//     run every path in one process.
+//   - The AVX512 micro-kernel is 8×48 (gen_avx512.go prints it): 24 ZMM accumulators, three B
+//     vectors and eight broadcasts per k step, so 24 FMAs per 11 loads, and 4 spare registers.
+//     8 rows rather than 12 or 14 because the models' products have M = 16, 20, 32, 40, 64
+//     output channels (8 divides most; 14 would leave 16 rows 57% used). It keeps B's 16-column
+//     panels (and so every BPacker) and reads three adjacent ones; 8×32 and 8×16 variants take
+//     the right edge. Each accumulator lane sums its k steps in order with FMA, as the AVX2
+//     kernel does, so on the same blocking the two give the same bits for alpha 1 and beta 0
+//     or 1. On one Zen 5 core it runs at about 220 GFLOP/s on L1-resident panels (the core's
+//     FMA peak is 240: BenchmarkMicroKernel, BenchmarkPeakFMA), against 90 for the 6×16 AVX2
+//     kernel.
+//   - A product split along M packs op(B) once, its parts each packing a share of the panels
+//     in a first parallel pass, and then all read the shared copy (sharedBMax bounds it).
+//   - SgemmShifted and SgemmShiftedT (shifted.go) multiply by a B whose rows or columns are
+//     windows of one array: the cpu device's stride-1 convolutions on a padded copy of their
+//     input, with no im2col.
 //
-// Measured on the 2-vCPU AMD EPYC development box (Zen, family 23, AVX2+FMA) with the
+// The AVX2 measurements that follow are from the earlier 2-vCPU AMD EPYC development box (Zen,
+// family 23, AVX2+FMA). Measured there with the
 // single-thread kernel on L1-resident panels at about 40 GFLOP/s (its peak is 16 FLOP/cycle on
 // this core): single-threaded, best of many runs, every benchmark shape except the
 // memory-bound conv2 forward (~25) reaches 33–42 GFLOP/s. With two goroutines on a quiet box the
 // larger shapes reach 55–65 GFLOP/s (512³: 59, conv2 dW/dX: 46 even under load); the
-// small Linear shapes gain less, as each goroutine repacks the shared operand. gonum's Sgemm
-// runs at 3–14 GFLOP/s on the same shapes. See BenchmarkSgemm.
+// small Linear shapes gained less while each goroutine repacked the shared operand. gonum's
+// Sgemm runs at 3–14 GFLOP/s on the same shapes. See BenchmarkSgemm. On the AVX-512 box (busy:
+// best of 4) kcMax 128–384 measured within noise of each other for the AVX512 path too, so it
+// keeps the AVX2 blocking.
 package sgemm
 
 import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/gazeml/gaze/internal/sgemm/workers"
 )
 
-// Register block of the micro-kernel: mr rows of op(A) by nr columns of op(B).
+// Register blocks of the micro-kernels: mr rows of op(A) by nr columns of op(B) for the AVX2
+// and pure-Go kernels, zmr rows by up to zv·nr columns for the AVX-512 one. B is packed in nr-wide
+// micro-panels on every path; the AVX-512 kernel reads zv of them side by side.
 const (
-	mr = 6
-	nr = 16
+	mr  = 6
+	nr  = 16
+	zmr = 8
+	zv  = 3
+
+	maxTile = zmr * zv * nr // the largest micro-tile, for the edge-tile scratch
 )
 
 // Cache blocking limits (elements). They are variables so benchmarks can tune them.
 var (
 	kcMax = 256  // k depth of a packed block
-	mcMax = 144  // rows of op(A) per packed block, a multiple of mr
+	mcMax = 144  // rows of op(A) per packed block, a multiple of mr and zmr
 	ncMax = 1024 // columns of op(B) per packed block, a multiple of nr
 )
 
@@ -75,20 +100,6 @@ var (
 	// instead of packed (see problem.run).
 	directMaxN = 1024
 )
-
-var useAsm atomic.Bool
-
-func init() { useAsm.Store(hasAVX2FMA) }
-
-// SetUseAsm selects the AVX2+FMA assembly kernel (true) or the pure-Go kernel (false) and
-// returns the previous setting. Asking for assembly on a CPU without AVX2+FMA keeps pure Go.
-// It exists so tests can exercise both paths on one machine.
-func SetUseAsm(on bool) (previous bool) {
-	return useAsm.Swap(on && hasAVX2FMA)
-}
-
-// HasAsm reports whether the assembly kernel is usable on this CPU.
-func HasAsm() bool { return hasAVX2FMA }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where op(A) is m×k and
 // op(B) is k×n. lda, ldb and ldc are the row strides of A, B and C as stored. When beta is 0,
@@ -109,8 +120,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		alpha: alpha, beta: beta,
 		a: a, b: b, c: c,
 		lda: lda, ldb: ldb, ldc: ldc,
-		asm: useAsm.Load(),
 	}
+	p.setPath(Current())
 	p.solve()
 }
 
@@ -163,8 +174,8 @@ func SgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 		alpha: alpha, beta: beta,
 		a: a, c: c, packer: b,
 		lda: lda, ldc: ldc,
-		asm: useAsm.Load(),
 	}
+	p.setPath(Current())
 	p.solve()
 }
 
@@ -197,6 +208,24 @@ func copy16(dst, src []float32) {
 // after the other in src (column jj at src[jj·kc : (jj+1)·kc]), zero-filling the rest.
 func PackBColumns(panel []float32, kc int, src []float32, cols int) {
 	panel = panel[:kc*nr]
+	if cols == nr && kc >= 16 && Current() == AVX512 {
+		// A full panel is a 16×kc transpose: 16×16 blocks in ZMM registers, then the last
+		// kc%16 steps one by one.
+		_ = src[nr*kc-1]
+		blocks := kc / 16
+		var off [nr]int
+		for jj := range off {
+			off[jj] = jj * kc
+		}
+		transpose16x16(&panel[0], &src[0], &off, blocks)
+		for p := blocks * 16; p < kc; p++ {
+			d := (*[nr]float32)(panel[p*nr:])
+			for jj := range d {
+				d[jj] = src[jj*kc+p]
+			}
+		}
+		return
+	}
 	jj := 0
 	for ; jj+4 <= cols; jj += 4 {
 		r0 := src[jj*kc : jj*kc+kc]
@@ -234,13 +263,15 @@ func (p *problem) solve() {
 	splitM := m > n && p.packer == nil // along M, every part would generate all of a packer's B
 	var units, unit int
 	if splitM {
-		unit = mr
-	} else {
-		unit = nr
-	}
-	if splitM {
+		unit = p.mr
 		units = (m + unit - 1) / unit
 	} else {
+		unit = nr
+		if p.path == AVX512 && n >= 4*threads*zv*nr {
+			// Whole 48-column kernel groups per part, so that no part ends in a narrow
+			// kernel, when there are enough of them to balance the parts.
+			unit = zv * nr
+		}
 		units = (n + unit - 1) / unit
 	}
 	if threads > units {
@@ -261,11 +292,25 @@ func (p *problem) solve() {
 	}
 
 	job := jobs.Get().(*parallelJob)
-	*job = parallelJob{p: *p, splitM: splitM, unit: unit, units: units, parts: parts}
+	braw := job.braw
+	*job = parallelJob{p: *p, splitM: splitM, unit: unit, units: units, parts: parts, braw: braw}
+	if nPad := (n + nr - 1) / nr * nr; splitM && k*nPad <= sharedBMax {
+		// Along M every part would pack all of B: pack it once, the parts sharing the
+		// panels between them, then let every part read the shared copy.
+		job.kc = blockSize(k, kcMax, 1)
+		job.p.bShared = aligned(&job.braw, k*nPad)
+		job.packing, job.packParts = true, min(threads, nPad/nr)
+		workers.Run(job.packParts, job)
+		job.packing = false
+	}
 	workers.Run(parts, job)
 	job.p = problem{} // drop the references to the caller's matrices
 	jobs.Put(job)
 }
+
+// sharedBMax bounds the op(B) (elements) that a product split along M packs once for all its
+// parts (16 MiB); a larger one is packed block by block in every part.
+const sharedBMax = 4 << 20
 
 // parallelJob is a parallel Sgemm: part t computes the t-th of parts near-equal slices of C, cut
 // along M or N at multiples of unit (so every C tile is computed exactly as a serial call would).
@@ -274,12 +319,31 @@ type parallelJob struct {
 	splitM      bool
 	unit, units int
 	parts       int
+
+	// With packing, Part(t) packs the t-th share of op(B)'s panels, every k block, into
+	// p.bShared (k blocks of depth kc, one after the other), for the parts to read.
+	packing   bool
+	packParts int
+	kc        int
+	braw      []float32
 }
 
 // jobs recycles parallelJobs, so that steady state allocates nothing.
 var jobs = sync.Pool{New: func() any { return new(parallelJob) }}
 
 func (j *parallelJob) Part(t int) {
+	if j.packing {
+		p := &j.p
+		nPad := (p.n + nr - 1) / nr * nr
+		panels := nPad / nr
+		q0, q1 := panels*t/j.packParts, panels*(t+1)/j.packParts
+		j0, j1 := q0*nr, min(q1*nr, p.n)
+		for pc := 0; pc < p.k; pc += j.kc {
+			kcur := min(j.kc, p.k-pc)
+			packB(p.bShared[pc*nPad+j0*kcur:], p.path, p.transB, p.b, p.ldb, pc, kcur, j0, j1-j0)
+		}
+		return
+	}
 	extent := j.p.n
 	if j.splitM {
 		extent = j.p.m
@@ -331,15 +395,25 @@ type problem struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	asm            bool
-	packer         BPacker // when not nil, supplies op(B) (b, ldb and transB are unused)
+	path           Path
+	mr             int       // rows of the path's A micro-panel
+	packer         BPacker   // when not nil, supplies op(B) (b, ldb and transB are unused)
+	bShared        []float32 // when not nil, all of op(B) packed (see parallelJob), read by run
+}
+
+// setPath fixes the kernels of one call.
+func (p *problem) setPath(path Path) {
+	p.path, p.mr = path, mr
+	if path == AVX512 {
+		p.mr = zmr
+	}
 }
 
 // workspace holds one goroutine's packing buffers; pooled so steady state allocates nothing.
 type workspace struct {
 	araw, braw []float32
 	tmp        []float32 // scratch of a BPacker
-	tile       [mr * nr]float32
+	tile       [maxTile]float32
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -366,10 +440,14 @@ func blockSize(total, max, unit int) int {
 
 // run computes rows [i0,i1) × columns [j0,j1) of C serially.
 func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
-	m, n, k := i1-i0, j1-j0, p.k
+	m, n, k, mr := i1-i0, j1-j0, p.k, p.mr
 	kc := blockSize(k, kcMax, 1)
 	mc := blockSize(m, mcMax, mr)
-	nc := blockSize(n, ncMax, nr)
+	ncUnit := nr
+	if p.path == AVX512 {
+		ncUnit = zv * nr // whole kernel widths inside a block
+	}
+	nc := blockSize(n, ncMax, ncUnit)
 	ncPad := min(nc, (n+nr-1)/nr*nr)
 	mcPad := min(mc, (m+mr-1)/mr*mr)
 	bp := aligned(&w.braw, kc*ncPad)
@@ -389,13 +467,17 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta, loadC = 1, true
 			}
-			if p.packer != nil {
+			switch {
+			case p.bShared != nil:
+				nPad := (p.n + nr - 1) / nr * nr
+				bp = p.bShared[pc*nPad+(j0+jc)*kcur:]
+			case p.packer != nil:
 				if len(w.tmp) < nr*kcur+ncur {
 					w.tmp = make([]float32, nr*kc+nc)
 				}
 				p.packer.PackB(bp, w.tmp, pc, kcur, j0+jc, ncur)
-			} else {
-				packB(bp, p.transB, p.b, p.ldb, pc, kcur, j0+jc, ncur)
+			default:
+				packB(bp, p.path, p.transB, p.b, p.ldb, pc, kcur, j0+jc, ncur)
 			}
 			for ic := 0; ic < m; ic += mc {
 				mcur := min(mc, m-ic)
@@ -404,12 +486,16 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 					// packed (zero-padded) into the start of ap.
 					full := mcur / mr * mr
 					if full < mcur {
-						packA(ap, false, p.a, p.lda, i0+ic+full, mcur-full, pc, kcur)
+						packA(ap, false, p.a, p.lda, i0+ic+full, mcur-full, pc, kcur, mr)
 					}
 				} else {
-					packA(ap, p.transA, p.a, p.lda, i0+ic, mcur, pc, kcur)
+					packA(ap, p.transA, p.a, p.lda, i0+ic, mcur, pc, kcur, mr)
 				}
-				p.macroKernel(w, ap, bp, kcur, i0+ic, mcur, j0+jc, ncur, pc, beta, loadC, direct)
+				if p.path == AVX512 {
+					p.macroKernelZ(w, ap, bp, kcur, i0+ic, mcur, j0+jc, ncur, pc, beta, loadC, direct)
+				} else {
+					p.macroKernel(w, ap, bp, kcur, i0+ic, mcur, j0+jc, ncur, pc, beta, loadC, direct)
+				}
 			}
 		}
 	}
@@ -418,20 +504,18 @@ func (p *problem) run(w *workspace, i0, i1, j0, j1 int) {
 // readsAInPlace reports whether the kernel may read A unpacked (for parts at most directMaxN
 // wide): a non-transposed A whose row stride does not alias the L1 sets.
 func (p *problem) readsAInPlace() bool {
-	return p.asm && !p.transA && (p.lda*4)%2048 != 0
+	return p.path != Generic && !p.transA && (p.lda*4)%2048 != 0
 }
 
 // macroKernel multiplies a packed mcur×kc block of A by a packed kc×ncur block of B into C
-// at (ci, cj). B micro-panels are the outer loop so each stays in L1 across all of A.
-// With direct, full A micro-panels are read from p.a at k offset pc, and ap holds only the
-// packed partial last panel.
+// at (ci, cj) with the 6×16 kernels (AVX2 or pure Go). B micro-panels are the outer loop so each
+// stays in L1 across all of A. With direct, full A micro-panels are read from p.a at k offset pc,
+// and ap holds only the packed partial last panel.
 func (p *problem) macroKernel(w *workspace, ap, bp []float32, kc, ci, mcur, cj, ncur, pc int, beta float32, loadC, direct bool) {
 	c, ldc, alpha := p.c, p.ldc, p.alpha
+	asm := p.path == AVX2
 	full := mcur / mr * mr
-	lc := 0
-	if loadC {
-		lc = 1
-	}
+	lc := b2i(loadC)
 	for jr := 0; jr < ncur; jr += nr {
 		nn := min(nr, ncur-jr)
 		bpan := bp[jr*kc : jr*kc+kc*nr]
@@ -448,7 +532,7 @@ func (p *problem) macroKernel(w *workspace, ap, bp []float32, kc, ci, mcur, cj, 
 					continue
 				}
 				kernel6x16Direct(kc, &p.a[ao], p.lda, &bpan[0], &w.tile[0], nr, 1, 0, 0)
-				mergeTile(&w.tile, c[off:], ldc, mm, nn, alpha, beta, loadC)
+				mergeTile(w.tile[:], nr, c[off:], ldc, mm, nn, alpha, beta, loadC)
 				continue
 			}
 			aoff := ir * kc
@@ -457,28 +541,83 @@ func (p *problem) macroKernel(w *workspace, ap, bp []float32, kc, ci, mcur, cj, 
 			}
 			apan := ap[aoff : aoff+kc*mr]
 			if mm == mr && nn == nr {
-				if p.asm {
+				if asm {
 					// Bounds: the full tile's last element is c[off+5*ldc+15].
 					_ = c[off+(mr-1)*ldc+nr-1]
 					kernel6x16(kc, &apan[0], &bpan[0], &c[off], ldc, alpha, beta, lc)
 					continue
 				}
 			}
-			if p.asm {
+			if asm {
 				kernel6x16(kc, &apan[0], &bpan[0], &w.tile[0], nr, 1, 0, 0)
 			} else {
-				kernelGo(kc, apan, bpan, &w.tile)
+				kernelGo(kc, apan, bpan, (*[mr * nr]float32)(w.tile[:]))
 			}
-			mergeTile(&w.tile, c[off:], ldc, mm, nn, alpha, beta, loadC)
+			mergeTile(w.tile[:], nr, c[off:], ldc, mm, nn, alpha, beta, loadC)
 		}
 	}
 }
 
-// mergeTile stores alpha*t (+ beta*C when loadC) into the top-left mm×nn corner of c.
-func mergeTile(t *[mr * nr]float32, c []float32, ldc, mm, nn int, alpha, beta float32, loadC bool) {
+// macroKernelZ is macroKernel for the AVX-512 kernels: zmr-row A micro-panels against groups of
+// up to zv adjacent B micro-panels (48 columns; a group at the right edge of the block may have
+// one or two panels, and its last panel may be partial).
+func (p *problem) macroKernelZ(w *workspace, ap, bp []float32, kc, ci, mcur, cj, ncur, pc int, beta float32, loadC, direct bool) {
+	c, ldc, alpha := p.c, p.ldc, p.alpha
+	full := mcur / zmr * zmr
+	lc := b2i(loadC)
+	bs := kc * nr // panel stride
+	for jr := 0; jr < ncur; jr += zv * nr {
+		nn := min(zv*nr, ncur-jr)
+		v := (nn + nr - 1) / nr
+		width := v * nr
+		bpan := bp[jr*kc : jr*kc+v*bs]
+		for ir := 0; ir < mcur; ir += zmr {
+			mm := min(zmr, mcur-ir)
+			off := (ci+ir)*ldc + cj + jr
+			whole := mm == zmr && nn == width
+			if whole {
+				_ = c[off+(zmr-1)*ldc+width-1] // bounds of the kernel's C tile
+			}
+			if direct && ir < full {
+				ao := (ci+ir)*p.lda + pc
+				_ = p.a[ao+(zmr-1)*p.lda+kc-1] // bounds of the kernel's A rows
+				if whole {
+					kernelZDirect(v, kc, &p.a[ao], p.lda, &bpan[0], bs, &c[off], ldc, alpha, beta, lc)
+					continue
+				}
+				kernelZDirect(v, kc, &p.a[ao], p.lda, &bpan[0], bs, &w.tile[0], width, 1, 0, 0)
+				mergeTile(w.tile[:], width, c[off:], ldc, mm, nn, alpha, beta, loadC)
+				continue
+			}
+			aoff := ir * kc
+			if direct {
+				aoff = 0
+			}
+			apan := ap[aoff : aoff+kc*zmr]
+			if whole {
+				kernelZ(v, kc, &apan[0], &bpan[0], bs, &c[off], ldc, alpha, beta, lc)
+				continue
+			}
+			kernelZ(v, kc, &apan[0], &bpan[0], bs, &w.tile[0], width, 1, 0, 0)
+			mergeTile(w.tile[:], width, c[off:], ldc, mm, nn, alpha, beta, loadC)
+		}
+	}
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// mergeTile stores alpha*t (+ beta*C when loadC) into the top-left mm×nn corner of c; t has
+// row stride ldt.
+func mergeTile(t []float32, ldt int, c []float32, ldc, mm, nn int, alpha, beta float32, loadC bool) {
 	for i := 0; i < mm; i++ {
 		row := c[i*ldc : i*ldc+nn]
-		src := t[i*nr : i*nr+nn]
+		src := t[i*ldt : i*ldt+nn]
 		if loadC {
 			for j, v := range src {
 				row[j] = alpha*v + beta*row[j]
@@ -491,15 +630,15 @@ func mergeTile(t *[mr * nr]float32, c []float32, ldc, mm, nn int, alpha, beta fl
 	}
 }
 
-// packA packs op(A)[i0:i0+mc, p0:p0+kc] into mr-row micro-panels: panel r holds, for each k
-// step, the mr values of rows r*mr.. of that column; rows past mc are zero.
-func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
+// packA packs op(A)[i0:i0+mc, p0:p0+kc] into mr-row micro-panels (mr is 6 or zmr): panel r
+// holds, for each k step, the mr values of rows r*mr.. of that column; rows past mc are zero.
+func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int) {
 	for ir := 0; ir < mc; ir += mr {
 		panel := dst[ir*kc : ir*kc+kc*mr]
 		rows := min(mr, mc-ir)
 		if !trans {
 			// op(A)(i,p) = a[i*lda+p]: rows are contiguous in memory.
-			if rows == mr {
+			if rows == mr && mr == 6 {
 				base := (i0+ir)*lda + p0
 				r0 := a[base : base+kc]
 				r1 := a[base+lda : base+lda+kc]
@@ -508,21 +647,41 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 				r4 := a[base+4*lda : base+4*lda+kc]
 				r5 := a[base+5*lda : base+5*lda+kc]
 				for p := range r0 {
-					d := panel[p*mr : p*mr+mr : p*mr+mr]
+					d := panel[p*6 : p*6+6 : p*6+6]
 					d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 				}
 				continue
 			}
-			for ii := 0; ii < mr; ii++ {
-				if ii >= rows {
-					for p := 0; p < kc; p++ {
-						panel[p*mr+ii] = 0
-					}
-					continue
+			if rows == mr && mr == 8 {
+				base := (i0+ir)*lda + p0
+				r0 := a[base : base+kc]
+				r1 := a[base+lda : base+lda+kc]
+				r2 := a[base+2*lda : base+2*lda+kc]
+				r3 := a[base+3*lda : base+3*lda+kc]
+				r4 := a[base+4*lda : base+4*lda+kc]
+				r5 := a[base+5*lda : base+5*lda+kc]
+				r6 := a[base+6*lda : base+6*lda+kc]
+				r7 := a[base+7*lda : base+7*lda+kc]
+				for p := range r0 {
+					d := (*[8]float32)(panel[p*8:])
+					d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p], r7[p]
 				}
+				continue
+			}
+			// A partial panel: k step by k step, so that the writes are sequential (a
+			// filter gradient's partial panel is kc·mr long for every k block of a long k).
+			var src [zmr][]float32
+			for ii := range rows {
 				base := (i0+ir+ii)*lda + p0
-				for p, v := range a[base : base+kc] {
-					panel[p*mr+ii] = v
+				src[ii] = a[base : base+kc]
+			}
+			for p := range kc {
+				d := panel[p*mr : p*mr+mr : p*mr+mr]
+				for ii := range rows {
+					d[ii] = src[ii][p]
+				}
+				for ii := rows; ii < mr; ii++ {
+					d[ii] = 0
 				}
 			}
 			continue
@@ -531,26 +690,31 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 		for p := 0; p < kc; p++ {
 			base := (p0+p)*lda + i0 + ir
 			d := panel[p*mr : p*mr+mr : p*mr+mr]
-			if rows == mr {
-				s := a[base : base+mr : base+mr]
+			switch {
+			case rows == 6 && mr == 6:
+				s := a[base : base+6 : base+6]
 				d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
-				continue
+			case rows == 8 && mr == 8:
+				// Two 16-byte moves (copy would call memmove).
+				*(*[4]float32)(d[0:4]) = *(*[4]float32)(a[base : base+4])
+				*(*[4]float32)(d[4:8]) = *(*[4]float32)(a[base+4 : base+8])
+			default:
+				n := copy(d, a[base:base+rows])
+				clear(d[n:])
 			}
-			n := copy(d, a[base:base+rows])
-			clear(d[n:])
 		}
 	}
 }
 
 // packB packs op(B)[p0:p0+kc, j0:j0+nc] into nr-column micro-panels: panel c holds, for each
 // k step, the nr values of columns c*nr.. of that row; columns past nc are zero.
-func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
+func packB(dst []float32, path Path, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 	if !trans {
 		// op(B)(p,j) = b[p*ldb+j]: walk each row of b once, left to right, so the reads are
 		// one sequential stream per k step (rows of a wide B are pages apart; visiting a
 		// 16-float slice of each per panel would miss the TLB and the prefetcher).
 		full := nc / nr * nr
-		asm := useAsm.Load()
+		asm := path != Generic
 		if full > 0 && asm {
 			// The same walk in assembly, for the full panels. Bounds of its reads and
 			// writes: the last full panel's last row.

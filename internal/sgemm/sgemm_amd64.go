@@ -27,8 +27,117 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 // xgetbv reads extended control register 0 (the OS-enabled register state mask).
 func xgetbv() (eax, edx uint32)
 
-// hasAVX2FMA reports whether the CPU and the OS both support the assembly micro-kernel.
-var hasAVX2FMA = detectAVX2FMA()
+//go:generate go run gen_avx512.go
+
+// hasAVX2FMA reports whether the CPU and the OS both support the AVX2 kernels, hasAVX512 the
+// AVX-512 ones (which also use AVX2 code for tails and the kernels without a ZMM version).
+var (
+	hasAVX2FMA = detectAVX2FMA()
+	hasAVX512  = detectAVX512()
+)
+
+// detectAVX512 checks for AVX-512 F, DQ, BW and VL (CPUID leaf 7) and for the OS saving the
+// opmask and all 32 ZMM registers (XCR0 bits 5-7, besides the XMM and YMM state).
+func detectAVX512() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave = 1 << 27
+	if ecx1&osxsave == 0 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const (
+		avx512f  = 1 << 16
+		avx512dq = 1 << 17
+		avx512bw = 1 << 30
+		avx512vl = 1 << 31
+	)
+	const all = avx512f | avx512dq | avx512bw | avx512vl
+	return ebx7&all == all
+}
+
+// The AVX-512 GEMM micro-kernels (generated, see gen_avx512.go): an 8-row A micro-panel
+// (packed, or 8 rows of a row-major A with row stride lda) times v = 1, 2 or 3 adjacent packed
+// B micro-panels (panel stride bs elements), stored as alpha·AB (+ beta·C when loadC ≠ 0) into
+// the 8×16v tile at c.
+
+//go:noescape
+func kernelZ8x16(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48(kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x16Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48Direct(kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// transpose16x16 stores, for b < blocks, the transpose of the 16×16 block at rows src + off[i],
+// columns 16b … 16b+15, at dst + 256b: dst[256b + 16p + i] = src[off[i] + 16b + p]. AVX-512.
+//
+//go:noescape
+func transpose16x16(dst, src *float32, off *[16]int, blocks int)
+
+// The shifted AVX-512 kernels: an 8-row packed A micro-panel times v·16 columns of a B whose k
+// step p is the row b + off[p] (read in place, 16v consecutive floats).
+
+//go:noescape
+func kernelZ8x16Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x32Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ8x48Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// kernelZShift runs the shifted AVX-512 kernel for v vectors of columns.
+func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelZ runs the AVX-512 kernel for v panels.
+func kernelZ(v, kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16(kc, a, b, bs, c, ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelZDirect runs the AVX-512 kernel with an unpacked A for v panels.
+func kernelZDirect(v, kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	switch v {
+	case 3:
+		kernelZ8x48Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	case 2:
+		kernelZ8x32Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	default:
+		kernelZ8x16Direct(kc, a, lda, b, bs, c, ldc, alpha, beta, loadC)
+	}
+}
 
 func detectAVX2FMA() bool {
 	maxLeaf, _, _, _ := cpuid(0, 0)
@@ -91,3 +200,62 @@ func axpyAVX(dst *float32, alpha float32, src *float32, n int)
 //
 //go:noescape
 func packBRowsAVX(dst, src *float32, ldb, kc, panels int)
+
+// fmaLoopZ and fmaLoopY run n iterations of 24 ZMM (AVX-512) or 12 YMM (AVX2) independent FMAs.
+//
+//go:noescape
+func fmaLoopZ(n int)
+
+//go:noescape
+func fmaLoopY(n int)
+
+// triadAVX sets a[i] = b[i] + s·c[i] (fused) for i < n, n a multiple of 32. It needs AVX2 and FMA.
+//
+//go:noescape
+func triadAVX(a, b, c *float32, s float32, n int)
+
+// The AVX-512 element-wise kernels (vec_avx512_amd64.s); n is a multiple of 16.
+
+//go:noescape
+func reluZ(dst, src *float32, n int)
+
+//go:noescape
+func reluBackZ(dx, y, dy *float32, n int)
+
+//go:noescape
+func addConstZ(dst *float32, v float32, n int)
+
+//go:noescape
+func binaryZ(out, a, b *float32, n int, mul int)
+
+//go:noescape
+func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32)
+
+//go:noescape
+func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
+
+//go:noescape
+func sumSqDevZ(x *float32, n int, mean float64) float64
+
+//go:noescape
+func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)
+
+//go:noescape
+func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int)
+
+//go:noescape
+func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
+
+//go:noescape
+func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
+
+// addTo64AVX sets acc[i] += float64(x[i]) for i < n, n a multiple of 16. It needs AVX.
+//
+//go:noescape
+func addTo64AVX(acc *float64, x *float32, n int)
+
+// dotZ4x6 sets out[6i+j] = Σ_{p<k} a[i·lda + p]·b[off[j] + p] for i < 4, j < 6, k a multiple
+// of 16 (generated, see gen_avx512.go). AVX-512.
+//
+//go:noescape
+func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32)

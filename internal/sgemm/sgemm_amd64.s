@@ -535,3 +535,34 @@ pbpanel:
 pbdone:
 	VZEROUPPER
 	RET
+
+// func addTo64AVX(acc *float64, x *float32, n int)
+// acc[i] += float64(x[i]) for i < n, n a multiple of 16 (AVX).
+TEXT ·addTo64AVX(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   a64done
+
+a64loop:
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VCVTPS2PD 32(SI), Y2
+	VCVTPS2PD 48(SI), Y3
+	VADDPD    (DI), Y0, Y0
+	VADDPD    32(DI), Y1, Y1
+	VADDPD    64(DI), Y2, Y2
+	VADDPD    96(DI), Y3, Y3
+	VMOVUPD   Y0, (DI)
+	VMOVUPD   Y1, 32(DI)
+	VMOVUPD   Y2, 64(DI)
+	VMOVUPD   Y3, 96(DI)
+	ADDQ      $64, SI
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       a64loop
+
+a64done:
+	VZEROUPPER
+	RET

@@ -2,8 +2,19 @@
 
 package sgemm
 
-// hasAVX2FMA is false off amd64: only the pure-Go kernel exists there.
-const hasAVX2FMA = false
+// hasAVX2FMA and hasAVX512 are false off amd64: only the pure-Go kernels exist there.
+const (
+	hasAVX2FMA = false
+	hasAVX512  = false
+)
+
+func kernelZ(v, kc int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func kernelZDirect(v, kc int, a *float32, lda int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
 
 // kernel6x16 is never called when hasAVX2FMA is false; it exists so the driver compiles.
 func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC int) {
@@ -45,5 +56,73 @@ func axpyAVX(dst *float32, alpha float32, src *float32, n int) {
 }
 
 func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func transpose16x16(dst, src *float32, off *[16]int, blocks int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func fmaLoopZ(n int) { panic("sgemm: assembly kernel called on a platform without one") }
+
+func fmaLoopY(n int) { panic("sgemm: assembly kernel called on a platform without one") }
+
+func triadAVX(a, b, c *float32, s float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func reluZ(dst, src *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func reluBackZ(dx, y, dy *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func addConstZ(dst *float32, v float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func binaryZ(out, a, b *float32, n int, mul int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumSqDevZ(x *float32, n int, mean float64) float64 {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func addTo64AVX(acc *float64, x *float32, n int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 )
 
@@ -165,30 +166,23 @@ func testCases() []gemmCase {
 	return cases
 }
 
-func runAll(t *testing.T, asm bool) {
-	prev := SetUseAsm(asm)
-	defer SetUseAsm(prev)
-	if asm && !HasAsm() {
-		t.Skip("CPU lacks AVX2+FMA")
-	}
-	r := rand.New(rand.NewSource(1))
-	for _, tc := range testCases() {
-		if msg := checkCase(r, tc, nil); msg != "" {
-			t.Errorf("%v: %s", tc, msg)
+func TestSgemm(t *testing.T) {
+	forPaths(t, func(t *testing.T, p Path) {
+		r := rand.New(rand.NewSource(1))
+		for _, tc := range testCases() {
+			if msg := checkCase(r, tc, nil); msg != "" {
+				t.Errorf("%v: %s", tc, msg)
+			}
 		}
-	}
+	})
 }
-
-func TestSgemmAsm(t *testing.T)    { runAll(t, true) }
-func TestSgemmPureGo(t *testing.T) { runAll(t, false) }
 
 // TestBlockingVariants shrinks the cache blocks so small inputs exercise several k, m and n
 // blocks (including the beta-then-accumulate handoff between k blocks) on both kernels.
 func TestBlockingVariants(t *testing.T) {
 	defer func(kc, mc, nc, mf int) { kcMax, mcMax, ncMax, minFlopsPerThread = kc, mc, nc, mf }(kcMax, mcMax, ncMax, minFlopsPerThread)
 	kcMax, mcMax, ncMax, minFlopsPerThread = 13, 12, 32, 1
-	for _, asm := range []bool{true, false} {
-		prev := SetUseAsm(asm)
+	forPaths(t, func(t *testing.T, p Path) {
 		r := rand.New(rand.NewSource(2))
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
@@ -196,14 +190,13 @@ func TestBlockingVariants(t *testing.T) {
 					for _, beta := range []float32{0, 1, 0.5} {
 						tc := gemmCase{ta, tb, sh[0], sh[1], sh[2], -1.25, beta, 2}
 						if msg := checkCase(r, tc, nil); msg != "" {
-							t.Errorf("asm=%v %v: %s", asm, tc, msg)
+							t.Errorf("%v: %s", tc, msg)
 						}
 					}
 				}
 			}
 		}
-		SetUseAsm(prev)
-	}
+	})
 }
 
 // TestCheckerCatchesErrors makes sure the comparison can fail: a single perturbed element, a
@@ -243,4 +236,45 @@ func TestNoAllocsSteadyState(t *testing.T) {
 	if allocs > 0 {
 		t.Errorf("%v allocations per serial call", allocs)
 	}
+}
+
+// TestThreadCountInvariance: the bits of C do not depend on GOMAXPROCS, on any path, for
+// products split along M (with op(B) packed once and shared) and along N.
+func TestThreadCountInvariance(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	forPaths(t, func(t *testing.T, p Path) {
+		r := rand.New(rand.NewSource(17))
+		for _, sh := range []gemmCase{
+			{false, true, 250, 100, 784, 1, 0, 0},   // split along M (Linear forward)
+			{true, false, 397, 45, 300, 0.5, 1, 0},  // along M, transposed A
+			{false, false, 300, 61, 700, 1, 0.5, 0}, // along M, plain B
+			{false, true, 200, 40, 300, 1, 0, 0},    // along M on fewer threads than GOMAXPROCS
+			{true, false, 100, 784, 250, 1, 1, 0},   // along N (weight gradient)
+			{false, false, 40, 3000, 500, 1, 0, 0},  // along N, A read in place
+		} {
+			lda, ldb := sh.k, sh.n
+			if sh.transA {
+				lda = sh.m
+			}
+			if sh.transB {
+				ldb = sh.k
+			}
+			a, b, c0 := randSlice(r, sh.m*sh.k), randSlice(r, sh.k*sh.n), randSlice(r, sh.m*sh.n)
+			var first []float32
+			for _, procs := range []int{1, 2, 3, 5} {
+				runtime.GOMAXPROCS(procs)
+				c := append([]float32(nil), c0...)
+				Sgemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, sh.alpha, a, lda, b, ldb, sh.beta, c, sh.n)
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Fatalf("%v GOMAXPROCS %d: C[%d] = %v, GOMAXPROCS 1 gives %v", sh, procs, i, c[i], first[i])
+					}
+				}
+			}
+		}
+	})
 }

@@ -4,15 +4,18 @@ import "math"
 
 // Element-wise kernels of the cpu device that the Go compiler does not vectorise: ReLU and its
 // gradient, the bias add of a channel plane, and the float64 sum of a bias gradient. With AVX2
-// they move 32 floats per step (16 for Sum64); the results are bit-identical to the pure-Go
-// loops below, which handle the tails and machines without AVX2.
+// they move 32 floats per step (16 for Sum64), with AVX-512 (ReLU, its gradient and the bias
+// add) 64; the results are bit-identical to the pure-Go loops below, which handle the tails and
+// machines without AVX2. More kernels are in vec_avx512.go.
 
 // Relu sets dst[i] = max(src[i], 0) for every i < len(dst) (src at least as long), as Go's max
 // does: a NaN stays NaN, and -0 becomes +0.
 func Relu(dst, src []float32) {
 	src = src[:len(dst)]
-	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	n := zLen(len(dst))
+	if n > 0 {
+		reluZ(&dst[0], &src[0], n)
+	} else if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		reluAVX(&dst[0], &src[0], n)
 	}
@@ -25,8 +28,10 @@ func Relu(dst, src []float32) {
 // ReluBackward sets dx[i] = dy[i] where y[i] > 0, else 0, for every i < len(dx).
 func ReluBackward(dx, y, dy []float32) {
 	y, dy = y[:len(dx)], dy[:len(dx)]
-	n := 0
-	if useAsm.Load() && len(dx) >= 32 {
+	n := zLen(len(dx))
+	if n > 0 {
+		reluBackZ(&dx[0], &y[0], &dy[0], n)
+	} else if Current() != Generic && len(dx) >= 32 {
 		n = len(dx) &^ 31
 		reluBackAVX(&dx[0], &y[0], &dy[0], n)
 	}
@@ -42,8 +47,10 @@ func ReluBackward(dx, y, dy []float32) {
 
 // AddConst sets dst[i] += v for every i.
 func AddConst(dst []float32, v float32) {
-	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	n := zLen(len(dst))
+	if n > 0 {
+		addConstZ(&dst[0], v, n)
+	} else if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		addConstAVX(&dst[0], v, n)
 	}
@@ -58,7 +65,7 @@ func AddConst(dst []float32, v float32) {
 func Sum64(x []float32) float64 {
 	var s [4]float64
 	n := 0
-	if useAsm.Load() && len(x) >= 16 {
+	if Current() != Generic && len(x) >= 16 {
 		n = len(x) &^ 15
 		sum64AVX(&x[0], n, &s)
 	}
@@ -80,7 +87,7 @@ func Sum64(x []float32) float64 {
 func Axpy(dst []float32, alpha float32, src []float32) {
 	src = src[:len(dst)]
 	n := 0
-	if useAsm.Load() && len(dst) >= 32 {
+	if Current() != Generic && len(dst) >= 32 {
 		n = len(dst) &^ 31
 		axpyAVX(&dst[0], alpha, &src[0], n)
 	}

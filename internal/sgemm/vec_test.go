@@ -21,22 +21,21 @@ func vecInput(r *rand.Rand, n int) []float32 {
 }
 
 // sameBits checks that got and want are bit-identical, apart from the payload of NaNs.
-func sameBits(t *testing.T, what string, asm bool, n int, got, want []float32) {
+func sameBits(t *testing.T, what string, asm Path, n int, got, want []float32) {
 	t.Helper()
 	for i := range want {
 		if want[i] != want[i] && got[i] != got[i] {
 			continue // any NaN for a NaN (Go's max returns a quiet NaN of its own)
 		}
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s asm %v n %d: [%d] = %v (%#x), want %v (%#x)", what, asm, n, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			t.Fatalf("%s path %v n %d: [%d] = %v (%#x), want %v (%#x)", what, asm, n, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}
 	}
 }
 
 func TestVecKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	for _, asm := range []bool{true, false} {
-		prev := SetUseAsm(asm)
+	forPaths(t, func(t *testing.T, asm Path) {
 		for n := 0; n < 150; n++ {
 			x, y, dy := vecInput(r, n+1), vecInput(r, n+1), vecInput(r, n+1)
 			x, y, dy = x[1:], y[1:], dy[1:] // unaligned
@@ -76,7 +75,7 @@ func TestVecKernels(t *testing.T) {
 			for i := range want {
 				if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
 					if !(want[i] != want[i] && got[i] != got[i]) && got[i] != want[i] { // NaN, ±Inf
-						t.Fatalf("Axpy asm %v n %d: [%d] = %v, want %v", asm, n, i, got[i], want[i])
+						t.Fatalf("Axpy path %v n %d: [%d] = %v, want %v", asm, n, i, got[i], want[i])
 					}
 				}
 			}
@@ -93,17 +92,15 @@ func TestVecKernels(t *testing.T) {
 				a[0] += float64(s[i])
 			}
 			if got, want := Sum64(s), (a[0]+a[1])+(a[2]+a[3]); math.Float64bits(got) != math.Float64bits(want) {
-				t.Fatalf("Sum64 asm %v n %d = %v, want %v", asm, n, got, want)
+				t.Fatalf("Sum64 path %v n %d = %v, want %v", asm, n, got, want)
 			}
 		}
-		SetUseAsm(prev)
-	}
+	})
 }
 
 func TestAddABt(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	for _, asm := range []bool{true, false} {
-		prev := SetUseAsm(asm)
+	forPaths(t, func(t *testing.T, asm Path) {
 		for _, sz := range [][3]int{{4, 3, 8}, {5, 4, 9}, {64, 64, 1100}, {32, 4, 600}, {7, 11, 3}, {1, 64, 100}, {13, 5, 517}, {4, 3, 1031}, {2, 2, 64}, {3, 7, 40}, {6, 1, 33}, {2, 5, 16}, {5, 4, 4500}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			lda, ldb, ldc := k+3, k+1, n+2
@@ -126,10 +123,9 @@ func TestAddABt(t *testing.T) {
 			AddABt(m, n, k, a, lda, b, ldb, c, ldc)
 			for i, w := range want {
 				if d := float64(c[i]) - w; d > 1e-4*float64(k) || d < -1e-4*float64(k) {
-					t.Fatalf("asm %v %v: c[%d] = %v, want %v", asm, sz, i, c[i], w)
+					t.Fatalf("path %v %v: c[%d] = %v, want %v", asm, sz, i, c[i], w)
 				}
 			}
 		}
-		SetUseAsm(prev)
-	}
+	})
 }

@@ -1,0 +1,111 @@
+package sgemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// eachGemvPath runs f on every kernel path this CPU supports.
+func eachGemvPath(t *testing.T, f func(t *testing.T)) {
+	forPaths(t, func(t *testing.T, _ Path) { f(t) })
+}
+
+// Both products against a float64 reference, on shapes whose rows and columns leave every kind
+// of tail (m mod 4, n mod 32 and mod 16, a partial last tile) and with lda beyond n.
+func TestGemv(t *testing.T) {
+	eachGemvPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, s := range []struct{ m, n, lda int }{{1, 1, 1}, {3, 7, 9}, {4, 32, 32}, {5, 47, 50}, {9, 100, 101}, {13, 2100, 2100}, {7, 4100, 4111}, {17, 6000, 6000}} {
+			a := make([]float32, (s.m-1)*s.lda+s.n)
+			for i := range a {
+				a[i] = float32(r.NormFloat64())
+			}
+			xn, xt := make([]float32, s.n), make([]float32, s.m)
+			for i := range xn {
+				xn[i] = float32(r.NormFloat64())
+			}
+			for i := range xt {
+				if i%5 != 2 { // some zero coefficients: skipped rows
+					xt[i] = float32(r.NormFloat64())
+				}
+			}
+			for _, beta := range []float32{0, 1, -0.5} {
+				yn, yt := make([]float32, s.m), make([]float32, s.n)
+				for i := range yn {
+					yn[i] = float32(i%3) - 1
+				}
+				for i := range yt {
+					yt[i] = float32(i%5) - 2
+				}
+				wantN, wantT := make([]float64, s.m), make([]float64, s.n)
+				for i := range s.m {
+					var sum float64
+					for j := range s.n {
+						sum += float64(a[i*s.lda+j]) * float64(xn[j])
+					}
+					wantN[i] = 0.75*sum + float64(beta)*float64(yn[i])
+				}
+				for j := range s.n {
+					var sum float64
+					for i := range s.m {
+						sum += float64(a[i*s.lda+j]) * float64(xt[i])
+					}
+					wantT[j] = 0.75*sum + float64(beta)*float64(yt[j])
+				}
+				GemvDots(0, s.m, s.n, 0.75, a, s.lda, xn, beta, yn)
+				tiles := (s.n + GemvTile - 1) / GemvTile
+				GemvAccTiles(0, tiles, s.m, s.n, 0.75, a, s.lda, xt, beta, yt)
+				// float32 sums of n (or m) unit-variance terms: error ~ √n·ε per term scale.
+				tolN, tolT := 1e-5*math.Sqrt(float64(s.n))+1e-6, 1e-5*math.Sqrt(float64(s.m))+1e-6
+				for i, w := range wantN {
+					if math.Abs(float64(yn[i])-w) > tolN*(1+math.Abs(w)) {
+						t.Fatalf("%+v beta %v: dot %d = %v, want %v", s, beta, i, yn[i], w)
+					}
+				}
+				for j, w := range wantT {
+					if math.Abs(float64(yt[j])-w) > tolT*(1+math.Abs(w)) {
+						t.Fatalf("%+v beta %v: column %d = %v, want %v", s, beta, j, yt[j], w)
+					}
+				}
+			}
+		}
+	})
+}
+
+// However the rows or tiles are split between calls (as the cpu device splits them between
+// cores), every output is bit-identical.
+func TestGemvSplitInvariant(t *testing.T) {
+	eachGemvPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		m, n, lda := 23, 3*GemvTile+77, 3*GemvTile+80
+		a := make([]float32, (m-1)*lda+n)
+		for i := range a {
+			a[i] = float32(r.NormFloat64())
+		}
+		xn, xt := make([]float32, n), make([]float32, m)
+		for i := range xn {
+			xn[i] = float32(r.NormFloat64())
+		}
+		for i := range xt {
+			xt[i] = float32(r.NormFloat64())
+		}
+		whole, split := make([]float32, m), make([]float32, m)
+		GemvDots(0, m, n, 1, a, lda, xn, 0, whole)
+		for _, cut := range [][2]int{{0, 1}, {1, 6}, {6, 7}, {7, 16}, {16, 23}} {
+			GemvDots(cut[0], cut[1], n, 1, a, lda, xn, 0, split)
+		}
+		if !slices.Equal(whole, split) {
+			t.Errorf("dots depend on the split: %v vs %v", whole[:4], split[:4])
+		}
+		wholeT, splitT := make([]float32, n), make([]float32, n)
+		GemvAccTiles(0, 4, m, n, 1, a, lda, xt, 0, wholeT)
+		GemvAccTiles(0, 1, m, n, 1, a, lda, xt, 0, splitT)
+		GemvAccTiles(1, 3, m, n, 1, a, lda, xt, 0, splitT)
+		GemvAccTiles(3, 4, m, n, 1, a, lda, xt, 0, splitT)
+		if !slices.Equal(wholeT, splitT) {
+			t.Error("tiles depend on the split")
+		}
+	})
+}

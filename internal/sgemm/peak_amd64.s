@@ -1,0 +1,147 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// Register-only FMA loops for the machine's FP32 peak (gaze bench --peak): independent
+// accumulators, so that the loop is bound by FMA throughput, not latency. The operands are zero,
+// which keeps denormals out; x86 FMA units take no shortcut on zeros.
+
+// func fmaLoopZ(n int)
+// 24 ZMM accumulators: 24 FMAs of 16 lanes (768 flops) per iteration.
+TEXT ·fmaLoopZ(SB), NOSPLIT, $0-8
+	MOVQ   n+0(FP), CX
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ  CX, CX
+	JZ     zdone
+
+zloop:
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z30, Z31, Z11
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z30, Z31, Z14
+	VFMADD231PS Z30, Z31, Z15
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z30, Z31, Z17
+	VFMADD231PS Z30, Z31, Z18
+	VFMADD231PS Z30, Z31, Z19
+	VFMADD231PS Z30, Z31, Z20
+	VFMADD231PS Z30, Z31, Z21
+	VFMADD231PS Z30, Z31, Z22
+	VFMADD231PS Z30, Z31, Z23
+	DECQ        CX
+	JNZ         zloop
+
+zdone:
+	VZEROUPPER
+	RET
+
+// func fmaLoopY(n int)
+// 12 YMM accumulators: 12 FMAs of 8 lanes (192 flops) per iteration.
+TEXT ·fmaLoopY(SB), NOSPLIT, $0-8
+	MOVQ   n+0(FP), CX
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ  CX, CX
+	JZ     ydone
+
+yloop:
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	DECQ        CX
+	JNZ         yloop
+
+ydone:
+	VZEROUPPER
+	RET
+
+// func triadAVX(a, b, c *float32, s float32, n int)
+// a[i] = b[i] + s·c[i] for i < n, n a multiple of 32 (STREAM's triad; the FMA is fused).
+TEXT ·triadAVX(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), DI
+	MOVQ         b+8(FP), SI
+	MOVQ         c+16(FP), DX
+	VBROADCASTSS s+24(FP), Y15
+	MOVQ         n+32(FP), CX
+	SHRQ         $5, CX
+	JZ           trdone
+
+trloop:
+	VMOVUPS     (SI), Y0
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     96(SI), Y3
+	VFMADD231PS (DX), Y15, Y0
+	VFMADD231PS 32(DX), Y15, Y1
+	VFMADD231PS 64(DX), Y15, Y2
+	VFMADD231PS 96(DX), Y15, Y3
+	VMOVUPS     Y0, (DI)
+	VMOVUPS     Y1, 32(DI)
+	VMOVUPS     Y2, 64(DI)
+	VMOVUPS     Y3, 96(DI)
+	ADDQ        $128, DI
+	ADDQ        $128, SI
+	ADDQ        $128, DX
+	DECQ        CX
+	JNZ         trloop
+
+trdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,836 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX-512 element-wise and reduction kernels of the cpu device (vec.go, vec_avx512.go). Each
+// takes a count n that is a multiple of 16 and runs four ZMM vectors (64 floats) per trip of its
+// main loop, then single vectors; the Go wrappers do the last n%16 elements. Unless a comment says
+// otherwise, every result is bit-identical to the pure-Go loop (no fused multiply-adds where Go
+// rounds twice).
+
+// HSUMPD leaves in the low lane of X(z) the sum of the eight float64 lanes of Z(z), in a fixed
+// order: halves, then quarters, then the two last lanes. Ytmp/Xtmp is scratch.
+#define HSUMPD(Zz, Yz, Xz, Ytmp, Xtmp) \
+	VEXTRACTF64X4 $1, Zz, Ytmp; \
+	VADDPD        Ytmp, Yz, Yz; \
+	VEXTRACTF128  $1, Yz, Xtmp; \
+	VADDPD        Xtmp, Xz, Xz; \
+	VPERMILPD     $1, Xz, Xtmp; \
+	VADDSD        Xtmp, Xz, Xz
+
+// func reluZ(dst, src *float32, n int)
+// dst = max(src, 0) as Go's max: VMAXPS returns its second source (0) for a NaN, so NaN lanes
+// (unordered compare of x with itself) are merged back in; -0 becomes +0 (VMAXPS of two zeros
+// returns the second source).
+TEXT ·reluZ(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	VPXORD Z31, Z31, Z31
+	MOVQ   CX, R8
+	SHRQ   $6, R8
+	JZ     r1
+
+r4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMAXPS  Z31, Z0, Z4
+	VMAXPS  Z31, Z1, Z5
+	VMAXPS  Z31, Z2, Z6
+	VMAXPS  Z31, Z3, Z7
+	VCMPPS  $3, Z0, Z0, K1
+	VCMPPS  $3, Z1, Z1, K2
+	VCMPPS  $3, Z2, Z2, K3
+	VCMPPS  $3, Z3, Z3, K4
+	VMOVAPS Z0, K1, Z4
+	VMOVAPS Z1, K2, Z5
+	VMOVAPS Z2, K3, Z6
+	VMOVAPS Z3, K4, Z7
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VMOVUPS Z6, 128(DI)
+	VMOVUPS Z7, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     r4
+
+r1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   rdone
+
+r1loop:
+	VMOVUPS (SI), Z0
+	VMAXPS  Z31, Z0, Z4
+	VCMPPS  $3, Z0, Z0, K1
+	VMOVAPS Z0, K1, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     r1loop
+
+rdone:
+	VZEROUPPER
+	RET
+
+// func reluBackZ(dx, y, dy *float32, n int)
+// dx = dy where 0 < y (ordered: false for NaN), else +0: a zero-masked load of dy.
+TEXT ·reluBackZ(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DI
+	MOVQ   y+8(FP), SI
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), CX
+	VPXORD Z31, Z31, Z31
+	MOVQ   CX, R8
+	SHRQ   $6, R8
+	JZ     rb1
+
+rb4:
+	VCMPPS    $0x11, (SI), Z31, K1
+	VCMPPS    $0x11, 64(SI), Z31, K2
+	VCMPPS    $0x11, 128(SI), Z31, K3
+	VCMPPS    $0x11, 192(SI), Z31, K4
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z 64(DX), K2, Z1
+	VMOVUPS.Z 128(DX), K3, Z2
+	VMOVUPS.Z 192(DX), K4, Z3
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, 64(DI)
+	VMOVUPS   Z2, 128(DI)
+	VMOVUPS   Z3, 192(DI)
+	ADDQ      $256, SI
+	ADDQ      $256, DX
+	ADDQ      $256, DI
+	DECQ      R8
+	JNZ       rb4
+
+rb1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   rbdone
+
+rb1loop:
+	VCMPPS    $0x11, (SI), Z31, K1
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DX
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       rb1loop
+
+rbdone:
+	VZEROUPPER
+	RET
+
+// func addConstZ(dst *float32, v float32, n int)
+TEXT ·addConstZ(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	VBROADCASTSS v+8(FP), Z31
+	MOVQ         n+16(FP), CX
+	MOVQ         CX, R8
+	SHRQ         $6, R8
+	JZ           ac1
+
+ac4:
+	VADDPS  (DI), Z31, Z0
+	VADDPS  64(DI), Z31, Z1
+	VADDPS  128(DI), Z31, Z2
+	VADDPS  192(DI), Z31, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     ac4
+
+ac1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   acdone
+
+ac1loop:
+	VADDPS  (DI), Z31, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     ac1loop
+
+acdone:
+	VZEROUPPER
+	RET
+
+// func binaryZ(out, a, b *float32, n int, mul int)
+// out = a + b, or a·b when mul is nonzero.
+TEXT ·binaryZ(SB), NOSPLIT, $0-40
+	MOVQ  out+0(FP), DI
+	MOVQ  a+8(FP), SI
+	MOVQ  b+16(FP), DX
+	MOVQ  n+24(FP), CX
+	MOVQ  mul+32(FP), R9
+	TESTQ R9, R9
+	JNZ   mulz
+	MOVQ  CX, R8
+	SHRQ  $6, R8
+	JZ    add1
+
+add4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VADDPS  (DX), Z0, Z0
+	VADDPS  64(DX), Z1, Z1
+	VADDPS  128(DX), Z2, Z2
+	VADDPS  192(DX), Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DX
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     add4
+
+add1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   bdone
+
+add1loop:
+	VMOVUPS (SI), Z0
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     add1loop
+	JMP     bdone
+
+mulz:
+	MOVQ CX, R8
+	SHRQ $6, R8
+	JZ   mul1
+
+mul4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMULPS  (DX), Z0, Z0
+	VMULPS  64(DX), Z1, Z1
+	VMULPS  128(DX), Z2, Z2
+	VMULPS  192(DX), Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DX
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     mul4
+
+mul1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   bdone
+
+mul1loop:
+	VMOVUPS (SI), Z0
+	VMULPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     mul1loop
+
+bdone:
+	VZEROUPPER
+	RET
+
+// func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32)
+// y = (x - mean)·scale + shift, rounded after each operation (batch-norm apply).
+TEXT ·scaleShiftZ(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS mean+24(FP), Z29
+	VBROADCASTSS scale+28(FP), Z30
+	VBROADCASTSS shift+32(FP), Z31
+	MOVQ         CX, R8
+	SHRQ         $6, R8
+	JZ           ss1
+
+ss4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VSUBPS  Z29, Z0, Z0 // Z0 - Z29 (Go lists the operands in reverse)
+	VSUBPS  Z29, Z1, Z1
+	VSUBPS  Z29, Z2, Z2
+	VSUBPS  Z29, Z3, Z3
+	VMULPS  Z30, Z0, Z0
+	VMULPS  Z30, Z1, Z1
+	VMULPS  Z30, Z2, Z2
+	VMULPS  Z30, Z3, Z3
+	VADDPS  Z31, Z0, Z0
+	VADDPS  Z31, Z1, Z1
+	VADDPS  Z31, Z2, Z2
+	VADDPS  Z31, Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     ss4
+
+ss1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   ssdone
+
+ss1loop:
+	VMOVUPS (SI), Z0
+	VSUBPS  Z29, Z0, Z0
+	VMULPS  Z30, Z0, Z0
+	VADDPS  Z31, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     ss1loop
+
+ssdone:
+	VZEROUPPER
+	RET
+
+// func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
+// dx = a·dy + b·(x - mean) + c, rounded after each operation as Go does (batch-norm backward).
+TEXT ·bnBackZ(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DX
+	MOVQ         dx+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Z28
+	VBROADCASTSS b+36(FP), Z29
+	VBROADCASTSS c+40(FP), Z30
+	VBROADCASTSS mean+44(FP), Z31
+	MOVQ         CX, R8
+	SHRQ         $6, R8
+	JZ           bb1
+
+bb4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VSUBPS  Z31, Z0, Z0
+	VSUBPS  Z31, Z1, Z1
+	VSUBPS  Z31, Z2, Z2
+	VSUBPS  Z31, Z3, Z3
+	VMULPS  Z29, Z0, Z0
+	VMULPS  Z29, Z1, Z1
+	VMULPS  Z29, Z2, Z2
+	VMULPS  Z29, Z3, Z3
+	VMULPS  (DX), Z28, Z4
+	VMULPS  64(DX), Z28, Z5
+	VMULPS  128(DX), Z28, Z6
+	VMULPS  192(DX), Z28, Z7
+	VADDPS  Z0, Z4, Z4
+	VADDPS  Z1, Z5, Z5
+	VADDPS  Z2, Z6, Z6
+	VADDPS  Z3, Z7, Z7
+	VADDPS  Z30, Z4, Z4
+	VADDPS  Z30, Z5, Z5
+	VADDPS  Z30, Z6, Z6
+	VADDPS  Z30, Z7, Z7
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VMOVUPS Z6, 128(DI)
+	VMOVUPS Z7, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DX
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     bb4
+
+bb1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   bbdone
+
+bb1loop:
+	VMOVUPS (SI), Z0
+	VSUBPS  Z31, Z0, Z0
+	VMULPS  Z29, Z0, Z0
+	VMULPS  (DX), Z28, Z4
+	VADDPS  Z0, Z4, Z4
+	VADDPS  Z30, Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     bb1loop
+
+bbdone:
+	VZEROUPPER
+	RET
+
+// func sumSqDevZ(x *float32, n int, mean float64) float64
+// Σ (x - mean)² in float64: 32 floats a trip into four 8-lane accumulators (fused multiply-add),
+// which are added in a fixed order at the end. Not bit-identical to the Go loop (its own fixed
+// order, so still deterministic).
+TEXT ·sumSqDevZ(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD mean+16(FP), Z31
+	VPXORQ       Z0, Z0, Z0
+	VPXORQ       Z1, Z1, Z1
+	VPXORQ       Z2, Z2, Z2
+	VPXORQ       Z3, Z3, Z3
+	MOVQ         CX, R8
+	SHRQ         $5, R8
+	JZ           sq1
+
+sq4:
+	VCVTPS2PD   (SI), Z4
+	VCVTPS2PD   32(SI), Z5
+	VCVTPS2PD   64(SI), Z6
+	VCVTPS2PD   96(SI), Z7
+	VSUBPD      Z31, Z4, Z4
+	VSUBPD      Z31, Z5, Z5
+	VSUBPD      Z31, Z6, Z6
+	VSUBPD      Z31, Z7, Z7
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+	VFMADD231PD Z6, Z6, Z2
+	VFMADD231PD Z7, Z7, Z3
+	ADDQ        $128, SI
+	DECQ        R8
+	JNZ         sq4
+
+sq1:
+	ANDQ $31, CX
+	SHRQ $4, CX
+	JZ   sqdone
+	VCVTPS2PD   (SI), Z4
+	VCVTPS2PD   32(SI), Z5
+	VSUBPD      Z31, Z4, Z4
+	VSUBPD      Z31, Z5, Z5
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+
+sqdone:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)
+// Σ dy and Σ dy·(x - mean) in float64, 16 elements a trip into two pairs of 8-lane accumulators
+// (fixed order, deterministic; not bit-identical to the Go loop).
+TEXT ·sumDyDyxZ(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DX
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD mean+24(FP), Z31
+	VPXORQ       Z0, Z0, Z0
+	VPXORQ       Z1, Z1, Z1
+	VPXORQ       Z2, Z2, Z2
+	VPXORQ       Z3, Z3, Z3
+	SHRQ         $4, CX
+	JZ           dxdone
+
+dxloop:
+	VCVTPS2PD   (DX), Z4
+	VCVTPS2PD   32(DX), Z5
+	VCVTPS2PD   (SI), Z6
+	VCVTPS2PD   32(SI), Z7
+	VADDPD      Z4, Z0, Z0
+	VADDPD      Z5, Z1, Z1
+	VSUBPD      Z31, Z6, Z6
+	VSUBPD      Z31, Z7, Z7
+	VFMADD231PD Z4, Z6, Z2
+	VFMADD231PD Z5, Z7, Z3
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	DECQ        CX
+	JNZ         dxloop
+
+dxdone:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	HSUMPD(Z2, Y2, X2, Y3, X3)
+	VMOVSD X0, sdy+32(FP)
+	VMOVSD X2, sdyx+40(FP)
+	VZEROUPPER
+	RET
+
+// func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int)
+// PyTorch's SGD step, rounded as the Go loop (engine/cpu sgdArgs): g = gr + wd·th; mode 0 (no
+// momentum): th -= lr·g; mode 1: v = momentum·ve + g, ve = v, th -= lr·v; mode 2 (Nesterov):
+// the same v, th -= lr·(g + momentum·v). One vector a trip (the loop is bound by its five
+// streams, not by arithmetic).
+TEXT ·sgdZ(SB), NOSPLIT, $0-56
+	MOVQ         th+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         ve+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS lr+32(FP), Z29
+	VBROADCASTSS momentum+36(FP), Z30
+	VBROADCASTSS wd+40(FP), Z31
+	MOVQ         mode+48(FP), R9
+	SHRQ         $4, CX
+	JZ           sgddone
+	CMPQ         R9, $1
+	JEQ          sgdmom
+	JGT          sgdnest
+
+sgdplain:
+	VMOVUPS (DI), Z0
+	VMULPS  Z31, Z0, Z1
+	VADDPS  (SI), Z1, Z1 // g
+	VMULPS  Z29, Z1, Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $64, SI
+	DECQ    CX
+	JNZ     sgdplain
+	JMP     sgddone
+
+sgdmom:
+	VMOVUPS (DI), Z0
+	VMULPS  Z31, Z0, Z1
+	VADDPS  (SI), Z1, Z1 // g
+	VMULPS  (DX), Z30, Z2
+	VADDPS  Z1, Z2, Z2   // v
+	VMOVUPS Z2, (DX)
+	VMULPS  Z29, Z2, Z2
+	VSUBPS  Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     sgdmom
+	JMP     sgddone
+
+sgdnest:
+	VMOVUPS (DI), Z0
+	VMULPS  Z31, Z0, Z1
+	VADDPS  (SI), Z1, Z1 // g
+	VMULPS  (DX), Z30, Z2
+	VADDPS  Z1, Z2, Z2   // v
+	VMOVUPS Z2, (DX)
+	VMULPS  Z30, Z2, Z2
+	VADDPS  Z2, Z1, Z1   // g + momentum·v
+	VMULPS  Z29, Z1, Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     sgdnest
+
+sgddone:
+	VZEROUPPER
+	RET
+
+// Lane indices for VPERMI2PS: the even and odd elements of 32 floats (two vectors), and the
+// interleave of two vectors (low and high halves).
+DATA ·poolEven<>+0(SB)/4, $0
+DATA ·poolEven<>+4(SB)/4, $2
+DATA ·poolEven<>+8(SB)/4, $4
+DATA ·poolEven<>+12(SB)/4, $6
+DATA ·poolEven<>+16(SB)/4, $8
+DATA ·poolEven<>+20(SB)/4, $10
+DATA ·poolEven<>+24(SB)/4, $12
+DATA ·poolEven<>+28(SB)/4, $14
+DATA ·poolEven<>+32(SB)/4, $16
+DATA ·poolEven<>+36(SB)/4, $18
+DATA ·poolEven<>+40(SB)/4, $20
+DATA ·poolEven<>+44(SB)/4, $22
+DATA ·poolEven<>+48(SB)/4, $24
+DATA ·poolEven<>+52(SB)/4, $26
+DATA ·poolEven<>+56(SB)/4, $28
+DATA ·poolEven<>+60(SB)/4, $30
+GLOBL ·poolEven<>(SB), RODATA|NOPTR, $64
+
+DATA ·poolOdd<>+0(SB)/4, $1
+DATA ·poolOdd<>+4(SB)/4, $3
+DATA ·poolOdd<>+8(SB)/4, $5
+DATA ·poolOdd<>+12(SB)/4, $7
+DATA ·poolOdd<>+16(SB)/4, $9
+DATA ·poolOdd<>+20(SB)/4, $11
+DATA ·poolOdd<>+24(SB)/4, $13
+DATA ·poolOdd<>+28(SB)/4, $15
+DATA ·poolOdd<>+32(SB)/4, $17
+DATA ·poolOdd<>+36(SB)/4, $19
+DATA ·poolOdd<>+40(SB)/4, $21
+DATA ·poolOdd<>+44(SB)/4, $23
+DATA ·poolOdd<>+48(SB)/4, $25
+DATA ·poolOdd<>+52(SB)/4, $27
+DATA ·poolOdd<>+56(SB)/4, $29
+DATA ·poolOdd<>+60(SB)/4, $31
+GLOBL ·poolOdd<>(SB), RODATA|NOPTR, $64
+
+DATA ·poolIlvLo<>+0(SB)/4, $0
+DATA ·poolIlvLo<>+4(SB)/4, $16
+DATA ·poolIlvLo<>+8(SB)/4, $1
+DATA ·poolIlvLo<>+12(SB)/4, $17
+DATA ·poolIlvLo<>+16(SB)/4, $2
+DATA ·poolIlvLo<>+20(SB)/4, $18
+DATA ·poolIlvLo<>+24(SB)/4, $3
+DATA ·poolIlvLo<>+28(SB)/4, $19
+DATA ·poolIlvLo<>+32(SB)/4, $4
+DATA ·poolIlvLo<>+36(SB)/4, $20
+DATA ·poolIlvLo<>+40(SB)/4, $5
+DATA ·poolIlvLo<>+44(SB)/4, $21
+DATA ·poolIlvLo<>+48(SB)/4, $6
+DATA ·poolIlvLo<>+52(SB)/4, $22
+DATA ·poolIlvLo<>+56(SB)/4, $7
+DATA ·poolIlvLo<>+60(SB)/4, $23
+GLOBL ·poolIlvLo<>(SB), RODATA|NOPTR, $64
+
+DATA ·poolIlvHi<>+0(SB)/4, $8
+DATA ·poolIlvHi<>+4(SB)/4, $24
+DATA ·poolIlvHi<>+8(SB)/4, $9
+DATA ·poolIlvHi<>+12(SB)/4, $25
+DATA ·poolIlvHi<>+16(SB)/4, $10
+DATA ·poolIlvHi<>+20(SB)/4, $26
+DATA ·poolIlvHi<>+24(SB)/4, $11
+DATA ·poolIlvHi<>+28(SB)/4, $27
+DATA ·poolIlvHi<>+32(SB)/4, $12
+DATA ·poolIlvHi<>+36(SB)/4, $28
+DATA ·poolIlvHi<>+40(SB)/4, $13
+DATA ·poolIlvHi<>+44(SB)/4, $29
+DATA ·poolIlvHi<>+48(SB)/4, $14
+DATA ·poolIlvHi<>+52(SB)/4, $30
+DATA ·poolIlvHi<>+56(SB)/4, $15
+DATA ·poolIlvHi<>+60(SB)/4, $31
+GLOBL ·poolIlvHi<>(SB), RODATA|NOPTR, $64
+
+// GOMAX sets dst = Go's max(x, y): the two orders of VMAXPS ANDed (for two zeros each order
+// returns its second source; the AND makes +0 win), and x+y (a NaN) where either is NaN.
+#define GOMAX(x, y, dst, tmp, k) \
+	VMAXPS y, x, dst; \
+	VMAXPS x, y, tmp; \
+	VPANDD tmp, dst, dst; \
+	VCMPPS $3, y, x, k; \
+	VADDPS y, x, k, dst
+
+// POOLLOAD loads 16 windows from the row pair at SI, SI+R10 (masked by the input masks K6, K7
+// when partial) and leaves a, b (top row, even and odd columns) in Z4, Z5 and c, e (bottom row)
+// in Z6, Z7.
+#define POOLLOAD \
+	VMOVAPS   Z16, Z4; \
+	VPERMI2PS Z1, Z0, Z4; \
+	VMOVAPS   Z17, Z5; \
+	VPERMI2PS Z1, Z0, Z5; \
+	VMOVAPS   Z16, Z6; \
+	VPERMI2PS Z3, Z2, Z6; \
+	VMOVAPS   Z17, Z7; \
+	VPERMI2PS Z3, Z2, Z7
+
+// func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
+// y[i, j] = max of the 2×2 window (2i, 2j) of the plane x (row stride w), as Go's max, for
+// i < oh, j < ow. ow%16 outputs of each row go through the masks klo, khi (input lanes of the
+// two vectors) and kout (output lanes).
+TEXT ·maxPool2x2Z(SB), NOSPLIT, $0-64
+	MOVQ      x+0(FP), SI
+	MOVQ      y+8(FP), DI
+	MOVQ      w+16(FP), R10
+	SHLQ      $2, R10
+	MOVQ      oh+24(FP), R8
+	MOVQ      ow+32(FP), R9
+	MOVQ      klo+40(FP), AX
+	KMOVW     AX, K6
+	MOVQ      khi+48(FP), AX
+	KMOVW     AX, K7
+	MOVQ      kout+56(FP), AX
+	KMOVW     AX, K5
+	VMOVDQU32 ·poolEven<>(SB), Z16
+	VMOVDQU32 ·poolOdd<>(SB), Z17
+	TESTQ     R8, R8
+	JZ        mpdone
+
+mprow:
+	MOVQ SI, R11 // this row pair
+	MOVQ DI, R12
+	MOVQ R9, CX
+	SHRQ $4, CX
+	JZ   mppart
+
+mpfull:
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS (R11)(R10*1), Z2
+	VMOVUPS 64(R11)(R10*1), Z3
+	POOLLOAD
+	GOMAX(Z4, Z5, Z8, Z9, K1)
+	GOMAX(Z6, Z7, Z10, Z9, K2)
+	GOMAX(Z8, Z10, Z11, Z9, K3)
+	VMOVUPS Z11, (R12)
+	ADDQ    $128, R11
+	ADDQ    $64, R12
+	DECQ    CX
+	JNZ     mpfull
+
+mppart:
+	MOVQ R9, AX
+	ANDQ $15, AX
+	JZ   mpnext
+	VMOVUPS.Z (R11), K6, Z0
+	VMOVUPS.Z 64(R11), K7, Z1
+	VMOVUPS.Z (R11)(R10*1), K6, Z2
+	VMOVUPS.Z 64(R11)(R10*1), K7, Z3
+	POOLLOAD
+	GOMAX(Z4, Z5, Z8, Z9, K1)
+	GOMAX(Z6, Z7, Z10, Z9, K2)
+	GOMAX(Z8, Z10, Z11, Z9, K3)
+	VMOVUPS Z11, K5, (R12)
+
+mpnext:
+	LEAQ (SI)(R10*2), SI
+	MOVQ R9, AX
+	SHLQ $2, AX
+	ADDQ AX, DI
+	DECQ R8
+	JNZ  mprow
+
+mpdone:
+	VZEROUPPER
+	RET
+
+// POOLBACK routes the 16 gradients in Z12 to the window maxima of Z4..Z7 (the tournament of
+// engine/cpu's maxPool2x2Backward: the first pair unless the second's maximum is strictly
+// greater, with NaN anywhere keeping the first pair; within a pair the first cell unless the
+// second is strictly greater) and leaves the two rows of dx, interleaved back, in Z0, Z1 (top)
+// and Z2, Z3 (bottom).
+#define POOLBACK \
+	VCMPPS    $0x1e, Z4, Z5, K1; \
+	VCMPPS    $0x1e, Z6, Z7, K2; \
+	VMAXPS    Z5, Z4, Z8; \
+	VMAXPS    Z7, Z6, Z9; \
+	VCMPPS    $0x1e, Z8, Z9, K3; \
+	VCMPPS    $7, Z5, Z4, K4; \
+	KANDW     K4, K3, K3; \
+	VCMPPS    $7, Z7, Z6, K4; \
+	KANDW     K4, K3, K3; \
+	KNOTW     K3, K4; \
+	VMOVAPS.Z Z12, K4, Z13; \
+	VMOVAPS.Z Z12, K3, Z14; \
+	KNOTW     K1, K4; \
+	VMOVAPS.Z Z13, K1, Z21; \
+	VMOVAPS.Z Z13, K4, Z20; \
+	KNOTW     K2, K4; \
+	VMOVAPS.Z Z14, K2, Z23; \
+	VMOVAPS.Z Z14, K4, Z22; \
+	VMOVAPS   Z18, Z0; \
+	VPERMI2PS Z21, Z20, Z0; \
+	VMOVAPS   Z19, Z1; \
+	VPERMI2PS Z21, Z20, Z1; \
+	VMOVAPS   Z18, Z2; \
+	VPERMI2PS Z23, Z22, Z2; \
+	VMOVAPS   Z19, Z3; \
+	VPERMI2PS Z23, Z22, Z3
+
+// func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
+// The 2×2 cells of dx under the windows (2i, 2j), i < oh, j < ow: dy[i, j] in the cell that
+// maxPool2x2 picked, +0 in the other three. Masks as maxPool2x2Z's.
+TEXT ·maxPool2x2BackZ(SB), NOSPLIT, $0-72
+	MOVQ      x+0(FP), SI
+	MOVQ      dy+8(FP), DX
+	MOVQ      dx+16(FP), DI
+	MOVQ      w+24(FP), R10
+	SHLQ      $2, R10
+	MOVQ      oh+32(FP), R8
+	MOVQ      ow+40(FP), R9
+	VMOVDQU32 ·poolEven<>(SB), Z16
+	VMOVDQU32 ·poolOdd<>(SB), Z17
+	VMOVDQU32 ·poolIlvLo<>(SB), Z18
+	VMOVDQU32 ·poolIlvHi<>(SB), Z19
+	TESTQ     R8, R8
+	JZ        mbdone
+
+mbrow:
+	MOVQ SI, R11 // this row pair of x
+	MOVQ DI, R12 // and of dx
+	MOVQ DX, R13 // this row of dy
+	MOVQ R9, CX
+	SHRQ $4, CX
+	JZ   mbpart
+
+mbfull:
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS (R11)(R10*1), Z2
+	VMOVUPS 64(R11)(R10*1), Z3
+	VMOVUPS (R13), Z12
+	POOLLOAD
+	POOLBACK
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z1, 64(R12)
+	VMOVUPS Z2, (R12)(R10*1)
+	VMOVUPS Z3, 64(R12)(R10*1)
+	ADDQ    $128, R11
+	ADDQ    $128, R12
+	ADDQ    $64, R13
+	DECQ    CX
+	JNZ     mbfull
+
+mbpart:
+	MOVQ R9, AX
+	ANDQ $15, AX
+	JZ   mbnext
+	MOVQ      klo+48(FP), AX
+	KMOVW     AX, K6
+	MOVQ      khi+56(FP), AX
+	KMOVW     AX, K7
+	MOVQ      kout+64(FP), AX
+	KMOVW     AX, K5
+	VMOVUPS.Z (R11), K6, Z0
+	VMOVUPS.Z 64(R11), K7, Z1
+	VMOVUPS.Z (R11)(R10*1), K6, Z2
+	VMOVUPS.Z 64(R11)(R10*1), K7, Z3
+	VMOVUPS.Z (R13), K5, Z12
+	POOLLOAD
+	POOLBACK
+	MOVQ      klo+48(FP), AX
+	KMOVW     AX, K6
+	VMOVUPS   Z0, K6, (R12)
+	VMOVUPS   Z1, K7, 64(R12)
+	VMOVUPS   Z2, K6, (R12)(R10*1)
+	VMOVUPS   Z3, K7, 64(R12)(R10*1)
+
+mbnext:
+	LEAQ (SI)(R10*2), SI
+	LEAQ (DI)(R10*2), DI
+	MOVQ R9, AX
+	SHLQ $2, AX
+	ADDQ AX, DX
+	DECQ R8
+	JNZ  mbrow
+
+mbdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package coordconv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // smallCanvas is coordinate classification on a side×side canvas (every pixel a centre): the
@@ -260,10 +262,20 @@ func TestResume(t *testing.T) {
 		t.Error("the resumed run's predictions differ from the uninterrupted run's")
 	}
 
-	// A folder from before config.json existed: its result.json names the configuration.
+	// Resuming the finished run changes nothing and says so.
+	before, _ := os.ReadFile(filepath.Join(dir, "result.json"))
+	again, err := Run(context.Background(), dev, cfg, RunOptions{Dir: dir, Resume: true})
+	after, _ := os.ReadFile(filepath.Join(dir, "result.json"))
+	if !errors.Is(err, rundir.ErrFinished) || again == nil || len(again.Seeds) != 2 || !bytes.Equal(before, after) {
+		t.Errorf("resuming the finished run: %v", err)
+	}
+
+	// A folder from before config.json (and finished.json) existed: its result.json names the
+	// configuration.
 	if err := os.Remove(filepath.Join(dir, "config.json")); err != nil {
 		t.Fatal(err)
 	}
+	os.Remove(filepath.Join(dir, rundir.FinishedFile))
 	if _, err := Run(context.Background(), dev, other, RunOptions{Dir: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "lr: saved 0.01, flags 0.02") {
 		t.Errorf("resuming a folder without config.json with another learning rate: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -103,15 +104,6 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	// Written atomically: a resumed run reads them back, and a killed process must not leave
-	// half a file.
-	if err := rundir.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
-		return err
-	}
 	m := TaskMetric(r.Config.Task)
 	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s"}}
 	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds"}}
@@ -126,16 +118,20 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 		pf.Pred = append(pf.Pred, sr.Pred)
 	}
 	pf.Centres = predCentres(testCentres)
+	// Every file is written atomically, and result.json (what a resumed run reads back, with
+	// the predictions of the seeds it lists) after the others: a process killed in between
+	// leaves a result.json whose seeds all have their predictions.
+	b, err := json.Marshal(pf)
+	if err != nil {
+		return err
+	}
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
+		return err
+	}
 	if err := writeCSV(filepath.Join(dir, "results.csv"), rows); err != nil {
 		return err
 	}
 	if err := writeCSV(filepath.Join(dir, "curves.csv"), curves); err != nil {
-		return err
-	}
-	if b, err = json.Marshal(pf); err != nil {
-		return err
-	}
-	if err := rundir.WriteFileAtomic(filepath.Join(dir, "predictions.json"), b); err != nil {
 		return err
 	}
 	var table bytes.Buffer
@@ -143,6 +139,13 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 		return err
 	}
 	if err := rundir.WriteFileAtomic(filepath.Join(dir, "table.txt"), table.Bytes()); err != nil {
+		return err
+	}
+	crashpoint.Hit("save") // the tables written, result.json not yet
+	if b, err = json.MarshalIndent(r, "", "  "); err != nil {
+		return err
+	}
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, "result.json"), b); err != nil {
 		return err
 	}
 	return Plot(dir)
@@ -180,7 +183,7 @@ func Load(dir string) (*Result, error) {
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "result.json"), err)
 	}
 	return &r, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -59,21 +60,61 @@ func HoldsRun(dir string) bool {
 	return ok
 }
 
-// openRun prepares dir for cfg (see rundir): a new run gets config.json; a resumed one must
-// have been started with the same configuration, and its finished seeds (with their
-// predictions) are returned in order.
-func openRun(dir string, cfg Config, resume bool) ([]SeedResult, error) {
+// ResultFiles are the files of a finished run folder that finished.json lists (the PNGs,
+// which gaze coordconv plot redraws, are not among them).
+var ResultFiles = []string{"config.json", "result.json", "results.csv", "curves.csv", "predictions.json", "table.txt"}
+
+// identity is a run's identity: its configuration's (the seeds are part of it, and each seed's
+// θ₀ follows from it).
+func identity(cfg Config) (string, error) { return rundir.Identity(cfg, nil, nil) }
+
+// finish marks the run in dir finished.
+func finish(dir string, cfg Config) error {
+	id, err := identity(cfg)
+	if err != nil {
+		return err
+	}
+	crashpoint.Hit("finish")
+	return rundir.WriteFinished(dir, rundir.Finished{Identity: id}, ResultFiles...)
+}
+
+// openRun prepares dir for cfg (see rundir) and returns it open (holding its lock): a new run
+// gets config.json; a resumed one must have been started with the same configuration, and its
+// finished seeds (with their predictions) are returned in order. A finished run is a
+// *rundir.FinishedError (after its files are checked).
+func openRun(dir string, cfg Config, resume bool) (_ *rundir.Run, _ []SeedResult, err error) {
 	r, err := rundir.Open(dir, resume, runLayout, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer r.Close()
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if resume {
+		if f, ok, err := rundir.ReadFinished(dir); err != nil {
+			return nil, nil, err
+		} else if ok {
+			if err := f.Verify(dir); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, &rundir.FinishedError{Dir: dir, Finished: f}
+		}
+	}
 	if err := r.WriteConfig(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !resume {
-		return nil, nil
+		return r, nil, nil
 	}
+	done, err := finishedSeeds(dir, cfg)
+	return r, done, err
+}
+
+// finishedSeeds reads back the seeds a resumed run finished (with their predictions), in order,
+// and removes a finished seed's checkpoint that a killed process left behind.
+func finishedSeeds(dir string, cfg Config) ([]SeedResult, error) {
 	prev, err := Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil // no seed finished yet

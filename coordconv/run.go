@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // Config is one experiment: a task, a split, a model and its training recipe, run for each seed.
@@ -127,7 +128,12 @@ type Result struct {
 	Device string       `json:"device"`
 }
 
-// Validate reports an impossible configuration.
+// MaxEpochs bounds a run's epochs (a typo of a few extra digits is refused, not run for a year).
+const MaxEpochs = 1_000_000
+
+// Validate reports an impossible configuration, naming the flag, before anything is created on
+// disk: the optimizer's settings and the model's options included, which a run would otherwise
+// only find wrong when it builds its first model.
 func (c Config) Validate() error {
 	if _, err := ParseTask(string(c.Task)); err != nil {
 		return err
@@ -135,11 +141,31 @@ func (c Config) Validate() error {
 	if c.Model != "coordconv" && c.Model != "conv" {
 		return fmt.Errorf("unknown model %q (want coordconv or conv)", c.Model)
 	}
-	if c.Batch < 1 || c.Epochs < 1 || len(c.Seeds) == 0 {
-		return fmt.Errorf("batch %d, epochs %d and the number of seeds %d must be ≥ 1", c.Batch, c.Epochs, len(c.Seeds))
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case c.Batch < 1:
+		return fmt.Errorf("--batch %d must be ≥ 1", c.Batch)
+	case c.Epochs < 1 || c.Epochs > MaxEpochs:
+		return fmt.Errorf("--epochs %d must be in [1, %d]", c.Epochs, MaxEpochs)
+	case len(c.Seeds) == 0:
+		return fmt.Errorf("--seeds 0 must be ≥ 1")
+	case c.Subsample < 0:
+		return fmt.Errorf("--subsample %d must be ≥ 0", c.Subsample)
+	case !(c.LR > 0) || !finite(c.LR):
+		return fmt.Errorf("--lr %v: the learning rate must be a finite number > 0", c.LR)
+	case !(c.L2 >= 0) || !finite(c.L2):
+		return fmt.Errorf("--l2 %v must be a finite number ≥ 0", c.L2)
+	case !(c.Beta2 >= 0 && c.Beta2 < 1):
+		return fmt.Errorf("--beta2 %v must be a finite number in [0, 1)", c.Beta2)
+	case c.Split == "uniform" && !(c.TestFrac > 0 && c.TestFrac < 1):
+		return fmt.Errorf("--test-frac %v must be a number in (0, 1)", c.TestFrac)
+	case !(c.Opts.Interm >= 0) || !finite(c.Opts.Interm):
+		return fmt.Errorf("--interm %v must be a finite number ≥ 0", c.Opts.Interm)
+	case c.Opts.Mul < 0 || c.Opts.FS < 0:
+		return fmt.Errorf("--mul %d and --fs %d must be ≥ 1", c.Opts.Mul, c.Opts.FS)
 	}
-	if c.Subsample < 0 {
-		return fmt.Errorf("subsample %d must be ≥ 0", c.Subsample)
+	if _, err := NewSpec(c.Task, c.Model, c.Opts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -173,8 +199,9 @@ func every(c []Centre, k int) []Centre {
 
 // Run trains the configured model once per seed on dev. When ctx is cancelled, the result holds
 // the seeds done and the epochs finished of the interrupted one, alongside the error; with
-// opts.Dir, they are saved there too, and opts.Resume continues them later.
-func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (*Result, error) {
+// opts.Dir, they are saved there too, and opts.Resume continues them later. Resuming a
+// finished run returns its result with a *rundir.FinishedError, and changes nothing.
+func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (_ *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,9 +211,16 @@ func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (*
 	}
 	res := &Result{Config: cfg, Train: train.Len(), Test: test.Len(), Device: dev.Name()}
 	if opts.Dir != "" {
-		if res.Seeds, err = openRun(opts.Dir, cfg, opts.Resume); err != nil {
+		var r *rundir.Run
+		r, res.Seeds, err = openRun(opts.Dir, cfg, opts.Resume)
+		if errors.Is(err, rundir.ErrFinished) {
+			done, lerr := Load(opts.Dir)
+			return done, errors.Join(err, lerr)
+		}
+		if err != nil {
 			return nil, err
 		}
+		defer func() { err = errors.Join(err, r.Close()) }()
 	}
 	for _, seed := range cfg.Seeds[len(res.Seeds):] {
 		ck := ""
@@ -209,6 +243,16 @@ func Run(ctx context.Context, dev engine.Device, cfg Config, opts RunOptions) (*
 		}
 		if err != nil {
 			return res, fmt.Errorf("seed %d: %w", seed, err)
+		}
+	}
+	if opts.Dir != "" {
+		// The result files once more: a run killed while writing them after its last seed
+		// finishes them here (the same files an uninterrupted run writes).
+		if err := res.Save(opts.Dir, test.Centres); err != nil {
+			return res, fmt.Errorf("writing %s: %w", opts.Dir, err)
+		}
+		if err := finish(opts.Dir, cfg); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
@@ -277,12 +321,7 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	}
 	tr.OnEpoch = func(info engine.EpochInfo) error {
 		p.trainSecs += info.Seconds
-		trm, err := ev.metric(train, nil)
-		if err != nil {
-			return err
-		}
-		var pred [][]float32
-		tem, err := ev.metric(test, &pred)
+		trm, tem, pred, err := epochMetrics(ev, train, test)
 		if err != nil {
 			return err
 		}
@@ -319,6 +358,16 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 		return nil, err
 	}
 	return sr, nil
+}
+
+// epochMetrics evaluates the metric over the training and test sets after an epoch, with the
+// predictions kept for the plots. (A variable: tests script the metrics an epoch reports.)
+var epochMetrics = func(ev *evaluator, train, test *Examples) (trm, tem float64, pred [][]float32, err error) {
+	if trm, err = ev.metric(train, nil); err != nil {
+		return 0, 0, nil, err
+	}
+	tem, err = ev.metric(test, &pred)
+	return trm, tem, pred, err
 }
 
 // evaluator computes a task's metric over a set from the model's outputs, in inference mode.

@@ -63,7 +63,10 @@ func Sweep(ctx context.Context, dev engine.Device, base Config, o SweepOptions) 
 					progress = func(seed uint64, e EpochResult) { o.Progress(name, seed, e) }
 				}
 				res, err := Run(ctx, dev, cfg, RunOptions{Dir: dir, Resume: resume, Progress: progress})
-				if errors.Is(err, context.Canceled) || errors.Is(err, rundir.ErrMismatch) {
+				if errors.Is(err, rundir.ErrFinished) && res != nil {
+					err = nil // done in an earlier sweep: read back
+				}
+				if errors.Is(err, context.Canceled) || errors.Is(err, rundir.ErrMismatch) || errors.Is(err, rundir.ErrLocked) {
 					return nil, nil, fmt.Errorf("%s: %w", name, err)
 				}
 				if o.Finished != nil {

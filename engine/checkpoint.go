@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
 	"os"
 
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -21,7 +23,9 @@ import (
 //	if any) | extra state (Trainer.Extra, length in the header) | uint32 CRC-32 of all before
 //
 // The file is written to a temporary name, synced and renamed, so a crash leaves either the old
-// checkpoint or the new one, never half of one.
+// checkpoint or the new one, never half of one. Before that, the run's streams (Trainer.Streams)
+// are committed, and the header records each one's rows, length and checksum: a resumed run
+// finds its files exactly as the checkpoint left them, or is told which one is not.
 const (
 	ckMagic   = "GAZECKPT"
 	ckVersion = 1
@@ -44,16 +48,22 @@ type ckHeader struct {
 	EpochCount int       `json:"epoch_count"`
 	EpochTime  float64   `json:"epoch_time"`
 	ExtraLen   int       `json:"extra_len,omitempty"`
+	// Streams is the state of the run's streams (null when the trainer has no registry, or the
+	// checkpoint predates stream records).
+	Streams []rundir.StreamState `json:"streams"`
+	// LastEpoch is the last finished epoch's summary, so a run resumed after its last
+	// checkpoint finishes with the numbers that epoch had.
+	LastEpoch *EpochInfo `json:"last_epoch,omitempty"`
 }
 
-// SaveCheckpoint writes θ, the running statistics, the optimizer state and the iteration.
-// The shuffling order and dropout masks derive from (seed, iteration), so that is all the
-// random state there is.
+// SaveCheckpoint writes θ, the running statistics, the optimizer state and the iteration,
+// after committing the run's streams, whose states it records. The shuffling order and dropout
+// masks derive from (seed, iteration), so that is all the random state there is.
 func (t *Trainer) SaveCheckpoint(path string) error {
 	m := t.Model
 	h := ckHeader{Model: m.Name, D: m.Arena.D, Iter: t.Iter, Seed: t.Cfg.Seed, Batch: t.Cfg.Batch,
 		Opt: t.Opt.Cfg, OptT: t.Opt.T, HasS1: t.Opt.S1 != nil, HasS2: t.Opt.S2 != nil,
-		EpochLoss: t.epochLoss, EpochCount: t.epochCount, EpochTime: t.epochTime}
+		EpochLoss: t.epochLoss, EpochCount: t.epochCount, EpochTime: t.epochTime, LastEpoch: t.lastEpoch}
 	if m.Arena.Stats != nil {
 		h.S = m.Arena.Stats.Len()
 	}
@@ -72,6 +82,12 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		}
 		h.ExtraLen = len(extra)
 	}
+	// Every row the checkpoint stands for is on disk before the checkpoint is.
+	streams, err := t.Streams.Commit()
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	h.Streams = streams
 	hj, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -104,9 +120,11 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint %s: reading device state: %w", path, err)
 	}
 	binary.Write(&buf, binary.LittleEndian, crc32.ChecksumIEEE(buf.Bytes()))
+	crashpoint.Hit("before-checkpoint") // streams committed, checkpoint not yet written
 	if err := rundir.WriteFileAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	crashpoint.Hit("checkpoint")
 	t.lastCkIter, t.lastCkPath = t.Iter, path
 	return nil
 }
@@ -127,16 +145,21 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	if err := t.restoreDevice(path, h, payload); err != nil {
 		return err
 	}
+	// The streams' records go first: the extra state (an LCA recorder) reopens its files.
+	t.Streams.Restore(h.Streams)
 	if t.Extra != nil {
 		extra := make([]byte, h.ExtraLen)
-		io.ReadFull(payload, extra)
+		if _, err := io.ReadFull(payload, extra); err != nil {
+			return badCheckpoint(path, "extra state: %v", err)
+		}
 		if err := t.Extra.LoadState(extra); err != nil {
-			return badCheckpoint(path, "%v", err)
+			return fmt.Errorf("resuming from %s: %w", path, err)
 		}
 	}
 	t.Iter, t.Opt.T = h.Iter, h.OptT
 	t.epochLoss, t.epochCount, t.epochTime = h.EpochLoss, h.EpochCount, h.EpochTime
 	t.lastCkIter, t.lastCkPath = h.Iter, path
+	t.lastEpoch = h.LastEpoch
 	return nil
 }
 
@@ -161,18 +184,29 @@ func readCheckpoint(path string) (ckHeader, *bytes.Reader, error) {
 	}
 	r := bytes.NewReader(body[len(ckMagic):])
 	var ver, hl uint32
-	binary.Read(r, binary.LittleEndian, &ver)
-	binary.Read(r, binary.LittleEndian, &hl)
+	if err := binary.Read(r, binary.LittleEndian, &ver); err != nil {
+		return h, nil, badCheckpoint(path, "version: %v", err)
+	}
+	if err := binary.Read(r, binary.LittleEndian, &hl); err != nil {
+		return h, nil, badCheckpoint(path, "header length: %v", err)
+	}
 	if ver != ckVersion {
 		return h, nil, badCheckpoint(path, "version %d, this gaze reads version %d", ver, ckVersion)
 	}
-	if int(hl) > r.Len() {
+	if int64(hl) > int64(r.Len()) {
 		return h, nil, badCheckpoint(path, "header length %d exceeds the file", hl)
 	}
 	hj := make([]byte, hl)
-	io.ReadFull(r, hj)
+	if _, err := io.ReadFull(r, hj); err != nil {
+		return h, nil, badCheckpoint(path, "header: %v", err)
+	}
 	if err := json.Unmarshal(hj, &h); err != nil {
 		return h, nil, badCheckpoint(path, "header: %v", err)
+	}
+	// The sizes in the header decide how much is read: a negative one (a forged or damaged
+	// header whose checksum was recomputed) would read short and leave values unset.
+	if h.D < 0 || h.S < 0 || h.V < 0 || h.ExtraLen < 0 || h.Iter < 0 || h.OptT < 0 {
+		return h, nil, badCheckpoint(path, "header has a negative size (d %d, s %d, v %d, extra %d, iteration %d, optimizer step %d)", h.D, h.S, h.V, h.ExtraLen, h.Iter, h.OptT)
 	}
 	return h, r, nil
 }
@@ -229,23 +263,39 @@ func (t *Trainer) payloadLen(h ckHeader) int {
 // the optimised variables and the optimizer state.
 func (t *Trainer) restoreDevice(path string, h ckHeader, r *bytes.Reader) error {
 	m, oa := t.Model, t.Opt.arena
-	host := make([]float32, max(h.D, h.S, oa.D))
-	get := func(b Buffer, n int) {
-		readFloats(r, host[:n])
-		m.Dev.Upload(b, host[:n])
+	// Every array is read whole before anything is uploaded: a short read is an error, never
+	// a device buffer left partly at its old values.
+	type upload struct {
+		b    Buffer
+		vals []float32
 	}
-	get(m.Arena.Theta, h.D)
+	var ups []upload
+	get := func(what string, b Buffer, n int) error {
+		v := make([]float32, n)
+		if err := readFloats(r, v); err != nil {
+			return badCheckpoint(path, "%s: %v", what, err)
+		}
+		ups = append(ups, upload{b, v})
+		return nil
+	}
+	errs := []error{get("θ", m.Arena.Theta, h.D)}
 	if h.S > 0 {
-		get(m.Arena.Stats, h.S)
+		errs = append(errs, get("running statistics", m.Arena.Stats, h.S))
 	}
 	if h.V > 0 {
-		get(oa.Theta, h.V)
+		errs = append(errs, get("optimised variables", oa.Theta, h.V))
 	}
 	if h.HasS1 {
-		get(t.Opt.S1, oa.D)
+		errs = append(errs, get("optimizer state", t.Opt.S1, oa.D))
 	}
 	if h.HasS2 {
-		get(t.Opt.S2, oa.D)
+		errs = append(errs, get("optimizer state", t.Opt.S2, oa.D))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, u := range ups {
+		m.Dev.Upload(u.b, u.vals)
 	}
 	if err := m.Dev.Sync(); err != nil {
 		return badCheckpoint(path, "%v", err)
@@ -261,10 +311,17 @@ func writeFloats(w *bytes.Buffer, v []float32) {
 	}
 }
 
-func readFloats(r *bytes.Reader, v []float32) {
-	var b [4]byte
-	for i := range v {
-		io.ReadFull(r, b[:])
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[:]))
+// readFloats reads len(v) little-endian float32 values; fewer is io.ErrUnexpectedEOF.
+func readFloats(r *bytes.Reader, v []float32) error {
+	b := make([]byte, 4*len(v))
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("%d values: %w", len(v), err)
 	}
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return nil
 }

@@ -1,13 +1,18 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // rewriteCheckpoint returns a copy of a checkpoint file with its header edited by edit, its
@@ -75,6 +80,10 @@ func TestCheckpointHeaderChecks(t *testing.T) {
 		{"extra", "extra state", rewriteCheckpoint(t, good, func(h map[string]any) { h["extra_len"] = 4 },
 			func(p []byte) []byte { return append(p, 1, 2, 3, 4) })},
 		{"payload", "payload is", rewriteCheckpoint(t, good, nil, func(p []byte) []byte { return p[:len(p)-4] })},
+		// A negative size makes the payload-size check pass on a file 4 bytes short: the last
+		// value of θ (or of the optimizer state) would be read from nothing.
+		{"negative extra", "negative size", rewriteCheckpoint(t, good, func(h map[string]any) { h["extra_len"] = -4 },
+			func(p []byte) []byte { return p[:len(p)-4] })},
 	}
 	bad := filepath.Join(t.TempDir(), "bad.ckpt")
 	for _, c := range cases {
@@ -89,5 +98,57 @@ func TestCheckpointHeaderChecks(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), bad)):
 			t.Errorf("%s: error %v, want one naming %s and saying %q", c.name, err, bad, c.want)
 		}
+	}
+}
+
+// fakeStream is a stream that reports a fixed state and checks, when committed, that the
+// checkpoint it belongs to is not written yet.
+type fakeStream struct {
+	t       *testing.T
+	ck      string
+	state   rundir.StreamState
+	commits int
+}
+
+func (f *fakeStream) Commit() (rundir.StreamState, error) {
+	f.commits++
+	if b, err := os.ReadFile(f.ck); err == nil && strings.Contains(string(b), fmt.Sprintf(`"rows":%d`, f.state.Rows)) {
+		f.t.Errorf("the stream is committed after the checkpoint that records it")
+	}
+	return f.state, nil
+}
+
+// Every checkpoint commits the trainer's streams before it is written and records their states
+// and the last epoch; LoadCheckpoint hands the records back to the registry.
+func TestCheckpointCommitsStreams(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "run.ckpt")
+	tr, _ := newRun(t, specs[0], ck)
+	reg := rundir.NewStreams()
+	fs := &fakeStream{t: t, ck: ck}
+	reg.Add(fs)
+	tr.Streams = reg
+	tr.OnStep = func(s engine.StepInfo) {
+		fs.state = rundir.StreamState{File: "m.csv", Rows: s.Iter + 1, Bytes: int64(10 * (s.Iter + 1)), CRC: uint32(s.Iter)}
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// 12 iterations: checkpoints at 3, 4 (epoch), 6, 8 (epoch), 9, 12 (epoch).
+	if fs.commits != 6 {
+		t.Errorf("%d commits, want one per checkpoint (6)", fs.commits)
+	}
+	last := tr.LastEpoch()
+	fresh, _ := newRun(t, specs[0], "")
+	reg2 := rundir.NewStreams()
+	fresh.Streams = reg2
+	if err := fresh.LoadCheckpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	how, st, err := reg2.Lookup("/x/m.csv")
+	if how != rundir.Recorded || err != nil || st.Rows != 12 || st.Bytes != 120 || st.CRC != 11 {
+		t.Errorf("restored record: %v %+v %v", how, st, err)
+	}
+	if got := fresh.LastEpoch(); got == nil || last == nil || *got != *last || got.Epoch != 3 || got.Iter != 12 {
+		t.Errorf("last epoch restored as %+v, want %+v", got, last)
 	}
 }

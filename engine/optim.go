@@ -53,37 +53,54 @@ func (c *OptConfig) defaults() {
 	}
 }
 
-// Validate reports an impossible configuration.
+// Validate reports an impossible configuration, naming the command-line flag of the field: no
+// value that is not a finite number passes (a NaN compares false with every bound, so every
+// check is written to fail on it).
 func (c OptConfig) Validate() error {
 	switch c.Kind {
 	case "sgd", "adam":
 	default:
 		return fmt.Errorf("unknown optimizer %q (want sgd or adam)", c.Kind)
 	}
-	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
-		return fmt.Errorf("learning rate %v must be a positive number", c.LR)
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case !(c.LR > 0) || !finite(c.LR):
+		return fmt.Errorf("--lr %v: the learning rate must be a finite number > 0", c.LR)
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("--momentum %v: must be a finite number in [0, 1)", c.Momentum)
+	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
+		return fmt.Errorf("--weight-decay %v: must be a finite number ≥ 0", c.WeightDecay)
+	case !(c.Gamma >= 0) || !finite(c.Gamma):
+		return fmt.Errorf("--lr-gamma %v: must be a finite number > 0", c.Gamma)
 	}
-	if c.Momentum < 0 || c.Momentum >= 1 {
-		return fmt.Errorf("momentum %v must be in [0, 1)", c.Momentum)
-	}
-	if c.Kind == "adam" && (c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || c.Eps <= 0) {
-		return fmt.Errorf("adam needs β1, β2 in [0, 1) and eps > 0, got %v, %v, %v", c.Beta1, c.Beta2, c.Eps)
-	}
-	if c.WeightDecay < 0 {
-		return fmt.Errorf("weight decay %v must be ≥ 0", c.WeightDecay)
+	if c.Kind == "adam" {
+		switch {
+		case !(c.Beta1 >= 0 && c.Beta1 < 1):
+			return fmt.Errorf("--beta1 %v: must be a finite number in [0, 1)", c.Beta1)
+		case !(c.Beta2 >= 0 && c.Beta2 < 1):
+			return fmt.Errorf("--beta2 %v: must be a finite number in [0, 1)", c.Beta2)
+		case !(c.Eps > 0) || !finite(c.Eps):
+			return fmt.Errorf("--eps %v: must be a finite number > 0", c.Eps)
+		}
 	}
 	if !slices.IsSorted(c.Milestones) {
-		return fmt.Errorf("learning-rate milestones %v must be increasing", c.Milestones)
+		return fmt.Errorf("--lr-milestones %v: the milestones must be increasing", c.Milestones)
 	}
 	for _, g := range c.Groups {
 		if len(g.Layers) == 0 {
 			return fmt.Errorf("a parameter-group override names no layers")
 		}
-		if g.LR != nil && !(*g.LR >= 0) {
-			return fmt.Errorf("group %v: learning rate %v must be ≥ 0", g.Layers, *g.LR)
+		if g.LR != nil && (!(*g.LR >= 0) || !finite(*g.LR)) {
+			return fmt.Errorf("--layer-lr %s=%v: the learning rate must be a finite number ≥ 0", g.Layers[0], *g.LR)
 		}
-		if g.Momentum != nil && (*g.Momentum < 0 || *g.Momentum >= 1) {
-			return fmt.Errorf("group %v: momentum %v must be in [0, 1)", g.Layers, *g.Momentum)
+		if g.LRScale != nil && (!(*g.LRScale >= 0) || !finite(*g.LRScale)) {
+			return fmt.Errorf("group %v: learning-rate scale %v must be a finite number ≥ 0", g.Layers, *g.LRScale)
+		}
+		if g.Momentum != nil && !(*g.Momentum >= 0 && *g.Momentum < 1) {
+			return fmt.Errorf("--layer-momentum %s=%v: must be a finite number in [0, 1)", g.Layers[0], *g.Momentum)
+		}
+		if g.FromIter < 0 {
+			return fmt.Errorf("group %v: iteration %d must be ≥ 0", g.Layers, g.FromIter)
 		}
 	}
 	return nil

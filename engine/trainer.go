@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gazeml/gaze/engine/data"
+	"github.com/gazeml/gaze/internal/crashpoint"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // TrainConfig configures a training run.
@@ -105,6 +107,10 @@ type Trainer struct {
 	// Extra, when set, adds its state to every checkpoint (an LCA run's accumulators), so a
 	// resumed run restores it together with θ, atomically.
 	Extra CheckpointExtra
+	// Streams, when set, are the files the run appends to (metrics, LCA rows): every checkpoint
+	// commits them first and records their states, and LoadCheckpoint hands those records back
+	// to the registry, against which the reopened files are verified (see rundir.Streams).
+	Streams *rundir.Streams
 
 	// Iter is the number of completed iterations; a checkpoint restores it.
 	Iter int
@@ -115,6 +121,7 @@ type Trainer struct {
 	epochTime  float64 // seconds spent in this epoch before the current process
 	lastCkIter int
 	lastCkPath string
+	lastEpoch  *EpochInfo // the last finished epoch (kept in checkpoints)
 
 	prev  Buffer
 	order []int
@@ -202,6 +209,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if err := t.reportStep(info, total); err != nil {
 			return err
 		}
+		crashpoint.Hit("step")
 		if t.Iter%spe == 0 {
 			err = t.endEpoch(epoch)
 		} else if t.Cfg.Checkpoint != "" && t.Cfg.CheckpointEvery > 0 && t.Iter%t.Cfg.CheckpointEvery == 0 {
@@ -360,6 +368,7 @@ func (t *Trainer) endEpoch(epoch int) error {
 	}
 	t.epochLoss, t.epochCount, t.epochTime = 0, 0, 0
 	t.clock.epochStart = time.Now()
+	t.lastEpoch = &info
 	if t.OnEpoch != nil {
 		if err := t.OnEpoch(info); err != nil {
 			return err
@@ -393,6 +402,39 @@ func (t *Trainer) stopCancelled(err error) error {
 // checkpoint writes the configured checkpoint; every checkpoint Run writes goes through here.
 func (t *Trainer) checkpoint() error {
 	return t.SaveCheckpoint(t.Cfg.Checkpoint)
+}
+
+// Checkpoint writes the configured checkpoint now, as Run does: a run writes one before its
+// first step, so that a resumed run always has a state to verify its files against.
+func (t *Trainer) Checkpoint() error {
+	if t.Cfg.Checkpoint == "" {
+		return errors.New("trainer: no checkpoint file configured")
+	}
+	return t.checkpoint()
+}
+
+// LastEpoch is the summary of the last finished epoch (restored by LoadCheckpoint), or nil
+// before the first one.
+func (t *Trainer) LastEpoch() *EpochInfo { return t.lastEpoch }
+
+// CheckpointBytes is the size of this trainer's checkpoints, with extra bytes of extra state,
+// not counting the header (a few kilobytes at most).
+func (t *Trainer) CheckpointBytes(extra int) int64 {
+	m, oa := t.Model, t.Opt.arena
+	n := int64(m.Arena.D)
+	if m.Arena.Stats != nil {
+		n += int64(m.Arena.Stats.Len())
+	}
+	if oa != m.Arena {
+		n += int64(oa.D)
+	}
+	if t.Opt.S1 != nil {
+		n += int64(oa.D)
+	}
+	if t.Opt.S2 != nil {
+		n += int64(oa.D)
+	}
+	return 4*n + int64(extra) + 4
 }
 
 func (t *Trainer) expand() error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -110,8 +112,14 @@ func (s *Spec) Validate() error {
 	if s.Batch < 1 || s.Epochs < 1 {
 		return fmt.Errorf("batch %d and epochs %d must be ≥ 1", s.Batch, s.Epochs)
 	}
-	if s.L2 < 0 || s.TrainN < 0 || s.BaselineLR < 0 {
-		return fmt.Errorf("--l2 %v, --train-n %d and --baseline-lr %v must be ≥ 0", s.L2, s.TrainN, s.BaselineLR)
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case !(s.L2 >= 0) || !finite(s.L2):
+		return fmt.Errorf("--l2 %v must be a finite number ≥ 0", s.L2)
+	case s.TrainN < 0:
+		return fmt.Errorf("--train-n %d must be ≥ 0", s.TrainN)
+	case !(s.BaselineLR >= 0) || !finite(s.BaselineLR):
+		return fmt.Errorf("--baseline-lr %v must be a finite number ≥ 0", s.BaselineLR)
 	}
 	if !(s.Global > 0 && s.Global <= 1) {
 		return fmt.Errorf("global baseline %v must be in (0, 1]", s.Global)
@@ -346,6 +354,13 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 	if err != nil {
 		return res, false, err
 	}
+	// One process per point (the points of a sweep run as separate jobs sharing its folder):
+	// a job retried while the first still runs is refused, naming it.
+	lock, err := rundir.AcquireLock(strings.TrimSuffix(pointPath(dir, p), ".json")+".lock", fmt.Sprintf("point %d (%s) of %s", p.Index, p.Name(), dir))
+	if err != nil {
+		return res, false, err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
 	if old, done, err := previousResult(dir, p, opt.RetryFailed); err != nil || done {
 		return old, done, err
 	}
@@ -560,6 +575,7 @@ func (pt *pointTraining) save(dir string) error {
 	if err := rundir.WriteNew(pointPath(dir, pt.p), append(b, '\n')); err != nil {
 		return err
 	}
+	crashpoint.Hit("point-saved")
 	if pt.ck != "" {
 		os.Remove(pt.ck)
 		os.Remove(pt.hist)
@@ -609,10 +625,11 @@ type SweepStats struct {
 
 // Sweep runs every unfinished point of spec in dir, opt.Parallel at a time. A point that
 // diverges is recorded as failed and the sweep goes on; any other error stops it (running
-// points finish or checkpoint first).
+// points finish or checkpoint first). The spec is checked against the data and the model
+// (every d ≤ D, the projections' memory) before the folder is created.
 func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats, error) {
 	var st SweepStats
-	if err := InitSweep(dir, spec); err != nil {
+	if err := spec.Validate(); err != nil {
 		return st, err
 	}
 	ld, err := loadData(spec, opt.DataDir, opt.logf)
@@ -621,6 +638,9 @@ func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats,
 	}
 	D, err := preflight(spec, opt, ld)
 	if err != nil {
+		return st, err
+	}
+	if err := InitSweep(dir, spec); err != nil {
 		return st, err
 	}
 	pts := spec.Points()

@@ -34,6 +34,9 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	if a, b, err = ParseRange(o.Iters, meta.T); err != nil {
 		return "", 0, 0, err
 	}
+	if err := checkTrajectory(dir, meta); err != nil {
+		return "", 0, 0, err
+	}
 	if _, err := checkWeights(dir, meta, a, b); err != nil {
 		return "", 0, 0, err
 	}

@@ -20,6 +20,7 @@ package lca
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gazeml/gaze/engine"
 )
@@ -222,6 +223,47 @@ func PerClassBytes(d, classes, sets int) int64 {
 
 // Restart forgets the cached start gradient (after θ was changed other than by Step).
 func (it *Integrator) Restart() { it.haveStart = false }
+
+// Start returns the cached start of the next step — every group's loss and gradient at its
+// θ_t, whole sets and classes in a fixed order — ok false when there is none: what a checkpoint
+// keeps, so that a resumed run evaluates exactly the gradients an uninterrupted one does.
+func (it *Integrator) Start() (losses []float64, grads [][]float64, ok bool) {
+	if !it.haveStart {
+		return nil, nil, false
+	}
+	it.each(func(g *group) {
+		losses = append(losses, g.loss0)
+		grads = append(grads, slices.Clone(g.g0))
+	})
+	return losses, grads, true
+}
+
+// StartGroups is the number of groups Start returns (for the size of a checkpoint).
+func (it *Integrator) StartGroups() int {
+	n := 0
+	it.each(func(*group) { n++ })
+	return n
+}
+
+// SetStart restores a start that Start returned.
+func (it *Integrator) SetStart(losses []float64, grads [][]float64) error {
+	if n := it.StartGroups(); len(losses) != n || len(grads) != n {
+		return fmt.Errorf("start of %d losses and %d gradients, want %d", len(losses), len(grads), n)
+	}
+	for _, g := range grads {
+		if len(g) != it.d {
+			return fmt.Errorf("start gradient of %d values, want %d", len(g), it.d)
+		}
+	}
+	k := 0
+	it.each(func(g *group) {
+		g.loss0 = losses[k]
+		copy(g.g0, grads[k])
+		k++
+	})
+	it.haveStart = true
+	return nil
+}
 
 // ClassCounts are the examples of each class in set k (nil without per-class LCA).
 func (it *Integrator) ClassCounts(k int) []int {

@@ -41,10 +41,15 @@ type Meta struct {
 	LCASeed     uint64 `json:"lca_seed"`
 	LCASet      string `json:"lca_set"` // in words, for the report
 	Computed    bool   `json:"lca_computed"`
-	Outputs     struct {
+	// Outputs are the optional T × D files: lca.npy is written online, or for an offline run by
+	// every part (and joined by merge); weights.npy by the training run.
+	Outputs struct {
 		LCA     bool `json:"lca"`
 		Weights bool `json:"weights"`
 	} `json:"outputs"`
+	// Identity is the training run's identity (its config.json's): every part computed from the
+	// run carries it, and merge, compute and report refuse files of another run.
+	Identity string `json:"identity,omitempty"`
 	// Indices names the file of the LCA set's examples (int64 indices into the training set as
 	// loaded, before the held-out split: for MNIST the order of the IDX files), in the set's
 	// order; HeldOutIndices the held-out split's. Offline computation reads the same files.
@@ -105,13 +110,17 @@ func (m *Meta) CheckArena(a *engine.Arena) error {
 	return nil
 }
 
-// WriteMeta writes dir/meta.json atomically.
-func WriteMeta(dir string, m *Meta) error {
+// WriteMeta writes dir/meta.json atomically (or, given a path, that file).
+func WriteMeta(dir string, m *Meta, path ...string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return rundir.WriteFileAtomic(filepath.Join(dir, MetaFile), append(b, '\n'))
+	to := filepath.Join(dir, MetaFile)
+	if len(path) > 0 {
+		to = path[0]
+	}
+	return rundir.WriteFileAtomic(to, append(b, '\n'))
 }
 
 // ReadMeta reads dir/meta.json.

@@ -2,6 +2,7 @@ package lca
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,8 +13,11 @@ import (
 	"strings"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
+	"github.com/gazeml/gaze/internal/rundir"
+	"github.com/gazeml/gaze/train"
 )
 
 // ParseRange parses "a:b" (either side may be empty: the run's start or end) into [a, b).
@@ -41,11 +45,15 @@ func ParseRange(s string, T int) (int, int, error) {
 }
 
 // Compute runs LCA offline for iterations [a, b) of a run saved with weights.npy, writing a part
-// directory out (with its own meta.json). m is the run's model rebuilt, it an integrator on m
-// over the run's sets.
-func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, out string) error {
+// directory out (with its own meta.json, carrying the run's identity, and finished.json). m is
+// the run's model rebuilt, it an integrator on m over the run's sets. The trajectory must be the
+// run's: its first row is θ₀, which with config.json gives the identity meta.json records.
+func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, out string) (err error) {
 	if err := meta.CheckArena(m.Arena); err != nil {
 		return fmt.Errorf("%s: %w", run, err)
+	}
+	if err := checkTrajectory(run, meta); err != nil {
+		return err
 	}
 	off, err := checkWeights(run, meta, a, b)
 	if err != nil {
@@ -57,6 +65,15 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
+	}
+	// One process per part: two computes of the same range would interleave their rows.
+	lock, err := rundir.AcquireLock(filepath.Join(out, rundir.LockFile), out)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	if _, err := os.Stat(filepath.Join(out, MetaFile)); err == nil {
+		return fmt.Errorf("%s already holds computed LCA; remove it or choose another --out", out)
 	}
 	f, err := os.Open(wpath)
 	if err != nil {
@@ -88,6 +105,7 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 		if err := rec.Record(t, t/spe, math.NaN(), before, m.Arena.Theta); err != nil {
 			return errors.Join(err, rec.Close())
 		}
+		crashpoint.Hit("compute")
 		dev.Copy(before, m.Arena.Theta)
 	}
 	if err := rec.Close(); err != nil {
@@ -97,7 +115,51 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 	part.Iters = [2]int{a, b}
 	part.Computed = true
 	part.Outputs.Weights = false
-	return WriteMeta(out, &part)
+	if err := WriteMeta(out, &part); err != nil {
+		return err
+	}
+	return rundir.WriteFinished(out, rundir.Finished{Identity: meta.Identity, Iterations: b - a}, RunFiles...)
+}
+
+// checkTrajectory checks that the run's config.json and the first row of its weights.npy (θ₀)
+// give the identity its meta.json records: a trajectory or configuration of another run (same
+// model, another seed) is refused, naming the file. Runs written before identities are
+// accepted as they are.
+func checkTrajectory(run string, meta *Meta) error {
+	if meta.Identity == "" {
+		return nil
+	}
+	cpath := filepath.Join(run, "config.json")
+	cfg, err := os.ReadFile(cpath)
+	if err != nil {
+		return fmt.Errorf("%s: the run's configuration is needed to check its identity: %w", run, err)
+	}
+	var saved struct {
+		Identity string `json:"identity"`
+	}
+	if err := json.Unmarshal(cfg, &saved); err != nil {
+		return fmt.Errorf("%s: %w", cpath, err)
+	}
+	if saved.Identity != meta.Identity {
+		return rundir.IdentityMismatch(filepath.Join(run, MetaFile), meta.Identity, saved.Identity)
+	}
+	wpath := filepath.Join(run, WeightsFile)
+	theta0, err := npy.Read(wpath, 0, 1)
+	if err != nil {
+		return fmt.Errorf("offline LCA needs the trajectory (train with --save-weights): %w", err)
+	}
+	row := make([]float32, len(theta0.Data))
+	for i, v := range theta0.Data {
+		row[i] = float32(v)
+	}
+	id, err := rundir.Identity(json.RawMessage(cfg), train.IdentitySkip(specMutable...), train.Float32Bytes(row))
+	if err != nil {
+		return err
+	}
+	if id != meta.Identity {
+		return fmt.Errorf("%s: its first row is not this run's θ₀ (with config.json it gives identity %s, the run's is %s): the trajectory belongs to another run", wpath, id, meta.Identity)
+	}
+	return nil
 }
 
 // checkWeights checks that the run's weights.npy holds θ for iterations a..b and returns the
@@ -121,18 +183,36 @@ func checkWeights(run string, meta *Meta, a, b int) (int, error) {
 }
 
 // Merge joins part directories written by Compute into the run directory: the ranges must
-// tile an interval without gaps or overlaps (no duplicated boundary rows). Existing computed
-// LCA in the run is never overwritten.
-func Merge(run string, parts []string) error {
+// tile an interval without gaps or overlaps (no duplicated boundary rows), and every part must
+// carry the run's identity and its files be those it finished with. Existing computed LCA in
+// the run is never overwritten. The run's finished.json is rewritten for the merged files.
+func Merge(run string, parts []string) (err error) {
 	meta, err := ReadMeta(run)
 	if err != nil {
 		return err
+	}
+	lock, err := rundir.AcquireLock(filepath.Join(run, rundir.LockFile), run)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	fin, finished, err := rundir.ReadFinished(run)
+	if err != nil {
+		return err
+	}
+	if meta.Identity != "" && !finished {
+		return fmt.Errorf("%s: the training run is not finished (no %s): continue it with gaze lca train --resume before merging", run, rundir.FinishedFile)
 	}
 	if meta.Computed {
 		return fmt.Errorf("%s already holds computed LCA (iterations %d:%d); merge into a copy of the run", run, meta.Iters[0], meta.Iters[1])
 	}
 	if len(parts) == 0 {
 		return errors.New("no part directories to merge")
+	}
+	// The run's files merge keeps must be those it finished with; the ones it replaces may be
+	// anything (a merge killed between its renames left some replaced already).
+	if err := checkRunExcept(run, meta, fin, mergedFiles); err != nil {
+		return err
 	}
 	ps, err := readParts(meta, parts)
 	if err != nil {
@@ -145,9 +225,10 @@ func Merge(run string, parts []string) error {
 	for _, p := range ps {
 		withFull = withFull && p.meta.Outputs.LCA
 	}
-	// Every merged file is written beside the run's under a temporary name and renamed into
-	// place only when all of them are complete: the LCA set's, then the held-out split's in its
-	// folder.
+	// Every merged file, meta.json included, is written beside the run's under a temporary
+	// name (the LCA set's, then the held-out split's in its folder); then finished.json records
+	// the state the run will have (the commit point: a merge killed after it is finished by
+	// running it again), and the files are renamed into place, meta.json last.
 	classes := 0
 	if ps[0].meta.Integrator.PerClass {
 		classes = meta.Classes
@@ -166,16 +247,65 @@ func Merge(run string, parts []string) error {
 		}
 		names = append(names, more...)
 	}
+	merged := *meta
+	merged.Computed = true
+	merged.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
+	merged.Integrator = ps[0].meta.Integrator
+	merged.Outputs.LCA = withFull
+	if err := WriteMeta(run, &merged, mergeTmp(run, MetaFile)); err != nil {
+		return err
+	}
+	names = append(names, MetaFile)
+	if finished {
+		at := func(name string) string {
+			if slices.Contains(names, name) {
+				return mergeTmp(run, name)
+			}
+			return filepath.Join(run, name)
+		}
+		if err := rundir.WriteFinishedFrom(run, rundir.Finished{Identity: fin.Identity, Iterations: fin.Iterations}, at, append(trainFiles, RunFiles...)...); err != nil {
+			return err
+		}
+	}
+	crashpoint.Hit("merge")
 	for _, n := range names {
 		if err := os.Rename(mergeTmp(run, n), filepath.Join(run, n)); err != nil {
 			return err
 		}
+		crashpoint.Hit("merge-rename")
 	}
-	meta.Computed = true
-	meta.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
-	meta.Integrator = ps[0].meta.Integrator
-	meta.Outputs.LCA = withFull
-	return WriteMeta(run, meta)
+	return nil
+}
+
+// trainFiles are the training run's files of an LCA run folder (see train.Session.Finish).
+var trainFiles = []string{"config.json", "metrics.csv", "epochs.csv", "result.json"}
+
+// mergedFiles are the files Merge writes into a run: every file of RunFiles but the trajectory
+// and the index files.
+var mergedFiles = slices.DeleteFunc(slices.Clone(RunFiles), func(f string) bool {
+	return f == WeightsFile || f == IndicesFile || f == HeldOutIndices
+})
+
+// checkRunExcept is CheckRun for a run that is about to have the files except replaced: its
+// identity, and its other files as they were when it finished (fin, nil when it has not).
+func checkRunExcept(run string, meta *Meta, fin *rundir.Finished, except []string) error {
+	var cfg struct {
+		Identity string `json:"identity"`
+	}
+	if b, err := os.ReadFile(filepath.Join(run, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(run, "config.json"), err)
+		}
+		if cfg.Identity != meta.Identity {
+			return rundir.IdentityMismatch(filepath.Join(run, MetaFile), meta.Identity, cfg.Identity)
+		}
+	}
+	if fin == nil {
+		return nil
+	}
+	kept := *fin
+	kept.Files = slices.DeleteFunc(slices.Clone(fin.Files), func(f rundir.FileState) bool { return slices.Contains(except, f.File) })
+	return kept.Verify(run)
 }
 
 // mergePart is one part directory written by Compute.
@@ -184,8 +314,8 @@ type mergePart struct {
 	meta *Meta
 }
 
-// readParts reads the parts' metadata, checks that each holds LCA computed for the run, and
-// returns them in iteration order.
+// readParts reads the parts' metadata, checks that each holds LCA computed for the run (its
+// identity, and its files as it finished them), and returns them in iteration order.
 func readParts(meta *Meta, parts []string) ([]mergePart, error) {
 	var ps []mergePart
 	for _, d := range parts {
@@ -195,6 +325,12 @@ func readParts(meta *Meta, parts []string) ([]mergePart, error) {
 		}
 		if !pm.Computed || pm.Model != meta.Model || pm.D != meta.D {
 			return nil, fmt.Errorf("%s is not LCA computed for this run (%s, %d parameters)", d, meta.Model, meta.D)
+		}
+		if pm.Identity != meta.Identity {
+			return nil, rundir.IdentityMismatch("part "+d, pm.Identity, meta.Identity)
+		}
+		if err := CheckRun(d); err != nil {
+			return nil, err
 		}
 		ps = append(ps, mergePart{d, pm})
 	}

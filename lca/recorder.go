@@ -13,6 +13,7 @@ import (
 	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/internal/csvlog"
 	"github.com/gazeml/gaze/internal/npy"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 // File names of a run directory.
@@ -35,7 +36,7 @@ const (
 	// per-parameter files above, under the same names.
 	HeldOutDir    = "held_out"
 	lossesKeyCol  = 0
-	stateVersion  = 2
+	stateVersion  = 3 // 1: one set; 2: without the integrator's cached start
 	diskHeadroom  = 1.05
 	bytesPerFloat = 4
 )
@@ -74,6 +75,9 @@ type Recorder struct {
 	chrow   []float32
 	started bool
 	OnStep  func(iter int, s Step) // optional progress callback
+	// Streams, when set, registers the recorder's files with its run, so that the run's
+	// checkpoints commit them and a resumed run reopens them at the recorded states.
+	Streams *rundir.Streams
 }
 
 // splitRec is what the recorder writes and accumulates for one set.
@@ -169,7 +173,7 @@ func (r *Recorder) open(keep func(int) bool) error {
 	p := func(name string) string { return filepath.Join(r.Dir, name) }
 	if r.it == nil {
 		// Offline training records the minibatch losses beside the trajectory.
-		lg, err := csvlog.Open(p(LossesFile), lossesHeader, lossesKeyCol, keep)
+		lg, err := r.log(p(LossesFile), lossesHeader, keep)
 		if err != nil {
 			return err
 		}
@@ -183,7 +187,7 @@ func (r *Recorder) open(keep func(int) bool) error {
 		}
 	}
 	if r.out.Weights {
-		if r.weightS, err = stream(p(WeightsFile), npy.Float32, []int{r.m.Arena.D}, r.Iter+1, keep != nil); err != nil {
+		if r.weightS, err = r.stream(p(WeightsFile), npy.Float32, []int{r.m.Arena.D}, r.Iter+1, keep != nil); err != nil {
 			return err
 		}
 	}
@@ -191,12 +195,24 @@ func (r *Recorder) open(keep func(int) bool) error {
 	return nil
 }
 
-// stream creates an NPY row stream, or reopens it cut back to rows (resume).
-func stream(path string, dt npy.Dtype, inner []int, rows int, resume bool) (*npy.Stream, error) {
-	if resume {
+// stream creates an NPY row stream, or reopens it at rows rows (resume): through the run's
+// stream registry when the recorder has one (the checkpoint's record decides), else cut back.
+func (r *Recorder) stream(path string, dt npy.Dtype, inner []int, rows int, resume bool) (*npy.Stream, error) {
+	switch {
+	case r.Streams != nil:
+		return npy.OpenInShape(r.Streams, path, dt, inner, rows)
+	case resume:
 		return npy.OpenStreamShape(path, dt, inner, rows)
 	}
 	return npy.CreateStreamShape(path, dt, inner)
+}
+
+// log creates a CSV log, or reopens it for a resumed run, like stream.
+func (r *Recorder) log(path string, header []string, keep func(int) bool) (*csvlog.Log, error) {
+	if r.Streams != nil {
+		return csvlog.OpenIn(r.Streams, path, header, lossesKeyCol, keep)
+	}
+	return csvlog.Open(path, header, lossesKeyCol, keep)
 }
 
 // open creates (or reopens, cut back) one set's files.
@@ -206,32 +222,32 @@ func (s *splitRec) open(r *Recorder, keep func(int) bool) error {
 	}
 	p := func(name string) string { return filepath.Join(s.dir, name) }
 	var err error
-	if s.losses, err = csvlog.Open(p(LossesFile), lossesHeader, lossesKeyCol, keep); err != nil {
+	if s.losses, err = r.log(p(LossesFile), lossesHeader, keep); err != nil {
 		return err
 	}
 	l, d, rows, resume := len(r.layers), r.m.Arena.D, r.Iter, keep != nil
-	if s.layerS, err = stream(p(LayersFile), npy.Float64, []int{l}, rows, resume); err != nil {
+	if s.layerS, err = r.stream(p(LayersFile), npy.Float64, []int{l}, rows, resume); err != nil {
 		return err
 	}
-	if s.helpS, err = stream(p(HelpedLayers), npy.Float32, []int{l}, rows, resume); err != nil {
+	if s.helpS, err = r.stream(p(HelpedLayers), npy.Float32, []int{l}, rows, resume); err != nil {
 		return err
 	}
-	if s.nrnS, err = stream(p(NeuronsFile), npy.Float32, []int{r.neurons.Count}, rows, resume); err != nil {
+	if s.nrnS, err = r.stream(p(NeuronsFile), npy.Float32, []int{r.neurons.Count}, rows, resume); err != nil {
 		return err
 	}
 	if s.full {
-		if s.fullS, err = stream(p(FullFile), npy.Float32, []int{d}, rows, resume); err != nil {
+		if s.fullS, err = r.stream(p(FullFile), npy.Float32, []int{d}, rows, resume); err != nil {
 			return err
 		}
 	}
 	if s.classes > 0 {
-		if s.classLosses, err = csvlog.Open(p(ClassLossesFile), classLossesHeader, lossesKeyCol, keep); err != nil {
+		if s.classLosses, err = r.log(p(ClassLossesFile), classLossesHeader, keep); err != nil {
 			return err
 		}
-		if s.classS, err = stream(p(ClassLayersFile), npy.Float64, []int{s.classes, l}, rows, resume); err != nil {
+		if s.classS, err = r.stream(p(ClassLayersFile), npy.Float64, []int{s.classes, l}, rows, resume); err != nil {
 			return err
 		}
-		if s.classHelpS, err = stream(p(ClassHelpedFile), npy.Float32, []int{s.classes, l}, rows, resume); err != nil {
+		if s.classHelpS, err = r.stream(p(ClassHelpedFile), npy.Float32, []int{s.classes, l}, rows, resume); err != nil {
 			return err
 		}
 	}
@@ -403,7 +419,10 @@ func (r *Recorder) Close() error {
 }
 
 // SaveState syncs the files and returns the accumulators as of r.Iter (engine.CheckpointExtra):
-// version, iteration, D and the number of sets, then each set's totals and helped counts.
+// version, iteration, D and the number of sets, then each set's totals and helped counts, then
+// the integrator's cached start (the number of its loss groups, then each one's loss and
+// gradient at θ_t): with it, a resumed run evaluates the same gradients as an uninterrupted
+// one, and its losses.csv is the same to the evaluations column.
 func (r *Recorder) SaveState() ([]byte, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
@@ -415,7 +434,27 @@ func (r *Recorder) SaveState() ([]byte, error) {
 		binary.Write(&b, binary.LittleEndian, s.Total)
 		binary.Write(&b, binary.LittleEndian, s.Helped)
 	}
+	var losses []float64
+	var grads [][]float64
+	if r.it != nil {
+		losses, grads, _ = r.it.Start()
+	}
+	binary.Write(&b, binary.LittleEndian, int64(len(losses)))
+	for k := range losses {
+		binary.Write(&b, binary.LittleEndian, losses[k])
+		binary.Write(&b, binary.LittleEndian, grads[k])
+	}
 	return b.Bytes(), nil
+}
+
+// StateBytes is the size of SaveState's state (at most: with a cached start).
+func (r *Recorder) StateBytes() int {
+	d, sets := r.m.Arena.D, len(r.splits)
+	groups := 0
+	for _, s := range r.splits {
+		groups += 1 + s.classes
+	}
+	return 32 + sets*12*d + 8 + groups*(8+8*d)
 }
 
 // accumulating lists the sets with per-parameter accumulators (none offline).
@@ -442,12 +481,12 @@ func (r *Recorder) LoadState(state []byte) error {
 		if len(acc) > 1 {
 			sets = 1
 		}
-	case stateVersion:
+	case 2, stateVersion:
 		if err := binary.Read(rd, binary.LittleEndian, &sets); err != nil {
 			return fmt.Errorf("LCA state: %w", err)
 		}
 	}
-	if (hdr[0] != 1 && hdr[0] != stateVersion) || hdr[2] != int64(r.m.Arena.D) || sets != int64(len(acc)) {
+	if hdr[0] < 1 || hdr[0] > stateVersion || hdr[2] != int64(r.m.Arena.D) || sets != int64(len(acc)) {
 		return fmt.Errorf("LCA state: version %d for %d parameters and %d sets, want version %d for %d and %d", hdr[0], hdr[2], sets, stateVersion, r.m.Arena.D, len(acc))
 	}
 	for _, s := range acc {
@@ -462,8 +501,42 @@ func (r *Recorder) LoadState(state []byte) error {
 	if r.it != nil {
 		r.it.Restart()
 	}
+	if hdr[0] >= 3 {
+		if err := r.loadStart(rd); err != nil {
+			return fmt.Errorf("LCA state: start gradients: %w", err)
+		}
+	}
+	if rd.Len() != 0 {
+		return fmt.Errorf("LCA state: %d bytes left over", rd.Len())
+	}
 	k := r.Iter
 	return r.open(func(it int) bool { return it < k })
+}
+
+// loadStart reads the integrator's cached start that SaveState wrote.
+func (r *Recorder) loadStart(rd *bytes.Reader) error {
+	var n int64
+	if err := binary.Read(rd, binary.LittleEndian, &n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	if n < 0 || n*int64(8+8*r.m.Arena.D) > int64(rd.Len()) {
+		return fmt.Errorf("%d groups of %d values do not fit in %d bytes", n, r.m.Arena.D, rd.Len())
+	}
+	losses := make([]float64, n)
+	grads := make([][]float64, n)
+	for k := range grads {
+		grads[k] = make([]float64, r.m.Arena.D)
+		if err := errors.Join(binary.Read(rd, binary.LittleEndian, &losses[k]), binary.Read(rd, binary.LittleEndian, grads[k])); err != nil {
+			return err
+		}
+	}
+	if r.it == nil {
+		return nil
+	}
+	return r.it.SetStart(losses, grads)
 }
 
 // Neurons maps parameters to neurons: a neuron is one output unit (Linear row, conv output

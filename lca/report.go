@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/gazeml/gaze/internal/crashpoint"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -31,8 +32,13 @@ type figure struct {
 }
 
 // Report analyses a computed run directory and writes report/*.png, report/report.html (self
-// contained: images inline) and report/summary.json. It returns the summary.
+// contained: images inline) and report/summary.json. It returns the summary. The files of a
+// finished run are first checked against its finished.json, and meta.json against config.json:
+// a file changed or taken from another run is named, not reported on.
 func Report(dir string) (Summary, error) {
+	if err := CheckRun(dir); err != nil {
+		return Summary{}, err
+	}
 	r, err := ReadRun(dir)
 	if err != nil {
 		return Summary{}, err
@@ -46,7 +52,37 @@ func Report(dir string) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
+	crashpoint.Hit("report") // half the report written
 	return s, writeSummaryAndHTML(out, r, s, figs)
+}
+
+// CheckRun checks that the files of the LCA run (or part) in dir belong together: meta.json
+// carries the identity of the training run's config.json, and when the run is finished, every
+// file finished.json lists is unchanged.
+func CheckRun(dir string) error {
+	meta, err := ReadMeta(dir)
+	if err != nil {
+		return err
+	}
+	var cfg struct {
+		Identity string `json:"identity"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+		}
+		if cfg.Identity != meta.Identity {
+			return rundir.IdentityMismatch(filepath.Join(dir, MetaFile), meta.Identity, cfg.Identity)
+		}
+	}
+	f, ok, err := rundir.ReadFinished(dir)
+	if err != nil || !ok {
+		return err
+	}
+	if f.Identity != meta.Identity {
+		return rundir.IdentityMismatch(filepath.Join(dir, rundir.FinishedFile), f.Identity, meta.Identity)
+	}
+	return f.Verify(dir)
 }
 
 // reportPlot is one figure of the report before it is drawn: draw adds its content to a new plot

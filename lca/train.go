@@ -72,6 +72,11 @@ type TrainOptions struct {
 // Train trains cfg in the run folder o.Dir and allocates every iteration's loss change among the
 // parameters (online), or saves the trajectory for `gaze lca compute` (cfg.LCA.Offline). It
 // returns the report's summary, or nil when no report was written (offline, or o.NoReport).
+// Resuming a finished run returns a *rundir.FinishedError and changes nothing.
+//
+// The LCA files are streams of the run (rundir.Streams): committed with every checkpoint, cut
+// back to it or refused on resume. The run is marked finished after its report, so a run
+// killed while writing the report finishes it when resumed.
 func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, error) {
 	sp := cfg.LCA
 	if err := sp.Validate(); err != nil {
@@ -83,6 +88,13 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	to := o.Options
 	to.Saved = func(c train.Config) any { return TrainConfig{Config: c, LCA: sp} }
 	to.Mutable = append(to.Mutable, specMutable...)
+	// The disk is checked before the folder is touched. (An LCA set larger than the training
+	// split is all of it, as the report says.)
+	var need int64
+	to.Check = func(s *train.Session) (err error) {
+		need, err = checkDisk(s, sp)
+		return err
+	}
 	var gd *gradientDevices
 	if !sp.Offline {
 		var err error
@@ -113,10 +125,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		defer it.pool.Close()
 	}
 	rec := NewRecorder(dir, s.Model, it, Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW})
-	need := rec.PlannedBytes(s.Trainer.TotalSteps())
-	if err := CheckDisk(dir, need); err != nil {
-		return nil, err
-	}
+	rec.Streams = s.Run.Streams
 	plan := fmt.Sprintf("LCA over %s", ls.Desc)
 	if it != nil {
 		if sp.HeldOut {
@@ -128,7 +137,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 				bytesize.Format(PerClassBytes(s.Model.Arena.D, ls.Sets[0].Classes, len(ls.Sets))))
 		}
 	}
-	s.Logf("%s; the run writes about %s to %s", plan, bytesize.Format(need), dir)
+	s.Logf("%s; the run needs about %s more in %s", plan, bytesize.Format(need), dir)
 	meta, err := newMeta(s, sp, ls)
 	if err != nil {
 		return nil, err
@@ -141,7 +150,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	}
 	s.Trainer.Hook = rec.Hook
 	s.Trainer.Extra = rec
-	if !o.Resume {
+	if !s.FromCheckpoint() {
 		if err := rec.Start(0, s.Model.Arena.Theta); err != nil {
 			return nil, err
 		}
@@ -156,13 +165,99 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	}
 	s.Logf("training with LCA took %.1f s", time.Since(start).Seconds())
 	if sp.Offline || o.NoReport {
-		return nil, nil
+		return nil, s.Finish(RunFiles...)
 	}
 	sum, err := Report(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &sum, nil
+	return &sum, s.Finish(RunFiles...)
+}
+
+// RunFiles are the files of an LCA run folder besides the training run's, as finished.json
+// lists them (the optional ones when present). The report is not among them: `gaze lca report`
+// rewrites it.
+var RunFiles = []string{MetaFile, LossesFile, LayersFile, HelpedLayers, NeuronsFile, TotalFile, HelpedFile, FullFile, WeightsFile,
+	ClassLossesFile, ClassLayersFile, ClassHelpedFile, IndicesFile, HeldOutIndices,
+	filepath.Join(HeldOutDir, LossesFile), filepath.Join(HeldOutDir, LayersFile), filepath.Join(HeldOutDir, HelpedLayers),
+	filepath.Join(HeldOutDir, NeuronsFile), filepath.Join(HeldOutDir, TotalFile), filepath.Join(HeldOutDir, HelpedFile),
+	filepath.Join(HeldOutDir, FullFile), filepath.Join(HeldOutDir, ClassLossesFile), filepath.Join(HeldOutDir, ClassLayersFile),
+	filepath.Join(HeldOutDir, ClassHelpedFile)}
+
+// checkDisk checks, before the run folder is touched, that its file system has room for what
+// the run still writes (DiskNeed, less what a resumed run's files hold already) and returns it.
+func checkDisk(s *train.Session, sp Spec) (int64, error) {
+	out := Outputs{LCA: sp.SaveLCA, Weights: sp.SaveW}
+	sets, classes := 1, 0
+	if sp.HeldOut {
+		sets = 2
+	}
+	if sp.Config.PerClass {
+		classes = s.Data.Classes
+	}
+	if sp.Offline {
+		// The parts' files, merged into the run (lca.npy when asked for), as the online files.
+		out.LCA = sp.SaveLCA
+	}
+	need := max(diskNeed(s, out, sets, classes)-dirBytes(s.Dir()), 0)
+	return need, CheckDisk(existingParent(s.Dir()), need)
+}
+
+// diskNeed is DiskNeed for a session's model, trainer and outputs, and the LCA sets it will
+// allocate over (sets of classes classes each, per class when perClass; none offline).
+func diskNeed(s *train.Session, out Outputs, sets, classes int) int64 {
+	rec := NewRecorder(s.Dir(), s.Model, nil, out)
+	for k := range sets {
+		sr := &splitRec{full: k == 0 && out.LCA}
+		if classes > 0 {
+			sr.classes = classes
+		}
+		rec.splits = append(rec.splits, sr)
+	}
+	return DiskNeed(rec, s.Trainer.CheckpointBytes(rec.StateBytes()), s.Trainer.TotalSteps(), s.Model.Arena.Params)
+}
+
+// DiskNeed is the most a run's folder holds at once, in bytes: the files it writes (per
+// iteration, the optional T × D ones, the accumulators, the training logs, meta.json and the
+// report) plus what is written beside them before a rename: the checkpoint twice (the old one
+// and its replacement) and the accumulators' snapshots twice.
+func DiskNeed(rec *Recorder, checkpoint int64, T int, params []engine.Param) int64 {
+	d := int64(rec.m.Arena.D)
+	b := rec.PlannedBytes(T)
+	b += 2 * checkpoint
+	b += 12*d + 2*4096                                        // the accumulators' temporary copies, headers
+	b += int64(T)*96 + 64<<10                                 // metrics.csv, epochs.csv, config.json, result.json
+	b += int64(len(params))*256 + int64(rec.neurons.Count)*16 // meta.json: parameters and neurons
+	return b + ReportBytes(len(rec.layers))
+}
+
+// ReportBytes bounds the size of the report of a run with the given number of layers: six
+// figures and a heat map per layer as PNGs (a few hundred kilobytes each at most), and the HTML
+// holding them again in base64.
+func ReportBytes(layers int) int64 { return int64(6+layers) * (1 << 20) }
+
+// dirBytes is the size of the files directly in dir (0 when it does not exist).
+func dirBytes(dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
+// existingParent is dir or its nearest existing ancestor: where a folder not made yet will be.
+func existingParent(dir string) string {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return d
+		}
+	}
 }
 
 func cmpOr(a, b string) string {
@@ -392,11 +487,12 @@ func newMeta(s *train.Session, sp Spec, ls *LCASets) (*Meta, error) {
 	m := &Meta{Model: cfg.Model, Input: s.Data.Input, Classes: s.Data.Classes, Data: dj, Optimizer: cfg.Opt, L2: cfg.L2,
 		Batch: cfg.Batch, Epochs: cfg.Epochs, StepsPerEpoch: tr.StepsPerEpoch(), Seed: cfg.Seed, Device: cfg.Device,
 		Integrator: sp.Config, LCAExamples: sp.Examples, LCASubset: sp.Examples > 0, LCASeed: sp.Seed, LCASet: ls.Desc,
-		Computed: !sp.Offline, T: tr.TotalSteps(), Indices: IndicesFile}
+		Computed: !sp.Offline, T: tr.TotalSteps(), Indices: IndicesFile, Identity: cfg.Identity}
 	if ls.HeldOut != nil {
 		m.HeldOutIndices = HeldOutIndices
 	}
-	m.Outputs.LCA, m.Outputs.Weights = sp.SaveLCA && !sp.Offline, sp.SaveW
+	// An offline run's parts write lca.npy when it was asked for, and merge joins them.
+	m.Outputs.LCA, m.Outputs.Weights = sp.SaveLCA, sp.SaveW
 	m.Iters = [2]int{0, tr.TotalSteps()}
 	m.FillArena(s.Model.Arena)
 	m.describeSets(sp.Config, ls, s.Model.Arena.Stats != nil && s.Model.Arena.Stats.Len() > 0)

@@ -100,6 +100,9 @@ func coordconvRunCommand() *cli.Command {
 			fmt.Fprintf(c.App.Writer, "%s, %s split, %s model on %s: lr %g, l2 %g, batch %d, up to %d epochs, seeds %v\n",
 				cfg.Task, cfg.Split, cfg.Model, dev.Name(), cfg.LR, cfg.L2, cfg.Batch, cfg.Epochs, cfg.Seeds)
 			res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: out, Resume: c.Bool("resume"), Progress: func(seed uint64, e coordconv.EpochResult) { printEpoch(c, cfg.Task, "", seed, e) }})
+			if finished(c, err) && res != nil {
+				err = nil
+			}
 			if res != nil && len(res.Seeds) > 0 {
 				fmt.Fprintln(c.App.Writer)
 				if terr := res.WriteTable(c.App.Writer); terr != nil {

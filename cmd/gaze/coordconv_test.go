@@ -39,13 +39,13 @@ func TestCoordConvBadInput(t *testing.T) {
 		{[]string{"--model", "mlp"}, "unknown model"},
 		{[]string{"--split", "diagonal"}, "unknown split"},
 		{[]string{"--test-frac", "0.0001"}, "empty test set"},
-		{[]string{"--test-frac", "1"}, "test fraction"},
+		{[]string{"--test-frac", "1"}, "--test-frac 1"},
 		{[]string{"--seeds", "0"}, "--seeds"},
 		{[]string{"--device", "tpu"}, "unknown device"},
 		{[]string{"--l2", "-1"}, "--l2"},
 		{[]string{"--task", "classification", "--interm", "1"}, "intermediate loss"},
 		{[]string{"--task", "rendering", "--model", "conv", "--interm", "1"}, "intermediate loss"},
-		{[]string{"--task", "rendering", "--interm", "-1"}, "intermediate loss"},
+		{[]string{"--task", "rendering", "--interm", "-1"}, "--interm -1"},
 	} {
 		args := append([]string{"coordconv", "run", "--epochs", "1", "--out", filepath.Join(dir, "x")}, c.args...)
 		_, _, err := gaze(t, args...)

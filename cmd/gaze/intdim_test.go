@@ -86,7 +86,7 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 	if stdout, _, err = gaze(t, "intdim", "collect", dir); err != nil || !strings.Contains(stdout, "7 points done, 1 missing") {
 		t.Errorf("collect: %v %s", err, stdout)
 	}
-	if _, _, err = gaze(t, "intdim", "sweep", "--emit", "slurm", "--dims", "0", "--out", dir); err == nil || !strings.Contains(err.Error(), "subspace dimension 0") {
+	if _, _, err = gaze(t, "intdim", "sweep", "--emit", "slurm", "--dims", "0", "--out", dir); err == nil || !strings.Contains(err.Error(), "--dims 0") {
 		t.Errorf("d = 0: %v", err)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gazeml/gaze/internal/rundir"
 	"github.com/gazeml/gaze/lca"
 )
 
@@ -164,6 +166,16 @@ func runLCATrain(c *cli.Context) error {
 	ctx, stop := interruptible()
 	defer stop()
 	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})
+	if errors.Is(err, rundir.ErrFinished) && finished(c, err) {
+		// The summary of the report it finished with, if it wrote one.
+		var sum lca.Summary
+		b, rerr := os.ReadFile(filepath.Join(c.String("out"), lca.ReportDir, "summary.json"))
+		if rerr != nil || json.Unmarshal(b, &sum) != nil {
+			fmt.Fprintf(c.App.Writer, "run saved in %s\n", c.String("out"))
+			return nil
+		}
+		return printReport(c, c.String("out"), &sum)
+	}
 	if err != nil {
 		return interrupted(c, err)
 	}

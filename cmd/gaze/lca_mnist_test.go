@@ -10,11 +10,14 @@ import (
 	"github.com/gazeml/gaze/lca"
 )
 
-// The LCA recipe of the issue on real MNIST, one epoch (the three-epoch study is `make run`):
-// mnist-fc, SGD 0.01 momentum 0.9, batch 250, LCA over a 10,000-example subset. Every iteration
-// with n < 32 meets |ΔL − ΣLCA| ≤ 1e-3, the total loss change is reproduced within 1 %, and the
-// fraction of parameters helping lies in 48–58 % (an independent PyTorch implementation: 56 %
-// over epoch 1). About a minute and a half on 2 cores.
+// The LCA recipe of the README on real MNIST, one epoch (the three-epoch study is `make run`):
+// mnist-fc, SGD 0.01 momentum 0.9, batch 250, LCA over a 10,000-example subset. The README
+// claims the loss change reproduced within 0.004 %, a largest per-iteration error of 4e-5 and
+// 56 % of parameters helping in the first epoch (an independent PyTorch implementation: 56 %).
+// This epoch measured 0.0032 %, 4.16e-5 and 56.3 %; the bounds are the claims with a margin of
+// 1.5× for the errors (0.006 %, 6e-5: room for a change of summation order, not for a change
+// of method — the first-order estimate is off by 10 %) and ±2 points for the fraction. About a
+// minute and a half on 2 cores.
 func TestLCAMNISTRecipe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 90 s on 2 cores; runs without -short")
@@ -37,8 +40,8 @@ func TestLCAMNISTRecipe(t *testing.T) {
 	json.Unmarshal(b, &s)
 	t.Logf("ΔL %.4f, ΣLCA %.4f, relative error %.4g, largest iteration error %.3g, first-order relative error %.3g, helped %.1f %%",
 		s.DeltaLoss, s.SumLCA, s.RelErr, s.MaxIterErr, s.FirstRelErr, 100*s.HelpedMean)
-	if s.Iterations != 240 || s.MaxIterErr > 1e-3 || s.RelErr > 0.01 || s.HelpedMean < 0.48 || s.HelpedMean > 0.58 {
-		t.Errorf("%d iterations, largest error %g, relative error %g, helped %g", s.Iterations, s.MaxIterErr, s.RelErr, s.HelpedMean)
+	if s.Iterations != 240 || s.MaxIterErr > 6e-5 || s.RelErr > 6e-5 || s.HelpedMean < 0.54 || s.HelpedMean > 0.58 {
+		t.Errorf("%d iterations, largest error %g (bound 6e-5), relative error %g (bound 6e-5), helped %g (bounds 0.54–0.58)", s.Iterations, s.MaxIterErr, s.RelErr, s.HelpedMean)
 	}
 	if !(s.FirstRelErr > 5*s.RelErr) {
 		t.Errorf("first-order relative error %g is not clearly larger than Simpson's %g", s.FirstRelErr, s.RelErr)

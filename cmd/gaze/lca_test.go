@@ -133,7 +133,7 @@ func TestLCABadInput(t *testing.T) {
 	}
 	trunc := filepath.Join(t.TempDir(), "trunc")
 	os.MkdirAll(trunc, 0o755)
-	for _, f := range []string{"meta.json", "weights.npy"} {
+	for _, f := range []string{"config.json", "meta.json", "weights.npy"} {
 		b, _ := os.ReadFile(filepath.Join(off, f))
 		if f == "weights.npy" {
 			b = b[:len(b)-300]

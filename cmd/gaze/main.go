@@ -20,7 +20,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "gaze",
 		Usage: "a training engine for looking inside neural-network training",
 		Description: "gaze trains networks on the CPU or an NVIDIA GPU and measures what happens inside the training:\n" +
@@ -38,8 +38,10 @@ func newApp() *cli.App {
 			intdimCommand(),
 		},
 		// A usage error (unknown flag, bad value) should say so, not dump help and exit 0.
-		OnUsageError: func(c *cli.Context, err error, isSub bool) error { return err },
+		OnUsageError: usageError,
 	}
+	withValidation(nil, app.Commands)
+	return app
 }
 
 func devicesCommand() *cli.Command {

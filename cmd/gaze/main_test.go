@@ -120,7 +120,7 @@ func TestTrainBadInput(t *testing.T) {
 		{synthArgs(t.TempDir(), "--coordconv", "first"), "ResNet depth"},
 		{synthArgs(t.TempDir(), "--model", "resnet8", "--synthetic", "40x3x8x8", "--coordconv", "some"), "unknown CoordConv mode"},
 		{synthArgs(t.TempDir(), "--opt", "rmsprop"), `unknown optimizer "rmsprop"`},
-		{synthArgs(t.TempDir(), "--lr", "-1"), "learning rate"},
+		{synthArgs(t.TempDir(), "--lr", "-1"), "--lr -1"},
 		{synthArgs(t.TempDir(), "--batch", "0"), "--batch 0"},
 		{synthArgs(t.TempDir(), "--device", "cuda"), "without CUDA"},
 		{synthArgs(t.TempDir(), "--device", "tpu"), `unknown device "tpu"`},
@@ -131,6 +131,7 @@ func TestTrainBadInput(t *testing.T) {
 		{synthArgs(done), "already holds a run"},                               // would overwrite
 		{synthArgs(done, "--resume", "--lr", "0.5"), "another run"},            // resume with other flags
 		{synthArgs(filepath.Join(t.TempDir(), "fresh"), "--resume"), "no run"}, // nothing to resume
+		{synthArgs(t.TempDir(), "--held-out", "200"), "--held-out 200"},
 		{[]string{"train", "--data", "mnist", "--data-dir", corrupt, "--out", t.TempDir()}, filepath.Join(corrupt, "train-images-idx3-ubyte")},
 		{[]string{"train", "--data", "cifar10", "--data-dir", t.TempDir(), "--out", t.TempDir()}, "data_batch_1.bin"},
 		{[]string{"train", "--no-such-flag"}, "no-such-flag"},

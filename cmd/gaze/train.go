@@ -9,6 +9,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/rundir"
 	"github.com/gazeml/gaze/train"
 )
 
@@ -56,6 +57,10 @@ func trainCommand() *cli.Command {
 			ctx, stop := interruptible()
 			defer stop()
 			res, err := train.Run(ctx, cfg, trainOptions(c))
+			if finished(c, err) && res != nil {
+				fmt.Fprintf(c.App.Writer, "test accuracy %.2f %% after %d epochs (%s)\n", 100*res.TestAcc, res.Epochs, c.String("out"))
+				return nil
+			}
 			if err != nil {
 				return interrupted(c, err)
 			}
@@ -93,6 +98,17 @@ func trainConfig(c *cli.Context) (train.Config, error) {
 
 func trainOptions(c *cli.Context) train.Options {
 	return train.Options{Dir: c.String("out"), Resume: c.Bool("resume"), Quiet: c.Bool("quiet"), Log: c.App.ErrWriter}
+}
+
+// finished tells whether err says that --resume found a finished run (which it left as it
+// was), and says so on the error stream.
+func finished(c *cli.Context, err error) bool {
+	var fe *rundir.FinishedError
+	if !errors.As(err, &fe) {
+		return false
+	}
+	fmt.Fprintln(c.App.ErrWriter, "gaze:", fe.Error())
+	return true
 }
 
 // interrupted turns a run stopped by Ctrl-C into its message and exit status 130; other

@@ -16,9 +16,13 @@ package cpu
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/internal/sgemm"
 )
 
@@ -115,8 +119,38 @@ func (d *Device) Describe() string {
 	return fmt.Sprintf("%d threads, %s kernels: %s (GAZE_CPU=avx512|avx2|generic selects)", d.workers, sgemm.Current(), sgemm.Current().Describe())
 }
 
-// Alloc returns a zeroed buffer of n ≥ 0 elements.
-func (d *Device) Alloc(n int) (engine.Buffer, error) { return &Buffer{data: make([]float32, n)}, nil }
+// Alloc returns a zeroed buffer of n ≥ 0 elements. A buffer larger than the memory the system
+// has available is an error, not a Go runtime crash (an absurd model width, say).
+func (d *Device) Alloc(n int) (engine.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: a buffer of %d elements", n)
+	}
+	if b := int64(n) * 4; b >= bigAlloc {
+		if avail, ok := availableMemory(); ok && b > avail {
+			return nil, fmt.Errorf("cpu: a buffer of %s, but only %s of memory is available", bytesize.Format(b), bytesize.Format(avail))
+		}
+	}
+	return &Buffer{data: make([]float32, n)}, nil
+}
+
+// bigAlloc is the size from which Alloc checks the available memory first.
+const bigAlloc = 256 << 20
+
+// availableMemory is the memory the kernel says is available for new allocations (Linux's
+// MemAvailable), ok false where it cannot tell.
+func availableMemory() (int64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
+}
 
 // Free does nothing: the garbage collector reclaims CPU buffers.
 func (d *Device) Free(b engine.Buffer) {}

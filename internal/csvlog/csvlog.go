@@ -1,11 +1,12 @@
 // Package csvlog appends rows to CSV files that resumable runs write, keeping them free of
-// duplicated iterations: reopening a log for a run resumed at iteration k drops the rows at or
-// past k before appending.
+// duplicated or lost iterations: a log is one of its run's streams (rundir.Stream), committed
+// with every checkpoint and verified against the checkpoint's record when the run resumes.
 package csvlog
 
 import (
 	"encoding/csv"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"strconv"
 	"strings"
@@ -15,13 +16,30 @@ import (
 
 // Log appends rows to one CSV file.
 type Log struct {
-	f *os.File
-	w *csv.Writer
+	f    *os.File
+	w    *csv.Writer
+	path string
+	rows int    // data rows written (buffered ones included)
+	out  *tally // what reached the file
 }
 
-// Open creates path with the header, or, when keep is true, keeps the rows of an existing file
-// whose integer column keyCol satisfies keep(value), rewrites the file atomically with them, and
-// appends after them.
+// tally passes writes to the file and keeps their length and CRC-32.
+type tally struct {
+	f     *os.File
+	bytes int64
+	crc   uint32
+}
+
+func (t *tally) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	t.bytes += int64(n)
+	t.crc = crc32.Update(t.crc, crc32.IEEETable, p[:n])
+	return n, err
+}
+
+// Open creates path with the header, or, when keep is not nil, keeps the rows of an existing
+// file whose integer column keyCol satisfies keep(value), rewrites the file atomically with
+// them, and appends after them. (Resumed runs whose checkpoint recorded the log use Resume.)
 func Open(path string, header []string, keyCol int, keep func(int) bool) (*Log, error) {
 	var kept [][]string
 	if keep != nil {
@@ -60,11 +78,54 @@ func Open(path string, header []string, keyCol int, keep func(int) bool) (*Log, 
 	if err := rundir.WriteFileAtomic(path, []byte(buf.String())); err != nil {
 		return nil, err
 	}
+	b := []byte(buf.String())
+	return appendTo(path, len(kept), int64(len(b)), crc32.ChecksumIEEE(b))
+}
+
+// Resume reopens a log at the state a checkpoint recorded: a longer file is cut back to it, a
+// shorter or changed one is refused (rundir.RestoreFile).
+func Resume(path string, st rundir.StreamState) (*Log, error) {
+	if st.Start != 0 {
+		return nil, fmt.Errorf("%s: the checkpoint's record of it starts at byte %d, a CSV log's at 0", path, st.Start)
+	}
+	if err := rundir.RestoreFile(path, st); err != nil {
+		return nil, err
+	}
+	return appendTo(path, st.Rows, st.Bytes, st.CRC)
+}
+
+func appendTo(path string, rows int, bytes int64, crc uint32) (*Log, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &Log{f: f, w: csv.NewWriter(f)}, nil
+	t := &tally{f: f, bytes: bytes, crc: crc}
+	return &Log{f: f, w: csv.NewWriter(t), path: path, rows: rows, out: t}, nil
+}
+
+// OpenIn opens the log at path of a run whose streams reg registers: created with the header
+// for a fresh run, reopened at the state the resumed checkpoint recorded, or, for a checkpoint
+// that recorded none, cut back to the rows whose key column satisfies keep. The log is
+// registered, so the run's checkpoints commit it.
+func OpenIn(reg *rundir.Streams, path string, header []string, keyCol int, keep func(int) bool) (*Log, error) {
+	how, st, err := reg.Lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	var l *Log
+	switch how {
+	case rundir.Fresh:
+		l, err = Open(path, header, keyCol, nil)
+	case rundir.Recorded:
+		l, err = Resume(path, st)
+	default:
+		l, err = Open(path, header, keyCol, keep)
+	}
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(l)
+	return l, nil
 }
 
 // Row appends one row. Floats get 12 significant digits: readable, and far below any error an
@@ -80,13 +141,17 @@ func (l *Log) Row(vals ...any) {
 		}
 	}
 	l.w.Write(rec)
+	l.rows++
 }
+
+// Rows is the number of data rows written (the header aside).
+func (l *Log) Rows() int { return l.rows }
 
 // Flush writes buffered rows to the file.
 func (l *Log) Flush() error {
 	l.w.Flush()
 	if err := l.w.Error(); err != nil {
-		return fmt.Errorf("%s: %w", l.f.Name(), err)
+		return fmt.Errorf("%s: %w", l.path, err)
 	}
 	return nil
 }
@@ -96,7 +161,18 @@ func (l *Log) Sync() error {
 	if err := l.Flush(); err != nil {
 		return err
 	}
-	return l.f.Sync()
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Commit makes the rows written so far durable and returns the log's state (rundir.Stream).
+func (l *Log) Commit() (rundir.StreamState, error) {
+	if err := l.Sync(); err != nil {
+		return rundir.StreamState{}, err
+	}
+	return rundir.StreamState{File: l.path, Rows: l.rows, Bytes: l.out.bytes, CRC: l.out.crc}, nil
 }
 
 // Close flushes and closes the file.
@@ -106,4 +182,18 @@ func (l *Log) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// CountRows returns the number of complete data rows of the CSV file at path (its header
+// aside), 0 when it does not exist.
+func CountRows(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := strings.Count(string(b), "\n")
+	return max(n-1, 0), nil
 }

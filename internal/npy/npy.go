@@ -7,7 +7,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -24,7 +26,9 @@ import (
 //
 // A Stream appends rows and keeps the header's row count equal to the rows completely on disk:
 // rows are written first, then (at Sync) the fixed-width header is rewritten in place, so a
-// crash leaves a file that numpy reads as the prefix of complete rows it claims.
+// crash leaves a file that numpy reads as the prefix of complete rows it claims. It keeps a
+// running CRC-32 of its data, which a run's checkpoints record (Commit) and a resumed run
+// verifies (ResumeStream): a stream is cut back to a checkpoint, never extended.
 
 const headerLen = 128 // magic(6) + version(2) + len(2) + dict: room for any shape we write
 
@@ -82,6 +86,8 @@ type Stream struct {
 	Rows   int // rows written (not necessarily synced)
 	synced int
 	buf    []byte
+	size   int64  // bytes written: header and rows
+	crc    uint32 // CRC-32 of the rows written
 }
 
 // CreateStream creates (truncating) an NPY file with zero rows of cols values.
@@ -95,7 +101,7 @@ func CreateStreamShape(path string, dt Dtype, inner []int) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner)}
+	s := &Stream{f: f, path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), size: headerLen}
 	if _, err := f.Write(s.header(0)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -113,41 +119,147 @@ func prod(v []int) int {
 	return n
 }
 
+func (s *Stream) rowBytes() int64 { return int64(s.Cols * s.dt.size()) }
+
+// checkStream checks that path is a stream of rows of shape inner of dt values and returns the
+// rows its header claims.
+func checkStream(path string, dt Dtype, inner []int) (int, error) {
+	shape, gotDt, off, err := ReadHeader(path)
+	if err != nil {
+		return 0, err
+	}
+	if gotDt != dt || len(shape) != len(inner)+1 || !slices.Equal(shape[1:], inner) || off != headerLen {
+		return 0, fmt.Errorf("%s: holds %s %v, want %s rows of shape %v", path, gotDt, shape, dt, inner)
+	}
+	return shape[0], nil
+}
+
 // OpenStream reopens a stream written by CreateStream to append after its first keep rows
 // (the rows of a resumed run's checkpoint); rows past keep are cut off. It fails when the file
-// holds fewer than keep complete rows or is not such a stream.
+// holds fewer than keep complete rows, in its header or on disk, or is not such a stream: it
+// never fills missing rows in. (For checkpoints that recorded no stream states; ResumeStream
+// also verifies the rows kept.)
 func OpenStream(path string, dt Dtype, cols, keep int) (*Stream, error) {
 	return OpenStreamShape(path, dt, []int{cols}, keep)
 }
 
 // OpenStreamShape is OpenStream for a stream of rows of shape inner (CreateStreamShape).
 func OpenStreamShape(path string, dt Dtype, inner []int, keep int) (*Stream, error) {
-	shape, gotDt, off, err := ReadHeader(path)
+	rows, err := checkStream(path, dt, inner)
 	if err != nil {
 		return nil, err
 	}
-	if gotDt != dt || len(shape) != len(inner)+1 || !slices.Equal(shape[1:], inner) || off != headerLen {
-		return nil, fmt.Errorf("%s: holds %s %v, want %s rows of shape %v", path, gotDt, shape, dt, inner)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
 	}
-	cols := prod(inner)
-	if shape[0] < keep {
-		return nil, fmt.Errorf("%s: holds %d rows, the checkpoint needs %d", path, shape[0], keep)
+	s := &Stream{path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), Rows: keep}
+	s.size = int64(headerLen) + int64(keep)*s.rowBytes()
+	onDisk := (st.Size() - headerLen) / max(s.rowBytes(), 1)
+	if rows < keep || st.Size() < s.size {
+		return nil, fmt.Errorf("%s: holds %d complete rows (its header claims %d), the checkpoint needs %d: the file was truncated; refusing to resume", path, max(onDisk, 0), rows, keep)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
-	end := int64(headerLen) + int64(keep)*int64(cols*dt.size())
-	if err := f.Truncate(end); err != nil {
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, io.NewSectionReader(f, headerLen, s.size-headerLen)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s.f, s.crc = f, h.Sum32()
+	if err := s.reopenAt(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	if _, err := f.Seek(end, io.SeekStart); err != nil {
+	return s, nil
+}
+
+// ResumeStream reopens a stream of rows of cols values at the state a checkpoint recorded (see
+// rundir.RestoreFile): a longer file is cut back, a shorter or changed one refused.
+func ResumeStream(path string, dt Dtype, cols int, st rundir.StreamState) (*Stream, error) {
+	return ResumeStreamShape(path, dt, []int{cols}, st)
+}
+
+// ResumeStreamShape is ResumeStream for a stream of rows of shape inner.
+func ResumeStreamShape(path string, dt Dtype, inner []int, st rundir.StreamState) (*Stream, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, rundir.RestoreFile(path, st) // says what is missing
+	}
+	if _, err := checkStream(path, dt, inner); err != nil {
+		return nil, err
+	}
+	s := &Stream{path: path, dt: dt, Cols: prod(inner), Inner: slices.Clone(inner), Rows: st.Rows, size: st.Bytes, crc: st.CRC}
+	if st.Start != headerLen || st.Bytes != headerLen+int64(st.Rows)*s.rowBytes() {
+		return nil, fmt.Errorf("%s: the checkpoint's record (%d rows in %d bytes from %d) does not fit rows of shape %v of %s", path, st.Rows, st.Bytes, st.Start, inner, dt)
+	}
+	if err := rundir.RestoreFile(path, st); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.f = f
+	if err := s.reopenAt(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	s := &Stream{f: f, path: path, dt: dt, Cols: cols, Inner: slices.Clone(inner), Rows: keep}
-	return s, s.Sync()
+	return s, nil
+}
+
+// reopenAt cuts the file to the stream's size, positions it there and writes the header.
+func (s *Stream) reopenAt() error {
+	if err := s.f.Truncate(s.size); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	if _, err := s.f.Seek(s.size, io.SeekStart); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return s.Sync()
+}
+
+// OpenIn opens the stream at path of a run whose streams reg registers: created for a fresh
+// run, or reopened at the state the resumed checkpoint recorded (which must be rows rows), or,
+// for a checkpoint that recorded none, cut back to rows rows. The stream is registered, so the
+// run's checkpoints commit it.
+func OpenIn(reg *rundir.Streams, path string, dt Dtype, cols, rows int) (*Stream, error) {
+	return OpenInShape(reg, path, dt, []int{cols}, rows)
+}
+
+// OpenInShape is OpenIn for a stream of rows of shape inner.
+func OpenInShape(reg *rundir.Streams, path string, dt Dtype, inner []int, rows int) (*Stream, error) {
+	how, st, err := reg.Lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	var s *Stream
+	switch how {
+	case rundir.Fresh:
+		s, err = CreateStreamShape(path, dt, inner)
+	case rundir.Recorded:
+		if st.Rows != rows {
+			return nil, fmt.Errorf("%s: the checkpoint recorded %d rows of it, its run needs %d", path, st.Rows, rows)
+		}
+		s, err = ResumeStreamShape(path, dt, inner, st)
+	default:
+		s, err = OpenStreamShape(path, dt, inner, rows)
+	}
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(s)
+	return s, nil
+}
+
+// Commit makes the rows written so far durable and readable and returns the stream's state
+// (rundir.Stream).
+func (s *Stream) Commit() (rundir.StreamState, error) {
+	if err := s.Sync(); err != nil {
+		return rundir.StreamState{}, err
+	}
+	return rundir.StreamState{File: s.path, Rows: s.Rows, Bytes: s.size, Start: headerLen, CRC: s.crc}, nil
 }
 
 // AppendF32 appends one row of float32 values.
@@ -178,6 +290,8 @@ func (s *Stream) write() error {
 	if _, err := s.f.Write(s.buf); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	s.size += int64(len(s.buf))
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, s.buf)
 	s.Rows++
 	return nil
 }
@@ -397,6 +511,8 @@ func (s *Stream) AppendFile(path string, rows int) error {
 	if _, err := s.f.Write(b[off : off+n]); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	s.size += int64(n)
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, b[off:off+n])
 	s.Rows += rows
 	return nil
 }

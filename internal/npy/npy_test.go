@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 func TestStreamRoundTripAndPrefixAfterKill(t *testing.T) {
@@ -153,5 +155,79 @@ print(a.shape, a.dtype, a.sum(), b.shape, b.dtype, b.tolist(), c.shape, c[0, 1, 
 	}
 	if got := strings.TrimSpace(string(out)); got != "(2, 2) float64 6.75 (3,) int32 [1, -2, 3] (1, 2, 2) 3.0 int64 [7, 1099511627776]" {
 		t.Errorf("numpy read %q", got)
+	}
+}
+
+// A stream whose rows were cut off on disk (its header still claiming them) is refused when a
+// resumed run needs those rows: it is never extended with zeros.
+func TestOpenStreamNeverZeroFills(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.npy")
+	s, _ := CreateStream(path, Float32, 4)
+	for r := 0; r < 5; r++ {
+		s.AppendF32([]float32{1, 2, 3, float32(r + 1)})
+	}
+	s.Close()
+	st, _ := os.Stat(path)
+	os.Truncate(path, st.Size()-2*16-3) // two rows and part of a third gone, header says 5
+	_, err := OpenStream(path, Float32, 4, 4)
+	if err == nil || !strings.Contains(err.Error(), "holds 2 complete rows") || !strings.Contains(err.Error(), "needs 4") {
+		t.Fatalf("reopening a truncated stream for 4 rows: %v", err)
+	}
+	if st2, _ := os.Stat(path); st2.Size() != st.Size()-2*16-3 {
+		t.Errorf("a refused stream changed size: %d", st2.Size())
+	}
+	// Two rows are there: a resume at two rows keeps them, without a zero.
+	s2, err := OpenStream(path, Float32, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	m, err := Read(path, 0, -1)
+	if err != nil || m.Rows() != 2 || m.Row(1)[3] != 2 {
+		t.Errorf("after a resume at 2 rows: %v %v", m, err)
+	}
+}
+
+// Commit records a stream's state; ResumeStream reopens it there, cutting later rows, and
+// refuses a file shorter than recorded or whose rows changed.
+func TestCommitAndResumeStream(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "l.npy")
+	reg := rundir.NewStreams()
+	s, err := OpenIn(reg, path, Float64, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AppendF64([]float64{1, 2})
+	s.AppendF64([]float64{3, 4})
+	states, err := reg.Commit()
+	if err != nil || len(states) != 1 || states[0].Rows != 2 || states[0].File != "l.npy" || states[0].Bytes != headerLen+32 {
+		t.Fatalf("commit: %+v %v", states, err)
+	}
+	s.AppendF64([]float64{5, 6}) // after the checkpoint
+	s.Close()
+
+	reg.Restore(states)
+	s, err = OpenIn(reg, path, Float64, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AppendF64([]float64{7, 8})
+	s.Close()
+	if m, _ := Read(path, 0, -1); m.Rows() != 3 || m.Row(2)[0] != 7 || m.Row(1)[1] != 4 {
+		t.Errorf("resumed stream: %v", m.Data)
+	}
+	if _, err := OpenIn(reg, path, Float64, 2, 3); err == nil || !strings.Contains(err.Error(), "recorded 2 rows") {
+		t.Errorf("a run that needs other rows than recorded: %v", err)
+	}
+	b, _ := os.ReadFile(path)
+	b[headerLen+9] ^= 0x40 // row 0
+	os.WriteFile(path, b, 0o644)
+	if _, err := ResumeStream(path, Float64, 2, states[0]); err == nil || !strings.Contains(err.Error(), "CRC-32") {
+		t.Errorf("a changed row: %v", err)
+	}
+	os.Truncate(path, headerLen+20)
+	if _, err := ResumeStream(path, Float64, 2, states[0]); err == nil || !strings.Contains(err.Error(), "truncated") || !strings.Contains(err.Error(), path) {
+		t.Errorf("a truncated stream: %v", err)
 	}
 }

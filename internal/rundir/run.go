@@ -5,7 +5,11 @@
 //   - --resume continues only the run the flags describe: the saved configuration is compared
 //     with the flags field by field, and every differing field is printed with both values,
 //     except the fields the command lets change (more epochs, another data folder or device);
-//   - the configuration, checkpoints and results are written atomically (WriteFileAtomic).
+//   - the configuration, checkpoints and results are written atomically (WriteFileAtomic);
+//   - one process at a time writes a run: an open Run holds the folder's lock (LockFile);
+//   - the files a run appends to (its streams) are committed with every checkpoint and
+//     verified when it resumes (Streams);
+//   - a finished run is marked (FinishedFile) with its identity and its files' checksums.
 //
 // A Run is the handle of an open run folder; Close releases what it holds. Nothing under
 // internal/ imports engine: the engine's checkpoints use this package, not the reverse.
@@ -30,9 +34,8 @@ type Layout struct {
 	// Markers are further files, as glob patterns relative to the folder, whose presence shows
 	// that the folder holds a run even without its configuration file (a checkpoint, a log).
 	Markers []string
-	// Checkpoint, when set, is the checkpoint file a resumed run continues from: Resume refuses
-	// a folder without it. Commands with several checkpoints (one per seed) leave it empty and
-	// name theirs with Path.
+	// Checkpoint, when set, is the checkpoint file a resumed run continues from. Commands with
+	// several checkpoints (one per seed) leave it empty and name theirs with Path.
 	Checkpoint string
 	// Mutable lists the configuration fields, as dotted JSON paths ("epochs", "data.dir"), that
 	// may differ between the saved configuration and the flags of a resumed run.
@@ -77,6 +80,9 @@ type Run struct {
 	Dir     string
 	Layout  Layout
 	Resumed bool // the folder held this run already (Resume, or Continue of an existing one)
+	// Streams registers the files the run appends to, so that its checkpoints commit them.
+	Streams *Streams
+	lock    *Lock
 }
 
 // Open is Create, or Resume when resume is set: what a command's --resume flag chooses.
@@ -87,28 +93,56 @@ func Open(dir string, resume bool, l Layout, cfg any) (*Run, error) {
 	return Create(dir, l)
 }
 
-// Create prepares dir for a new run: it creates the folder, proves it writable, and refuses it
-// when it already holds a run. The configuration is written later (WriteConfig), once the
-// command knows it is valid, so a refused or failed start leaves no configuration behind that
-// would block the corrected command.
+// Create prepares dir for a new run: it creates the folder, proves it writable, takes its lock,
+// and refuses it when it already holds a run. Call it only once the configuration is known to
+// be valid: the folder is the first thing a run creates. The configuration is written later
+// (WriteConfig), so a failed start leaves no configuration behind that would block the
+// corrected command.
 func Create(dir string, l Layout) (*Run, error) {
 	if file, ok := l.Holds(dir); ok {
-		return nil, fmt.Errorf("%s already holds a %s (%s); continue it with --resume or choose another --out", dir, l.noun(), file)
+		return nil, alreadyHolds(dir, l, file)
 	}
 	if err := ensureWritable(dir); err != nil {
 		return nil, err
 	}
-	return &Run{Dir: dir, Layout: l}, nil
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Another process may have started a run here between the check and the lock.
+	if file, ok := l.Holds(dir); ok {
+		lock.Release()
+		return nil, alreadyHolds(dir, l, file)
+	}
+	return &Run{Dir: dir, Layout: l, Streams: NewStreams(dir), lock: lock}, nil
 }
 
-// Resume opens the run in dir for cfg: the folder must hold a run, its saved configuration
-// must match cfg in every field but the layout's mutable ones (a *MismatchError lists the
-// differences), and the checkpoint, when the layout names one, must exist.
-func Resume(dir string, l Layout, cfg any) (*Run, error) {
+func alreadyHolds(dir string, l Layout, file string) error {
+	return fmt.Errorf("%s already holds a %s (%s); continue it with --resume or choose another --out", dir, l.noun(), file)
+}
+
+// Resume opens the run in dir for cfg: the folder must hold a run, no other process may hold
+// it, and its saved configuration must match cfg in every field but the layout's mutable ones
+// (a *MismatchError lists the differences). Whether there is a checkpoint to continue from
+// (HasCheckpoint) is the command's to judge: a run killed before its first checkpoint starts
+// again from its beginning.
+func Resume(dir string, l Layout, cfg any) (_ *Run, err error) {
 	file, ok := l.Holds(dir)
 	if !ok {
 		return nil, fmt.Errorf("%s holds no %s to resume", dir, l.noun())
 	}
+	if err := ensureWritable(dir); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
 	saved, err := os.ReadFile(filepath.Join(dir, l.config()))
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && l.Legacy != nil:
@@ -123,21 +157,14 @@ func Resume(dir string, l Layout, cfg any) (*Run, error) {
 	if !json.Valid(saved) {
 		return nil, fmt.Errorf("%s: not a JSON configuration", filepath.Join(dir, l.config()))
 	}
-	diffs, err := Diff(json.RawMessage(saved), cfg, append(append([]string(nil), l.Mutable...), l.Derived...))
+	diffs, err := Diff(json.RawMessage(saved), cfg, append(append([]string{IdentityField}, l.Mutable...), l.Derived...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, l.config()), err)
 	}
 	if len(diffs) > 0 {
 		return nil, &MismatchError{Dir: dir, Layout: l, Diffs: diffs}
 	}
-	r := &Run{Dir: dir, Layout: l, Resumed: true}
-	if l.Checkpoint != "" && !r.HasCheckpoint() {
-		return nil, fmt.Errorf("%s has no checkpoint (%s): the run stopped before its first one; start it again without --resume", dir, l.Checkpoint)
-	}
-	if err := ensureWritable(dir); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return &Run{Dir: dir, Layout: l, Resumed: true, Streams: NewStreams(dir), lock: lock}, nil
 }
 
 // Continue resumes the run in dir when it holds one and creates it otherwise: for sweeps,
@@ -192,9 +219,31 @@ func (r *Run) WriteConfig(cfg any) error {
 	return WriteJSON(r.Path(r.Layout.config()), cfg)
 }
 
-// Close releases the run folder. It holds nothing yet besides the handle; it is where a
-// per-folder lock (one writer per run) will be released.
-func (r *Run) Close() error { return nil }
+// SavedIdentity is the identity field of the run's saved configuration ("" when it has none:
+// a new run, or a folder written before runs had identities).
+func (r *Run) SavedIdentity() string {
+	b, err := os.ReadFile(r.Path(r.Layout.config()))
+	if err != nil {
+		return ""
+	}
+	var v map[string]json.RawMessage
+	if json.Unmarshal(b, &v) != nil {
+		return ""
+	}
+	var id string
+	json.Unmarshal(v[IdentityField], &id)
+	return id
+}
+
+// Close releases the run folder: its lock.
+func (r *Run) Close() error {
+	if r == nil {
+		return nil
+	}
+	err := r.lock.Release()
+	r.lock = nil
+	return err
+}
 
 // ErrMismatch is what a *MismatchError matches with errors.Is.
 var ErrMismatch = errors.New("the folder holds another run than the flags describe")

@@ -3,6 +3,7 @@ package rundir
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -151,8 +152,8 @@ func TestCreateRefusesARun(t *testing.T) {
 	if st, err := os.Stat(fresh); err != nil || !st.IsDir() {
 		t.Fatalf("Create made no folder: %v", err)
 	}
-	if left, _ := os.ReadDir(fresh); len(left) != 0 {
-		t.Errorf("Create left files: %v", left)
+	if left, _ := os.ReadDir(fresh); len(left) != 1 || left[0].Name() != LockFile {
+		t.Errorf("an open new run holds files %v, want its lock only", left)
 	}
 	// A folder is refused for each file that shows a run, and the message names it.
 	for _, f := range []string{"config.json", "checkpoint.ckpt", "seed3.ckpt"} {
@@ -189,6 +190,12 @@ func TestCreateRefusesARun(t *testing.T) {
 	if !strings.HasPrefix(string(b), "{\n  \"model\": \"mnist-fc\",") || !strings.HasSuffix(string(b), "}\n") {
 		t.Errorf("config.json:\n%s", b)
 	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(fresh); len(left) != 1 || left[0].Name() != "config.json" {
+		t.Errorf("a closed run left %v, want its config.json only", left)
+	}
 }
 
 func TestResume(t *testing.T) {
@@ -203,9 +210,16 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	flags := base()
-	if _, err := Resume(dir, layout, flags); err == nil || !strings.Contains(err.Error(), "no checkpoint (checkpoint.ckpt)") {
-		t.Errorf("no checkpoint yet: %v", err)
+	// The new run still holds the folder: nobody else may resume it.
+	if _, err := Resume(dir, layout, flags); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Errorf("resuming a run another writer holds: %v", err)
 	}
+	r.Close()
+	// Without a checkpoint the run is resumed, and the command sees that it has none.
+	if r, err = Resume(dir, layout, flags); err != nil || r.HasCheckpoint() {
+		t.Errorf("no checkpoint yet: %+v, %v", r, err)
+	}
+	r.Close()
 	os.WriteFile(filepath.Join(dir, "checkpoint.ckpt"), []byte("x"), 0o644)
 	flags.Epochs, flags.Data.Dir = 10, "/mnt/data" // may change
 	r, err = Resume(dir, layout, flags)
@@ -215,6 +229,7 @@ func TestResume(t *testing.T) {
 	if !r.Resumed || !r.HasCheckpoint() || r.Checkpoint() != filepath.Join(dir, "checkpoint.ckpt") {
 		t.Errorf("resumed run %+v, checkpoint %q", r, r.Checkpoint())
 	}
+	r.Close()
 	flags.Opt.LR, flags.Model = 0.5, "lenet5"
 	_, err = Resume(dir, layout, flags)
 	var me *MismatchError
@@ -266,11 +281,13 @@ func TestContinueAndReadConfig(t *testing.T) {
 	if err := r.WriteConfig(base()); err != nil {
 		t.Fatal(err)
 	}
+	r.Close()
 	grown := base()
 	grown.Seeds = []int{0, 1, 2}
 	if r, err = Continue(dir, l, grown); err != nil || !r.Resumed {
 		t.Fatalf("more seeds: %+v %v", r, err)
 	}
+	r.Close()
 	other := base()
 	other.Opt.Kind = "adam"
 	if _, err := Continue(dir, l, other); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "only seeds may change when a sweep is continued") {

@@ -1,6 +1,7 @@
 package intdim
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -31,6 +32,23 @@ type Summary struct {
 	Bootstrap           int
 	Failed              []Result
 	Missing             []int
+}
+
+// MarshalJSON writes a d without finished seeds (a sweep still running) with null statistics:
+// their NaN has no JSON form, and a report of a partial sweep must still be written.
+func (s DimStat) MarshalJSON() ([]byte, error) {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Dim                 int
+		Accs                []float64
+		Mean, Std, Min, Max *float64
+		Failed              int
+	}{s.Dim, s.Accs, num(s.Mean), num(s.Std), num(s.Min), num(s.Max), s.Failed})
 }
 
 func stat(dim int, accs []float64) DimStat {

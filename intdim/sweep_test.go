@@ -2,6 +2,7 @@ package intdim
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,5 +227,46 @@ func TestSummarize(t *testing.T) {
 	b.Reset()
 	if err := s.WriteSVG(&b, spec); err != nil || !strings.Contains(b.String(), "d_int90 = 100") {
 		t.Errorf("plot: %v", err)
+	}
+}
+
+// A sweep still running has d's without a finished seed: its report is still written, with
+// null statistics for those d's (NaN has no JSON form), and d_int90 over the finished ones.
+func TestReportOfPartialSweep(t *testing.T) {
+	dir := t.TempDir()
+	spec := toySpec(10)
+	spec.Dims = []int{5, 20}
+	spec.Epochs = 50
+	if err := InitSweep(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	// Only point 2 (d = 5, seed 0; the baselines come first) finishes: d = 20 and the baseline
+	// have none.
+	if _, _, err := RunPoint(context.Background(), dir, 2, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, s, err := WriteReport(dir, 100)
+	if err != nil {
+		t.Fatalf("report of a partial sweep: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Dims []struct {
+			Dim  int
+			Mean *float64
+		}
+		Missing []int
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Dims) != 2 || back.Dims[0].Mean == nil || *back.Dims[0].Mean != s.Dims[0].Mean || back.Dims[1].Mean != nil {
+		t.Errorf("summary.json's dims: %s", b)
+	}
+	if len(back.Missing) != spec.NumPoints()-1 {
+		t.Errorf("missing %v of %d points", back.Missing, spec.NumPoints())
 	}
 }

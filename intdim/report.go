@@ -187,6 +187,10 @@ func (s Summary) WriteText(w io.Writer, spec Spec) {
 	}
 	fmt.Fprintf(w, "%8s %4s %9s %9s %9s %9s %6s\n", "d", "n", "mean acc", "std", "min", "max", "failed")
 	row := func(name string, st DimStat) {
+		if len(st.Accs) == 0 { // no finished seed yet
+			fmt.Fprintf(w, "%8s %4d %9s %9s %9s %9s %6d\n", name, 0, "-", "-", "-", "-", st.Failed)
+			return
+		}
 		fmt.Fprintf(w, "%8s %4d %9.4f %9.4f %9.4f %9.4f %6d\n", name, len(st.Accs), st.Mean, st.Std, st.Min, st.Max, st.Failed)
 	}
 	for _, st := range s.Dims {

@@ -1,7 +1,7 @@
 # The everyday commands. `make test` is the test command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build test test-short lint mnist run train-mnist bench bench-projection clean
+.PHONY: all build test test-short lint mnist run train-mnist bench bench-cpu bench-projection clean
 
 all: build
 
@@ -37,10 +37,16 @@ train-mnist:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/sgemm ./engine/cpu ./bench
 
+# gaze beside PyTorch on the CPU (the README's table): alternating rounds of `gaze bench` and the
+# PyTorch anchors (../shared/anchors/torch_cpu.py; Debian's python3-torch), medians and bests.
+ROUNDS ?= 5
+BENCH_TIME ?= 3
+bench-cpu: build
+	scripts/bench-cpu-torch.py --gaze bin/gaze --rounds $(ROUNDS) --time $(BENCH_TIME)s
+
 # Intrinsic dimension's projections side by side: gaze (dense on its matrix-vector kernels,
 # sparse, Fastfood) then numpy and PyTorch on the same shapes, 2 threads each, each with a
 # stream-copy bandwidth. OpenBLAS chooses its own kernels (OPENBLAS_CORETYPE unset).
-BENCH_TIME ?= 3
 bench-projection:
 	$(GO) run ./cmd/gaze bench --projection --time $(BENCH_TIME)s
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch/projection_cpu.py --time $(BENCH_TIME)

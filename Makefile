@@ -38,11 +38,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/sgemm ./engine/cpu ./bench
 
 # gaze beside PyTorch on the CPU (the README's table): alternating rounds of `gaze bench` and the
-# PyTorch anchors (../shared/anchors/torch_cpu.py; Debian's python3-torch), medians and bests.
+# PyTorch anchors (../shared/anchors/torch_cpu.py; Debian's python3-torch), medians and bests,
+# then one epoch of make run's LCA recipe beside bench/torch/lca_mnist.py.
 ROUNDS ?= 5
 BENCH_TIME ?= 3
-bench-cpu: build
-	scripts/bench-cpu-torch.py --gaze bin/gaze --rounds $(ROUNDS) --time $(BENCH_TIME)s
+bench-cpu: build mnist
+	scripts/bench-cpu-torch.py --gaze bin/gaze --rounds $(ROUNDS) --time $(BENCH_TIME)s --lca-data $${GAZE_DATA:-data}
 
 # Intrinsic dimension's projections side by side: gaze (dense on its matrix-vector kernels,
 # sparse, Fastfood) then numpy and PyTorch on the same shapes, 2 threads each, each with a

@@ -4,11 +4,17 @@ and the PyTorch anchors (shared/anchors/torch_cpu.py, 2 threads), then one table
 bests per model (ms per training step) and the throughput ratio.
 
     scripts/bench-cpu-torch.py [--gaze bin/gaze] [--rounds 5] [--time 3s] [--anchor PATH] [--json OUT]
+                               [--lca-data DIR [--lca-rounds 1]]
+
+With --lca-data (a folder with MNIST's IDX files), also one epoch of `make run`'s LCA recipe
+(mnist-fc, SGD, batch 250, two full-set gradients over 10,000 examples per iteration) beside
+bench/torch/lca_mnist.py, its PyTorch implementation, in alternating rounds: the epoch's seconds
+(gaze: epochs.csv's, which leaves out loading the data; PyTorch: its own epoch timer).
 
 Run it on a quiet machine: both sides are timed in the same minutes so that background load
 hits both alike, but a loaded machine still moves the figures by tens of per cent.
 """
-import argparse, json, os, statistics, subprocess, sys
+import argparse, csv, json, os, shutil, statistics, subprocess, sys, tempfile
 
 # gaze bench's model names -> the anchor's keys (the same networks and batches).
 MODELS = [("mnist-fc", 250, "mnist_fc_784_100_50_10"), ("mnist-fc-200", 128, "mnist_fc_784_200_200_10"),
@@ -23,6 +29,8 @@ def main():
     ap.add_argument("--time", default="3s", help="gaze bench --time per model and round")
     ap.add_argument("--anchor", default=os.path.join(here, "..", "..", "shared", "anchors", "torch_cpu.py"))
     ap.add_argument("--json", help="also write every round's raw figures here")
+    ap.add_argument("--lca-data", help="MNIST's IDX folder: also time one epoch of make run's LCA recipe")
+    ap.add_argument("--lca-rounds", type=int, default=1)
     a = ap.parse_args()
     for p, what in ((a.gaze, "the gaze binary (go build -o bin/gaze ./cmd/gaze)"), (a.anchor, "the PyTorch anchors")):
         if not os.path.exists(p):
@@ -52,6 +60,30 @@ def main():
     for m, b, _ in MODELS:
         gm, gb, tm, tb = statistics.median(gz[m]), min(gz[m]), statistics.median(pt[m]), min(pt[m])
         print(f"| {m} ({b}) | {gm:.2f} ({gb:.2f}) | {tm:.2f} ({tb:.2f}) | {tm / gm:.2f}× ({tb / gb:.2f}×) |")
+    if a.lca_data:
+        lca_epochs(a, os.path.join(here, "..", "bench", "torch", "lca_mnist.py"))
+
+
+def lca_epochs(a, torch_script):
+    """One epoch of make run's recipe in gaze and in PyTorch, alternating, --lca-rounds times."""
+    g, t = [], []
+    for r in range(a.lca_rounds):
+        out = tempfile.mkdtemp(prefix="gaze-bench-lca-")
+        try:
+            subprocess.run([a.gaze, "lca", "train", "--model", "mnist-fc", "--data", "mnist", "--data-dir", a.lca_data,
+                            "--epochs", "1", "--lca-examples", "10000", "--quiet", "--no-report", "--out", out + "/run"],
+                           check=True, capture_output=True, text=True)
+            with open(out + "/run/epochs.csv") as f:
+                g.append(float(list(csv.DictReader(f))[0]["seconds"]))
+        finally:
+            shutil.rmtree(out)
+        res = json.loads(subprocess.run(["/usr/bin/python3", torch_script, a.lca_data, "1"], check=True,
+                                        capture_output=True, text=True).stdout)
+        t.append(res["epochs"][0])
+        print(f"LCA round {r + 1}/{a.lca_rounds}: gaze {g[-1]:.1f} s, PyTorch {t[-1]:.1f} s", file=sys.stderr, flush=True)
+    gm, tm = statistics.median(g), statistics.median(t)
+    print(f"\nLCA recipe, one epoch (240 iterations, 2 full-set gradients over 10,000 examples each): "
+          f"gaze {gm:.1f} s (best {min(g):.1f}), PyTorch {tm:.1f} s (best {min(t):.1f}): gaze takes {gm / tm:.2f}× PyTorch's time")
 
 
 if __name__ == "__main__":

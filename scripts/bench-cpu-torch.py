@@ -13,9 +13,9 @@ bench/torch/lca_mnist.py, its PyTorch implementation, in alternating rounds: the
 
 PyTorch runs twice per round: with the environment as it is and with OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE removed (OpenBLAS then picks its kernels and cache sizes from the CPU itself). On
-the build machines the environment pins OPENBLAS_CORETYPE=Haswell and OPENBLAS_L2_SIZE=512, which
-change PyTorch's times several-fold; the ratio column is taken against the faster of the two, so
-gaze is compared with the best PyTorch this machine gives.
+the build machines the environment pins OPENBLAS_CORETYPE=Haswell and OPENBLAS_L2_SIZE=512; which setting serves
+PyTorch better is measured, not assumed: the ratio column is taken against the faster of the two,
+so gaze is compared with the best PyTorch this machine gives.
 
 Run it on a quiet machine: both sides are timed in the same minutes so that background load
 hits both alike, but a loaded machine still moves the figures by tens of per cent.

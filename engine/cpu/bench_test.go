@@ -27,6 +27,8 @@ var benchConvs = []struct {
 	{"resnet20_s3", engine.ConvGeom{N: 128, C: 64, H: 8, W: 8, K: 64, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 8, OutW: 8}},
 	// resnet20's first stride-2 convolution: 16→32, 3×3 pad 1, 32×32 → 16×16.
 	{"resnet20_s2down", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16}},
+	// and its 1×1 stride-2 projection shortcut.
+	{"resnet20_s2proj", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 1, S: 1, StrideH: 2, StrideW: 2, OutH: 16, OutW: 16}},
 	// CoordConv painter conv2 and conv4: 1×1, 32→32 and 64→64 channels on 64×64, batch 16.
 	{"painter_conv2", engine.ConvGeom{N: 16, C: 32, H: 64, W: 64, K: 32, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},
 	{"painter_conv4", engine.ConvGeom{N: 16, C: 64, H: 64, W: 64, K: 64, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},

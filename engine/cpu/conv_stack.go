@@ -265,11 +265,22 @@ type stackState struct {
 	args stackArgs
 }
 
+// stackTargetFloats is the size the stack form aims its group's scratch (the stack and the
+// product, rows floats per virtual column) at, when that gives more columns than convCols: 2 MiB.
+// Each group costs three parallel calls (fill, product, extract) and a product with its own
+// packing of the filters; fewer, wider groups measured (CPU ms per call, load ~19, two runs
+// each, 4096 columns against this target) resnet20's 16→16 on 32×32 (16384 columns)
+// forward 6.5–6.9 against 5.0–5.3, backward data 6.3–6.9 against 4.9–5.5, filter 7.4–7.6
+// against 6.0–6.4; its 32→32 on 16×16 (8192 columns) 5.0 against 4.5–4.8 forward. Its 64→64
+// on 8×8 stays at 4096 columns: the whole batch (16384 columns, 5 MiB) was 10% slower.
+const stackTargetFloats = 1 << 19
+
 // stackGroup sizes the image groups of the stack form: enough virtual columns to make sgemm's
-// products wide (convCols, as the im2col form), within the scratch bound.
+// products wide (convCols, as the im2col form, or more up to stackFlts floats of scratch),
+// within the scratch bound.
 func (d *Device) stackGroup(s *stackPlan, rows int) int {
 	g, x := &s.g, &s.x
-	nb := ceilDiv(d.convCols, s.perImage)
+	nb := ceilDiv(max(d.convCols, d.stackFlts/max(rows, 1)), s.perImage)
 	nb = max(nb, ceilDiv(d.convFlops, max(2*x.K*x.C*x.R*x.S*s.perImage, 1)), 1)
 	return min(nb, g.N, max(convMaxFloats/(rows*s.perImage), 1))
 }

@@ -185,7 +185,7 @@ func testConvPaths(t *testing.T) {
 			for _, form := range []stackUse{stackNever, stackAlways} {
 				d := newDevice(0)
 				d.workers = 1 + cols%3
-				d.convCols, d.convFlops = cols, 1
+				d.convCols, d.convFlops, d.stackFlts = cols, 1, 0
 				d.stackForm = form
 				x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 				y := Wrap(make([]float32, g.OutputLen()))

@@ -82,6 +82,7 @@ type Device struct {
 	workers   int // goroutines the parallel kernels fan out to
 	convCols  int // convolution grouping targets (convTargetCols, convTargetFlops)
 	convFlops int
+	stackFlts int        // the stack form's grouping target (stackTargetFloats; 0: convCols alone)
 	col       []float32  // convolution scratch (col matrices, gathered dy and y), grown on demand
 	f64       []float64  // float64 partial sums of the blocked reductions
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution
@@ -108,7 +109,7 @@ func newDevice(threads int) *Device {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops}
+	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops, stackFlts: stackTargetFloats}
 }
 
 // Name is "cpu".

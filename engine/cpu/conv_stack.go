@@ -135,7 +135,7 @@ func (d *Device) planStack(x engine.ConvGeom) (stackPlan, bool) {
 func (s *stackPlan) channelStride(nb int) int { return s.lead + nb*s.perImage + s.span }
 
 // offsets fills off[p] for the C·R·S taps p = (c, r, s) of the convolution on a stack of nb
-// images: (at stride 1, c·cs + lead + (gh-PadH+r)·pitch + s-PadW).
+// images (at stride 1, c·cs + lead + (gh-PadH+r)·pitch + s-PadW).
 func (s *stackPlan) offsets(off []int, nb int) {
 	x, cs := &s.x, s.channelStride(nb)
 	p := 0

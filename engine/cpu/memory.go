@@ -88,7 +88,7 @@ type Device struct {
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution
 	k         kernelArgs // argument blocks of the parallel kernels
 	conv      convArgs   // the im2col packer handed to sgemm
-	stk       stackState // the stack form of stride-1 convolutions (conv_stack.go)
+	stk       stackState // the stack form of convolutions (conv_stack.go)
 	stackForm stackUse   // when convolutions take the stack form (tests force it)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync

@@ -22,6 +22,13 @@ var benchConvs = []struct {
 	{"lenet_conv2", engine.ConvGeom{N: 250, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}},
 	// resnet20 stage 1: 16→16 channels, 3×3 pad 1 on 32×32.
 	{"resnet20_s1", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 32, OutW: 32}},
+	// resnet20 stages 2 and 3: 32→32 on 16×16 and 64→64 on 8×8 (the same FLOPs as stage 1).
+	{"resnet20_s2", engine.ConvGeom{N: 128, C: 32, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}},
+	{"resnet20_s3", engine.ConvGeom{N: 128, C: 64, H: 8, W: 8, K: 64, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 8, OutW: 8}},
+	// resnet20's first stride-2 convolution: 16→32, 3×3 pad 1, 32×32 → 16×16.
+	{"resnet20_s2down", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16}},
+	// and its 1×1 stride-2 projection shortcut.
+	{"resnet20_s2proj", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 1, S: 1, StrideH: 2, StrideW: 2, OutH: 16, OutW: 16}},
 	// CoordConv painter conv2 and conv4: 1×1, 32→32 and 64→64 channels on 64×64, batch 16.
 	{"painter_conv2", engine.ConvGeom{N: 16, C: 32, H: 64, W: 64, K: 32, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},
 	{"painter_conv4", engine.ConvGeom{N: 16, C: 64, H: 64, W: 64, K: 64, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},

@@ -23,6 +23,17 @@ import (
 // panels. On the AVX-512 build machine this took resnet20's stride-1 convolutions from 55–90 to
 // 120–136 GFLOP/s per core-second and lenet's 20→40 from 65–76 to 105–126.
 //
+// A strided convolution runs on a stack of its input's phases: with stride (sh, sw), phase (a, b)
+// of an input plane is the subsampled plane x[sh·i + a, sw·j + b], and tap (r, s) of output
+// pixel (oh, ow) reads phase ((r-PadH) mod sh, (s-PadW) mod sw) at row oh + ⌊(r-PadH)/sh⌋ and
+// column ow + ⌊(s-PadW)/sw⌋. So in phase space the convolution has stride 1 (on planes of
+// ⌈H/sh⌉×⌈W/sw⌉, a phase that runs out early padded with zeros), and the stack holds, for every
+// input channel, the phases some tap reads, one stack channel each. The filters keep their
+// layout: only the tap offsets change. For resnet's 3×3 stride-2 convolutions (four phases,
+// 2×2 shifts) this replaces the implicit im2col, whose per-element gathers ran the forward and
+// filter-gradient passes at about a third of the stride-1 rate; for its 1×1 stride-2 projections
+// the stack is one phase, the even pixels, with no garbage columns at all.
+//
 // The backward-data pass of a stride-1 convolution is a forward convolution of dy with the
 // flipped, transposed filters (see transposedGeom) and runs the same way. The filter gradient
 // is dW += dyv·Bᵀ (sgemm.SgemmShiftedT), with dyv the output gradient laid out in virtual
@@ -34,12 +45,15 @@ import (
 
 // stackPlan is the stack layout of a convolution for groups of up to nb images.
 type stackPlan struct {
-	g        engine.ConvGeom
-	gh, gw   int // zero rows between images, zero columns between rows
-	pitch    int // W + gw
-	perImage int // virtual columns per image: (H+gh)·pitch
-	lead     int // zeros before the first row of a channel: gw
-	span     int // the slack a window needs past the virtual columns of nb images
+	x        engine.ConvGeom                      // the convolution
+	g        engine.ConvGeom                      // its stride-1 form on the stack's planes (x itself at stride 1)
+	np       int                                  // stack channels (phases) per input channel: 1 at stride 1
+	phase    [maxStackStride][maxStackStride]int8 // stack channel of phase (a, b) within its input channel, -1 if no tap reads it
+	gh, gw   int                                  // zero rows between images, zero columns between rows
+	pitch    int                                  // W + gw
+	perImage int                                  // virtual columns per image: (H+gh)·pitch
+	lead     int                                  // zeros before the first row of a channel: gw
+	span     int                                  // the slack a window needs past the virtual columns of nb images
 }
 
 // stackUse says when convolutions take the stack form.
@@ -55,10 +69,19 @@ const (
 	stackNever
 )
 
-// planStack returns the stack layout of g, and false when g has strides, or padding of a whole
-// kernel or more, so that the stack cannot hold it (those keep the im2col form), or when the
-// stack form is not in use (see stackUse).
-func (d *Device) planStack(g engine.ConvGeom) (stackPlan, bool) {
+// maxStackStride bounds the strides the stack form takes (larger ones keep the im2col form).
+const maxStackStride = 4
+
+// floorMod returns ⌊v/m⌋ and v - m·⌊v/m⌋ (in [0, m)) for m > 0.
+func floorMod(v, m int) (q, r int) {
+	r = (v%m + m) % m
+	return (v - r) / m, r
+}
+
+// planStack returns the stack layout of g, and false when the stack cannot hold it (padding of a
+// whole kernel or more in phase space, or a stride above maxStackStride; those keep the im2col
+// form), or when the stack form is not in use (see stackUse).
+func (d *Device) planStack(x engine.ConvGeom) (stackPlan, bool) {
 	switch d.stackForm {
 	case stackNever:
 		return stackPlan{}, false
@@ -67,12 +90,35 @@ func (d *Device) planStack(g engine.ConvGeom) (stackPlan, bool) {
 			return stackPlan{}, false
 		}
 	}
-	if g.StrideH != 1 || g.StrideW != 1 {
+	if x.StrideH > maxStackStride || x.StrideW > maxStackStride {
 		return stackPlan{}, false
 	}
+	s := stackPlan{x: x}
+	for a := range s.phase {
+		for b := range s.phase[a] {
+			s.phase[a][b] = -1
+		}
+	}
+	for r := range x.R {
+		_, a := floorMod(r-x.PadH, x.StrideH)
+		for t := range x.S {
+			if _, b := floorMod(t-x.PadW, x.StrideW); s.phase[a][b] < 0 {
+				s.phase[a][b] = int8(s.np)
+				s.np++
+			}
+		}
+	}
+	// The stride-1 convolution in phase space: tap shifts ⌊(r-PadH)/sh⌋ from qh0 to qh1.
+	qh0, _ := floorMod(-x.PadH, x.StrideH)
+	qh1, _ := floorMod(x.R-1-x.PadH, x.StrideH)
+	qw0, _ := floorMod(-x.PadW, x.StrideW)
+	qw1, _ := floorMod(x.S-1-x.PadW, x.StrideW)
+	g := engine.ConvGeom{N: x.N, C: x.C * s.np, H: ceilDiv(x.H, x.StrideH), W: ceilDiv(x.W, x.StrideW), K: x.K,
+		R: qh1 - qh0 + 1, S: qw1 - qw0 + 1, StrideH: 1, StrideW: 1, PadH: -qh0, PadW: -qw0, OutH: x.OutH, OutW: x.OutW}
+	s.g = g
 	bottom := g.OutH - 1 + g.R - g.PadH - g.H // padding below and right of the input
 	right := g.OutW - 1 + g.S - g.PadW - g.W
-	s := stackPlan{g: g, gh: max(g.PadH, bottom, 0), gw: max(g.PadW, right, 0)}
+	s.gh, s.gw = max(g.PadH, bottom, 0), max(g.PadW, right, 0)
 	if s.gh >= g.R || s.gw >= g.S || g.OutH > g.H+s.gh || g.OutW > g.W+s.gw {
 		return stackPlan{}, false
 	}
@@ -88,14 +134,17 @@ func (d *Device) planStack(g engine.ConvGeom) (stackPlan, bool) {
 // channelStride is the stack's channel stride for nb images.
 func (s *stackPlan) channelStride(nb int) int { return s.lead + nb*s.perImage + s.span }
 
-// offsets fills off[p] for the C·R·S taps p = (c, r, s) of a stack of nb images.
+// offsets fills off[p] for the C·R·S taps p = (c, r, s) of the convolution on a stack of nb
+// images (at stride 1, c·cs + lead + (gh-PadH+r)·pitch + s-PadW).
 func (s *stackPlan) offsets(off []int, nb int) {
-	g, cs := &s.g, s.channelStride(nb)
+	x, cs := &s.x, s.channelStride(nb)
 	p := 0
-	for c := 0; c < g.C; c++ {
-		for r := 0; r < g.R; r++ {
-			for t := 0; t < g.S; t++ {
-				off[p] = c*cs + s.lead + (s.gh-g.PadH+r)*s.pitch + t - g.PadW
+	for c := 0; c < x.C; c++ {
+		for r := 0; r < x.R; r++ {
+			qh, a := floorMod(r-x.PadH, x.StrideH)
+			for t := 0; t < x.S; t++ {
+				qw, b := floorMod(t-x.PadW, x.StrideW)
+				off[p] = (c*s.np+int(s.phase[a][b]))*cs + s.lead + (s.gh+qh)*s.pitch + qw
 				p++
 			}
 		}
@@ -103,7 +152,7 @@ func (s *stackPlan) offsets(off []int, nb int) {
 }
 
 // stackArgs is a parallel copy between nb images and their stack form, one (image, channel)
-// plane per index: fill (x planes → stack, padding zeroed), extract (virtual columns of a K×nv
+// plane per index: fill (x planes → stack, each of its phases at strides, padding zeroed), extract (virtual columns of a K×nv
 // matrix → y planes, y = beta·y + value), or toVirtual (dy planes → the virtual layout of a K×nv
 // matrix, garbage columns zeroed).
 type stackArgs struct {
@@ -130,26 +179,14 @@ func (a *stackArgs) run(lo, hi int) {
 		i, c := u/a.planes, u%a.planes
 		switch a.op {
 		case stackFill:
-			plane := a.tensor[((a.n0+i)*a.planes+c)*g.H*g.W:][:g.H*g.W]
-			base := c * a.ld
-			start := base + s.lead + (s.gh+i*(g.H+s.gh))*s.pitch // image i's first row
-			// The zero rows above this image (for image 0, also the zeros before them), and
-			// for the last image those below it and the slack after them, to the end of the
-			// channel. Each plane clears its own gap, so the parallel copies never overlap.
-			if i == 0 {
-				clear(a.stack[base:start])
-			} else {
-				clear(a.stack[start-s.gh*s.pitch : start])
-			}
-			for ih := 0; ih < g.H; ih++ {
-				row := a.stack[start+ih*s.pitch : start+(ih+1)*s.pitch]
-				copy(row, plane[ih*g.W:(ih+1)*g.W])
-				for k := g.W; k < s.pitch; k++ {
-					row[k] = 0
+			x := &s.x
+			plane := a.tensor[((a.n0+i)*a.planes+c)*x.H*x.W:][:x.H*x.W]
+			for ph := range x.StrideH {
+				for pw := range x.StrideW {
+					if s.phase[ph][pw] >= 0 {
+						a.fill(plane, c*s.np+int(s.phase[ph][pw]), i, ph, pw)
+					}
 				}
-			}
-			if i == a.nb-1 {
-				clear(a.stack[start+g.H*s.pitch : base+a.ld])
 			}
 		case stackExtract:
 			out := a.tensor[((a.n0+i)*a.planes+c)*g.OutH*g.OutW:][:g.OutH*g.OutW]
@@ -182,6 +219,45 @@ func (a *stackArgs) run(lo, hi int) {
 	}
 }
 
+// fill copies phase (ph, pw) of an input plane of image i (the whole plane at stride 1) into
+// stack channel cc.
+func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
+	s, g, x := &a.s, &a.s.g, &a.s.x
+	base := cc * a.ld
+	start := base + s.lead + (s.gh+i*(g.H+s.gh))*s.pitch // image i's first row
+	// The zero rows above this image (for image 0, also the zeros before them), and for the
+	// last image those below it and the slack after them, to the end of the channel. Each
+	// plane clears its own gap, so the parallel copies never overlap.
+	if i == 0 {
+		clear(a.stack[base:start])
+	} else {
+		clear(a.stack[start-s.gh*s.pitch : start])
+	}
+	for ih := 0; ih < g.H; ih++ {
+		row := a.stack[start+ih*s.pitch : start+(ih+1)*s.pitch]
+		if x.StrideH == 1 && x.StrideW == 1 {
+			copy(row, plane[ih*g.W:(ih+1)*g.W])
+			clear(row[g.W:])
+			continue
+		}
+		src := x.StrideH*ih + ph // the input row
+		if src >= x.H {
+			clear(row) // a phase with fewer rows than ⌈H/sh⌉
+			continue
+		}
+		in := plane[src*x.W : (src+1)*x.W]
+		j := 0
+		for iw := pw; iw < x.W; iw += x.StrideW {
+			row[j] = in[iw]
+			j++
+		}
+		clear(row[j:])
+	}
+	if i == a.nb-1 {
+		clear(a.stack[start+g.H*s.pitch : base+a.ld])
+	}
+}
+
 // stackState is the Device's scratch for the stack form: the tap offsets and the argument
 // block of its parallel copies.
 type stackState struct {
@@ -189,12 +265,23 @@ type stackState struct {
 	args stackArgs
 }
 
+// stackTargetFloats is the size the stack form aims its group's scratch (the stack and the
+// product, rows floats per virtual column) at, when that gives more columns than convCols: 2 MiB.
+// Each group costs three parallel calls (fill, product, extract) and a product with its own
+// packing of the filters; fewer, wider groups measured (CPU ms per call, load ~19, two runs
+// each, 4096 columns against this target) resnet20's 16→16 on 32×32 (16384 columns)
+// forward 6.5–6.9 against 5.0–5.3, backward data 6.3–6.9 against 4.9–5.5, filter 7.4–7.6
+// against 6.0–6.4; its 32→32 on 16×16 (8192 columns) 5.0 against 4.5–4.8 forward. Its 64→64
+// on 8×8 stays at 4096 columns: the whole batch (16384 columns, 5 MiB) was 10% slower.
+const stackTargetFloats = 1 << 19
+
 // stackGroup sizes the image groups of the stack form: enough virtual columns to make sgemm's
-// products wide (convCols, as the im2col form), within the scratch bound.
+// products wide (convCols, as the im2col form, or more up to stackFlts floats of scratch),
+// within the scratch bound.
 func (d *Device) stackGroup(s *stackPlan, rows int) int {
-	g := &s.g
-	nb := ceilDiv(d.convCols, s.perImage)
-	nb = max(nb, ceilDiv(d.convFlops, max(2*g.K*g.C*g.R*g.S*s.perImage, 1)), 1)
+	g, x := &s.g, &s.x
+	nb := ceilDiv(max(d.convCols, d.stackFlts/max(rows, 1)), s.perImage)
+	nb = max(nb, ceilDiv(d.convFlops, max(2*x.K*x.C*x.R*x.S*s.perImage, 1)), 1)
 	return min(nb, g.N, max(convMaxFloats/(rows*s.perImage), 1))
 }
 
@@ -207,7 +294,7 @@ func (d *Device) stackCopy(s *stackPlan, op stackOp, planes, n0, nb int, tensor,
 
 // stackOffsets returns the tap offsets of a stack of nb images.
 func (d *Device) stackOffsets(s *stackPlan, nb int) []int {
-	crs := s.g.C * s.g.R * s.g.S
+	crs := s.x.C * s.x.R * s.x.S
 	if cap(d.stk.off) < crs {
 		d.stk.off = make([]int, crs)
 	}
@@ -219,7 +306,7 @@ func (d *Device) stackOffsets(s *stackPlan, nb int) []int {
 // convForwardStack sets y = beta·y + x ⋆ w through the stack.
 func (d *Device) convForwardStack(s *stackPlan, xs, ws, ys []float32, beta float32) {
 	g := &s.g
-	crs := g.C * g.R * g.S
+	crs := s.x.C * s.x.R * s.x.S
 	nb := d.stackGroup(s, g.C+g.K)
 	cs := s.channelStride(nb)
 	ld := nb * s.perImage
@@ -230,7 +317,7 @@ func (d *Device) convForwardStack(s *stackPlan, xs, ws, ys []float32, beta float
 	off := d.stackOffsets(s, nb)
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cur := min(nb, g.N-n0)
-		d.stackCopy(s, stackFill, g.C, n0, cur, xs, stack, cs, 0)
+		d.stackCopy(s, stackFill, s.x.C, n0, cur, xs, stack, cs, 0)
 		sgemm.SgemmShifted(g.K, cur*s.perImage, crs, 1, ws, crs, stack, off, 0, out, ld)
 		d.stackCopy(s, stackExtract, g.K, n0, cur, ys, out, ld, beta)
 	}
@@ -239,7 +326,7 @@ func (d *Device) convForwardStack(s *stackPlan, xs, ws, ys []float32, beta float
 // convFilterStack adds the filter gradient of x and dy to dw through the stack.
 func (d *Device) convFilterStack(s *stackPlan, xs, dys, dws []float32) {
 	g := &s.g
-	crs := g.C * g.R * g.S
+	crs := s.x.C * s.x.R * s.x.S
 	nb := d.stackGroup(s, g.C+g.K)
 	cs := s.channelStride(nb)
 	ld := nb * s.perImage
@@ -248,7 +335,7 @@ func (d *Device) convFilterStack(s *stackPlan, xs, dys, dws []float32) {
 	off := d.stackOffsets(s, nb)
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cur := min(nb, g.N-n0)
-		d.stackCopy(s, stackFill, g.C, n0, cur, xs, stack, cs, 0)
+		d.stackCopy(s, stackFill, s.x.C, n0, cur, xs, stack, cs, 0)
 		d.stackCopy(s, stackToVirtual, g.K, n0, cur, dys, dyv, ld, 0)
 		// dw (K × CRS) += dyv (K × virtual columns) · Bᵀ, B(p, j) = stack[off[p] + j].
 		sgemm.SgemmShiftedT(g.K, crs, cur*s.perImage, 1, dyv, ld, stack, off, 1, dws, crs)

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -184,7 +185,7 @@ func testConvPaths(t *testing.T) {
 			for _, form := range []stackUse{stackNever, stackAlways} {
 				d := newDevice(0)
 				d.workers = 1 + cols%3
-				d.convCols, d.convFlops = cols, 1
+				d.convCols, d.convFlops, d.stackFlts = cols, 1, 0
 				d.stackForm = form
 				x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 				y := Wrap(make([]float32, g.OutputLen()))
@@ -225,12 +226,21 @@ func testConvPaths(t *testing.T) {
 }
 
 // TestConvDeterministic: convolution results are bit-identical for any core count (sgemm splits
-// by GOMAXPROCS, the O(n) stages by d.workers). The sizes make sgemm go parallel.
-func TestConvDeterministic(t *testing.T) { forPaths(t, testConvDeterministic) }
+// by GOMAXPROCS, the O(n) stages by d.workers), for a stride-1 and a stride-2 convolution (on
+// AVX-512 the padded stack and its phase form). The sizes make sgemm go parallel.
+func TestConvDeterministic(t *testing.T) {
+	for _, g := range []engine.ConvGeom{
+		{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
+		{N: 9, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
+	} {
+		t.Run(fmt.Sprintf("stride%d", g.StrideH), func(t *testing.T) {
+			forPaths(t, func(t *testing.T) { testConvDeterministic(t, g) })
+		})
+	}
+}
 
-func testConvDeterministic(t *testing.T) {
+func testConvDeterministic(t *testing.T, g engine.ConvGeom) {
 	r := rand.New(rand.NewPCG(3, 4))
-	g := engine.ConvGeom{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
 	x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	var first [3][]float32

@@ -82,12 +82,13 @@ type Device struct {
 	workers   int // goroutines the parallel kernels fan out to
 	convCols  int // convolution grouping targets (convTargetCols, convTargetFlops)
 	convFlops int
+	stackFlts int        // the stack form's grouping target (stackTargetFloats; 0: convCols alone)
 	col       []float32  // convolution scratch (col matrices, gathered dy and y), grown on demand
 	f64       []float64  // float64 partial sums of the blocked reductions
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution
 	k         kernelArgs // argument blocks of the parallel kernels
 	conv      convArgs   // the im2col packer handed to sgemm
-	stk       stackState // the stack form of stride-1 convolutions (conv_stack.go)
+	stk       stackState // the stack form of convolutions (conv_stack.go)
 	stackForm stackUse   // when convolutions take the stack form (tests force it)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync
@@ -108,7 +109,7 @@ func newDevice(threads int) *Device {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops}
+	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops, stackFlts: stackTargetFloats}
 }
 
 // Name is "cpu".

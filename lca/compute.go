@@ -15,6 +15,7 @@ import (
 // ComputeOptions say which iterations of a saved run `gaze lca compute` allocates, and where.
 type ComputeOptions struct {
 	Iters   string // "a:b"; either side may be empty (the run's start or end)
+	Part    string // "K/N": part K of N (PartRange), instead of Iters
 	Out     string // the part folder (default RUN/parts/aaaaaaa-bbbbbbb)
 	Device  string // engine device name (default cpu)
 	Devices string // devices of the full-set gradients ("cpu:2", "cuda:0,cuda:1"; default Device)
@@ -31,7 +32,15 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	if err != nil {
 		return "", 0, 0, err
 	}
-	if a, b, err = ParseRange(o.Iters, meta.T); err != nil {
+	if o.Part != "" {
+		if o.Iters != "" && o.Iters != ":" {
+			return "", 0, 0, fmt.Errorf("--part %s and --iters %s: give one", o.Part, o.Iters)
+		}
+		a, b, err = ParsePart(o.Part, meta.T)
+	} else {
+		a, b, err = ParseRange(cmpOr(o.Iters, ":"), meta.T)
+	}
+	if err != nil {
 		return "", 0, 0, err
 	}
 	if err := checkTrajectory(dir, meta); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gazeml/gaze/internal/jobs"
 	"github.com/gazeml/gaze/internal/rundir"
 	"github.com/gazeml/gaze/lca"
 )
@@ -62,21 +63,36 @@ func lcaCommand() *cli.Command {
 			},
 			{
 				Name:      "compute",
-				Usage:     "compute LCA offline for a range of iterations of a run saved with --save-weights",
+				Usage:     "compute LCA offline for a range of iterations of a run saved with --save-weights, or emit the ranges as a cluster job",
 				ArgsUsage: "RUN",
-				Flags: []cli.Flag{
+				Description: "Computes the LCA of iterations --iters a:b (or of --part K/N: the K-th of N contiguous ranges, iterations\n" +
+					"⌊K·T/N⌋ to ⌊(K+1)·T/N⌋ of the run's T) into a part folder, RUN/parts/aaaaaaa-bbbbbbb; gaze lca merge RUN joins\n" +
+					"the parts. With --emit k8s|slurm --parts N it writes RUN/job.json (a Kubernetes Indexed Job, one GPU per pod,\n" +
+					"the run folder on a mounted claim) or RUN/job.sbatch (a Slurm job array) whose task K runs\n" +
+					"gaze lca compute RUN --part K/N.",
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "iters", Value: ":", Usage: "iterations a:b to compute (either side may be empty)"},
+					&cli.StringFlag{Name: "part", Usage: "compute part K/N instead of --iters: the K-th (from 0) of N contiguous ranges that tile the run"},
 					&cli.StringFlag{Name: "out", Usage: "part directory (default RUN/parts/a-b)"},
 					&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
 					devicesFlag,
 					dataDirFlag,
-				},
+					&cli.StringFlag{Name: "emit", Usage: "write a cluster job computing the run in --parts ranges instead of computing: k8s (Indexed Job, JSON) or slurm (job-array script)"},
+					&cli.IntFlag{Name: "parts", Value: 8, Usage: "with --emit: number of ranges (tasks)"},
+					&cli.IntFlag{Name: "parallel", Value: lcaJobDefaults.Parallel, Usage: "with --emit: tasks run at once (pods or array tasks)"},
+				}, jobFlags(lcaJobDefaults, "part", "run")...),
 				Action: func(c *cli.Context) error {
 					run, err := oneArg(c, "RUN")
 					if err != nil {
 						return err
 					}
-					o := lca.ComputeOptions{Iters: c.String("iters"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
+					if emit := c.String("emit"); emit != "" {
+						return lcaEmitJobs(c, run, emit)
+					}
+					if c.IsSet("part") && c.IsSet("iters") {
+						return fmt.Errorf("--part %s and --iters %s: give one", c.String("part"), c.String("iters"))
+					}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
 					if c.IsSet("data-dir") {
 						o.DataDir = c.String("data-dir")
 					}
@@ -131,6 +147,29 @@ func lcaCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+var lcaJobDefaults = jobs.Defaults("lca")
+
+func lcaEmitJobs(c *cli.Context, run, emit string) error {
+	o := jobOptions(c, lcaJobDefaults)
+	o.Parallel = c.Int("parallel")
+	dataDir := ""
+	if c.IsSet("data-dir") {
+		dataDir = c.String("data-dir")
+	}
+	n := c.Int("parts")
+	file, o, err := lca.EmitJobs(run, emit, n, o, dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: %d parts (indices 0-%d) as one %s job\n", file, n, n-1, emit)
+	if emit == "k8s" {
+		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: gaze lca merge %s\n", run, o.Dir, o.PVC, o.DataDir, file, run)
+	} else {
+		fmt.Fprintf(c.App.Writer, "sbatch %s\nwhen done: gaze lca merge %s\n", file, run)
+	}
+	return nil
 }
 
 // oneArg is a command's single positional argument, or a usage error naming it.

@@ -81,6 +81,7 @@ var flagRules = map[string]rule{
 	"lca-batch":       rangeOf(1, maxBatch),
 	"error-threshold": positive(unbounded),
 	"max-n":           {lo: 2, hi: 1024, pow2: true},
+	"parts":           rangeOf(1, maxExamples),
 	// CoordConv.
 	"seeds":  rangeOf(1, 1000),
 	"mul":    rangeOf(1, 64),

@@ -16,6 +16,7 @@ import (
 type ComputeOptions struct {
 	Iters   string // "a:b"; either side may be empty (the run's start or end)
 	Part    string // "K/N": part K of N (PartRange), instead of Iters
+	Every   int    // window LCA: iterations per row (0: the trajectory's stride, meta.WeightsEvery)
 	Out     string // the part folder (default RUN/parts/aaaaaaa-bbbbbbb)
 	Device  string // engine device name (default cpu)
 	Devices string // devices of the full-set gradients ("cpu:2", "cuda:0,cuda:1"; default Device)
@@ -32,13 +33,17 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	if err != nil {
 		return "", 0, 0, err
 	}
+	k, err := computeWindow(meta, o.Every)
+	if err != nil {
+		return "", 0, 0, err
+	}
 	if o.Part != "" {
 		if o.Iters != "" && o.Iters != ":" {
 			return "", 0, 0, fmt.Errorf("--part %s and --iters %s: give one", o.Part, o.Iters)
 		}
-		a, b, err = ParsePart(o.Part, meta.T)
-	} else {
-		a, b, err = ParseRange(cmpOr(o.Iters, ":"), meta.T)
+		a, b, err = ParsePart(o.Part, meta.T, k)
+	} else if a, b, err = ParseRange(cmpOr(o.Iters, ":"), meta.T); err == nil && (a%k != 0 || (b%k != 0 && b != meta.T)) {
+		err = fmt.Errorf("--iters %d:%d with windows of %d iterations: both ends must be multiples of %d (or the end the run's %d)", a, b, k, k, meta.T)
 	}
 	if err != nil {
 		return "", 0, 0, err
@@ -51,7 +56,7 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 	}
 	out = o.Out
 	if out == "" {
-		out = filepath.Join(dir, "parts", fmt.Sprintf("%07d-%07d", a, b))
+		out = filepath.Join(dir, "parts", partName(a, b, k))
 	}
 	var spec data.Spec
 	if err := json.Unmarshal(meta.Data, &spec); err != nil {
@@ -98,7 +103,29 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 		return "", 0, 0, err
 	}
 	defer it.pool.Close()
-	return out, a, b, Compute(dir, meta, m, it, a, b, out)
+	return out, a, b, Compute(dir, meta, m, it, a, b, k, out)
+}
+
+// computeWindow is the window of an offline computation asked for with --every (0: the
+// trajectory's stride), which must be a multiple of the stride.
+func computeWindow(meta *Meta, asked int) (int, error) {
+	kw := every(meta.WeightsEvery)
+	k := asked
+	if k == 0 {
+		k = kw
+	}
+	if k < 1 || k%kw != 0 {
+		return 0, fmt.Errorf("--every %d: the trajectory holds θ every %d iterations, so windows must be a multiple of %d", asked, kw, kw)
+	}
+	return k, nil
+}
+
+// partName is the default name of the part of iterations a:b in windows of k.
+func partName(a, b, k int) string {
+	if k > 1 {
+		return fmt.Sprintf("w%d-%07d-%07d", k, a, b)
+	}
+	return fmt.Sprintf("%07d-%07d", a, b)
 }
 
 // Parts lists the part folders under dir/parts, in name (and so iteration) order.

@@ -13,7 +13,7 @@ func TestPartsTileTheRun(t *testing.T) {
 		for n := 1; n <= T; n++ {
 			next, lo, hi := 0, T, 0
 			for k := range n {
-				a, b, err := ParsePart(strings.Join([]string{itoa(k), itoa(n)}, "/"), T)
+				a, b, err := ParsePart(strings.Join([]string{itoa(k), itoa(n)}, "/"), T, 1)
 				if err != nil {
 					t.Fatalf("part %d/%d of %d: %v", k, n, T, err)
 				}
@@ -32,7 +32,7 @@ func TestPartsTileTheRun(t *testing.T) {
 		{"3/3", "from 0 to 2"}, {"-1/3", "from 0 to 2"}, {"0/11", "1 to 10 parts"}, {"0/0", "1 to 10 parts"},
 		{"1", "want K/N"}, {"a/2", "want K/N"}, {"1/b", "want K/N"},
 	} {
-		if _, _, err := ParsePart(c.s, 10); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, _, err := ParsePart(c.s, 10, 1); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("--part %s of 10 iterations: %v, want %q", c.s, err, c.want)
 		}
 	}

@@ -32,6 +32,12 @@ type Spec struct {
 	// empty: the run's device). How the run executes, not what it computes: it may change on
 	// --resume.
 	Devices string `json:"devices,omitempty"`
+	// Every allocates over windows of Every iterations instead of single ones (online): each row
+	// of the LCA files is the change from θ_t to θ_{t+Every} along the straight chord.
+	Every int `json:"every,omitempty"`
+	// SaveWEvery keeps every SaveWEvery-th θ in weights.npy (0: every one), for offline
+	// window LCA (gaze lca compute --every K, K a multiple of it).
+	SaveWEvery int `json:"save_weights_every,omitempty"`
 }
 
 // specMutable are the fields of Spec that may change on --resume, as dotted paths of config.json.
@@ -47,6 +53,15 @@ func (sp Spec) Validate() error {
 	}
 	if sp.Offline && !sp.SaveW {
 		return errors.New("--offline needs --save-weights: offline LCA is computed from the saved trajectory")
+	}
+	if sp.Every < 0 || sp.SaveWEvery < 0 {
+		return fmt.Errorf("--lca-every %d and --save-weights-every %d must be ≥ 0", sp.Every, sp.SaveWEvery)
+	}
+	if sp.Every > 1 && sp.Offline {
+		return errors.New("--lca-every is window LCA computed online; for an --offline run give the window to gaze lca compute --every")
+	}
+	if sp.SaveWEvery > 1 && !sp.SaveW {
+		return errors.New("--save-weights-every needs --save-weights")
 	}
 	if sp.Devices != "" {
 		if _, err := engine.ParseDevices(sp.Devices); err != nil {
@@ -124,8 +139,9 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		}
 		defer it.pool.Close()
 	}
-	rec := NewRecorder(dir, s.Model, it, Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW})
+	rec := NewRecorder(dir, s.Model, it, sp.outputs())
 	rec.Streams = s.Run.Streams
+	rec.T = s.Trainer.TotalSteps()
 	plan := fmt.Sprintf("LCA over %s", ls.Desc)
 	if it != nil {
 		if sp.HeldOut {
@@ -184,10 +200,19 @@ var RunFiles = []string{MetaFile, LossesFile, LayersFile, HelpedLayers, NeuronsF
 	filepath.Join(HeldOutDir, FullFile), filepath.Join(HeldOutDir, ClassLossesFile), filepath.Join(HeldOutDir, ClassLayersFile),
 	filepath.Join(HeldOutDir, ClassHelpedFile)}
 
+// outputs are the recorder's outputs of a run (online, or an offline run's trajectory).
+func (sp Spec) outputs() Outputs {
+	o := Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW, WeightsEvery: sp.SaveWEvery}
+	if !sp.Offline {
+		o.Every = sp.Every
+	}
+	return o
+}
+
 // checkDisk checks, before the run folder is touched, that its file system has room for what
 // the run still writes (DiskNeed, less what a resumed run's files hold already) and returns it.
 func checkDisk(s *train.Session, sp Spec) (int64, error) {
-	out := Outputs{LCA: sp.SaveLCA, Weights: sp.SaveW}
+	out := sp.outputs()
 	sets, classes := 1, 0
 	if sp.HeldOut {
 		sets = 2
@@ -493,6 +518,12 @@ func newMeta(s *train.Session, sp Spec, ls *LCASets) (*Meta, error) {
 	}
 	// An offline run's parts write lca.npy when it was asked for, and merge joins them.
 	m.Outputs.LCA, m.Outputs.Weights = sp.SaveLCA, sp.SaveW
+	if !sp.Offline {
+		m.Window = every(sp.Every)
+	}
+	if sp.SaveW {
+		m.WeightsEvery = every(sp.SaveWEvery)
+	}
 	m.Iters = [2]int{0, tr.TotalSteps()}
 	m.FillArena(s.Model.Arena)
 	m.describeSets(sp.Config, ls, s.Model.Arena.Stats != nil && s.Model.Arena.Stats.Len() > 0)

@@ -30,6 +30,8 @@ func lcaFlags() []cli.Flag {
 		devicesFlag,
 		&cli.BoolFlag{Name: "save-lca", Usage: "also write lca.npy, the T × D per-parameter LCA (float32)"},
 		&cli.BoolFlag{Name: "save-weights", Usage: "also write weights.npy, the (T+1) × D trajectory (float32), for offline LCA"},
+		&cli.IntFlag{Name: "lca-every", Usage: "window LCA: allocate the loss change of every K iterations (θ_t to θ_{t+K} along the straight chord) instead of every one; two full-set gradients per window instead of per iteration (0 or 1: per iteration)"},
+		&cli.IntFlag{Name: "save-weights-every", Usage: "keep every K-th θ in weights.npy (implies --save-weights), for offline window LCA with gaze lca compute --every (a multiple of K)"},
 		&cli.BoolFlag{Name: "offline", Usage: "train and save the trajectory only (with --save-weights); compute LCA later with `gaze lca compute`"},
 		&cli.BoolFlag{Name: "no-report", Usage: "do not write the report at the end"},
 	}
@@ -72,6 +74,7 @@ func lcaCommand() *cli.Command {
 					"gaze lca compute RUN --part K/N.",
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "iters", Value: ":", Usage: "iterations a:b to compute (either side may be empty)"},
+					&cli.IntFlag{Name: "every", Usage: "window LCA: one row per window of K iterations, from the trajectory's rows at multiples of K (K a multiple of its --save-weights-every; 0: that stride)"},
 					&cli.StringFlag{Name: "part", Usage: "compute part K/N instead of --iters: the K-th (from 0) of N contiguous ranges that tile the run"},
 					&cli.StringFlag{Name: "out", Usage: "part directory (default RUN/parts/a-b)"},
 					&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
@@ -92,7 +95,7 @@ func lcaCommand() *cli.Command {
 					if c.IsSet("part") && c.IsSet("iters") {
 						return fmt.Errorf("--part %s and --iters %s: give one", c.String("part"), c.String("iters"))
 					}
-					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Every: c.Int("every"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
 					if c.IsSet("data-dir") {
 						o.DataDir = c.String("data-dir")
 					}
@@ -159,7 +162,7 @@ func lcaEmitJobs(c *cli.Context, run, emit string) error {
 		dataDir = c.String("data-dir")
 	}
 	n := c.Int("parts")
-	file, o, err := lca.EmitJobs(run, emit, n, o, dataDir)
+	file, o, err := lca.EmitJobs(run, emit, n, c.Int("every"), o, dataDir)
 	if err != nil {
 		return err
 	}
@@ -201,7 +204,8 @@ func runLCATrain(c *cli.Context) error {
 	lc := lca.TrainConfig{Config: cfg, LCA: lca.Spec{Examples: c.Int("lca-examples"), Seed: c.Uint64("lca-seed"),
 		Config: lca.Config{Chunk: c.Int("lca-batch"), Threshold: c.Float64("error-threshold"), MaxN: c.Int("max-n"),
 			FirstOrder: c.Bool("first-order"), IncludeL2: c.Bool("include-l2"), BatchStats: !c.Bool("bn-running-stats"), PerClass: c.Bool("per-class")},
-		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
+		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights") || c.Int("save-weights-every") > 0,
+		Every: c.Int("lca-every"), SaveWEvery: c.Int("save-weights-every"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
 	ctx, stop := interruptible()
 	defer stop()
 	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})

@@ -10,6 +10,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
+	"github.com/gazeml/gaze/internal/bytesize"
 )
 
 // ComputeOptions say which iterations of a saved run `gaze lca compute` allocates, and where.
@@ -17,6 +18,7 @@ type ComputeOptions struct {
 	Iters   string // "a:b"; either side may be empty (the run's start or end)
 	Part    string // "K/N": part K of N (PartRange), instead of Iters
 	Every   int    // window LCA: iterations per row (0: the trajectory's stride, meta.WeightsEvery)
+	MaxDisk int64  // refuse a part folder that would hold more than this many bytes (0: no limit)
 	Out     string // the part folder (default RUN/parts/aaaaaaa-bbbbbbb)
 	Device  string // engine device name (default cpu)
 	Devices string // devices of the full-set gradients ("cpu:2", "cuda:0,cuda:1"; default Device)
@@ -103,7 +105,26 @@ func ComputeRun(dir string, o ComputeOptions) (out string, a, b int, err error) 
 		return "", 0, 0, err
 	}
 	defer it.pool.Close()
+	plan := computePlan(NewRecorder(out, m, it, Outputs{LCA: meta.Outputs.LCA, Every: k}), b-a, meta)
+	if o.Log != nil {
+		o.Log("disk plan: the part folder %s holds at most %s", out, plan)
+	}
+	if o.MaxDisk > 0 && plan.Total() > o.MaxDisk {
+		return "", 0, 0, fmt.Errorf("--max-disk %s: the part of iterations %d:%d would write %s; compute a shorter range (--iters, or --part with more parts)%s",
+			bytesize.Format(o.MaxDisk), a, b, plan, computeHint(k, meta))
+	}
+	if err := CheckDisk(existingParent(out), plan.Total()); err != nil {
+		return "", 0, 0, err
+	}
 	return out, a, b, Compute(dir, meta, m, it, a, b, k, out)
+}
+
+// computeHint suggests longer windows when the run's trajectory allows them.
+func computeHint(k int, meta *Meta) string {
+	if meta.T/k < 2 {
+		return ""
+	}
+	return fmt.Sprintf(", or longer windows: --every K, a multiple of %d above %d (one row per window)", every(meta.WeightsEvery), k)
 }
 
 // computeWindow is the window of an offline computation asked for with --every (0: the

@@ -148,24 +148,38 @@ func NewRecorder(dir string, m *engine.Model, it *Integrator, out Outputs) *Reco
 	return r
 }
 
-// PlannedBytes is what a run of T iterations writes to the run directory (roughly: the
-// per-iteration files and the optional T×D ones).
-func (r *Recorder) PlannedBytes(T int) int64 {
+// plan is what the recorder's files of a run of T iterations take: the rows of every set's
+// files (one per window), the optional T × D ones, and the accumulators.
+func (r *Recorder) plan(T int) DiskPlan {
 	d, l := int64(r.m.Arena.D), int64(len(r.layers))
 	rows := int64(rowsAt(T, r.out.Every, T))
-	var b int64
-	for _, s := range r.splits {
+	var p DiskPlan
+	for k, s := range r.splits {
 		c := int64(s.classes)
-		b += rows*(l*8+l*4+int64(r.neurons.Count)*4+160+c*(l*12+80)) + d*12
+		set := rows*(l*8+l*4+int64(r.neurons.Count)*4+160) + 2*npyHeader
+		cls := rows * c * (l*12 + 80)
+		full := int64(0)
 		if s.full {
-			b += rows * d * bytesPerFloat
+			full = rows*d*bytesPerFloat + npyHeader
 		}
+		acc := d*12 + 2*npyHeader
+		if k > 0 {
+			p.HeldOut += set + cls + full + acc
+			continue
+		}
+		p.Rows += set
+		p.Classes += cls
+		p.Full += full
+		p.Accumulators += acc
 	}
 	if r.out.Weights {
-		b += int64(1+rowsAt(T, r.out.WeightsEvery, T)) * d * bytesPerFloat
+		p.Weights = int64(1+rowsAt(T, r.out.WeightsEvery, T))*d*bytesPerFloat + npyHeader
 	}
-	return b
+	return p
 }
+
+// npyHeader bounds the header of an NPY file gaze writes.
+const npyHeader = 128
 
 // CheckDisk fails when the run directory's file system has less free space than need.
 func CheckDisk(dir string, need int64) error {

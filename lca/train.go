@@ -81,7 +81,8 @@ type TrainConfig struct {
 // TrainOptions are how an LCA study is carried out (see train.Options).
 type TrainOptions struct {
 	train.Options
-	NoReport bool // do not write the report at the end
+	NoReport bool  // do not write the report at the end
+	MaxDisk  int64 // refuse a run whose folder would hold more than this many bytes (0: no limit)
 }
 
 // Train trains cfg in the run folder o.Dir and allocates every iteration's loss change among the
@@ -107,7 +108,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	// split is all of it, as the report says.)
 	var need int64
 	to.Check = func(s *train.Session) (err error) {
-		need, err = checkDisk(s, sp)
+		need, err = checkDisk(s, sp, o.MaxDisk)
 		return err
 	}
 	var gd *gradientDevices
@@ -207,82 +208,6 @@ func (sp Spec) outputs() Outputs {
 		o.Every = sp.Every
 	}
 	return o
-}
-
-// checkDisk checks, before the run folder is touched, that its file system has room for what
-// the run still writes (DiskNeed, less what a resumed run's files hold already) and returns it.
-func checkDisk(s *train.Session, sp Spec) (int64, error) {
-	out := sp.outputs()
-	sets, classes := 1, 0
-	if sp.HeldOut {
-		sets = 2
-	}
-	if sp.Config.PerClass {
-		classes = s.Data.Classes
-	}
-	if sp.Offline {
-		// The parts' files, merged into the run (lca.npy when asked for), as the online files.
-		out.LCA = sp.SaveLCA
-	}
-	need := max(diskNeed(s, out, sets, classes)-dirBytes(s.Dir()), 0)
-	return need, CheckDisk(existingParent(s.Dir()), need)
-}
-
-// diskNeed is DiskNeed for a session's model, trainer and outputs, and the LCA sets it will
-// allocate over (sets of classes classes each, per class when perClass; none offline).
-func diskNeed(s *train.Session, out Outputs, sets, classes int) int64 {
-	rec := NewRecorder(s.Dir(), s.Model, nil, out)
-	for k := range sets {
-		sr := &splitRec{full: k == 0 && out.LCA}
-		if classes > 0 {
-			sr.classes = classes
-		}
-		rec.splits = append(rec.splits, sr)
-	}
-	return DiskNeed(rec, s.Trainer.CheckpointBytes(rec.StateBytes()), s.Trainer.TotalSteps(), s.Model.Arena.Params)
-}
-
-// DiskNeed is the most a run's folder holds at once, in bytes: the files it writes (per
-// iteration, the optional T × D ones, the accumulators, the training logs, meta.json and the
-// report) plus what is written beside them before a rename: the checkpoint twice (the old one
-// and its replacement) and the accumulators' snapshots twice.
-func DiskNeed(rec *Recorder, checkpoint int64, T int, params []engine.Param) int64 {
-	d := int64(rec.m.Arena.D)
-	b := rec.PlannedBytes(T)
-	b += 2 * checkpoint
-	b += 12*d + 2*4096                                        // the accumulators' temporary copies, headers
-	b += int64(T)*96 + 64<<10                                 // metrics.csv, epochs.csv, config.json, result.json
-	b += int64(len(params))*256 + int64(rec.neurons.Count)*16 // meta.json: parameters and neurons
-	return b + ReportBytes(len(rec.layers))
-}
-
-// ReportBytes bounds the size of the report of a run with the given number of layers: six
-// figures and a heat map per layer as PNGs (a few hundred kilobytes each at most), and the HTML
-// holding them again in base64.
-func ReportBytes(layers int) int64 { return int64(6+layers) * (1 << 20) }
-
-// dirBytes is the size of the files directly in dir (0 when it does not exist).
-func dirBytes(dir string) int64 {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			n += info.Size()
-		}
-	}
-	return n
-}
-
-// existingParent is dir or its nearest existing ancestor: where a folder not made yet will be.
-func existingParent(dir string) string {
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
-			return d
-		}
-	}
 }
 
 func cmpOr(a, b string) string {

@@ -34,7 +34,13 @@ func lcaFlags() []cli.Flag {
 		&cli.IntFlag{Name: "save-weights-every", Usage: "keep every K-th θ in weights.npy (implies --save-weights), for offline window LCA with gaze lca compute --every (a multiple of K)"},
 		&cli.BoolFlag{Name: "offline", Usage: "train and save the trajectory only (with --save-weights); compute LCA later with `gaze lca compute`"},
 		&cli.BoolFlag{Name: "no-report", Usage: "do not write the report at the end"},
+		maxDiskFlag(),
 	}
+}
+
+// maxDiskFlag is --max-disk of lca train and compute.
+func maxDiskFlag() cli.Flag {
+	return &sizeFlag{cli.StringFlag{Name: "max-disk", Usage: "refuse to start when the folder would hold more than SIZE (20GiB, 500MB, …) at its fullest; the plan printed before the run says what it holds, and the refusal names the flags that would make it fit"}}
 }
 
 // devicesFlag is the devices of the full-set gradients, for lca train and compute.
@@ -83,6 +89,7 @@ func lcaCommand() *cli.Command {
 					&cli.StringFlag{Name: "emit", Usage: "write a cluster job computing the run in --parts ranges instead of computing: k8s (Indexed Job, JSON) or slurm (job-array script)"},
 					&cli.IntFlag{Name: "parts", Value: 8, Usage: "with --emit: number of ranges (tasks)"},
 					&cli.IntFlag{Name: "parallel", Value: lcaJobDefaults.Parallel, Usage: "with --emit: tasks run at once (pods or array tasks)"},
+					maxDiskFlag(),
 				}, jobFlags(lcaJobDefaults, "part", "run")...),
 				Action: func(c *cli.Context) error {
 					run, err := oneArg(c, "RUN")
@@ -95,7 +102,7 @@ func lcaCommand() *cli.Command {
 					if c.IsSet("part") && c.IsSet("iters") {
 						return fmt.Errorf("--part %s and --iters %s: give one", c.String("part"), c.String("iters"))
 					}
-					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Every: c.Int("every"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Every: c.Int("every"), MaxDisk: sizeValue(c, "max-disk"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
 					if c.IsSet("data-dir") {
 						o.DataDir = c.String("data-dir")
 					}
@@ -208,7 +215,7 @@ func runLCATrain(c *cli.Context) error {
 		Every: c.Int("lca-every"), SaveWEvery: c.Int("save-weights-every"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
 	ctx, stop := interruptible()
 	defer stop()
-	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})
+	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report"), MaxDisk: sizeValue(c, "max-disk")})
 	if errors.Is(err, rundir.ErrFinished) && finished(c, err) {
 		// The summary of the report it finished with, if it wrote one.
 		var sum lca.Summary

@@ -167,3 +167,29 @@ func TestLCAWindows(t *testing.T) {
 		t.Errorf("--lca-every with --offline: %v", err)
 	}
 }
+
+// --max-disk through the command line: lca train prints its plan and refuses one that does not
+// fit before it makes the folder (here nothing fits: the report's allowance alone is larger),
+// and lca compute refuses a part folder that does not fit before it makes it.
+func TestLCAMaxDisk(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	_, _, err := gaze(t, lcaArgs(dir, "--save-lca", "--save-weights", "--max-disk", "1MiB")...)
+	if err == nil || !strings.Contains(err.Error(), "--max-disk 1.0 MiB: the run would write") || !strings.Contains(err.Error(), "raise --max-disk") {
+		t.Errorf("--max-disk 1MiB: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("the refused run made its folder")
+	}
+	off := filepath.Join(t.TempDir(), "off")
+	_, se, err := gaze(t, lcaArgs(off, "--offline", "--save-weights", "--max-disk", "20MiB")...)
+	if err != nil || !strings.Contains(se, "disk plan: the run folder holds at most") {
+		t.Fatalf("%v\n%s", err, se)
+	}
+	_, _, err = gaze(t, "lca", "compute", off, "--max-disk", "20KiB")
+	if err == nil || !strings.Contains(err.Error(), "--max-disk 20.0 KiB: the part of iterations 0:6 would write") || !strings.Contains(err.Error(), "--every K") {
+		t.Errorf("compute --max-disk 20KiB: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(off, "parts")); err == nil {
+		t.Error("the refused compute made its part folder")
+	}
+}

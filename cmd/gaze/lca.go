@@ -65,7 +65,9 @@ func lcaCommand() *cli.Command {
 					"losses.csv, lca_layers.npy, helped_layers.npy, lca_neurons.npy, lca_total.npy, helped_count.npy,\n" +
 					"lca_indices.npy (and held_out_indices.npy), optionally lca.npy and weights.npy, the per-class files\n" +
 					"(--per-class), held_out/ (--lca-held-out), and the report (report/report.html). --resume continues a\n" +
-					"killed run; --devices may change when it does.",
+					"killed run; --devices may change when it does. With --lca-every K every row is a window of K iterations\n" +
+					"(θ_t to θ_{t+K} along the straight chord). Before training it prints its disk plan; --max-disk refuses one\n" +
+					"that does not fit, naming the flags that would make it fit.",
 				Flags:  append(train, lcaFlags()...),
 				Action: runLCATrain,
 			},
@@ -75,9 +77,11 @@ func lcaCommand() *cli.Command {
 				ArgsUsage: "RUN",
 				Description: "Computes the LCA of iterations --iters a:b (or of --part K/N: the K-th of N contiguous ranges, iterations\n" +
 					"⌊K·T/N⌋ to ⌊(K+1)·T/N⌋ of the run's T) into a part folder, RUN/parts/aaaaaaa-bbbbbbb; gaze lca merge RUN joins\n" +
-					"the parts. With --emit k8s|slurm --parts N it writes RUN/job.json (a Kubernetes Indexed Job, one GPU per pod,\n" +
-					"the run folder on a mounted claim) or RUN/job.sbatch (a Slurm job array) whose task K runs\n" +
-					"gaze lca compute RUN --part K/N.",
+					"the parts. With --every K it computes one row per window of K iterations (θ_t to θ_{t+K} along the straight\n" +
+					"chord; K a multiple of the run's --save-weights-every; --part then splits windows; parts RUN/parts/wK-…).\n" +
+					"With --emit k8s|slurm --parts N it writes RUN/job.json (a Kubernetes Indexed Job, one GPU per pod, the run\n" +
+					"folder on a mounted claim) or RUN/job.sbatch (a Slurm job array) whose task K runs\n" +
+					"gaze lca compute RUN --part K/N. The disk plan of the part is printed first (--max-disk refuses it).",
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "iters", Value: ":", Usage: "iterations a:b to compute (either side may be empty)"},
 					&cli.IntFlag{Name: "every", Usage: "window LCA: one row per window of K iterations, from the trajectory's rows at multiples of K (K a multiple of its --save-weights-every; 0: that stride)"},

@@ -19,7 +19,7 @@ func jobFlags(def jobs.Options, task, folder string) []cli.Flag {
 		&cli.StringFlag{Name: "pvc", Value: def.PVC, Usage: "with --emit k8s: PersistentVolumeClaim holding the " + folder + " and data folders"},
 		&cli.StringFlag{Name: "mount", Value: def.Mount, Usage: "with --emit k8s: where the claim is mounted in the pods"},
 		&cli.StringFlag{Name: "namespace", Usage: "with --emit k8s: namespace (default: kubectl's)"},
-		&cli.IntFlag{Name: "gpus", Value: def.GPUs, Usage: "with --emit: GPUs per " + task + " (nvidia.com/gpu limit, Slurm --gres)"},
+		&cli.IntFlag{Name: "gpus", Value: def.GPUs, Usage: "with --emit: GPUs per " + task + " when --job-device is cuda (nvidia.com/gpu limit, Slurm --gres)"},
 		&cli.IntFlag{Name: "cpus", Value: def.CPUs, Usage: "with --emit: CPUs per " + task},
 		&cli.IntFlag{Name: "mem-gb", Value: def.MemGiB, Usage: "with --emit: host memory per " + task + " (GiB)"},
 		&cli.StringFlag{Name: "time", Value: def.Time, Usage: "with --emit slurm: time limit per " + task},

@@ -28,7 +28,7 @@ func TestLCAJobsReplayEqualsOnline(t *testing.T) {
 		if _, se, err := gaze(t, lcaArgs(off, "--offline", "--save-weights")...); err != nil {
 			t.Fatal(err, se)
 		}
-		stdout, se, err := gaze(t, "lca", "compute", off, "--emit", c.kind, "--parts", fmt.Sprint(c.parts), "--mount", vol, "--job-device", "cpu", "--gpus", "0")
+		stdout, se, err := gaze(t, "lca", "compute", off, "--emit", c.kind, "--parts", fmt.Sprint(c.parts), "--mount", vol, "--job-device", "cpu")
 		if err != nil {
 			t.Fatal(err, se)
 		}
@@ -46,7 +46,7 @@ func TestLCAJobsReplayEqualsOnline(t *testing.T) {
 				t.Errorf("job.json:\n%s", strings.Join(errs, "\n"))
 			}
 			if g := jobstest.Get(job, "spec", "template", "spec", "containers", 0, "resources", "limits", "nvidia.com/gpu"); g != nil {
-				t.Errorf("--gpus 0 asks for %v GPUs", g)
+				t.Errorf("a job on the cpu device asks for %v GPUs", g)
 			}
 			for k := range c.parts {
 				tasks = append(tasks, jobstest.PodArgs(job, k))

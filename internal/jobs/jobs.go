@@ -58,6 +58,15 @@ func Defaults(experiment string) Options {
 		PVC: "gaze-results", Mount: "/results", Binary: "gaze", Time: "04:00:00", CPUs: 4, MemGiB: 16, Retries: 2}
 }
 
+// gpus is the GPUs a task asks for: o.GPUs on a cuda device, none on the cpu device (a task
+// that does not use its GPU would only keep it from others).
+func (o Options) gpus() int {
+	if !strings.HasPrefix(o.Device, "cuda") {
+		return 0
+	}
+	return o.GPUs
+}
+
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 func (o Options) check(n int) error {
@@ -142,7 +151,7 @@ type (
 
 // KubernetesJob returns an Indexed batch/v1 Job of n tasks, one per pod, as JSON (kubectl
 // apply -f takes JSON as well as YAML). Every pod mounts the claim that holds the folder, gets
-// o.GPUs GPUs (nvidia.com/gpu limits) and runs gaze with o.Args, its index in place of Index. A
+// o.GPUs GPUs (nvidia.com/gpu limits) when its device is cuda and runs gaze with o.Args, its index in place of Index. A
 // pod that fails is retried o.Retries times for its index only (backoffLimitPerIndex,
 // Kubernetes ≥ 1.29).
 func KubernetesJob(n int, o Options) ([]byte, error) {
@@ -156,8 +165,8 @@ func KubernetesJob(n int, o Options) ([]byte, error) {
 		return nil, fmt.Errorf("the folder %q must lie under the volume's mount point %q", o.Dir, o.Mount)
 	}
 	limits := map[string]string{"cpu": fmt.Sprint(o.CPUs), "memory": fmt.Sprintf("%dGi", o.MemGiB)}
-	if o.GPUs > 0 {
-		limits["nvidia.com/gpu"] = fmt.Sprint(o.GPUs)
+	if o.gpus() > 0 {
+		limits["nvidia.com/gpu"] = fmt.Sprint(o.gpus())
 	}
 	args := make([]string, len(o.Args))
 	for i, a := range o.Args {
@@ -190,8 +199,8 @@ func SlurmScript(n int, o Options) ([]byte, error) {
 	fmt.Fprintf(&b, "#!/bin/bash\n")
 	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", o.Name)
 	fmt.Fprintf(&b, "#SBATCH --array=0-%d%%%d\n", n-1, min(o.Parallel, n))
-	if o.GPUs > 0 {
-		fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", o.GPUs)
+	if o.gpus() > 0 {
+		fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", o.gpus())
 	}
 	fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", o.CPUs)
 	fmt.Fprintf(&b, "#SBATCH --mem=%dG\n", o.MemGiB)

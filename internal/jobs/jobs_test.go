@@ -68,6 +68,13 @@ func TestKubernetesJob(t *testing.T) {
 	if b, _ := jobs.KubernetesJob(3, o); strings.Contains(string(b), "nvidia.com/gpu") {
 		t.Error("a job without GPUs asks for one")
 	}
+	o.GPUs, o.Device = 1, "cpu"
+	if b, _ := jobs.KubernetesJob(3, o); strings.Contains(string(b), "nvidia.com/gpu") {
+		t.Error("a job on the cpu device asks for a GPU")
+	}
+	if b, _ := jobs.SlurmScript(3, o); strings.Contains(string(b), "--gres") {
+		t.Error("a Slurm task on the cpu device asks for a GPU")
+	}
 	// The checker itself must catch a wrong field.
 	job["spec"].(map[string]any)["completion"] = "Indexed"
 	if errs := jobstest.CheckSchema("Job", "Job", job); len(errs) != 1 {

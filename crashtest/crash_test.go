@@ -355,13 +355,14 @@ var jobs = []job{
 		iterations: 6,
 	},
 	{
-		// Windows of 4 over 9 iterations (the last window 1 long), θ kept every 2: checkpoints
-		// every 2 iterations fall inside windows, and the run ends with short last rows.
-		name: "gaze lca train --lca-every 4 --save-weights-every 2",
+		// Windows of 4 over 9 iterations (the last window 1 long), θ kept every 2, gradients on two
+		// CPU instances: checkpoints every 2 iterations fall inside windows, and the run ends with
+		// short last rows.
+		name: "gaze lca train --lca-every 4 --save-weights-every 2 --devices cpu:2",
 		steps: func(out string) []step {
 			args := append([]string{"lca", "train"}, synthTrain...)
 			args = append(args, "--batch", "32", "--epochs", "3", "--checkpoint-every", "2", "--lca-examples", "0", "--lca-batch", "40",
-				"--lca-every", "4", "--save-weights-every", "2", "--save-lca", "--out", out)
+				"--lca-every", "4", "--save-weights-every", "2", "--save-lca", "--devices", "cpu:2", "--out", out)
 			return []step{{args: args, resume: append(slices.Clone(args), "--resume")}}
 		},
 		timing:  map[string][]string{"epochs.csv": {"seconds"}},

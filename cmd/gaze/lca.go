@@ -200,9 +200,13 @@ func printReport(c *cli.Context, run string, s *lca.Summary) error {
 		fmt.Fprintln(c.App.Writer, string(b))
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "LCA of %s over %s, %d iterations: ΔL = %.4f, ΣLCA = %.4f (relative error %.3f %%, first order %.2f %%); "+
-		"largest per-iteration error %.2g; %.1f %% of parameters help on average\nreport: %s\n",
-		s.Model, s.LCASet, s.Iterations, s.DeltaLoss, s.SumLCA, 100*s.RelErr, 100*s.FirstRelErr, s.MaxIterErr, 100*s.HelpedMean,
+	windows, row := "", "iteration"
+	if s.Window > 1 {
+		windows, row = fmt.Sprintf(" in %d windows of %d", s.Rows, s.Window), "window"
+	}
+	fmt.Fprintf(c.App.Writer, "LCA of %s over %s, %d iterations%s: ΔL = %.4f, ΣLCA = %.4f (relative error %.3f %%, first order %.2f %%); "+
+		"largest per-%s error %.2g; %.1f %% of parameters help on average\nreport: %s\n",
+		s.Model, s.LCASet, s.Iterations, windows, s.DeltaLoss, s.SumLCA, 100*s.RelErr, 100*s.FirstRelErr, row, s.MaxIterErr, 100*s.HelpedMean,
 		filepath.Join(run, lca.ReportDir, "report.html"))
 	return nil
 }

@@ -60,6 +60,19 @@ func TestLCAWindows(t *testing.T) {
 			t.Errorf("window %d:%d: |ΔL − ΣLCA| = %v at n = %d", w[0], w[1], e, n)
 		}
 	}
+	// Windows of one iteration are per-iteration LCA, byte for byte: the same integrator step
+	// between the same two θ (only config.json and meta.json say --lca-every 1).
+	one := filepath.Join(t.TempDir(), "one")
+	if _, se, err := gaze(t, lcaArgs(one, "--lca-every", "1", "--no-report")...); err != nil {
+		t.Fatal(err, se)
+	}
+	for _, f := range []string{"losses.csv", "lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy"} {
+		a, _ := os.ReadFile(filepath.Join(step, f))
+		b, _ := os.ReadFile(filepath.Join(one, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("--lca-every 1: %s differs from per-iteration LCA", f)
+		}
+	}
 	var meta lca.Meta
 	b, _ := os.ReadFile(filepath.Join(win, "meta.json"))
 	if err := json.Unmarshal(b, &meta); err != nil || meta.Window != 4 || meta.Rows() != 2 {

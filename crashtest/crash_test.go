@@ -355,6 +355,51 @@ var jobs = []job{
 		iterations: 6,
 	},
 	{
+		// Windows of 4 over 9 iterations (the last window 1 long), θ kept every 2, gradients on two
+		// CPU instances: checkpoints every 2 iterations fall inside windows, and the run ends with
+		// short last rows.
+		name: "gaze lca train --lca-every 4 --save-weights-every 2 --devices cpu:2",
+		steps: func(out string) []step {
+			args := append([]string{"lca", "train"}, synthTrain...)
+			args = append(args, "--batch", "32", "--epochs", "3", "--checkpoint-every", "2", "--lca-examples", "0", "--lca-batch", "40",
+				"--lca-every", "4", "--save-weights-every", "2", "--save-lca", "--devices", "cpu:2", "--out", out)
+			return []step{{args: args, resume: append(slices.Clone(args), "--resume")}}
+		},
+		timing:  map[string][]string{"epochs.csv": {"seconds"}},
+		results: map[string][]string{"result.json": {"seconds_this_process"}, "report/summary.json": nil},
+		phases: []kill{
+			{crash: "checkpoint:2"},        // iteration 2: inside the first window
+			{crash: "before-checkpoint:3"}, // iteration 4: a window's row written, not committed
+			{crash: "step:7", again: "checkpoint:1"},
+			{crash: "report:1"},
+			{crash: "finish:1"},
+		},
+		iterations: 9,
+	},
+	{
+		name: "gaze lca train --offline --save-weights-every 2, compute --every 4 --part, merge",
+		steps: func(out string) []step {
+			args := append([]string{"lca", "train"}, synthTrain...)
+			args = append(args, "--batch", "32", "--epochs", "3", "--checkpoint-every", "2", "--lca-examples", "0", "--lca-batch", "40",
+				"--offline", "--save-weights-every", "2", "--out", out)
+			return []step{
+				{args: args, resume: append(slices.Clone(args), "--resume")},
+				{args: []string{"lca", "compute", "--every", "4", "--part", "0/2", out}},
+				{args: []string{"lca", "compute", "--every", "4", "--part", "1/2", out}},
+				{args: []string{"lca", "merge", out}},
+				{args: []string{"lca", "report", out}},
+			}
+		},
+		timing: map[string][]string{"epochs.csv": {"seconds"}},
+		phases: []kill{
+			{step: 0, crash: "step:5"},
+			{step: 0, crash: "finish:1"},
+			{step: 2, crash: "compute:1"},
+			{step: 3, crash: "merge-rename:2"},
+		},
+		iterations: 9,
+	},
+	{
 		name: "gaze coordconv run",
 		steps: func(out string) []step {
 			// 17 training examples: 2 steps an epoch, 4 a seed.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gazeml/gaze/internal/jobs"
 	"github.com/gazeml/gaze/internal/rundir"
 )
 
@@ -64,48 +65,24 @@ func WriteReport(dir string, boot int) (Spec, Summary, error) {
 }
 
 // Emit writes the sweep's spec to dir (creating or continuing the sweep, as Sweep does) and a
-// job manifest running each point as one cluster job: kind k8s (dir/job.json, an Indexed Job)
-// or slurm (dir/job.sbatch, a job array, with dir/logs). Unset o.Dir and o.DataDir default to
-// the claim's mount (k8s) or the absolute local paths dir and dataDir (slurm). It returns the
-// manifest's path and o as completed.
-func Emit(dir string, spec Spec, kind string, o JobOptions, dataDir string) (string, JobOptions, error) {
+// job manifest running each point as one cluster job (jobs.Emit: dir/job.json or
+// dir/job.sbatch); task K runs gaze intdim point --index K. It returns the manifest's path and o
+// as completed.
+func Emit(dir string, spec Spec, kind string, o jobs.Options, dataDir string) (string, jobs.Options, error) {
 	if kind != "k8s" && kind != "slurm" {
 		return "", o, fmt.Errorf("--emit %q: want k8s or slurm", kind)
 	}
 	if err := InitSweep(dir, spec); err != nil {
 		return "", o, err
 	}
-	n := spec.NumPoints()
-	var manifest []byte
-	var file string
-	var err error
-	switch kind {
-	case "k8s":
-		if o.Dir == "" {
-			o.Dir = filepath.ToSlash(filepath.Join(o.Mount, filepath.Base(filepath.Clean(dir))))
+	o.Comment = "One sweep point per array task; finished points are skipped, so resubmitting is safe."
+	return jobs.Emit(kind, dir, dataDir, spec.NumPoints(), o, func(o jobs.Options) []string {
+		args := []string{"intdim", "point", "--dir", o.Dir, "--device", o.Device}
+		if o.DataDir != "" {
+			args = append(args, "--data-dir", o.DataDir)
 		}
-		if o.DataDir == "" {
-			o.DataDir = filepath.ToSlash(filepath.Join(o.Mount, "data"))
-		}
-		file = filepath.Join(dir, "job.json")
-		manifest, err = KubernetesJob(n, o)
-	case "slurm":
-		if o.Dir == "" {
-			o.Dir, _ = filepath.Abs(dir)
-		}
-		if o.DataDir == "" {
-			o.DataDir, _ = filepath.Abs(dataDir)
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-			return "", o, err
-		}
-		file = filepath.Join(dir, "job.sbatch")
-		manifest, err = SlurmScript(n, o)
-	}
-	if err != nil {
-		return "", o, err
-	}
-	return file, o, rundir.WriteFileAtomic(file, manifest)
+		return append(args, "--index", jobs.Index)
+	})
 }
 
 // DefaultMemLimit is the projection memory limit when none is given: half of the memory

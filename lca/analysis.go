@@ -61,9 +61,9 @@ func readSet(dir string, meta *Meta) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	T := meta.Iters[1] - meta.Iters[0]
+	T := meta.Rows()
 	if len(rows) != T {
-		return nil, fmt.Errorf("%s: %d rows for iterations %d:%d", filepath.Join(dir, LossesFile), len(rows), meta.Iters[0], meta.Iters[1])
+		return nil, fmt.Errorf("%s: %d rows for iterations %d:%d in windows of %d, want %d", filepath.Join(dir, LossesFile), len(rows), meta.Iters[0], meta.Iters[1], every(meta.Window), T)
 	}
 	for _, row := range rows {
 		if len(row) != len(lossesHeader) {
@@ -121,31 +121,77 @@ func readShaped(dir, name string, rows, cols int) (*npy.Matrix, error) {
 
 // Summary holds the headline numbers of a run.
 type Summary struct {
-	Model        string         `json:"model"`
-	D            int            `json:"parameters"`
-	Iterations   int            `json:"iterations"`
-	LCASet       string         `json:"lca_set"`
-	Integrator   string         `json:"integrator"`
-	LossStart    float64        `json:"loss_start"`
-	LossEnd      float64        `json:"loss_end"`
-	DeltaLoss    float64        `json:"delta_loss"`
-	SumLCA       float64        `json:"sum_lca"`
-	RelErr       float64        `json:"relative_error"`             // |ΔL − ΣΣLCA| / |ΔL|
-	FirstRelErr  float64        `json:"first_order_relative_error"` // same with the first-order sums
-	MaxIterErr   float64        `json:"max_iteration_error"`        // over iterations with n < max
-	MeanIterErr  float64        `json:"mean_iteration_error"`
-	MeanFirstErr float64        `json:"mean_first_order_error"`
-	AtMaxN       int            `json:"iterations_at_max_n"`
-	MeanN        float64        `json:"mean_n"`
-	HelpedMean   float64        `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
-	Layers       []LayerSummary `json:"layers"`
-	Sync         SyncResult     `json:"synchronisation"`
+	Model        string  `json:"model"`
+	D            int     `json:"parameters"`
+	Iterations   int     `json:"iterations"`
+	LCASet       string  `json:"lca_set"`
+	Integrator   string  `json:"integrator"`
+	LossStart    float64 `json:"loss_start"`
+	LossEnd      float64 `json:"loss_end"`
+	DeltaLoss    float64 `json:"delta_loss"`
+	SumLCA       float64 `json:"sum_lca"`
+	RelErr       float64 `json:"relative_error"`             // |ΔL − ΣΣLCA| / |ΔL|
+	FirstRelErr  float64 `json:"first_order_relative_error"` // same with the first-order sums
+	MaxIterErr   float64 `json:"max_iteration_error"`        // over iterations with n < max
+	MeanIterErr  float64 `json:"mean_iteration_error"`
+	MeanFirstErr float64 `json:"mean_first_order_error"`
+	AtMaxN       int     `json:"iterations_at_max_n"`
+	MeanN        float64 `json:"mean_n"`
+	HelpedMean   float64 `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
+	// Window is the number of iterations each row allocates (1: per iteration; the per-iteration
+	// numbers above are then per window) and Rows the number of rows.
+	Window int            `json:"window"`
+	Rows   int            `json:"rows"`
+	Layers []LayerSummary `json:"layers"`
+	Sync   SyncResult     `json:"synchronisation"`
 	// Per-class LCA: each class's numbers, and the synchronisation of learning peaks across
 	// classes.
 	Classes   []ClassSummary `json:"classes,omitempty"`
 	ClassSync *SyncResult    `json:"class_synchronisation,omitempty"`
 	// HeldOut is the held-out split's summary (held-out LCA).
 	HeldOut *Summary `json:"held_out,omitempty"`
+	// Beside are the other allocations of the same trajectory over windows of another length
+	// (RUN/window-K), per layer beside this one.
+	Beside []BesideSummary `json:"beside,omitempty"`
+}
+
+// BesideSummary compares the run's allocation with another of the same run over windows of
+// another length. Both allocate the same loss change of each stretch of training, so their
+// totals agree within the integrator's error; per layer they differ, because per-iteration LCA
+// follows the training path (the SGD steps) and window LCA the straight chord from θ_t to
+// θ_{t+K}: the loss change of a layer depends on the path (it is not a function of the end
+// points), so the difference is path dependence, not error.
+type BesideSummary struct {
+	Dir        string        `json:"dir"`
+	Window     int           `json:"window"`
+	Rows       int           `json:"rows"`
+	DeltaLoss  float64       `json:"delta_loss"`
+	SumLCA     float64       `json:"sum_lca"`
+	MaxRowErr  float64       `json:"max_row_error"`
+	Layers     []BesideLayer `json:"layers"`
+	MaxLayerAt string        `json:"largest_difference_layer"`
+}
+
+// BesideLayer is one layer's total LCA in the run (Own) and in the other allocation (Other).
+type BesideLayer struct {
+	Layer      string  `json:"layer"`
+	Own        float64 `json:"own"`
+	Other      float64 `json:"other"`
+	Difference float64 `json:"difference"` // Other − Own
+}
+
+// besideSummary compares s (the run's summary) with o, the allocation in dir.
+func besideSummary(dir string, s, o Summary) BesideSummary {
+	b := BesideSummary{Dir: dir, Window: o.Window, Rows: o.Rows, DeltaLoss: o.DeltaLoss, SumLCA: o.SumLCA, MaxRowErr: o.MaxIterErr}
+	worst := -1.0
+	for l, ls := range s.Layers {
+		bl := BesideLayer{Layer: ls.Layer, Own: ls.TotalLCA, Other: o.Layers[l].TotalLCA, Difference: o.Layers[l].TotalLCA - ls.TotalLCA}
+		if math.Abs(bl.Difference) > worst {
+			worst, b.MaxLayerAt = math.Abs(bl.Difference), ls.Layer
+		}
+		b.Layers = append(b.Layers, bl)
+	}
+	return b
 }
 
 // LayerSummary is one layer's totals.
@@ -161,7 +207,7 @@ type LayerSummary struct {
 func Summarize(r *Run) Summary {
 	m := r.Meta
 	T := len(r.Sum)
-	s := Summary{Model: m.Model, D: m.D, Iterations: T, LCASet: m.LCASet}
+	s := Summary{Model: m.Model, D: m.D, Iterations: m.Iters[1] - m.Iters[0], LCASet: m.LCASet, Window: every(m.Window), Rows: T}
 	if m.Integrator.FirstOrder {
 		s.Integrator = "first order"
 	} else {

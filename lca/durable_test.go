@@ -110,7 +110,7 @@ func TestDiskNeedCoversTheRun(t *testing.T) {
 	var need int64
 	_, err := train.Open(cfg.Config, train.Options{Dir: dir, Saved: func(c train.Config) any { return TrainConfig{c, cfg.LCA} },
 		Check: func(s *train.Session) error {
-			need = diskNeed(s, Outputs{LCA: true, Weights: true}, 1, 0)
+			need = runPlan(s, cfg.LCA).Total()
 			return errStop
 		}})
 	if !errors.Is(err, errStop) {

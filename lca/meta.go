@@ -65,6 +65,16 @@ type Meta struct {
 	// Notes are caveats of the run's numbers, in words.
 	Notes []string `json:"notes,omitempty"`
 
+	// Window is the number of iterations each row of the LCA files covers (0 in runs made
+	// before windows: 1). Row r allocates the loss change from θ at iteration r·Window to θ at
+	// min((r+1)·Window, T) along the straight chord between them, and losses.csv lists it under
+	// its first iteration r·Window (its train_loss and epoch are that iteration's); the last
+	// window is shorter when Window does not divide T. helped_count counts rows.
+	Window int `json:"window,omitempty"`
+	// WeightsEvery: weights.npy holds θ at iterations 0, WeightsEvery, 2·WeightsEvery, … and T
+	// (row r is θ at min(r·WeightsEvery, T)); 0 in runs made before it: 1.
+	WeightsEvery int `json:"weights_every,omitempty"`
+
 	D       int         `json:"d"`
 	T       int         `json:"t"`     // iterations of the whole run
 	Iters   [2]int      `json:"iters"` // [first, last) iterations these files cover
@@ -75,6 +85,13 @@ type Meta struct {
 		Start  []int    `json:"start"`
 		Size   []int    `json:"size"`
 	} `json:"neurons"`
+}
+
+// Rows is the number of rows of the LCA files: one per window of the iterations Iters covers
+// (they start on a window boundary; the last window may be short).
+func (m *Meta) Rows() int {
+	k := every(m.Window)
+	return (m.Iters[1] - m.Iters[0] + k - 1) / k
 }
 
 // HeldOutMeta is the held-out split's allocation in meta.json.

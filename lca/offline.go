@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,10 +44,12 @@ func ParseRange(s string, T int) (int, int, error) {
 }
 
 // Compute runs LCA offline for iterations [a, b) of a run saved with weights.npy, writing a part
-// directory out (with its own meta.json, carrying the run's identity, and finished.json). m is
-// the run's model rebuilt, it an integrator on m over the run's sets. The trajectory must be the
-// run's: its first row is θ₀, which with config.json gives the identity meta.json records.
-func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, out string) (err error) {
+// directory out (with its own meta.json, carrying the run's identity, and finished.json): one
+// row per window of every iterations (1: per iteration; a and b on window boundaries, b may be
+// the run's end). m is the run's model rebuilt, it an integrator on m over the run's sets. The
+// trajectory must be the run's: its first row is θ₀, which with config.json gives the identity
+// meta.json records.
+func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b, window int, out string) (err error) {
 	if err := meta.CheckArena(m.Arena); err != nil {
 		return fmt.Errorf("%s: %w", run, err)
 	}
@@ -80,7 +81,12 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 		return err
 	}
 	defer f.Close()
-	rec := NewRecorder(out, m, it, Outputs{LCA: meta.Outputs.LCA})
+	k, kw := every(window), every(meta.WeightsEvery)
+	if k%kw != 0 || a%k != 0 || (b%k != 0 && b != meta.T) {
+		return fmt.Errorf("iterations %d:%d in windows of %d: the windows must start at multiples of %d (of the trajectory's stride %d), the range on window boundaries", a, b, k, k, kw)
+	}
+	rec := NewRecorder(out, m, it, Outputs{LCA: meta.Outputs.LCA, Every: k})
+	rec.T = meta.T
 	if err := rec.Start(a, nil); err != nil {
 		return err
 	}
@@ -92,17 +98,18 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 	defer dev.Free(before)
 	row := make([]float32, meta.D)
 	raw := make([]byte, 4*meta.D)
-	if err := npy.ReadRowF32(f, off, meta.D, a, row, raw); err != nil {
-		return fmt.Errorf("%s: row %d: %w", wpath, a, err)
+	if err := npy.ReadRowF32(f, off, meta.D, weightsRow(a, kw), row, raw); err != nil {
+		return fmt.Errorf("%s: row %d: %w", wpath, weightsRow(a, kw), err)
 	}
 	dev.Upload(before, row)
 	spe := max(meta.StepsPerEpoch, 1)
-	for t := a; t < b; t++ {
-		if err := npy.ReadRowF32(f, off, meta.D, t+1, row, raw); err != nil {
-			return fmt.Errorf("%s: row %d: %w", wpath, t+1, err)
+	for t := a; t < b; t += k {
+		end := min(t+k, b)
+		if err := npy.ReadRowF32(f, off, meta.D, weightsRow(end, kw), row, raw); err != nil {
+			return fmt.Errorf("%s: row %d: %w", wpath, weightsRow(end, kw), err)
 		}
 		dev.Upload(m.Arena.Theta, row)
-		if err := rec.Record(t, t/spe, math.NaN(), before, m.Arena.Theta); err != nil {
+		if err := rec.RecordWindow(t, end, t/spe, before, m.Arena.Theta); err != nil {
 			return errors.Join(err, rec.Close())
 		}
 		crashpoint.Hit("compute")
@@ -114,12 +121,17 @@ func Compute(run string, meta *Meta, m *engine.Model, it *Integrator, a, b int, 
 	part := *meta
 	part.Iters = [2]int{a, b}
 	part.Computed = true
+	part.Window = k
 	part.Outputs.Weights = false
 	if err := WriteMeta(out, &part); err != nil {
 		return err
 	}
 	return rundir.WriteFinished(out, rundir.Finished{Identity: meta.Identity, Iterations: b - a}, RunFiles...)
 }
+
+// weightsRow is the row of weights.npy holding θ at iteration t, for a trajectory saved every
+// kw iterations (and at its end T, which need not be a multiple of kw).
+func weightsRow(t, kw int) int { return (t + kw - 1) / kw }
 
 // checkTrajectory checks that the run's config.json and the first row of its weights.npy (θ₀)
 // give the identity its meta.json records: a trajectory or configuration of another run (same
@@ -173,8 +185,8 @@ func checkWeights(run string, meta *Meta, a, b int) (int, error) {
 	if dt != npy.Float32 || len(shape) != 2 || shape[1] != meta.D {
 		return 0, fmt.Errorf("%s: holds %s %v, want rows of %d float32", wpath, dt, shape, meta.D)
 	}
-	if shape[0] < b+1 {
-		return 0, fmt.Errorf("%s: holds θ for iterations 0..%d, --iters %d:%d needs up to %d (the run stopped early or the file is truncated)", wpath, shape[0]-1, a, b, b)
+	if need := weightsRow(b, every(meta.WeightsEvery)) + 1; shape[0] < need {
+		return 0, fmt.Errorf("%s: holds %d rows of θ (every %d iterations), --iters %d:%d needs %d (the run stopped early or the file is truncated)", wpath, shape[0], every(meta.WeightsEvery), a, b, need)
 	}
 	if st, err := os.Stat(wpath); err != nil || st.Size() < int64(off)+int64(shape[0])*int64(4*meta.D) {
 		return 0, fmt.Errorf("%s: truncated: shorter than its header's %d rows", wpath, shape[0])
@@ -183,9 +195,12 @@ func checkWeights(run string, meta *Meta, a, b int) (int, error) {
 }
 
 // Merge joins part directories written by Compute into the run directory: the ranges must
-// tile an interval without gaps or overlaps (no duplicated boundary rows), and every part must
-// carry the run's identity and its files be those it finished with. Existing computed LCA in
-// the run is never overwritten. The run's finished.json is rewritten for the merged files.
+// tile an interval without gaps or overlaps (no duplicated boundary rows), the parts be of one
+// window, and every part must carry the run's identity and its files be those it finished with.
+// Existing computed LCA in the run is never overwritten. The run's finished.json is rewritten
+// for the merged files. Parts of another window than the LCA the run already holds (window LCA
+// beside per-iteration LCA, or the reverse) go to their own folder, RUN/window-K (WindowDir),
+// which the report shows beside the run's own.
 func Merge(run string, parts []string) (err error) {
 	meta, err := ReadMeta(run)
 	if err != nil {
@@ -203,23 +218,45 @@ func Merge(run string, parts []string) (err error) {
 	if meta.Identity != "" && !finished {
 		return fmt.Errorf("%s: the training run is not finished (no %s): continue it with gaze lca train --resume before merging", run, rundir.FinishedFile)
 	}
-	if meta.Computed {
-		return fmt.Errorf("%s already holds computed LCA (iterations %d:%d); merge into a copy of the run", run, meta.Iters[0], meta.Iters[1])
-	}
 	if len(parts) == 0 {
 		return errors.New("no part directories to merge")
-	}
-	// The run's files merge keeps must be those it finished with; the ones it replaces may be
-	// anything (a merge killed between its renames left some replaced already).
-	if err := checkRunExcept(run, meta, fin, mergedFiles); err != nil {
-		return err
 	}
 	ps, err := readParts(meta, parts)
 	if err != nil {
 		return err
 	}
+	k := every(ps[0].meta.Window)
+	for _, p := range ps[1:] {
+		if every(p.meta.Window) != k {
+			return fmt.Errorf("%s holds windows of %d iterations, %s of %d: merge the parts of one window at a time (name them: gaze lca merge RUN PART...)", ps[0].dir, k, p.dir, every(p.meta.Window))
+		}
+	}
+	dest := run
+	if meta.Computed {
+		if every(meta.Window) == k {
+			return fmt.Errorf("%s already holds computed LCA (iterations %d:%d); merge into a copy of the run", run, meta.Iters[0], meta.Iters[1])
+		}
+		dest = filepath.Join(run, WindowDir(k))
+		if _, err := os.Stat(filepath.Join(dest, MetaFile)); err == nil {
+			return fmt.Errorf("%s already holds computed LCA of windows of %d iterations", dest, k)
+		}
+	}
+	// The run's files merge keeps must be those it finished with; the ones it replaces may be
+	// anything (a merge killed between its renames left some replaced already).
+	except := mergedFiles
+	if dest != run {
+		except = nil
+	}
+	if err := checkRunExcept(run, meta, fin, except); err != nil {
+		return err
+	}
 	if err := checkTiling(ps, meta.T); err != nil {
 		return err
+	}
+	if dest != run {
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return err
+		}
 	}
 	withFull := true
 	for _, p := range ps {
@@ -233,15 +270,15 @@ func Merge(run string, parts []string) (err error) {
 	if ps[0].meta.Integrator.PerClass {
 		classes = meta.Classes
 	}
-	names, err := writeMerged(run, "", meta, ps, withFull, classes)
+	names, err := writeMerged(run, dest, "", meta, ps, withFull, classes)
 	if err != nil {
 		return err
 	}
 	if meta.HeldOut != nil {
-		if err := os.MkdirAll(filepath.Join(run, HeldOutDir), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dest, HeldOutDir), 0o755); err != nil {
 			return err
 		}
-		more, err := writeMerged(run, HeldOutDir, meta, ps, false, classes)
+		more, err := writeMerged(run, dest, HeldOutDir, meta, ps, false, classes)
 		if err != nil {
 			return err
 		}
@@ -252,6 +289,21 @@ func Merge(run string, parts []string) (err error) {
 	merged.Iters = [2]int{ps[0].meta.Iters[0], ps[len(ps)-1].meta.Iters[1]}
 	merged.Integrator = ps[0].meta.Integrator
 	merged.Outputs.LCA = withFull
+	merged.Window = k
+	if dest != run {
+		// A folder of its own: its files, then meta.json, then its finished.json (a merge killed
+		// before that is done again from the start).
+		merged.Outputs.Weights = false
+		for _, n := range names {
+			if err := os.Rename(mergeTmp(dest, n), filepath.Join(dest, n)); err != nil {
+				return err
+			}
+		}
+		if err := WriteMeta(dest, &merged); err != nil {
+			return err
+		}
+		return rundir.WriteFinished(dest, rundir.Finished{Identity: meta.Identity, Iterations: meta.T}, RunFiles...)
+	}
 	if err := WriteMeta(run, &merged, mergeTmp(run, MetaFile)); err != nil {
 		return err
 	}
@@ -314,6 +366,14 @@ type mergePart struct {
 	meta *Meta
 }
 
+// rows is the number of rows of the part's files: its windows (a part starts on a window
+// boundary; its last window may be short).
+func (p mergePart) rows() int { return p.meta.Rows() }
+
+// WindowDir is the folder of a run that holds LCA of windows of k iterations merged beside
+// the LCA the run holds itself.
+func WindowDir(k int) string { return fmt.Sprintf("window-%d", k) }
+
 // readParts reads the parts' metadata, checks that each holds LCA computed for the run (its
 // identity, and its files as it finished them), and returns them in iteration order.
 func readParts(meta *Meta, parts []string) ([]mergePart, error) {
@@ -350,7 +410,7 @@ func checkTiling(ps []mergePart, T int) error {
 		case cur[0] > prev[1]:
 			return fmt.Errorf("iterations %d:%d are in no part (between %s and %s)", prev[1], cur[0], ps[i-1].dir, ps[i].dir)
 		}
-		if ps[i].meta.Integrator != ps[0].meta.Integrator || ps[i].meta.LCAExamples != ps[0].meta.LCAExamples {
+		if ps[i].meta.Integrator != ps[0].meta.Integrator || ps[i].meta.LCAExamples != ps[0].meta.LCAExamples || every(ps[i].meta.Window) != every(ps[0].meta.Window) {
 			return fmt.Errorf("%s and %s were computed with different integrators or LCA sets", ps[0].dir, ps[i].dir)
 		}
 	}
@@ -371,9 +431,9 @@ func mergeTmp(run, name string) string {
 // files in sub: "" for the LCA set, held_out/ for the held-out split; the full T × D LCA only
 // when every part has it; the per-class files with classes > 0) to their temporary names, and
 // returns the files' names relative to the run.
-func writeMerged(run, sub string, meta *Meta, ps []mergePart, withFull bool, classes int) ([]string, error) {
+func writeMerged(run, dest, sub string, meta *Meta, ps []mergePart, withFull bool, classes int) ([]string, error) {
 	rel := func(name string) string { return filepath.Join(sub, name) }
-	if err := mergeLosses(run, sub, ps); err != nil {
+	if err := mergeLosses(run, dest, sub, ps); err != nil {
 		return nil, err
 	}
 	total, helped, err := sumAccumulators(ps, sub, meta.D)
@@ -388,36 +448,37 @@ func writeMerged(run, sub string, meta *Meta, ps []mergePart, withFull bool, cla
 	names := []string{rel(LossesFile), rel(TotalFile), rel(HelpedFile)}
 	if classes > 0 {
 		streams = append(streams, mergedStream{ClassLayersFile, npy.Float64, []int{classes, l}}, mergedStream{ClassHelpedFile, npy.Float32, []int{classes, l}})
-		if err := concatCSV(run, sub, ClassLossesFile, classLossesHeader, ps, classes); err != nil {
+		if err := concatCSV(dest, sub, ClassLossesFile, classLossesHeader, ps, classes); err != nil {
 			return nil, err
 		}
 		names = append(names, rel(ClassLossesFile))
 	}
 	for _, c := range streams {
-		if err := concatStream(run, sub, c, ps); err != nil {
+		if err := concatStream(dest, sub, c, ps); err != nil {
 			return nil, err
 		}
 		names = append(names, rel(c.name))
 	}
-	if err := npy.Write(mergeTmp(run, rel(TotalFile)), []int{meta.D}, total); err != nil {
+	if err := npy.Write(mergeTmp(dest, rel(TotalFile)), []int{meta.D}, total); err != nil {
 		return nil, err
 	}
-	if err := npy.Write(mergeTmp(run, rel(HelpedFile)), []int{meta.D}, helped); err != nil {
+	if err := npy.Write(mergeTmp(dest, rel(HelpedFile)), []int{meta.D}, helped); err != nil {
 		return nil, err
 	}
 	return names, nil
 }
 
-// mergeLosses concatenates the parts' losses.csv of one set, with each iteration's minibatch
-// loss taken from the training run's own losses.csv (a part does not know it).
-func mergeLosses(run, sub string, ps []mergePart) error {
+// mergeLosses concatenates the parts' losses.csv of one set into dest, with each row's minibatch
+// loss taken from the training run's own losses.csv (a part does not know it): the loss of the
+// row's first iteration.
+func mergeLosses(run, dest, sub string, ps []mergePart) error {
 	trainLoss := map[int]string{}
 	if rows, err := readCSV(filepath.Join(run, LossesFile)); err == nil {
 		for _, r := range rows {
 			trainLoss[atoi(r[0])] = r[2]
 		}
 	}
-	return concatRows(run, sub, LossesFile, lossesHeader, ps, 1, func(r []string) {
+	return concatRows(dest, sub, LossesFile, lossesHeader, ps, 1, func(r []string) {
 		if tl, ok := trainLoss[atoi(r[0])]; ok {
 			r[2] = tl
 		}
@@ -443,7 +504,7 @@ func concatRows(run, sub, name string, header []string, ps []mergePart, perIter 
 		if err != nil {
 			return errors.Join(err, out.Close())
 		}
-		if len(rows) != perIter*(p.meta.Iters[1]-p.meta.Iters[0]) {
+		if len(rows) != perIter*p.rows() {
 			err := fmt.Errorf("%s: %d rows for iterations %d:%d", path, len(rows), p.meta.Iters[0], p.meta.Iters[1])
 			return errors.Join(err, out.Close())
 		}
@@ -499,7 +560,7 @@ func concatStream(run, sub string, c mergedStream, ps []mergePart) error {
 		return err
 	}
 	for _, p := range ps {
-		if err := s.AppendFile(filepath.Join(p.dir, sub, c.name), p.meta.Iters[1]-p.meta.Iters[0]); err != nil {
+		if err := s.AppendFile(filepath.Join(p.dir, sub, c.name), p.rows()); err != nil {
 			s.Close()
 			return err
 		}

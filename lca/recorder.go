@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -36,7 +37,7 @@ const (
 	// per-parameter files above, under the same names.
 	HeldOutDir    = "held_out"
 	lossesKeyCol  = 0
-	stateVersion  = 3 // 1: one set; 2: without the integrator's cached start
+	stateVersion  = 4 // 1: one set; 2: without the integrator's cached start; 3: without windows
 	diskHeadroom  = 1.05
 	bytesPerFloat = 4
 )
@@ -46,10 +47,31 @@ var lossesHeader = []string{"iter", "epoch", "train_loss", "loss_before", "loss_
 
 var classLossesHeader = []string{"iter", "class", "examples", "loss_before", "loss_after", "delta_loss", "lca_sum", "error"}
 
-// Outputs selects the optional T×D files.
+// Outputs selects the optional T×D files and the rows of the files.
 type Outputs struct {
 	LCA     bool // lca.npy
 	Weights bool // weights.npy
+	// Every is the window of the LCA rows (0 or 1: one row per iteration): row r allocates the
+	// loss change from θ at iteration r·Every to θ at min((r+1)·Every, T) along the straight
+	// chord between them; the last window is shorter when Every does not divide T.
+	Every int
+	// WeightsEvery thins weights.npy (0 or 1: every iteration): row r is θ at iteration
+	// min(r·WeightsEvery, T).
+	WeightsEvery int
+}
+
+// every is a row stride as a count of iterations (0 means 1).
+func every(k int) int { return max(k, 1) }
+
+// rowsAt is the number of rows of stride k written once iterations 0..iter−1 are done: one per
+// whole stride, and the shorter last one when the run ended at iter (ended == iter).
+func rowsAt(iter, k, ended int) int {
+	k = every(k)
+	n := iter / k
+	if ended == iter && iter%k != 0 {
+		n++
+	}
+	return n
 }
 
 // Recorder writes a run directory: it runs the integrator on every step (when it has one),
@@ -65,7 +87,18 @@ type Recorder struct {
 	neurons Neurons
 
 	Iter   int         // the next iteration to record
+	First  int         // the iteration the files start at (Start's first)
 	splits []*splitRec // one per set of the integrator
+	// T is the run's last iteration: where the last, shorter window (and weights row) ends.
+	T int
+	// Ended is the iteration at which shorter last rows were written (0: none): rows of a
+	// window or weights stride that T cut short.
+	Ended int
+	// The open window: θ at its first iteration (on the device), and that iteration's epoch and
+	// minibatch loss, which its row reports.
+	winStart engine.Buffer
+	winEpoch int
+	winLoss  float64
 
 	weightS *npy.Stream
 	host    []float32
@@ -115,23 +148,38 @@ func NewRecorder(dir string, m *engine.Model, it *Integrator, out Outputs) *Reco
 	return r
 }
 
-// PlannedBytes is what a run of T iterations writes to the run directory (roughly: the
-// per-iteration files and the optional T×D ones).
-func (r *Recorder) PlannedBytes(T int) int64 {
+// plan is what the recorder's files of a run of T iterations take: the rows of every set's
+// files (one per window), the optional T × D ones, and the accumulators.
+func (r *Recorder) plan(T int) DiskPlan {
 	d, l := int64(r.m.Arena.D), int64(len(r.layers))
-	var b int64
-	for _, s := range r.splits {
+	rows := int64(rowsAt(T, r.out.Every, T))
+	var p DiskPlan
+	for k, s := range r.splits {
 		c := int64(s.classes)
-		b += int64(T)*(l*8+l*4+int64(r.neurons.Count)*4+160+c*(l*12+80)) + d*12
+		set := rows*(l*8+l*4+int64(r.neurons.Count)*4+160) + 2*npyHeader
+		cls := rows * c * (l*12 + 80)
+		full := int64(0)
 		if s.full {
-			b += int64(T) * d * bytesPerFloat
+			full = rows*d*bytesPerFloat + npyHeader
 		}
+		acc := d*12 + 2*npyHeader
+		if k > 0 {
+			p.HeldOut += set + cls + full + acc
+			continue
+		}
+		p.Rows += set
+		p.Classes += cls
+		p.Full += full
+		p.Accumulators += acc
 	}
 	if r.out.Weights {
-		b += int64(T+1) * d * bytesPerFloat
+		p.Weights = int64(1+rowsAt(T, r.out.WeightsEvery, T))*d*bytesPerFloat + npyHeader
 	}
-	return b
+	return p
 }
+
+// npyHeader bounds the header of an NPY file gaze writes.
+const npyHeader = 128
 
 // CheckDisk fails when the run directory's file system has less free space than need.
 func CheckDisk(dir string, need int64) error {
@@ -154,7 +202,7 @@ func (r *Recorder) Start(first int, initial engine.Buffer) error {
 	if r.started {
 		return errors.New("recorder already started")
 	}
-	r.Iter = first
+	r.Iter, r.First = first, first
 	if err := r.open(nil); err != nil {
 		return err
 	}
@@ -187,7 +235,12 @@ func (r *Recorder) open(keep func(int) bool) error {
 		}
 	}
 	if r.out.Weights {
-		if r.weightS, err = r.stream(p(WeightsFile), npy.Float32, []int{r.m.Arena.D}, r.Iter+1, keep != nil); err != nil {
+		if r.weightS, err = r.stream(p(WeightsFile), npy.Float32, []int{r.m.Arena.D}, 1+rowsAt(r.Iter, r.out.WeightsEvery, r.Ended), keep != nil); err != nil {
+			return err
+		}
+	}
+	if r.it != nil && every(r.out.Every) > 1 && r.winStart == nil {
+		if r.winStart, err = r.m.Dev.Alloc(r.m.Arena.D); err != nil {
 			return err
 		}
 	}
@@ -225,7 +278,7 @@ func (s *splitRec) open(r *Recorder, keep func(int) bool) error {
 	if s.losses, err = r.log(p(LossesFile), lossesHeader, keep); err != nil {
 		return err
 	}
-	l, d, rows, resume := len(r.layers), r.m.Arena.D, r.Iter, keep != nil
+	l, d, rows, resume := len(r.layers), r.m.Arena.D, r.rows(), keep != nil
 	if s.layerS, err = r.stream(p(LayersFile), npy.Float64, []int{l}, rows, resume); err != nil {
 		return err
 	}
@@ -270,9 +323,16 @@ func (r *Recorder) Hook(s engine.StepInfo) error {
 	return r.Record(s.Iter, s.Epoch, s.Loss, s.Before, s.After)
 }
 
-// Record allocates the loss change of iteration iter (θ_t = before → θ_{t+1} = after). The
-// allocation is complete before any file of the iteration is written, so a failure (a device
-// that fails mid-run) leaves the files as the last checkpoint has them.
+// rows is the number of rows the LCA files hold once iterations First..Iter−1 are recorded.
+func (r *Recorder) rows() int {
+	return rowsAt(r.Iter, r.out.Every, r.Ended) - rowsAt(r.First, r.out.Every, -1)
+}
+
+// Record records iteration iter (θ_t = before → θ_{t+1} = after): its LCA row, or with a window
+// (Outputs.Every) the window's row once the window ends (at a multiple of Every, or at T), and
+// the trajectory's row when it is due. The allocation is complete before any file of the
+// iteration is written, so a failure (a device that fails mid-run) leaves the files as the last
+// checkpoint has them.
 func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engine.Buffer) error {
 	if !r.started {
 		return errors.New("recorder not started")
@@ -280,14 +340,21 @@ func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engi
 	if iter != r.Iter {
 		return fmt.Errorf("LCA recorder expected iteration %d, got %d", r.Iter, iter)
 	}
-	var st Step
-	if r.it != nil {
-		var err error
-		if st, err = r.it.Step(before, after); err != nil {
-			return fmt.Errorf("LCA at iteration %d: %w", iter, err)
+	k, kw, last := every(r.out.Every), every(r.out.WeightsEvery), iter+1 == r.T
+	if r.it != nil && k > 1 && iter%k == 0 {
+		r.m.Dev.Copy(r.winStart, before)
+		r.winEpoch, r.winLoss = epoch, trainLoss
+	}
+	if r.it != nil && k > 1 && ((iter+1)%k == 0 || last) {
+		if err := r.recordRow(iter-iter%k, iter+1, r.winEpoch, r.winLoss, r.winStart, after); err != nil {
+			return err
+		}
+	} else if r.it != nil && k == 1 {
+		if err := r.recordRow(iter, iter+1, epoch, trainLoss, before, after); err != nil {
+			return err
 		}
 	}
-	if r.weightS != nil {
+	if r.weightS != nil && ((iter+1)%kw == 0 || last) {
 		r.m.Dev.Download(r.host, after)
 		if err := r.m.Dev.Sync(); err != nil {
 			return err
@@ -298,21 +365,60 @@ func (r *Recorder) Record(iter, epoch int, trainLoss float64, before, after engi
 	}
 	if r.it == nil {
 		r.splits[0].losses.Row(iter, epoch+1, trainLoss, "", "", "", "", "", "", "", "", "", 0)
-		r.Iter++
-		return nil
+	}
+	r.Iter++
+	if last && (r.Iter%k != 0 || r.Iter%kw != 0) {
+		r.Ended = r.Iter
+	}
+	return nil
+}
+
+// RecordWindow records the row of the window [first, end) (θ at first = before → θ at end =
+// after; offline computation). Windows are recorded in order, each starting where the last
+// ended; a window shorter than Outputs.Every must be the run's last.
+func (r *Recorder) RecordWindow(first, end, epoch int, before, after engine.Buffer) error {
+	if !r.started {
+		return errors.New("recorder not started")
+	}
+	k := every(r.out.Every)
+	if first != r.Iter || end <= first || end-first > k || (end-first < k && end != r.T) {
+		return fmt.Errorf("LCA recorder expected a window of %d iterations from %d, got %d:%d", k, r.Iter, first, end)
+	}
+	if err := r.recordRow(first, end, epoch, math.NaN(), before, after); err != nil {
+		return err
+	}
+	r.Iter = end
+	if end-first < k {
+		r.Ended = end
+	}
+	return nil
+}
+
+// recordRow allocates the loss change from θ at iteration first (before) to θ at end (after)
+// and writes its row, listed under iteration first. After a window cut short by the run's end,
+// the integrator forgets its cached end gradient: it is no window's start.
+func (r *Recorder) recordRow(first, end, epoch int, trainLoss float64, before, after engine.Buffer) error {
+	st, err := r.it.Step(before, after)
+	if err != nil {
+		if end-first > 1 {
+			return fmt.Errorf("LCA of iterations %d:%d: %w", first, end, err)
+		}
+		return fmt.Errorf("LCA at iteration %d: %w", first, err)
 	}
 	for k, s := range r.splits {
 		ss := st.SetStep
 		if k > 0 {
 			ss = *st.HeldOut
 		}
-		if err := r.recordSet(s, iter, epoch, trainLoss, ss, st); err != nil {
+		if err := r.recordSet(s, first, epoch, trainLoss, ss, st); err != nil {
 			return err
 		}
 	}
-	r.Iter++
+	if end-first < every(r.out.Every) {
+		r.it.Restart()
+	}
 	if r.OnStep != nil {
-		r.OnStep(iter, st)
+		r.OnStep(first, st)
 	}
 	return nil
 }
@@ -414,6 +520,10 @@ func (r *Recorder) Close() error {
 	if r.weightS != nil {
 		errs = append(errs, r.weightS.Close())
 	}
+	if r.winStart != nil {
+		r.m.Dev.Free(r.winStart)
+		r.winStart = nil
+	}
 	r.started = false
 	return errors.Join(errs...)
 }
@@ -422,7 +532,9 @@ func (r *Recorder) Close() error {
 // version, iteration, D and the number of sets, then each set's totals and helped counts, then
 // the integrator's cached start (the number of its loss groups, then each one's loss and
 // gradient at θ_t): with it, a resumed run evaluates the same gradients as an uninterrupted
-// one, and its losses.csv is the same to the evaluations column.
+// one, and its losses.csv is the same to the evaluations column. Version 4 adds Ended and the
+// open window (a flag, then its first iteration's minibatch loss and epoch and θ there), so
+// that a run checkpointed inside a window resumes it.
 func (r *Recorder) SaveState() ([]byte, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
@@ -444,7 +556,25 @@ func (r *Recorder) SaveState() ([]byte, error) {
 		binary.Write(&b, binary.LittleEndian, losses[k])
 		binary.Write(&b, binary.LittleEndian, grads[k])
 	}
+	open := r.winStart != nil && r.Iter%every(r.out.Every) != 0 && r.Ended != r.Iter
+	binary.Write(&b, binary.LittleEndian, [2]int64{int64(r.Ended), b2i(open)})
+	if open {
+		r.m.Dev.Download(r.host, r.winStart)
+		if err := r.m.Dev.Sync(); err != nil {
+			return nil, err
+		}
+		binary.Write(&b, binary.LittleEndian, r.winLoss)
+		binary.Write(&b, binary.LittleEndian, int64(r.winEpoch))
+		binary.Write(&b, binary.LittleEndian, r.host)
+	}
 	return b.Bytes(), nil
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // StateBytes is the size of SaveState's state (at most: with a cached start).
@@ -454,7 +584,7 @@ func (r *Recorder) StateBytes() int {
 	for _, s := range r.splits {
 		groups += 1 + s.classes
 	}
-	return 32 + sets*12*d + 8 + groups*(8+8*d)
+	return 32 + sets*12*d + 8 + groups*(8+8*d) + 16 + 16 + 4*d
 }
 
 // accumulating lists the sets with per-parameter accumulators (none offline).
@@ -506,11 +636,46 @@ func (r *Recorder) LoadState(state []byte) error {
 			return fmt.Errorf("LCA state: start gradients: %w", err)
 		}
 	}
+	var win []float32
+	r.Ended = 0
+	if hdr[0] >= 4 {
+		var w [2]int64
+		if err := binary.Read(rd, binary.LittleEndian, &w); err != nil {
+			return fmt.Errorf("LCA state: window: %w", err)
+		}
+		r.Ended = int(w[0])
+		if w[1] == 1 {
+			var ep int64
+			win = make([]float32, r.m.Arena.D)
+			if err := errors.Join(binary.Read(rd, binary.LittleEndian, &r.winLoss), binary.Read(rd, binary.LittleEndian, &ep), binary.Read(rd, binary.LittleEndian, win)); err != nil {
+				return fmt.Errorf("LCA state: window: %w", err)
+			}
+			r.winEpoch = int(ep)
+		}
+	}
 	if rd.Len() != 0 {
 		return fmt.Errorf("LCA state: %d bytes left over", rd.Len())
 	}
-	k := r.Iter
-	return r.open(func(it int) bool { return it < k })
+	k, kw := every(r.out.Every), every(r.out.WeightsEvery)
+	if r.it != nil && k > 1 && r.Iter%k != 0 && r.Ended != r.Iter && win == nil {
+		return fmt.Errorf("LCA state: iteration %d is inside a window of %d iterations, but the state holds no window start", r.Iter, k)
+	}
+	if r.Ended == r.Iter && r.Iter > 0 && r.T > r.Iter {
+		return fmt.Errorf("the run ended at iteration %d with a shorter last row (--lca-every %d, --save-weights-every %d): it cannot be continued for more epochs; train a new run", r.Iter, k, kw)
+	}
+	// The files keep the rows of windows that ended before the checkpoint (a row is listed
+	// under its window's first iteration).
+	kept := rowsAt(r.Iter, k, r.Ended) * k
+	if r.it == nil {
+		kept = r.Iter
+	}
+	if err := r.open(func(it int) bool { return it < kept }); err != nil {
+		return err
+	}
+	if win != nil {
+		r.m.Dev.Upload(r.winStart, win)
+	}
+	return nil
 }
 
 // loadStart reads the integrator's cached start that SaveState wrote.

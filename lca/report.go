@@ -44,6 +44,9 @@ func Report(dir string) (Summary, error) {
 		return Summary{}, err
 	}
 	s := Summarize(r)
+	if s.Beside, err = besideRuns(dir, r.Meta, s); err != nil {
+		return s, err
+	}
 	out := filepath.Join(dir, ReportDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return s, err
@@ -54,6 +57,32 @@ func Report(dir string) (Summary, error) {
 	}
 	crashpoint.Hit("report") // half the report written
 	return s, writeSummaryAndHTML(out, r, s, figs)
+}
+
+// besideRuns summarises the allocations of other windows merged beside the run's own
+// (RUN/window-K, see Merge), in order of K.
+func besideRuns(dir string, meta *Meta, s Summary) ([]BesideSummary, error) {
+	subs, err := filepath.Glob(filepath.Join(dir, "window-*", MetaFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []BesideSummary
+	for _, mf := range subs {
+		sub := filepath.Dir(mf)
+		if err := CheckRun(sub); err != nil {
+			return nil, err
+		}
+		o, err := ReadRun(sub)
+		if err != nil {
+			return nil, err
+		}
+		if o.Meta.Identity != meta.Identity || len(o.Meta.Layers) != len(meta.Layers) {
+			return nil, fmt.Errorf("%s holds LCA of another run", sub)
+		}
+		out = append(out, besideSummary(filepath.Base(sub), s, Summarize(o)))
+	}
+	slices.SortFunc(out, func(a, b BesideSummary) int { return a.Window - b.Window })
+	return out, nil
 }
 
 // CheckRun checks that the files of the LCA run (or part) in dir belong together: meta.json
@@ -357,6 +386,7 @@ func heatMap(r *Run, l int) (*plot.Plot, error) {
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
 	"g":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+	"mul": func(a, b int) int { return a * b },
 	"pair": func(p *float64) string {
 		if p == nil {
 			return "–"
@@ -374,6 +404,9 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-widt
 <p>{{.S.D}} parameters, {{.S.Iterations}} iterations ({{.Meta.Epochs}} epochs of batch {{.Meta.Batch}}, {{.Meta.Optimizer.Kind}} lr {{.Meta.Optimizer.LR}}),
 seed {{.Meta.Seed}}. LCA over {{.S.LCASet}}; integrator: {{.S.Integrator}}; chunks of {{.Meta.Integrator.Chunk}} examples,
 batch norm in {{if .Meta.Integrator.BatchStats}}batch-statistics{{else}}running-statistics{{end}} mode, dropout off{{if .Meta.Integrator.IncludeL2}}, loss includes the L2 term{{end}}.</p>
+{{if gt .S.Window 1}}<p><b>Window LCA.</b> Every row allocates the loss change of a window of {{.S.Window}} iterations ({{.S.Rows}} rows{{if ne (mul .S.Rows .S.Window) .S.Iterations}}; the last
+window is shorter, ending at the run's end{{end}}): from θ_t to θ_{t+{{.S.Window}}} along the straight chord between them, with the same Simpson
+integrator and threshold. Below, "per iteration" means per window, and iteration numbers are the windows' first iterations.</p>{{end}}
 <table>
 <tr><th>headline</th><th>value</th></tr>
 <tr><td>loss over the LCA set, start → end</td><td>{{g .S.LossStart}} → {{g .S.LossEnd}} (ΔL = {{g .S.DeltaLoss}})</td></tr>
@@ -427,6 +460,17 @@ threshold). Loss {{g .S.HeldOut.LossStart}} → {{g .S.HeldOut.LossEnd}} (ΔL = 
 relative error {{pct .S.HeldOut.RelErr}}, largest per-iteration error {{g .S.HeldOut.MaxIterErr}}; {{pct .S.HeldOut.HelpedMean}} of parameters help on average.</p>
 <table><tr><th>layer</th><th>total LCA, LCA set</th><th>total LCA, held-out</th><th>fraction helping, LCA set</th><th>fraction helping, held-out</th></tr>
 {{$h := .S.HeldOut.Layers}}{{range $i, $l := .S.Layers}}<tr><td>{{$l.Layer}}</td><td>{{g $l.TotalLCA}}</td><td>{{g (index $h $i).TotalLCA}}</td><td>{{pct $l.HelpedMean}}</td><td>{{pct (index $h $i).HelpedMean}}</td></tr>
+{{end}}</table>
+{{end}}
+{{range .S.Beside}}
+<h2>LCA over windows of {{.Window}} iteration(s) beside this allocation ({{.Dir}}/)</h2>
+<p>The same training run allocated {{if eq .Window 1}}per iteration{{else}}over {{.Rows}} windows of {{.Window}} iterations{{end}}: ΔL = {{g .DeltaLoss}},
+ΣLCA = {{g .SumLCA}}, largest per-row error {{g .MaxRowErr}}. Both allocations split the same loss change, so their totals agree within the
+integrator's error; per layer they differ because per-iteration LCA follows the path training took (its SGD steps) and window LCA the straight
+chord from θ_t to θ_{t+K}. How much of a loss change a layer gets depends on the path, not only on its end points: the differences are path
+dependence, not error (largest in {{.MaxLayerAt}}).</p>
+<table><tr><th>layer</th><th>total LCA, this allocation</th><th>total LCA, windows of {{.Window}}</th><th>difference</th></tr>
+{{range .Layers}}<tr><td>{{.Layer}}</td><td>{{g .Own}}</td><td>{{g .Other}}</td><td>{{g .Difference}}</td></tr>
 {{end}}</table>
 {{end}}
 </body></html>

@@ -32,6 +32,12 @@ type Spec struct {
 	// empty: the run's device). How the run executes, not what it computes: it may change on
 	// --resume.
 	Devices string `json:"devices,omitempty"`
+	// Every allocates over windows of Every iterations instead of single ones (online): each row
+	// of the LCA files is the change from θ_t to θ_{t+Every} along the straight chord.
+	Every int `json:"every,omitempty"`
+	// SaveWEvery keeps every SaveWEvery-th θ in weights.npy (0: every one), for offline
+	// window LCA (gaze lca compute --every K, K a multiple of it).
+	SaveWEvery int `json:"save_weights_every,omitempty"`
 }
 
 // specMutable are the fields of Spec that may change on --resume, as dotted paths of config.json.
@@ -47,6 +53,15 @@ func (sp Spec) Validate() error {
 	}
 	if sp.Offline && !sp.SaveW {
 		return errors.New("--offline needs --save-weights: offline LCA is computed from the saved trajectory")
+	}
+	if sp.Every < 0 || sp.SaveWEvery < 0 {
+		return fmt.Errorf("--lca-every %d and --save-weights-every %d must be ≥ 0", sp.Every, sp.SaveWEvery)
+	}
+	if sp.Every > 1 && sp.Offline {
+		return errors.New("--lca-every is window LCA computed online; for an --offline run give the window to gaze lca compute --every")
+	}
+	if sp.SaveWEvery > 1 && !sp.SaveW {
+		return errors.New("--save-weights-every needs --save-weights")
 	}
 	if sp.Devices != "" {
 		if _, err := engine.ParseDevices(sp.Devices); err != nil {
@@ -66,7 +81,8 @@ type TrainConfig struct {
 // TrainOptions are how an LCA study is carried out (see train.Options).
 type TrainOptions struct {
 	train.Options
-	NoReport bool // do not write the report at the end
+	NoReport bool  // do not write the report at the end
+	MaxDisk  int64 // refuse a run whose folder would hold more than this many bytes (0: no limit)
 }
 
 // Train trains cfg in the run folder o.Dir and allocates every iteration's loss change among the
@@ -92,7 +108,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	// split is all of it, as the report says.)
 	var need int64
 	to.Check = func(s *train.Session) (err error) {
-		need, err = checkDisk(s, sp)
+		need, err = checkDisk(s, sp, o.MaxDisk)
 		return err
 	}
 	var gd *gradientDevices
@@ -124,8 +140,9 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		}
 		defer it.pool.Close()
 	}
-	rec := NewRecorder(dir, s.Model, it, Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW})
+	rec := NewRecorder(dir, s.Model, it, sp.outputs())
 	rec.Streams = s.Run.Streams
+	rec.T = s.Trainer.TotalSteps()
 	plan := fmt.Sprintf("LCA over %s", ls.Desc)
 	if it != nil {
 		if sp.HeldOut {
@@ -184,80 +201,13 @@ var RunFiles = []string{MetaFile, LossesFile, LayersFile, HelpedLayers, NeuronsF
 	filepath.Join(HeldOutDir, FullFile), filepath.Join(HeldOutDir, ClassLossesFile), filepath.Join(HeldOutDir, ClassLayersFile),
 	filepath.Join(HeldOutDir, ClassHelpedFile)}
 
-// checkDisk checks, before the run folder is touched, that its file system has room for what
-// the run still writes (DiskNeed, less what a resumed run's files hold already) and returns it.
-func checkDisk(s *train.Session, sp Spec) (int64, error) {
-	out := Outputs{LCA: sp.SaveLCA, Weights: sp.SaveW}
-	sets, classes := 1, 0
-	if sp.HeldOut {
-		sets = 2
+// outputs are the recorder's outputs of a run (online, or an offline run's trajectory).
+func (sp Spec) outputs() Outputs {
+	o := Outputs{LCA: sp.SaveLCA && !sp.Offline, Weights: sp.SaveW, WeightsEvery: sp.SaveWEvery}
+	if !sp.Offline {
+		o.Every = sp.Every
 	}
-	if sp.Config.PerClass {
-		classes = s.Data.Classes
-	}
-	if sp.Offline {
-		// The parts' files, merged into the run (lca.npy when asked for), as the online files.
-		out.LCA = sp.SaveLCA
-	}
-	need := max(diskNeed(s, out, sets, classes)-dirBytes(s.Dir()), 0)
-	return need, CheckDisk(existingParent(s.Dir()), need)
-}
-
-// diskNeed is DiskNeed for a session's model, trainer and outputs, and the LCA sets it will
-// allocate over (sets of classes classes each, per class when perClass; none offline).
-func diskNeed(s *train.Session, out Outputs, sets, classes int) int64 {
-	rec := NewRecorder(s.Dir(), s.Model, nil, out)
-	for k := range sets {
-		sr := &splitRec{full: k == 0 && out.LCA}
-		if classes > 0 {
-			sr.classes = classes
-		}
-		rec.splits = append(rec.splits, sr)
-	}
-	return DiskNeed(rec, s.Trainer.CheckpointBytes(rec.StateBytes()), s.Trainer.TotalSteps(), s.Model.Arena.Params)
-}
-
-// DiskNeed is the most a run's folder holds at once, in bytes: the files it writes (per
-// iteration, the optional T × D ones, the accumulators, the training logs, meta.json and the
-// report) plus what is written beside them before a rename: the checkpoint twice (the old one
-// and its replacement) and the accumulators' snapshots twice.
-func DiskNeed(rec *Recorder, checkpoint int64, T int, params []engine.Param) int64 {
-	d := int64(rec.m.Arena.D)
-	b := rec.PlannedBytes(T)
-	b += 2 * checkpoint
-	b += 12*d + 2*4096                                        // the accumulators' temporary copies, headers
-	b += int64(T)*96 + 64<<10                                 // metrics.csv, epochs.csv, config.json, result.json
-	b += int64(len(params))*256 + int64(rec.neurons.Count)*16 // meta.json: parameters and neurons
-	return b + ReportBytes(len(rec.layers))
-}
-
-// ReportBytes bounds the size of the report of a run with the given number of layers: six
-// figures and a heat map per layer as PNGs (a few hundred kilobytes each at most), and the HTML
-// holding them again in base64.
-func ReportBytes(layers int) int64 { return int64(6+layers) * (1 << 20) }
-
-// dirBytes is the size of the files directly in dir (0 when it does not exist).
-func dirBytes(dir string) int64 {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			n += info.Size()
-		}
-	}
-	return n
-}
-
-// existingParent is dir or its nearest existing ancestor: where a folder not made yet will be.
-func existingParent(dir string) string {
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
-			return d
-		}
-	}
+	return o
 }
 
 func cmpOr(a, b string) string {
@@ -493,6 +443,12 @@ func newMeta(s *train.Session, sp Spec, ls *LCASets) (*Meta, error) {
 	}
 	// An offline run's parts write lca.npy when it was asked for, and merge joins them.
 	m.Outputs.LCA, m.Outputs.Weights = sp.SaveLCA, sp.SaveW
+	if !sp.Offline {
+		m.Window = every(sp.Every)
+	}
+	if sp.SaveW {
+		m.WeightsEvery = every(sp.SaveWEvery)
+	}
 	m.Iters = [2]int{0, tr.TotalSteps()}
 	m.FillArena(s.Model.Arena)
 	m.describeSets(sp.Config, ls, s.Model.Arena.Stats != nil && s.Model.Arena.Stats.Len() > 0)

@@ -41,6 +41,8 @@ func sample(t *testing.T, f cli.Flag) string {
 		return ""
 	case *cli.StringFlag:
 		return "some-value"
+	case *sizeFlag:
+		return "20GiB"
 	case *cli.IntFlag, *cli.Uint64Flag, *cli.Int64Flag, *cli.UintFlag:
 		return "7"
 	case *cli.Float64Flag:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/intdim"
+	"github.com/gazeml/gaze/internal/jobs"
 )
 
 func intdimCommand() *cli.Command {
@@ -29,7 +30,7 @@ var (
 )
 
 func intdimSweepCommand() *cli.Command {
-	def := intdim.DefaultJobOptions()
+	def := jobs.Defaults("intdim")
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "model", Value: "mnist-fc-200", Usage: "network: toy (the paper's §2 problem, D = 1000), cartpole (the inverted pendulum: a 4-20-20-2 policy, D = 562, trained by evolution strategies) or " + models.Help},
 		&cli.StringFlag{Name: "data", Value: "mnist", Usage: "data set: mnist, fashion-mnist, cifar10, synthetic, or toy (with --model toy)"},
@@ -58,21 +59,8 @@ func intdimSweepCommand() *cli.Command {
 		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
 		&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
 		&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
-		&cli.StringFlag{Name: "image", Value: def.Image, Usage: "with --emit k8s: container image with gaze on PATH (make image builds " + def.Image + "; push it to a registry the cluster pulls from)"},
-		&cli.StringFlag{Name: "job-name", Value: def.Name, Usage: "with --emit: job name"},
-		&cli.StringFlag{Name: "job-device", Value: def.Device, Usage: "with --emit: device of the jobs"},
-		&cli.StringFlag{Name: "remote-dir", Usage: "with --emit: the sweep folder as the jobs see it (default: <mount>/<name of --out> for k8s, --out made absolute for slurm)"},
-		&cli.StringFlag{Name: "remote-data-dir", Usage: "with --emit: the data folder as the jobs see it (default: <mount>/data for k8s, --data-dir made absolute for slurm)"},
-		&cli.StringFlag{Name: "pvc", Value: def.PVC, Usage: "with --emit k8s: PersistentVolumeClaim holding the sweep and data folders"},
-		&cli.StringFlag{Name: "mount", Value: def.Mount, Usage: "with --emit k8s: where the claim is mounted in the pods"},
-		&cli.StringFlag{Name: "namespace", Usage: "with --emit k8s: namespace (default: kubectl's)"},
-		&cli.IntFlag{Name: "gpus", Value: def.GPUs, Usage: "with --emit: GPUs per point"},
-		&cli.IntFlag{Name: "cpus", Value: def.CPUs, Usage: "with --emit: CPUs per point"},
-		&cli.IntFlag{Name: "mem-gb", Value: def.MemGiB, Usage: "with --emit: host memory per point (GiB)"},
-		&cli.StringFlag{Name: "time", Value: def.Time, Usage: "with --emit slurm: time limit per point"},
-		&cli.IntFlag{Name: "retries", Value: def.Retries, Usage: "with --emit k8s: pod retries per index"},
-		&cli.StringFlag{Name: "gaze-bin", Value: def.Binary, Usage: "with --emit slurm: the gaze command on the cluster"},
 	)
+	flags = append(flags, jobFlags(def, "point", "sweep")...)
 	return &cli.Command{
 		Name:  "sweep",
 		Usage: "train every (d, seed) point and the baselines, or emit them as a Kubernetes or Slurm job",
@@ -166,11 +154,8 @@ func runIntdimSweep(c *cli.Context) error {
 }
 
 func intdimEmitJobs(c *cli.Context, spec intdim.Spec, out, emit string) error {
-	o := intdim.DefaultJobOptions()
-	o.Name, o.Image, o.Device = c.String("job-name"), c.String("image"), c.String("job-device")
-	o.Parallel, o.GPUs, o.CPUs, o.MemGiB = c.Int("parallel"), c.Int("gpus"), c.Int("cpus"), c.Int("mem-gb")
-	o.PVC, o.Mount, o.Namespace, o.Time, o.Retries, o.Binary = c.String("pvc"), c.String("mount"), c.String("namespace"), c.String("time"), c.Int("retries"), c.String("gaze-bin")
-	o.Dir, o.DataDir = c.String("remote-dir"), c.String("remote-data-dir")
+	o := jobOptions(c, jobs.Defaults("intdim"))
+	o.Parallel = c.Int("parallel")
 	file, o, err := intdim.Emit(out, spec, emit, o, c.String("data-dir"))
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gazeml/gaze/internal/jobs/jobstest"
 )
 
 // A small synthetic sweep end to end: sweep (two points at once), the report's files, then the
@@ -55,21 +57,16 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 	if !strings.Contains(stdout, "kubectl apply -f "+filepath.Join(dir, "job.json")) {
 		t.Errorf("--emit k8s does not say how to submit the job:\n%s", stdout)
 	}
-	var job map[string]any
 	b, err := os.ReadFile(filepath.Join(dir, "job.json"))
-	if err != nil || json.Unmarshal(b, &job) != nil {
-		t.Fatalf("job.json: %v", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	spec := job["spec"].(map[string]any)
-	if spec["completions"].(float64) != 8 || spec["completionMode"] != "Indexed" {
-		t.Errorf("job spec %v", spec)
+	job, errs := jobstest.ValidJob(b, 8)
+	if len(errs) > 0 {
+		t.Errorf("job.json: %s", strings.Join(errs, "\n"))
 	}
-	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-	var args []string
-	for _, a := range c["args"].([]any) {
-		args = append(args, a.(string))
-	}
-	t.Setenv("JOB_COMPLETION_INDEX", "7") // the last index: d60-s1, a new point
+	// Pod 7 (the last index: d60-s1, a new point) runs its arguments as Kubernetes expands them.
+	args := jobstest.PodArgs(job, 7)
 	if stdout, stderr, err = gaze(t, args...); err != nil {
 		t.Fatalf("the pod's command %v: %v\n%s", args, err, stderr)
 	}
@@ -79,9 +76,13 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 	if stdout, _, err = gaze(t, args...); err != nil || !strings.Contains(stdout, "already done") {
 		t.Errorf("a retried pod must leave the finished point alone: %v %s", err, stdout)
 	}
-	t.Setenv("JOB_COMPLETION_INDEX", "8")
-	if _, _, err = gaze(t, args...); err == nil || !strings.Contains(err.Error(), "outside the sweep's 8 points") {
+	if _, _, err = gaze(t, jobstest.PodArgs(job, 8)...); err == nil || !strings.Contains(err.Error(), "outside the sweep's 8 points") {
 		t.Errorf("index out of range: %v", err)
+	}
+	// Without --index, gaze intdim point reads the scheduler's variable.
+	t.Setenv("JOB_COMPLETION_INDEX", "7")
+	if stdout, _, err = gaze(t, "intdim", "point", "--dir", dir, "--device", "cpu"); err != nil || !strings.Contains(stdout, "already done") {
+		t.Errorf("index from $JOB_COMPLETION_INDEX: %v %s", err, stdout)
 	}
 	if stdout, _, err = gaze(t, "intdim", "collect", dir); err != nil || !strings.Contains(stdout, "7 points done, 1 missing") {
 		t.Errorf("collect: %v %s", err, stdout)

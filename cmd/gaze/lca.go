@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gazeml/gaze/internal/jobs"
 	"github.com/gazeml/gaze/internal/rundir"
 	"github.com/gazeml/gaze/lca"
 )
@@ -29,9 +30,17 @@ func lcaFlags() []cli.Flag {
 		devicesFlag,
 		&cli.BoolFlag{Name: "save-lca", Usage: "also write lca.npy, the T × D per-parameter LCA (float32)"},
 		&cli.BoolFlag{Name: "save-weights", Usage: "also write weights.npy, the (T+1) × D trajectory (float32), for offline LCA"},
+		&cli.IntFlag{Name: "lca-every", Usage: "window LCA: allocate the loss change of every K iterations (θ_t to θ_{t+K} along the straight chord) instead of every one; two full-set gradients per window instead of per iteration (0 or 1: per iteration)"},
+		&cli.IntFlag{Name: "save-weights-every", Usage: "keep every K-th θ in weights.npy (implies --save-weights), for offline window LCA with gaze lca compute --every (a multiple of K)"},
 		&cli.BoolFlag{Name: "offline", Usage: "train and save the trajectory only (with --save-weights); compute LCA later with `gaze lca compute`"},
 		&cli.BoolFlag{Name: "no-report", Usage: "do not write the report at the end"},
+		maxDiskFlag(),
 	}
+}
+
+// maxDiskFlag is --max-disk of lca train and compute.
+func maxDiskFlag() cli.Flag {
+	return &sizeFlag{cli.StringFlag{Name: "max-disk", Usage: "refuse to start when the folder would hold more than SIZE (20GiB, 500MB, …) at its fullest; the plan printed before the run says what it holds, and the refusal names the flags that would make it fit"}}
 }
 
 // devicesFlag is the devices of the full-set gradients, for lca train and compute.
@@ -56,27 +65,48 @@ func lcaCommand() *cli.Command {
 					"losses.csv, lca_layers.npy, helped_layers.npy, lca_neurons.npy, lca_total.npy, helped_count.npy,\n" +
 					"lca_indices.npy (and held_out_indices.npy), optionally lca.npy and weights.npy, the per-class files\n" +
 					"(--per-class), held_out/ (--lca-held-out), and the report (report/report.html). --resume continues a\n" +
-					"killed run; --devices may change when it does.",
+					"killed run; --devices may change when it does. With --lca-every K every row is a window of K iterations\n" +
+					"(θ_t to θ_{t+K} along the straight chord). Before training it prints its disk plan; --max-disk refuses one\n" +
+					"that does not fit, naming the flags that would make it fit.",
 				Flags:  append(train, lcaFlags()...),
 				Action: runLCATrain,
 			},
 			{
 				Name:      "compute",
-				Usage:     "compute LCA offline for a range of iterations of a run saved with --save-weights",
+				Usage:     "compute LCA offline for a range of iterations of a run saved with --save-weights, or emit the ranges as a cluster job",
 				ArgsUsage: "RUN",
-				Flags: []cli.Flag{
+				Description: "Computes the LCA of iterations --iters a:b (or of --part K/N: the K-th of N contiguous ranges, iterations\n" +
+					"⌊K·T/N⌋ to ⌊(K+1)·T/N⌋ of the run's T) into a part folder, RUN/parts/aaaaaaa-bbbbbbb; gaze lca merge RUN joins\n" +
+					"the parts. With --every K it computes one row per window of K iterations (θ_t to θ_{t+K} along the straight\n" +
+					"chord; K a multiple of the run's --save-weights-every; --part then splits windows; parts RUN/parts/wK-…).\n" +
+					"With --emit k8s|slurm --parts N it writes RUN/job.json (a Kubernetes Indexed Job, one GPU per pod, the run\n" +
+					"folder on a mounted claim) or RUN/job.sbatch (a Slurm job array) whose task K runs\n" +
+					"gaze lca compute RUN --part K/N. The disk plan of the part is printed first (--max-disk refuses it).",
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "iters", Value: ":", Usage: "iterations a:b to compute (either side may be empty)"},
+					&cli.IntFlag{Name: "every", Usage: "window LCA: one row per window of K iterations, from the trajectory's rows at multiples of K (K a multiple of its --save-weights-every; 0: that stride)"},
+					&cli.StringFlag{Name: "part", Usage: "compute part K/N instead of --iters: the K-th (from 0) of N contiguous ranges that tile the run"},
 					&cli.StringFlag{Name: "out", Usage: "part directory (default RUN/parts/a-b)"},
 					&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda"},
 					devicesFlag,
 					dataDirFlag,
-				},
+					&cli.StringFlag{Name: "emit", Usage: "write a cluster job computing the run in --parts ranges instead of computing: k8s (Indexed Job, JSON) or slurm (job-array script)"},
+					&cli.IntFlag{Name: "parts", Value: 8, Usage: "with --emit: number of ranges (tasks)"},
+					&cli.IntFlag{Name: "parallel", Value: lcaJobDefaults.Parallel, Usage: "with --emit: tasks run at once (pods or array tasks)"},
+					maxDiskFlag(),
+				}, jobFlags(lcaJobDefaults, "part", "run")...),
 				Action: func(c *cli.Context) error {
 					run, err := oneArg(c, "RUN")
 					if err != nil {
 						return err
 					}
-					o := lca.ComputeOptions{Iters: c.String("iters"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
+					if emit := c.String("emit"); emit != "" {
+						return lcaEmitJobs(c, run, emit)
+					}
+					if c.IsSet("part") && c.IsSet("iters") {
+						return fmt.Errorf("--part %s and --iters %s: give one", c.String("part"), c.String("iters"))
+					}
+					o := lca.ComputeOptions{Iters: c.String("iters"), Part: c.String("part"), Every: c.Int("every"), MaxDisk: sizeValue(c, "max-disk"), Out: c.String("out"), Device: c.String("device"), Devices: c.String("devices"), Log: logTo(c)}
 					if c.IsSet("data-dir") {
 						o.DataDir = c.String("data-dir")
 					}
@@ -133,6 +163,29 @@ func lcaCommand() *cli.Command {
 	}
 }
 
+var lcaJobDefaults = jobs.Defaults("lca")
+
+func lcaEmitJobs(c *cli.Context, run, emit string) error {
+	o := jobOptions(c, lcaJobDefaults)
+	o.Parallel = c.Int("parallel")
+	dataDir := ""
+	if c.IsSet("data-dir") {
+		dataDir = c.String("data-dir")
+	}
+	n := c.Int("parts")
+	file, o, err := lca.EmitJobs(run, emit, n, c.Int("every"), o, dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: %d parts (indices 0-%d) as one %s job\n", file, n, n-1, emit)
+	if emit == "k8s" {
+		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: gaze lca merge %s\n", run, o.Dir, o.PVC, o.DataDir, file, run)
+	} else {
+		fmt.Fprintf(c.App.Writer, "sbatch %s\nwhen done: gaze lca merge %s\n", file, run)
+	}
+	return nil
+}
+
 // oneArg is a command's single positional argument, or a usage error naming it.
 func oneArg(c *cli.Context, name string) (string, error) {
 	if c.NArg() != 1 {
@@ -147,9 +200,13 @@ func printReport(c *cli.Context, run string, s *lca.Summary) error {
 		fmt.Fprintln(c.App.Writer, string(b))
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "LCA of %s over %s, %d iterations: ΔL = %.4f, ΣLCA = %.4f (relative error %.3f %%, first order %.2f %%); "+
-		"largest per-iteration error %.2g; %.1f %% of parameters help on average\nreport: %s\n",
-		s.Model, s.LCASet, s.Iterations, s.DeltaLoss, s.SumLCA, 100*s.RelErr, 100*s.FirstRelErr, s.MaxIterErr, 100*s.HelpedMean,
+	windows, row := "", "iteration"
+	if s.Window > 1 {
+		windows, row = fmt.Sprintf(" in %d windows of %d", s.Rows, s.Window), "window"
+	}
+	fmt.Fprintf(c.App.Writer, "LCA of %s over %s, %d iterations%s: ΔL = %.4f, ΣLCA = %.4f (relative error %.3f %%, first order %.2f %%); "+
+		"largest per-%s error %.2g; %.1f %% of parameters help on average\nreport: %s\n",
+		s.Model, s.LCASet, s.Iterations, windows, s.DeltaLoss, s.SumLCA, 100*s.RelErr, 100*s.FirstRelErr, row, s.MaxIterErr, 100*s.HelpedMean,
 		filepath.Join(run, lca.ReportDir, "report.html"))
 	return nil
 }
@@ -162,10 +219,11 @@ func runLCATrain(c *cli.Context) error {
 	lc := lca.TrainConfig{Config: cfg, LCA: lca.Spec{Examples: c.Int("lca-examples"), Seed: c.Uint64("lca-seed"),
 		Config: lca.Config{Chunk: c.Int("lca-batch"), Threshold: c.Float64("error-threshold"), MaxN: c.Int("max-n"),
 			FirstOrder: c.Bool("first-order"), IncludeL2: c.Bool("include-l2"), BatchStats: !c.Bool("bn-running-stats"), PerClass: c.Bool("per-class")},
-		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
+		SaveLCA: c.Bool("save-lca"), SaveW: c.Bool("save-weights") || c.Int("save-weights-every") > 0,
+		Every: c.Int("lca-every"), SaveWEvery: c.Int("save-weights-every"), Offline: c.Bool("offline"), HeldOut: c.Bool("lca-held-out"), Devices: c.String("devices")}}
 	ctx, stop := interruptible()
 	defer stop()
-	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report")})
+	s, err := lca.Train(ctx, lc, lca.TrainOptions{Options: trainOptions(c), NoReport: c.Bool("no-report"), MaxDisk: sizeValue(c, "max-disk")})
 	if errors.Is(err, rundir.ErrFinished) && finished(c, err) {
 		// The summary of the report it finished with, if it wrote one.
 		var sum lca.Summary

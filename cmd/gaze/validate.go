@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gazeml/gaze/coordconv"
+	"github.com/gazeml/gaze/internal/bytesize"
 	"github.com/gazeml/gaze/train"
 )
 
@@ -77,10 +78,15 @@ var flagRules = map[string]rule{
 	"test-frac": rule{lo: 0, hi: 1, loOpen: true, hiOpen: true},
 	"subsample": rangeOf(0, coordconv.Positions*coordconv.Positions),
 	// LCA.
-	"lca-examples":    rangeOf(0, maxExamples),
-	"lca-batch":       rangeOf(1, maxBatch),
-	"error-threshold": positive(unbounded),
-	"max-n":           {lo: 2, hi: 1024, pow2: true},
+	"lca-examples":       rangeOf(0, maxExamples),
+	"lca-batch":          rangeOf(1, maxBatch),
+	"error-threshold":    positive(unbounded),
+	"max-n":              {lo: 2, hi: 1024, pow2: true},
+	"max-disk":           rangeOf(1, 1<<62),
+	"parts":              rangeOf(1, maxExamples),
+	"lca-every":          rangeOf(0, maxExamples),
+	"save-weights-every": rangeOf(0, maxExamples),
+	"every":              rangeOf(0, maxExamples),
 	// CoordConv.
 	"seeds":  rangeOf(1, 1000),
 	"mul":    rangeOf(1, 64),
@@ -122,10 +128,23 @@ func ruleFor(path []string, name string) (rule, bool) {
 	return r, ok
 }
 
+// sizeFlag is a flag whose value is a size in bytes (20GiB, 500MB, 4096: bytesize.Parse),
+// checked here like the numeric flags; sizeValue reads it.
+type sizeFlag struct{ cli.StringFlag }
+
+// sizeValue is a size flag's value in bytes (0 when not given); validateFlags has checked it.
+func sizeValue(c *cli.Context, name string) int64 {
+	if !c.IsSet(name) {
+		return 0
+	}
+	b, _ := bytesize.Parse(c.String(name))
+	return b
+}
+
 // isNumeric tells whether a flag takes numbers (the flags validateFlags checks).
 func isNumeric(f cli.Flag) bool {
 	switch f.(type) {
-	case *cli.Float64Flag, *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag, *cli.DurationFlag,
+	case *sizeFlag, *cli.Float64Flag, *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag, *cli.DurationFlag,
 		*cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.Float64SliceFlag, *cli.UintSliceFlag, *cli.Uint64SliceFlag:
 		return true
 	}
@@ -169,6 +188,12 @@ func validateFlags(c *cli.Context, path []string) error {
 		case *cli.Uint64Flag:
 			v := c.Uint64(name)
 			vals, shown = []float64{float64(v)}, []string{strconv.FormatUint(v, 10)}
+		case *sizeFlag:
+			b, err := bytesize.Parse(c.String(name))
+			if err != nil {
+				return fmt.Errorf("--%s %s: %v", name, c.String(name), err)
+			}
+			vals, shown = []float64{float64(b)}, []string{c.String(name)}
 		default:
 			if !r.any {
 				return fmt.Errorf("--%s: flags of type %T are not validated (a bug in gaze)", name, f)

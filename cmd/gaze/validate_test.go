@@ -46,6 +46,8 @@ func absurd(f cli.Flag) []string {
 		return []string{"-1"}
 	case *cli.DurationFlag:
 		return []string{"-1s", "1000000h"}
+	case *sizeFlag:
+		return []string{"-1", "0", "NaN", "20 parsecs", "9999999TiB"}
 	}
 	return nil
 }

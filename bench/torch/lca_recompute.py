@@ -16,7 +16,10 @@ import argparse, csv, gzip, json, os, sys
 import numpy as np, torch, torch.nn.functional as F
 
 torch.set_num_threads(int(os.environ.get('THREADS', '2')))
-torch.set_default_dtype(torch.float64)
+# DTYPE=float32 computes the reference in float32 instead, to see how far float32 rounding alone
+# moves a recomputation.
+DT = getattr(torch, os.environ.get('DTYPE', 'float64'))
+torch.set_default_dtype(DT)
 
 
 def idx(path):
@@ -99,7 +102,7 @@ def main():
     pix, labels = load_train(meta, a.data_dir)
     sub = '' if a.set == 'train' else meta['held_out_lca']['dir']
     ind = np.load(os.path.join(a.run, meta['lca_indices'] if a.set == 'train' else meta['held_out_indices']))
-    x = torch.tensor(pix[ind], dtype=torch.float64).unsqueeze(1) / 255  # N × 1 × 28 × 28
+    x = torch.tensor(pix[ind], dtype=DT).unsqueeze(1) / 255  # N × 1 × 28 × 28
     y = torch.tensor(labels[ind].astype(np.int64))
     N, chunk = len(ind), integ['lca_batch']
     W = np.load(os.path.join(a.run, 'weights.npy'), mmap_mode='r')
@@ -107,14 +110,14 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(a.run, sub, 'losses.csv'))))
 
     def grad(theta):
-        th = torch.tensor(theta, requires_grad=True)
+        th = torch.tensor(theta, dtype=DT, requires_grad=True)
         Pm = P(meta, th)
         loss = 0.0
         for c in range(0, N, chunk):
             l = F.cross_entropy(net(Pm, x[c:c + chunk]), y[c:c + chunk], reduction='sum') / N
             l.backward()
             loss += l.item()
-        return th.grad.numpy()
+        return th.grad.numpy().astype(np.float64)
 
     worst = 0.0
     for t in [int(s) for s in a.iters.split(',')]:
@@ -127,7 +130,7 @@ def main():
             got = full[t].astype(np.float64)
             rel = np.abs(got - ref).sum() / np.abs(ref).sum()
             worst = max(worst, rel)
-            print(f'iteration {t}: n = {n}, relative L1 {rel:.3g}, ΣLCA gaze {got.sum():.9g}, float64 torch {ref.sum():.9g}')
+            print(f'iteration {t}: n = {n}, relative L1 {rel:.3g}, ΣLCA gaze {got.sum():.9g}, {DT} torch {ref.sum():.9g}')
         else:  # the held-out split's per-layer sums (lca.npy is the LCA set's)
             L = np.load(os.path.join(a.run, sub, 'lca_layers.npy'))[t]
             refl = [sum(ref[p['offset']:p['offset'] + p['size']].sum() for p in meta['params'] if p['layer'] == l) for l in meta['layers']]

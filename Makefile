@@ -1,7 +1,7 @@
 # The everyday commands. `make test` is the test command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build test test-short lint mnist run train-mnist bench bench-cpu bench-projection clean
+.PHONY: all build test test-short lint mnist run run-classes train-mnist bench bench-cpu bench-projection clean
 
 all: build
 
@@ -28,6 +28,11 @@ mnist:
 # on real MNIST on the CPU, LCA over a fixed 10,000-example subset, ending with the report.
 run:
 	$(GO) run ./cmd/gaze lca train --model mnist-fc --data mnist --epochs 3 --lca-examples 10000 --out runs/lca-mnist-fc
+
+# make run's recipe with 5,000 training examples held out, LCA split by class and allocated on
+# the held-out split too (its own run folder), ending with the per-class report.
+run-classes:
+	$(GO) run ./cmd/gaze lca train --model mnist-fc --data mnist --epochs 3 --lca-examples 10000 --per-class --held-out 5000 --lca-held-out --out runs/lca-mnist-fc-classes
 
 # Plain training, no LCA.
 train-mnist:

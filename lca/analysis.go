@@ -42,28 +42,43 @@ func ReadRun(dir string) (*Run, error) {
 	if !meta.Computed {
 		return nil, fmt.Errorf("%s holds a trajectory without LCA: run `gaze lca compute` on it and `gaze lca merge` the parts first", dir)
 	}
-	r, err := readSet(dir, meta)
+	r, err := readSet(dir, meta, -1)
 	if err != nil {
 		return nil, err
 	}
 	if meta.HeldOut != nil {
-		if r.HeldOut, err = readSet(filepath.Join(dir, meta.HeldOut.Dir), meta); err != nil {
+		if r.HeldOut, err = readSet(filepath.Join(dir, meta.HeldOut.Dir), meta, -1); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// readSet reads one set's files (the run directory's, or the held-out folder's).
-func readSet(dir string, meta *Meta) (*Run, error) {
+// readSet reads one set's files (the run directory's, or the held-out folder's): all of the
+// run's iterations, exactly (k < 0), or the first k of a run that has not finished, whose
+// streams may hold more.
+func readSet(dir string, meta *Meta, k int) (*Run, error) {
 	r := &Run{Dir: dir, Meta: meta}
-	rows, err := readCSV(filepath.Join(dir, LossesFile))
+	T := meta.Rows()
+	var rows [][]string
+	var err error
+	if k >= 0 {
+		T = k
+		rows, err = readCSVPrefix(filepath.Join(dir, LossesFile), k)
+	} else {
+		rows, err = readCSV(filepath.Join(dir, LossesFile))
+	}
 	if err != nil {
 		return nil, err
 	}
-	T := meta.Rows()
 	if len(rows) != T {
 		return nil, fmt.Errorf("%s: %d rows for iterations %d:%d in windows of %d, want %d", filepath.Join(dir, LossesFile), len(rows), meta.Iters[0], meta.Iters[1], every(meta.Window), T)
+	}
+	readShaped := func(dir, name string, rows, cols int) (*npy.Matrix, error) {
+		if k >= 0 && rows == k {
+			return readPrefix(dir, name, rows, cols)
+		}
+		return readShaped(dir, name, rows, cols)
 	}
 	for _, row := range rows {
 		if len(row) != len(lossesHeader) {
@@ -98,11 +113,24 @@ func readSet(dir string, meta *Meta) (*Run, error) {
 	}
 	r.Total, r.Count = tot.Data, cnt.Data
 	if meta.Integrator.PerClass {
-		if r.Classes, err = readClasses(dir, meta, T); err != nil {
+		if r.Classes, err = readClasses(dir, meta, T, k >= 0); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// readPrefix reads the first rows rows of dir/name, which holds at least that many rows of cols
+// values.
+func readPrefix(dir, name string, rows, cols int) (*npy.Matrix, error) {
+	m, err := npy.Read(filepath.Join(dir, name), 0, rows)
+	if err != nil {
+		return nil, err
+	}
+	if m.Cols() != cols {
+		return nil, fmt.Errorf("%s: shape %v, want rows of %d values", filepath.Join(dir, name), m.Shape, cols)
+	}
+	return m, nil
 }
 
 func parseF(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
@@ -121,23 +149,26 @@ func readShaped(dir, name string, rows, cols int) (*npy.Matrix, error) {
 
 // Summary holds the headline numbers of a run.
 type Summary struct {
-	Model        string  `json:"model"`
-	D            int     `json:"parameters"`
-	Iterations   int     `json:"iterations"`
-	LCASet       string  `json:"lca_set"`
-	Integrator   string  `json:"integrator"`
-	LossStart    float64 `json:"loss_start"`
-	LossEnd      float64 `json:"loss_end"`
-	DeltaLoss    float64 `json:"delta_loss"`
-	SumLCA       float64 `json:"sum_lca"`
-	RelErr       float64 `json:"relative_error"`             // |ΔL − ΣΣLCA| / |ΔL|
-	FirstRelErr  float64 `json:"first_order_relative_error"` // same with the first-order sums
-	MaxIterErr   float64 `json:"max_iteration_error"`        // over iterations with n < max
-	MeanIterErr  float64 `json:"mean_iteration_error"`
-	MeanFirstErr float64 `json:"mean_first_order_error"`
-	AtMaxN       int     `json:"iterations_at_max_n"`
-	MeanN        float64 `json:"mean_n"`
-	HelpedMean   float64 `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
+	Model      string `json:"model"`
+	D          int    `json:"parameters"`
+	Iterations int    `json:"iterations"`
+	// Partial: the run has not finished, and Iterations of its PlannedIterations are reported.
+	Partial           bool    `json:"partial,omitempty"`
+	PlannedIterations int     `json:"planned_iterations,omitempty"`
+	LCASet            string  `json:"lca_set"`
+	Integrator        string  `json:"integrator"`
+	LossStart         float64 `json:"loss_start"`
+	LossEnd           float64 `json:"loss_end"`
+	DeltaLoss         float64 `json:"delta_loss"`
+	SumLCA            float64 `json:"sum_lca"`
+	RelErr            float64 `json:"relative_error"`             // |ΔL − ΣΣLCA| / |ΔL|
+	FirstRelErr       float64 `json:"first_order_relative_error"` // same with the first-order sums
+	MaxIterErr        float64 `json:"max_iteration_error"`        // over iterations with n < max
+	MeanIterErr       float64 `json:"mean_iteration_error"`
+	MeanFirstErr      float64 `json:"mean_first_order_error"`
+	AtMaxN            int     `json:"iterations_at_max_n"`
+	MeanN             float64 `json:"mean_n"`
+	HelpedMean        float64 `json:"helped_fraction_mean"` // mean over iterations of the fraction with LCA < 0
 	// Window is the number of iterations each row allocates (1: per iteration; the per-iteration
 	// numbers above are then per window) and Rows the number of rows.
 	Window int            `json:"window"`

@@ -23,10 +23,17 @@ type npy3 struct {
 
 func (a *npy3) At(t, c, l int) float64 { return a.Data[(t*a.C+c)*a.L+l] }
 
-// readClasses reads a set's per-class files.
-func readClasses(dir string, meta *Meta, T int) (*ClassRun, error) {
+// readClasses reads a set's per-class files: T iterations, exactly or (prefix) the first T of
+// files that may hold more.
+func readClasses(dir string, meta *Meta, T int, prefix bool) (*ClassRun, error) {
 	C, L := meta.Classes, len(meta.Layers)
-	rows, err := readCSV(filepath.Join(dir, ClassLossesFile))
+	var rows [][]string
+	var err error
+	if prefix {
+		rows, err = readCSVPrefix(filepath.Join(dir, ClassLossesFile), T*C)
+	} else {
+		rows, err = readCSV(filepath.Join(dir, ClassLossesFile))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +59,11 @@ func readClasses(dir string, meta *Meta, T int) (*ClassRun, error) {
 		name string
 		dst  **npy3
 	}{{ClassLayersFile, &cr.Layers}, {ClassHelpedFile, &cr.HelpedLayers}} {
-		m, err := readShaped(dir, f.name, T, C*L)
+		read := readShaped
+		if prefix {
+			read = readPrefix
+		}
+		m, err := read(dir, f.name, T, C*L)
 		if err != nil {
 			return nil, err
 		}

@@ -62,7 +62,8 @@ type Meta struct {
 	ClassCounts []int `json:"class_counts,omitempty"`
 	// HeldOut describes the held-out allocation (--lca-held-out), written to HeldOut.Dir.
 	HeldOut *HeldOutMeta `json:"held_out_lca,omitempty"`
-	// Notes are caveats of the run's numbers, in words.
+	// Notes are caveats of the run's numbers, in words (runs of earlier versions carry one for
+	// per-class LCA under batch-statistics batch norm, which is now refused).
 	Notes []string `json:"notes,omitempty"`
 
 	// Window is the number of iterations each row of the LCA files covers (0 in runs made

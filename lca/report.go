@@ -35,19 +35,40 @@ type figure struct {
 // contained: images inline) and report/summary.json. It returns the summary. The files of a
 // finished run are first checked against its finished.json, and meta.json against config.json:
 // a file changed or taken from another run is named, not reported on.
+//
+// A run that has not finished (still training, or killed) is reported as far as its last
+// checkpoint, into report-partial/ (PartialReportDir) and labelled partial: the run's own files
+// are only read, and no lock is taken, so a running writer goes on undisturbed (see
+// ReadPartialRun).
 func Report(dir string) (Summary, error) {
 	if err := CheckRun(dir); err != nil {
 		return Summary{}, err
 	}
-	r, err := ReadRun(dir)
+	partial, err := Partial(dir)
+	if err != nil {
+		return Summary{}, err
+	}
+	var r *Run
+	out := filepath.Join(dir, ReportDir)
+	if partial {
+		r, _, err = ReadPartialRun(dir)
+		out = filepath.Join(dir, PartialReportDir)
+	} else {
+		r, err = ReadRun(dir)
+	}
 	if err != nil {
 		return Summary{}, err
 	}
 	s := Summarize(r)
+	if partial {
+		s.Partial, s.PlannedIterations = true, r.Meta.Iters[1]-r.Meta.Iters[0]
+		if s.HeldOut != nil {
+			s.HeldOut.Partial, s.HeldOut.PlannedIterations = true, s.PlannedIterations
+		}
+	}
 	if s.Beside, err = besideRuns(dir, r.Meta, s); err != nil {
 		return s, err
 	}
-	out := filepath.Join(dir, ReportDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return s, err
 	}
@@ -400,8 +421,9 @@ body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}figcaption{color:#555;margin-bottom:2em}
 </style></head><body>
-<h1>Loss change allocation: {{.S.Model}}</h1>
-<p>{{.S.D}} parameters, {{.S.Iterations}} iterations ({{.Meta.Epochs}} epochs of batch {{.Meta.Batch}}, {{.Meta.Optimizer.Kind}} lr {{.Meta.Optimizer.LR}}),
+<h1>Loss change allocation: {{.S.Model}}{{if .S.Partial}} (partial){{end}}</h1>
+{{if .S.Partial}}<p><b>Partial report:</b> the run has not finished; this covers its first {{.S.Iterations}} of {{.S.PlannedIterations}} iterations, as of its last checkpoint.</p>
+{{end}}<p>{{.S.D}} parameters, {{.S.Iterations}} iterations ({{.Meta.Epochs}} epochs of batch {{.Meta.Batch}}, {{.Meta.Optimizer.Kind}} lr {{.Meta.Optimizer.LR}}),
 seed {{.Meta.Seed}}. LCA over {{.S.LCASet}}; integrator: {{.S.Integrator}}; chunks of {{.Meta.Integrator.Chunk}} examples,
 batch norm in {{if .Meta.Integrator.BatchStats}}batch-statistics{{else}}running-statistics{{end}} mode, dropout off{{if .Meta.Integrator.IncludeL2}}, loss includes the L2 term{{end}}.</p>
 {{if gt .S.Window 1}}<p><b>Window LCA.</b> Every row allocates the loss change of a window of {{.S.Window}} iterations ({{.S.Rows}} rows{{if ne (mul .S.Rows .S.Window) .S.Iterations}}; the last

@@ -108,6 +108,9 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 	// split is all of it, as the report says.)
 	var need int64
 	to.Check = func(s *train.Session) (err error) {
+		if err := checkPerClassBatchNorm(sp.Config, s.Model); err != nil {
+			return err
+		}
 		need, err = checkDisk(s, sp, o.MaxDisk)
 		return err
 	}
@@ -451,19 +454,16 @@ func newMeta(s *train.Session, sp Spec, ls *LCASets) (*Meta, error) {
 	}
 	m.Iters = [2]int{0, tr.TotalSteps()}
 	m.FillArena(s.Model.Arena)
-	m.describeSets(sp.Config, ls, s.Model.Arena.Stats != nil && s.Model.Arena.Stats.Len() > 0)
+	m.describeSets(sp.Config, ls)
 	return m, nil
 }
 
-// describeSets records how the sets are cut into chunks, the per-class counts, the held-out
-// allocation and the caveat of class-pure chunks under batch norm.
-func (m *Meta) describeSets(c Config, ls *LCASets, batchNorm bool) {
+// describeSets records how the sets are cut into chunks, the per-class counts and the held-out
+// allocation.
+func (m *Meta) describeSets(c Config, ls *LCASets) {
 	if c.PerClass {
 		m.Chunks = fmt.Sprintf("the set's examples (in the order of %s) sorted by class, stably, cut into chunks of at most %d examples of one class, classes in order", m.Indices, c.Chunk)
 		m.ClassCounts = classCounts(ls.Sets[0])
-		if batchNorm && c.BatchStats {
-			m.Notes = append(m.Notes, "per-class LCA with batch norm in batch-statistics mode: every chunk holds one class, so batch norm normalises each chunk with one class's statistics; the allocated loss is then a different function of θ than with chunks that mix classes (the per-class and the total loss here are both computed with class-pure chunks)")
-		}
 	} else {
 		m.Chunks = fmt.Sprintf("the set's examples in the order of %s, cut into chunks of %d (the last one shorter)", m.Indices, c.Chunk)
 	}
@@ -474,6 +474,19 @@ func (m *Meta) describeSets(c Config, ls *LCASets, batchNorm bool) {
 		}
 		m.HeldOut = h
 	}
+}
+
+// checkPerClassBatchNorm refuses per-class LCA of a model with batch norm in batch-statistics
+// mode. Per-class chunks hold one class each, so batch norm would normalise every chunk with one
+// class's statistics: the loss allocated (the total as well as each class's) would be another
+// function of θ than the loss the model trains on and than the same run without --per-class
+// allocates. Mixing classes in the chunks instead would cost a pass per class. Running statistics make every
+// example's output independent of its chunk, and then the split by class is exact.
+func checkPerClassBatchNorm(c Config, m *engine.Model) error {
+	if c.PerClass && c.BatchStats && m.Arena.Stats != nil && m.Arena.Stats.Len() > 0 {
+		return errors.New("--per-class with batch norm needs --bn-running-stats: per-class chunks hold one class each, so batch norm in batch-statistics mode would normalise each chunk with one class's statistics and allocate another loss than the model's (the total too)")
+	}
+	return nil
 }
 
 func classCounts(s Set) []int {

@@ -144,7 +144,7 @@ func lcaCommand() *cli.Command {
 			},
 			{
 				Name:      "report",
-				Usage:     "write the plots and the HTML report of a computed run",
+				Usage:     "write the plots and the HTML report of a computed run (of a run that has not finished: its committed iterations, into RUN/report-partial)",
 				ArgsUsage: "RUN",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"}},
 				Action: func(c *cli.Context) error {
@@ -200,6 +200,11 @@ func printReport(c *cli.Context, run string, s *lca.Summary) error {
 		fmt.Fprintln(c.App.Writer, string(b))
 		return nil
 	}
+	dir := lca.ReportDir
+	if s.Partial {
+		dir = lca.PartialReportDir
+		fmt.Fprintf(c.App.Writer, "partial report: the run has not finished; its first %d of %d iterations (as of its last checkpoint)\n", s.Iterations, s.PlannedIterations)
+	}
 	windows, row := "", "iteration"
 	if s.Window > 1 {
 		windows, row = fmt.Sprintf(" in %d windows of %d", s.Rows, s.Window), "window"
@@ -207,7 +212,7 @@ func printReport(c *cli.Context, run string, s *lca.Summary) error {
 	fmt.Fprintf(c.App.Writer, "LCA of %s over %s, %d iterations%s: ΔL = %.4f, ΣLCA = %.4f (relative error %.3f %%, first order %.2f %%); "+
 		"largest per-%s error %.2g; %.1f %% of parameters help on average\nreport: %s\n",
 		s.Model, s.LCASet, s.Iterations, windows, s.DeltaLoss, s.SumLCA, 100*s.RelErr, 100*s.FirstRelErr, row, s.MaxIterErr, 100*s.HelpedMean,
-		filepath.Join(run, lca.ReportDir, "report.html"))
+		filepath.Join(run, dir, "report.html"))
 	return nil
 }
 

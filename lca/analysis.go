@@ -238,7 +238,10 @@ type LayerSummary struct {
 func Summarize(r *Run) Summary {
 	m := r.Meta
 	T := len(r.Sum)
-	s := Summary{Model: m.Model, D: m.D, Iterations: m.Iters[1] - m.Iters[0], LCASet: m.LCASet, Window: every(m.Window), Rows: T}
+	// The iterations the T rows cover: all of them for a finished run, the committed windows'
+	// for a partial one (only the run's last window may be shorter than the others).
+	K := every(m.Window)
+	s := Summary{Model: m.Model, D: m.D, Iterations: min(T*K, m.Iters[1]-m.Iters[0]), LCASet: m.LCASet, Window: K, Rows: T}
 	if m.Integrator.FirstOrder {
 		s.Integrator = "first order"
 	} else {

@@ -47,7 +47,7 @@ func Partial(dir string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return meta.Computed && len(shape) > 0 && shape[0] < meta.Iters[1]-meta.Iters[0], nil
+	return meta.Computed && len(shape) > 0 && shape[0] < meta.Rows(), nil
 }
 
 // ReadPartialRun reads the committed prefix of a run that has not finished, without a lock and

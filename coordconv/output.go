@@ -290,6 +290,12 @@ func (c Config) RecipeText() string {
 	if c.Opts.Interm > 0 {
 		s += fmt.Sprintf(", interm %g", c.Opts.Interm)
 	}
+	if c.Opts.Gain > 0 && c.Opts.Gain != 1 {
+		s += fmt.Sprintf(", softmax gain %g", c.Opts.Gain)
+	}
+	if c.Opts.RenderFS > 0 && c.Opts.RenderFS != 3 {
+		s += fmt.Sprintf(", render fs %d", c.Opts.RenderFS)
+	}
 	if c.Subsample > 1 {
 		s += fmt.Sprintf(", every %dth centre", c.Subsample)
 	}

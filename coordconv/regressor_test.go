@@ -269,3 +269,50 @@ func TestRegressorRecipesShort(t *testing.T) {
 		}
 	}
 }
+
+// The softmax gain's forward pass against a float64 softmax of gain·x, and a gain of 1 leaves
+// the layer the paper's.
+func TestSpatialSoftmaxGain(t *testing.T) {
+	x := []float32{0.3, -1.2, 0.05, 2, 0.7, -0.4}
+	for _, gain := range []float64{1, 3, 4096} {
+		sm := NewSpatialSoftmax("sm")
+		sm.Gain = gain
+		m, err := engine.NewModel(cpu.New(), "sm", engine.NewSequential("net", engine.NewConv2d("id", 1, 1, 1, engine.Valid, false), sm), []int{1, 2, 3}, engine.MeanSquaredError, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetTheta([]float32{1}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Forward(x, 1, engine.EvalMode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, 6)
+		m.Dev.Download(got, out.Buf)
+		mx := math.Inf(-1)
+		for _, v := range x {
+			mx = math.Max(mx, gain*float64(v))
+		}
+		var z float64
+		for _, v := range x {
+			z += math.Exp(gain*float64(v) - mx)
+		}
+		for i, v := range x {
+			if want := math.Exp(gain*float64(v)-mx) / z; math.Abs(float64(got[i])-want) > 1e-6 {
+				t.Errorf("gain %v: p[%d] = %v, want %v", gain, i, got[i], want)
+			}
+		}
+		m.Close()
+	}
+	for _, o := range []ModelOptions{{Gain: 2}, {RenderFS: 1}} {
+		if _, err := NewSpec(Classification, "coordconv", o); err == nil {
+			t.Errorf("%+v accepted for the painter", o)
+		}
+	}
+	for _, o := range []ModelOptions{{Gain: -1}, {RenderFS: 2}} {
+		if _, err := NewSpec(Rendering, "coordconv", o); err == nil {
+			t.Errorf("%+v accepted for the renderer", o)
+		}
+	}
+}

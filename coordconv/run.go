@@ -197,6 +197,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--test-frac %v must be a number in (0, 1)", c.TestFrac)
 	case !(c.Opts.Interm >= 0) || !finite(c.Opts.Interm):
 		return fmt.Errorf("--interm %v must be a finite number ≥ 0", c.Opts.Interm)
+	case !(c.Opts.Gain >= 0) || !finite(c.Opts.Gain):
+		return fmt.Errorf("--softmax-gain %v must be a finite number > 0", c.Opts.Gain)
+	case c.Opts.RenderFS < 0 || (c.Opts.RenderFS > 0 && c.Opts.RenderFS%2 == 0):
+		return fmt.Errorf("--render-fs %d must be odd and ≥ 1", c.Opts.RenderFS)
 	case c.Opts.Mul < 0 || c.Opts.FS < 0:
 		return fmt.Errorf("--mul %d and --fs %d must be ≥ 1", c.Opts.Mul, c.Opts.FS)
 	}

@@ -67,6 +67,8 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.IntFlag{Name: "mul", Value: 1, Usage: "width multiplier m of the conv baselines"},
 		&cli.IntFlag{Name: "fs", Value: 3, Usage: "filter size of the deconv painter's transposed convolutions"},
 		&cli.Float64Flag{Name: "interm", Usage: "rendering, coordconv model: weight of an intermediate softmax loss of the painter's logits against the centre (the authors' -interm softmax; 0 = off, the issue's model)"},
+		&cli.Float64Flag{Name: "softmax-gain", Value: 1, Usage: "rendering, coordconv model: factor on the painter's logits before the spatial softmax (1/temperature; the paper: 1)"},
+		&cli.IntFlag{Name: "render-fs", Value: 3, Usage: "rendering, coordconv model: filter size of the rendering convolutions (odd; the paper: 3, the authors' logged runs: 1)"},
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
@@ -358,6 +360,13 @@ func coordconvConfig(c *cli.Context) (coordconv.Config, error) {
 	}
 	cfg.Beta2, cfg.Batch = c.Float64("beta2"), c.Int("batch")
 	cfg.Opts = coordconv.ModelOptions{Mul: c.Int("mul"), FS: c.Int("fs"), Interm: c.Float64("interm")}
+	// Set only when given: a run folder from before these flags keeps its configuration.
+	if c.IsSet("softmax-gain") {
+		cfg.Opts.Gain = c.Float64("softmax-gain")
+	}
+	if c.IsSet("render-fs") {
+		cfg.Opts.RenderFS = c.Int("render-fs")
+	}
 	cfg.StopPerfect, cfg.Subsample = c.Bool("stop-perfect"), c.Int("subsample")
 	n := c.Int("seeds")
 	if n < 1 {

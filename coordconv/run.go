@@ -19,10 +19,11 @@ type Config struct {
 	TestFrac  float64 `json:"test_frac"`  // uniform split's test fraction (0.2 in the paper)
 	SplitSeed uint64  `json:"split_seed"` // uniform split's draw
 	Model     string  `json:"model"`      // coordconv or conv
-	// Recipe is "paper", the paper's recipe exactly, or "gaze", which differs where the paper's
-	// fails: the CoordConv regressor starts from the hot-pixel initialisation (HotPixelInit).
-	// For the other tasks and models the two are the same.
-	Recipe string       `json:"recipe"`
+	// Recipe, for the CoordConv regressor, is "paper", the paper's recipe exactly, or "gaze",
+	// which starts from the hot-pixel initialisation (HotPixelInit) and steps the learning rate.
+	// For the other tasks and models the two are the same and Recipe is empty (so the folders
+	// of runs from before it existed still resume).
+	Recipe string       `json:"recipe,omitempty"`
 	Opts   ModelOptions `json:"opts"`
 	LR     float64      `json:"lr"`
 	// LRMilestones are the epochs (0-based: from epoch m+1 on) at which the learning rate is
@@ -54,9 +55,12 @@ var RegressorMilestones = []int{2, 4, 6}
 // WithRecipe returns the configuration with the named recipe's initialisation and schedule
 // (for the CoordConv regressor, gaze's differs from the paper's; for the rest they agree).
 func (c Config) WithRecipe(recipe string) Config {
-	c.Recipe, c.LRMilestones, c.LRGamma = recipe, nil, 0
-	if recipe == "gaze" && c.Task == Regression && c.Model == "coordconv" {
-		c.LRMilestones, c.LRGamma = append([]int(nil), RegressorMilestones...), 0.1
+	c.Recipe, c.LRMilestones, c.LRGamma = "", nil, 0
+	if c.Task == Regression && c.Model == "coordconv" {
+		c.Recipe = recipe
+		if recipe == "gaze" {
+			c.LRMilestones, c.LRGamma = append([]int(nil), RegressorMilestones...), 0.1
+		}
 	}
 	return c
 }
@@ -174,8 +178,8 @@ func (c Config) Validate() error {
 	if c.Model != "coordconv" && c.Model != "conv" {
 		return fmt.Errorf("unknown model %q (want coordconv or conv)", c.Model)
 	}
-	if c.Recipe != "paper" && c.Recipe != "gaze" {
-		return fmt.Errorf("--recipe %q: want paper or gaze", c.Recipe)
+	if regressor := c.Task == Regression && c.Model == "coordconv"; (regressor && c.Recipe != "paper" && c.Recipe != "gaze") || (!regressor && c.Recipe != "") {
+		return fmt.Errorf("recipe %q: the CoordConv regressor's is paper or gaze, the other models' empty (their recipes agree)", c.Recipe)
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {

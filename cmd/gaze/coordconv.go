@@ -80,7 +80,9 @@ func coordconvRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "train a task's CoordConv model or conv baseline for several seeds; print and write a results table and plots",
-		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation, L2 on weights, metrics evaluated on the\n" +
+		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation (with --recipe gaze, the default, the\n" +
+			"CoordConv regressor starts from the hot-pixel initialisation and steps lr ×0.1 after epochs\n" +
+			"2, 4 and 6; --recipe paper keeps the paper's recipe), L2 on weights, metrics evaluated on the\n" +
 			"full train and test sets after every epoch; the table reports, per seed, the epoch with the best\n" +
 			"test metric: train and test metric there, parameters, wall time to it, seconds per epoch.\n" +
 			"Defaults (from the authors' experiment scripts): classification coordconv lr 0.005 l2 1e-3 50\n" +

@@ -56,7 +56,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	hdr := "task\tsplit\tmodel\tseed\ttrain %s\ttest %s\tparams\tbest epoch\tepochs run\ttime to best (s)\ts/epoch\t"
 	if diag {
 		// The regressor's diagnosis (RegressorDiagnosis), on the training set.
-		hdr += "winner near hot px: θ₀\tend\tend\t"
+		hdr += "winner ≤ 2 px from the hot pixel: θ₀\tend\toutput at the end\t"
 	}
 	fmt.Fprintf(tw, hdr+"\n", m.Name, m.Name)
 	interrupted := false

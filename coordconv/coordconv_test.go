@@ -119,6 +119,16 @@ func TestLayerGradients(t *testing.T) {
 				engine.NewConv2d("post", 2, 3, 1, engine.Same, true),
 				NewGlobalMaxPool("gmp"))
 		}, []int{1, 5, 6}, engine.MeanSquaredError, 2},
+		// The softmax of 2.5·x: a gain that is not 1 scales the forward input and the gradient.
+		{"softmax-gain", func() engine.Layer {
+			sm := NewSpatialSoftmax("sm")
+			sm.Gain = 2.5
+			return engine.NewSequential("net",
+				engine.NewConv2d("pre", 2, 3, 1, engine.Same, true),
+				sm,
+				engine.NewConv2d("post", 2, 3, 1, engine.Same, true),
+				NewGlobalMaxPool("gmp"))
+		}, []int{1, 5, 6}, engine.MeanSquaredError, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dev := cpu.New()

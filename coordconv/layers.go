@@ -13,6 +13,7 @@ package coordconv
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gazeml/gaze/engine"
 )
@@ -185,21 +186,28 @@ func (l *GlobalMaxPool) Backward(ctx *engine.Context, dy engine.Tensor, needDx b
 
 // SpatialSoftmax turns each channel of [C, H, W] into a probability map (a softmax over its H·W
 // pixels): the "sharpen" step between the CoordConv painter and the rendering convolutions.
+// With Gain ≠ 1 it is the softmax of Gain·x: a gain above 1 is a temperature below 1, and a
+// large one turns the map into (nearly) the one-hot of its maximum.
 type SpatialSoftmax struct {
 	name  string
+	Gain  float64
 	shape []int
 	y, dx engine.BatchBuffer
+	gx    engine.BatchBuffer // Gain·x, when Gain ≠ 1
 	out   engine.Tensor
 }
 
-// NewSpatialSoftmax returns a spatial softmax layer.
-func NewSpatialSoftmax(name string) *SpatialSoftmax { return &SpatialSoftmax{name: name} }
+// NewSpatialSoftmax returns a spatial softmax layer (gain 1).
+func NewSpatialSoftmax(name string) *SpatialSoftmax { return &SpatialSoftmax{name: name, Gain: 1} }
 
 func (l *SpatialSoftmax) Name() string { return l.name }
 
 func (l *SpatialSoftmax) Build(b *engine.Builder, in []int) ([]int, error) {
 	if len(in) != 3 || in[0] < 1 || in[1] < 1 || in[2] < 1 {
 		return nil, fmt.Errorf("layer %s: input shape %v, want [C, H, W]", l.name, in)
+	}
+	if !(l.Gain > 0) || math.IsInf(l.Gain, 0) {
+		return nil, fmt.Errorf("layer %s: gain %v must be a finite number > 0", l.name, l.Gain)
 	}
 	l.shape = append([]int(nil), in...)
 	return l.shape, nil
@@ -209,12 +217,22 @@ func (l *SpatialSoftmax) Setup(ctx *engine.Context, maxN int) error {
 	if err := l.y.Alloc(ctx, maxN, prod(l.shape)); err != nil {
 		return err
 	}
+	if l.Gain != 1 {
+		if err := l.gx.Alloc(ctx, maxN, prod(l.shape)); err != nil {
+			return err
+		}
+	}
 	return l.dx.Alloc(ctx, maxN, prod(l.shape))
 }
 
 func (l *SpatialSoftmax) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
-	y := l.y.First(x.N)
-	ctx.Dev.Softmax(x.Buf, y, x.N*l.shape[0], l.shape[1]*l.shape[2])
+	y, in := l.y.First(x.N), x.Buf
+	if l.Gain != 1 {
+		in = l.gx.First(x.N)
+		ctx.Dev.Copy(in, x.Buf)
+		ctx.Dev.Scale(in, float32(l.Gain))
+	}
+	ctx.Dev.Softmax(in, y, x.N*l.shape[0], l.shape[1]*l.shape[2])
 	l.out = engine.Tensor{Buf: y, N: x.N, Shape: l.shape}
 	return l.out
 }
@@ -223,6 +241,9 @@ func (l *SpatialSoftmax) Backward(ctx *engine.Context, dy engine.Tensor, needDx 
 	dx := l.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.SoftmaxBackward(l.out.Buf, dy.Buf, dx, dy.N*l.shape[0], l.shape[1]*l.shape[2])
+		if l.Gain != 1 {
+			ctx.Dev.Scale(dx, float32(l.Gain))
+		}
 	}
 	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.shape}
 }

@@ -179,8 +179,14 @@ func TestSmallRegression(t *testing.T) {
 // gives, to the bit: curves, best epochs and predictions (the shuffling order derives from
 // (seed, epoch) and the CPU kernels are deterministic). Resuming refuses another configuration,
 // and a new run refuses the folder.
+//
+// The configuration is gaze's regressor recipe: the hot-pixel initialisation, and a
+// learning-rate milestone after epoch 2, which the resumed process must apply to epoch 3.
 func TestResume(t *testing.T) {
 	cfg := Defaults(Regression, "coordconv")
+	if cfg.Recipe != "gaze" || !slices.Contains(cfg.LRMilestones, 2) {
+		t.Fatalf("the default regressor recipe is %q with milestones %v; the test wants gaze's, with a milestone at 2", cfg.Recipe, cfg.LRMilestones)
+	}
 	cfg.Split, cfg.Epochs, cfg.Subsample, cfg.Seeds = "quadrant", 3, 40, []uint64{4, 5}
 	dev := cpu.New()
 	whole, err := Run(context.Background(), dev, cfg, RunOptions{Dir: filepath.Join(t.TempDir(), "whole")})
@@ -243,7 +249,8 @@ func TestResume(t *testing.T) {
 		}
 		for i, w := range whole.Seeds {
 			g := res.Seeds[i]
-			if g.Interrupted || g.BestEpoch != w.BestEpoch || g.BestTest != w.BestTest || g.TrainAtBest != w.TrainAtBest || len(g.Curve) != len(w.Curve) {
+			if g.Interrupted || g.BestEpoch != w.BestEpoch || g.BestTest != w.BestTest || g.TrainAtBest != w.TrainAtBest || len(g.Curve) != len(w.Curve) ||
+				g.InitDiag == nil || g.FinalDiag == nil || *g.InitDiag != *w.InitDiag || *g.FinalDiag != *w.FinalDiag {
 				t.Fatalf("seed %d: resumed %+v, uninterrupted %+v", w.Seed, g, w)
 			}
 			for j, e := range w.Curve {

@@ -2,6 +2,7 @@ package coordconv
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gazeml/gaze/engine"
 )
@@ -23,6 +24,12 @@ type ModelOptions struct {
 	// Interm, for the CoordConv renderer, weighs an intermediate softmax loss of the painter's
 	// logits against the centre (CentreLoss); 0, the issue's model, leaves it out.
 	Interm float64 `json:"interm,omitempty"`
+	// Gain, for the CoordConv renderer, multiplies the painter's logits before the spatial
+	// softmax (a softmax temperature of 1/Gain); 0 means 1, the paper's.
+	Gain float64 `json:"gain,omitempty"`
+	// RenderFS is the filter size of the CoordConv renderer's rendering convolutions; 0 means
+	// 3, the paper's (the authors' logged runs used 1).
+	RenderFS int `json:"render_fs,omitempty"`
 }
 
 func (o ModelOptions) withDefaults() ModelOptions {
@@ -31,6 +38,12 @@ func (o ModelOptions) withDefaults() ModelOptions {
 	}
 	if o.FS == 0 {
 		o.FS = 3
+	}
+	if o.Gain == 0 {
+		o.Gain = 1
+	}
+	if o.RenderFS == 0 {
+		o.RenderFS = 3
 	}
 	return o
 }
@@ -51,6 +64,12 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	if !(o.Interm >= 0) || (o.Interm > 0 && (task != Rendering || model != "coordconv")) {
 		return Spec{}, fmt.Errorf("intermediate loss weight %v: must be ≥ 0, and only the rendering task's coordconv model has one", o.Interm)
 	}
+	if (o.Gain != 1 || o.RenderFS != 3) && (task != Rendering || model != "coordconv") {
+		return Spec{}, fmt.Errorf("softmax gain %v and rendering filter size %d: only the rendering task's coordconv model has them", o.Gain, o.RenderFS)
+	}
+	if !(o.Gain > 0) || math.IsInf(o.Gain, 0) || o.RenderFS < 1 || o.RenderFS%2 == 0 {
+		return Spec{}, fmt.Errorf("softmax gain %v must be a finite number > 0 and rendering filter size %d odd and ≥ 1", o.Gain, o.RenderFS)
+	}
 	coords := []int{2, 1, 1}
 	switch {
 	case task == Classification && model == "coordconv":
@@ -62,7 +81,7 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	case task == Regression && model == "conv":
 		return Spec{ConvRegressor(o.Mul), []int{1, Canvas, Canvas}, engine.MeanSquaredError}, nil
 	case task == Rendering && model == "coordconv":
-		return Spec{CoordConvRenderer(Canvas, Canvas, o.Interm), coords, engine.SigmoidBinaryCrossEntropy}, nil
+		return Spec{CoordConvRenderer(Canvas, Canvas, o.Interm, o.Gain, o.RenderFS), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	case task == Rendering && model == "conv":
 		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	}
@@ -139,21 +158,24 @@ func ConvRegressor(mul int) engine.Layer {
 }
 
 // CoordConvRenderer paints the square on an h×w canvas: the CoordConv painter, a spatial softmax
-// that sharpens its map into a distribution over the pixels, then 3×3 convolutions with 8, 8, 16,
-// 16 channels and ReLU and a 3×3 convolution to one channel (the per-pixel logits). With interm > 0
-// the painter is wrapped in a CentreLoss of that weight (the parameters are the same).
-func CoordConvRenderer(h, w int, interm float64) engine.Layer {
+// (of gain × its logits) that sharpens its map into a distribution over the pixels, then fs×fs
+// convolutions ("same") with 8, 8, 16, 16 channels and ReLU and one to one channel (the per-pixel
+// logits); the paper's model has gain 1 and fs 3. With interm > 0 the painter is wrapped in a
+// CentreLoss of that weight (the parameters are the same).
+func CoordConvRenderer(h, w int, interm, gain float64, fs int) engine.Layer {
 	var painter engine.Layer = CoordConvPainter("coords2center", 1, h, w)
 	if interm > 0 {
 		painter = NewCentreLoss("centre-loss", painter, interm)
 	}
+	sharpen := NewSpatialSoftmax("sharpen")
+	sharpen.Gain = gain
 	return engine.NewSequential("coordconv-renderer",
 		painter,
-		NewSpatialSoftmax("sharpen"),
-		engine.NewConv2d("render1", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu1"),
-		engine.NewConv2d("render2", 8, 3, 1, engine.Same, true), engine.NewReLU("render-relu2"),
-		engine.NewConv2d("render3", 16, 3, 1, engine.Same, true), engine.NewReLU("render-relu3"),
-		engine.NewConv2d("render4", 16, 3, 1, engine.Same, true), engine.NewReLU("render-relu4"),
-		engine.NewConv2d("render5", 1, 3, 1, engine.Same, true),
+		sharpen,
+		engine.NewConv2d("render1", 8, fs, 1, engine.Same, true), engine.NewReLU("render-relu1"),
+		engine.NewConv2d("render2", 8, fs, 1, engine.Same, true), engine.NewReLU("render-relu2"),
+		engine.NewConv2d("render3", 16, fs, 1, engine.Same, true), engine.NewReLU("render-relu3"),
+		engine.NewConv2d("render4", 16, fs, 1, engine.Same, true), engine.NewReLU("render-relu4"),
+		engine.NewConv2d("render5", 1, fs, 1, engine.Same, true),
 	)
 }

@@ -52,7 +52,13 @@ func (r *Result) Summarise() Summary {
 func (r *Result) WriteTable(w io.Writer) error {
 	m := TaskMetric(r.Config.Task)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "task\tsplit\tmodel\tseed\ttrain %s\ttest %s\tparams\tbest epoch\tepochs run\ttime to best (s)\ts/epoch\t\n", m.Name, m.Name)
+	diag := len(r.Seeds) > 0 && r.Seeds[0].InitDiag != nil
+	hdr := "task\tsplit\tmodel\tseed\ttrain %s\ttest %s\tparams\tbest epoch\tepochs run\ttime to best (s)\ts/epoch\t"
+	if diag {
+		// The regressor's diagnosis (RegressorDiagnosis), on the training set.
+		hdr += "winner ≤ 2 px from the hot pixel: θ₀\tend\toutput at the end\t"
+	}
+	fmt.Fprintf(tw, hdr+"\n", m.Name, m.Name)
 	interrupted := false
 	for _, sr := range r.Seeds {
 		run := strconv.Itoa(sr.Epochs)
@@ -60,13 +66,27 @@ func (r *Result) WriteTable(w io.Writer) error {
 			run += "*"
 			interrupted = true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.2f\t\n", r.Config.Task, r.Config.Split, r.Config.Model, sr.Seed,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.2f\t", r.Config.Task, r.Config.Split, r.Config.Model, sr.Seed,
 			m.Show(sr.TrainAtBest), m.Show(sr.BestTest), sr.Params, sr.BestEpoch, run, sr.TimeToBest, sr.EpochSecs)
+		if diag {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t", pct(sr.InitDiag), pct(sr.FinalDiag), trapped(sr.FinalDiag))
+		}
+		fmt.Fprintln(tw)
 	}
 	if len(r.Seeds) > 1 {
 		s := r.Summarise()
-		fmt.Fprintf(tw, "%s\t%s\t%s\tmedian\t%s\t%s\t%d\t\t\t%.1f\t%.2f\t\n", r.Config.Task, r.Config.Split, r.Config.Model,
+		fmt.Fprintf(tw, "%s\t%s\t%s\tmedian\t%s\t%s\t%d\t\t\t%.1f\t%.2f\t", r.Config.Task, r.Config.Split, r.Config.Model,
 			m.Show(median(s.TrainAtBest)), m.Show(median(s.BestTest)), s.Params, median(s.TimeToBest), s.EpochSecs)
+		if diag {
+			n := 0
+			for _, sr := range r.Seeds {
+				if sr.FinalDiag != nil && sr.FinalDiag.Trapped() {
+					n++
+				}
+			}
+			fmt.Fprintf(tw, "\t\t%d of %d trapped\t", n, len(r.Seeds))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -76,6 +96,25 @@ func (r *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// pct and trapped show a seed's regressor diagnosis in the table ("–" where there is none: a
+// seed interrupted before its end).
+func pct(d *RegressorDiagnosis) string {
+	if d == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100*d.NearHot)
+}
+
+func trapped(d *RegressorDiagnosis) string {
+	switch {
+	case d == nil:
+		return "–"
+	case d.Trapped():
+		return "trapped"
+	}
+	return "free"
 }
 
 func median(v []float64) float64 {
@@ -217,7 +256,7 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 			}
 		}
 		secs := func(v float64) string { return fmt.Sprintf("%.0f", v) }
-		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s |\n", s.Task, s.Split, s.Model, r.Config.Recipe(), s.Seeds,
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s |\n", s.Task, s.Split, s.Model, r.Config.RecipeText(), s.Seeds,
 			list(s.TrainAtBest, m.Show), list(s.BestTest, m.Show), s.Params, list(s.TimeToBest, secs), s.EpochSecs, strings.Join(runs, ", ")); err != nil {
 			return err
 		}
@@ -225,9 +264,23 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 	return nil
 }
 
-// Recipe is the configuration's training recipe in one line.
-func (c Config) Recipe() string {
+// RecipeText is the configuration's training recipe in one line.
+func (c Config) RecipeText() string {
 	s := fmt.Sprintf("lr %g, l2 %g, batch %d", c.LR, c.L2, c.Batch)
+	if c.Recipe == "gaze" && c.Task == Regression && c.Model == "coordconv" {
+		s += ", hot-pixel init"
+	}
+	if len(c.LRMilestones) > 0 {
+		g := c.LRGamma
+		if g == 0 {
+			g = 0.1
+		}
+		var ms []string
+		for _, m := range c.LRMilestones {
+			ms = append(ms, strconv.Itoa(m))
+		}
+		s += fmt.Sprintf(", lr ×%g after epochs %s", g, strings.Join(ms, ", "))
+	}
 	if c.Model == "conv" && c.Task != Regression {
 		o := c.Opts.withDefaults()
 		s += fmt.Sprintf(", fs %d, m %d", o.FS, o.Mul)
@@ -236,6 +289,12 @@ func (c Config) Recipe() string {
 	}
 	if c.Opts.Interm > 0 {
 		s += fmt.Sprintf(", interm %g", c.Opts.Interm)
+	}
+	if c.Opts.Gain > 0 && c.Opts.Gain != 1 {
+		s += fmt.Sprintf(", softmax gain %g", c.Opts.Gain)
+	}
+	if c.Opts.RenderFS > 0 && c.Opts.RenderFS != 3 {
+		s += fmt.Sprintf(", render fs %d", c.Opts.RenderFS)
 	}
 	if c.Subsample > 1 {
 		s += fmt.Sprintf(", every %dth centre", c.Subsample)

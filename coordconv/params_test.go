@@ -23,8 +23,13 @@ func TestParameterCounts(t *testing.T) {
 		{Rendering, "coordconv", 0, 7553 + 80 + 584 + 1168 + 2320 + 145}, // the painter, then 3×3 convs 8, 8, 16, 16, 1
 		{Rendering, "coordconv", 1, 11850},                               // the intermediate loss adds none
 		{Rendering, "conv", 0, 103585},
+		{Rendering, "coordconv", -1, 7553 + 16 + 72 + 144 + 272 + 17}, // --render-fs 1: 1×1 convs 8, 8, 16, 16, 1
 	} {
-		s, err := NewSpec(c.task, c.model, ModelOptions{Interm: c.interm})
+		o := ModelOptions{Interm: c.interm}
+		if c.interm < 0 {
+			o = ModelOptions{RenderFS: 1}
+		}
+		s, err := NewSpec(c.task, c.model, o)
 		if err != nil {
 			t.Fatal(err)
 		}

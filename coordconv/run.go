@@ -14,18 +14,27 @@ import (
 
 // Config is one experiment: a task, a split, a model and its training recipe, run for each seed.
 type Config struct {
-	Task      Task         `json:"task"`
-	Split     string       `json:"split"`      // uniform or quadrant
-	TestFrac  float64      `json:"test_frac"`  // uniform split's test fraction (0.2 in the paper)
-	SplitSeed uint64       `json:"split_seed"` // uniform split's draw
-	Model     string       `json:"model"`      // coordconv or conv
-	Opts      ModelOptions `json:"opts"`
-	LR        float64      `json:"lr"`
-	Beta2     float64      `json:"beta2"` // Adam β2: the paper's code uses 0.99
-	L2        float64      `json:"l2"`    // penalty L2/2·Σw² on weights, as tf l2_regularizer
-	Batch     int          `json:"batch"`
-	Epochs    int          `json:"epochs"`
-	Seeds     []uint64     `json:"seeds"`
+	Task      Task    `json:"task"`
+	Split     string  `json:"split"`      // uniform or quadrant
+	TestFrac  float64 `json:"test_frac"`  // uniform split's test fraction (0.2 in the paper)
+	SplitSeed uint64  `json:"split_seed"` // uniform split's draw
+	Model     string  `json:"model"`      // coordconv or conv
+	// Recipe, for the CoordConv regressor, is "paper", the paper's recipe exactly, or "gaze",
+	// which starts from the hot-pixel initialisation (HotPixelInit) and steps the learning rate.
+	// For the other tasks and models the two are the same and Recipe is empty (so the folders
+	// of runs from before it existed still resume).
+	Recipe string       `json:"recipe,omitempty"`
+	Opts   ModelOptions `json:"opts"`
+	LR     float64      `json:"lr"`
+	// LRMilestones are the epochs (0-based: from epoch m+1 on) at which the learning rate is
+	// multiplied by LRGamma (0: 0.1), as gaze train's --lr-milestones.
+	LRMilestones []int    `json:"lr_milestones,omitempty"`
+	LRGamma      float64  `json:"lr_gamma,omitempty"`
+	Beta2        float64  `json:"beta2"` // Adam β2: the paper's code uses 0.99
+	L2           float64  `json:"l2"`    // penalty L2/2·Σw² on weights, as tf l2_regularizer
+	Batch        int      `json:"batch"`
+	Epochs       int      `json:"epochs"`
+	Seeds        []uint64 `json:"seeds"`
 	// StopPerfect ends a seed's run at the first epoch whose train and test metrics are perfect
 	// (accuracy 1 or IOU 1): nothing is left to improve, and the issue's "time to best" is then
 	// the time to that epoch.
@@ -34,7 +43,30 @@ type Config struct {
 	Subsample int `json:"subsample,omitempty"`
 }
 
-// Defaults returns the recipe of the paper's code for a task and model: Adam with β2 = 0.99,
+// Recipes are the values of Config.Recipe.
+var Recipes = []string{"paper", "gaze"}
+
+// RegressorMilestones is gaze's learning-rate schedule for the CoordConv regressor: lr ×0.1
+// after epochs 2, 4 and 6. From the hot-pixel initialisation the regressor is within 0.01 px
+// after one or two epochs at the paper's lr 0.01; left there, Adam (β2 0.99) forgets its
+// second moments once the gradients vanish and jumps away again by pixels.
+var RegressorMilestones = []int{2, 4, 6}
+
+// WithRecipe returns the configuration with the named recipe's initialisation and schedule
+// (for the CoordConv regressor, gaze's differs from the paper's; for the rest they agree).
+func (c Config) WithRecipe(recipe string) Config {
+	c.Recipe, c.LRMilestones, c.LRGamma = "", nil, 0
+	if c.Task == Regression && c.Model == "coordconv" {
+		c.Recipe = recipe
+		if recipe == "gaze" {
+			c.LRMilestones, c.LRGamma = append([]int(nil), RegressorMilestones...), 0.1
+		}
+	}
+	return c
+}
+
+// Defaults returns gaze's recipe for a task and model (WithRecipe("paper") gives the paper's),
+// which starts from the recipe of the paper's code: Adam with β2 = 0.99,
 // minibatch 16, He-normal initialisation, and the learning rate, L2 and epoch budget of the
 // authors' experiment scripts (classification and rendering: CoordConv lr 0.005, deconv 0.002,
 // l2 1e-3; regression: CoordConv lr 0.01, l2 1e-5, conv lr 0.001, l2 1e-4, 100 epochs).
@@ -54,7 +86,7 @@ func Defaults(task Task, model string) Config {
 	default:
 		c.LR, c.L2, c.Epochs = 0.002, 1e-3, 60
 	}
-	return c
+	return c.WithRecipe("gaze")
 }
 
 // Metric describes a task's metric.
@@ -117,6 +149,11 @@ type SeedResult struct {
 	// Pred holds, for nPred test examples spread over the set, the model's output maps (probabilities) or, for
 	// regression, the predicted (x, y) in pixels, from the best epoch.
 	Pred [][]float32 `json:"-"`
+	// InitDiag and FinalDiag, for the CoordConv regressor, diagnose θ₀ and the final θ on the
+	// training set (RegressorDiagnosis): where the max pool's winners lie, and whether the run
+	// ended trapped at the mean centre.
+	InitDiag  *RegressorDiagnosis `json:"init_diagnosis,omitempty"`
+	FinalDiag *RegressorDiagnosis `json:"final_diagnosis,omitempty"`
 }
 
 // Result is a whole experiment.
@@ -141,6 +178,9 @@ func (c Config) Validate() error {
 	if c.Model != "coordconv" && c.Model != "conv" {
 		return fmt.Errorf("unknown model %q (want coordconv or conv)", c.Model)
 	}
+	if regressor := c.Task == Regression && c.Model == "coordconv"; (regressor && c.Recipe != "paper" && c.Recipe != "gaze") || (!regressor && c.Recipe != "") {
+		return fmt.Errorf("recipe %q: the CoordConv regressor's is paper or gaze, the other models' empty (their recipes agree)", c.Recipe)
+	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case c.Batch < 1:
@@ -161,13 +201,35 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--test-frac %v must be a number in (0, 1)", c.TestFrac)
 	case !(c.Opts.Interm >= 0) || !finite(c.Opts.Interm):
 		return fmt.Errorf("--interm %v must be a finite number ≥ 0", c.Opts.Interm)
+	case !(c.Opts.Gain >= 0) || !finite(c.Opts.Gain):
+		return fmt.Errorf("--softmax-gain %v must be a finite number > 0", c.Opts.Gain)
+	case c.Opts.RenderFS < 0 || (c.Opts.RenderFS > 0 && c.Opts.RenderFS%2 == 0):
+		return fmt.Errorf("--render-fs %d must be odd and ≥ 1", c.Opts.RenderFS)
 	case c.Opts.Mul < 0 || c.Opts.FS < 0:
 		return fmt.Errorf("--mul %d and --fs %d must be ≥ 1", c.Opts.Mul, c.Opts.FS)
+	}
+	if err := c.optConfig().Validate(); err != nil {
+		return err
+	}
+	for _, m := range c.LRMilestones {
+		if m < 1 {
+			return fmt.Errorf("--lr-milestones %v: each must be ≥ 1 (a milestone past --epochs never comes)", c.LRMilestones)
+		}
 	}
 	if _, err := NewSpec(c.Task, c.Model, c.Opts); err != nil {
 		return err
 	}
 	return nil
+}
+
+// optConfig is the run's optimizer: Adam (β1 0.9, ε 1e-8, the engine's defaults, spelled out
+// so that Validate can check the whole) with the configured β2 and schedule.
+func (c Config) optConfig() engine.OptConfig {
+	gamma := c.LRGamma
+	if gamma == 0 {
+		gamma = 0.1
+	}
+	return engine.OptConfig{Kind: "adam", LR: c.LR, Beta1: 0.9, Beta2: c.Beta2, Eps: 1e-8, Milestones: c.LRMilestones, Gamma: gamma}
 }
 
 // Sets returns the training and test examples of the configuration's split and task.
@@ -298,8 +360,19 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	}
 	defer m.Close()
 	m.L2 = cfg.L2
-	m.Init(seed)
-	opt, err := engine.NewOptimizer(dev, m.Arena, engine.OptConfig{Kind: "adam", LR: cfg.LR, Beta2: cfg.Beta2})
+	diagnose := cfg.Task == Regression && cfg.Model == "coordconv"
+	var initDiag *RegressorDiagnosis
+	if err := InitModel(m, cfg, seed); err != nil {
+		return nil, err
+	}
+	if diagnose {
+		d, err := DiagnoseRegressor(m.Arena, m.Theta(), train.Centres)
+		if err != nil {
+			return nil, err
+		}
+		initDiag = &d
+	}
+	opt, err := engine.NewOptimizer(dev, m.Arena, cfg.optConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +382,7 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	}
 	metric := TaskMetric(cfg.Task)
 	ev := newEvaluator(m, cfg.Task)
-	sr := &SeedResult{Seed: seed, Params: m.Arena.D, BestEpoch: -1}
+	sr := &SeedResult{Seed: seed, Params: m.Arena.D, BestEpoch: -1, InitDiag: initDiag}
 	p := &seedProgress{sr: sr, start: time.Now()}
 	if ckpt != "" {
 		tr.Extra = p
@@ -344,6 +417,13 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	if errors.Is(err, errPerfect) {
 		err = nil
 	}
+	if diagnose && sr.InitDiag != nil {
+		d, derr := DiagnoseRegressor(m.Arena, m.Theta(), train.Centres)
+		if derr != nil {
+			return nil, derr
+		}
+		sr.FinalDiag = &d
+	}
 	sr.Wall = p.elapsed()
 	sr.Epochs = len(sr.Curve)
 	if sr.Epochs > 0 {
@@ -358,6 +438,20 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 		return nil, err
 	}
 	return sr, nil
+}
+
+// InitModel sets θ₀ of a run's model for the seed: He-normal (engine.Model.Init), and with
+// recipe gaze, the CoordConv regressor's hot-pixel initialisation on top.
+func InitModel(m *engine.Model, cfg Config, seed uint64) error {
+	m.Init(seed)
+	if cfg.Recipe != "gaze" || cfg.Task != Regression || cfg.Model != "coordconv" {
+		return nil
+	}
+	theta := m.Theta()
+	if err := HotPixelInit(m.Arena, theta); err != nil {
+		return err
+	}
+	return m.SetTheta(theta)
 }
 
 // epochMetrics evaluates the metric over the training and test sets after an epoch, with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -20,7 +21,7 @@ func coordconvCommand() *cli.Command {
 			"on a 64×64 canvas) three toy tasks show convolutions failing at the coordinate transform and\n" +
 			"CoordConv succeeding: classification ((x, y) → one-hot map), regression (one-hot map → (x, y))\n" +
 			"and rendering ((x, y) → the square).",
-		Subcommands: []*cli.Command{coordconvDataCommand(), coordconvRunCommand(), coordconvSweepCommand(), coordconvTableCommand(), coordconvPlotCommand()},
+		Subcommands: []*cli.Command{coordconvDataCommand(), coordconvRunCommand(), coordconvSweepCommand(), coordconvTableCommand(), coordconvPlotCommand(), coordconvDiagnoseCommand()},
 	}
 }
 
@@ -53,6 +54,9 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "test-frac", Value: 0.2, Usage: "test fraction of the uniform split"},
 		&cli.Uint64Flag{Name: "split-seed", Usage: "seed of the uniform split"},
 		&cli.StringFlag{Name: "model", Value: "coordconv", Usage: "coordconv (the paper's CoordConv model of the task) or conv (its conv/deconv baseline)"},
+		&cli.StringFlag{Name: "recipe", Value: "gaze", Usage: "paper (the paper's recipe exactly) or gaze (the same, except that the CoordConv regressor starts from the hot-pixel initialisation, which keeps it out of the mean-centre trap)"},
+		&cli.IntSliceFlag{Name: "lr-milestones", Usage: "epochs after which the learning rate is multiplied by --lr-gamma (default: the recipe's; gaze's regressor: 2,4,6)"},
+		&cli.Float64Flag{Name: "lr-gamma", Value: 0.1, Usage: "learning-rate factor at each milestone"},
 		&cli.IntFlag{Name: "seeds", Value: 3, Usage: "number of seeds (initialisation and shuffling), run one after another"},
 		&cli.Uint64Flag{Name: "seed", Usage: "first seed; seeds are seed, seed+1, ..."},
 		&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate (default: per task and model, see gaze coordconv run --help)"},
@@ -63,6 +67,8 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.IntFlag{Name: "mul", Value: 1, Usage: "width multiplier m of the conv baselines"},
 		&cli.IntFlag{Name: "fs", Value: 3, Usage: "filter size of the deconv painter's transposed convolutions"},
 		&cli.Float64Flag{Name: "interm", Usage: "rendering, coordconv model: weight of an intermediate softmax loss of the painter's logits against the centre (the authors' -interm softmax; 0 = off, the issue's model)"},
+		&cli.Float64Flag{Name: "softmax-gain", Value: 1, Usage: "rendering, coordconv model: factor on the painter's logits before the spatial softmax (1/temperature; the paper: 1)"},
+		&cli.IntFlag{Name: "render-fs", Value: 3, Usage: "rendering, coordconv model: filter size of the rendering convolutions (odd; the paper: 3, the authors' logged runs: 1)"},
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "device: cpu or cuda (see gaze devices)"},
@@ -74,7 +80,9 @@ func coordconvRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "train a task's CoordConv model or conv baseline for several seeds; print and write a results table and plots",
-		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation, L2 on weights, metrics evaluated on the\n" +
+		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation (with --recipe gaze, the default, the\n" +
+			"CoordConv regressor starts from the hot-pixel initialisation and steps lr ×0.1 after epochs\n" +
+			"2, 4 and 6; --recipe paper keeps the paper's recipe), L2 on weights, metrics evaluated on the\n" +
 			"full train and test sets after every epoch; the table reports, per seed, the epoch with the best\n" +
 			"test metric: train and test metric there, parameters, wall time to it, seconds per epoch.\n" +
 			"Defaults (from the authors' experiment scripts): classification coordconv lr 0.005 l2 1e-3 50\n" +
@@ -193,6 +201,84 @@ func coordconvSweepCommand() *cli.Command {
 	}
 }
 
+func coordconvDiagnoseCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "diagnose",
+		Usage: "show why a CoordConv regressor is trapped: where its max pool's winners lie, at θ₀ of each seed or in finished runs",
+		Description: "The CoordConv regressor is linear up to its global max pool. Where the pixel that wins the\n" +
+			"max lies more than 2 px from the one-hot input's hot pixel, the output does not depend on the\n" +
+			"input and training settles on the mean centre (trapped). Without RUN_DIRs, prints for each seed\n" +
+			"the fraction of training examples (and both output channels) whose winner at initialisation\n" +
+			"lies within 2 px of the hot pixel, with the recipe's initialisation (paper: He-normal; gaze:\n" +
+			"the hot-pixel initialisation). With RUN_DIRs (regression runs of gaze coordconv run), prints\n" +
+			"the same at θ₀ and after training for each seed, and whether it ended trapped (predictions\n" +
+			"spread less than a tenth of the targets').",
+		ArgsUsage: "[RUN_DIR...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "split", Value: "uniform", Usage: "uniform or quadrant: the training set the winners are counted on"},
+			&cli.Float64Flag{Name: "test-frac", Value: 0.2, Usage: "test fraction of the uniform split"},
+			&cli.Uint64Flag{Name: "split-seed", Usage: "seed of the uniform split"},
+			&cli.StringFlag{Name: "recipe", Value: "gaze", Usage: "paper (He-normal) or gaze (hot-pixel initialisation)"},
+			&cli.IntFlag{Name: "seeds", Value: 10, Usage: "number of seeds"},
+			&cli.Uint64Flag{Name: "seed", Usage: "first seed; seeds are seed, seed+1, ..."},
+		},
+		Action: func(c *cli.Context) error {
+			w := c.App.Writer
+			if c.NArg() > 0 {
+				for _, dir := range c.Args().Slice() {
+					r, err := coordconv.Load(dir)
+					if err != nil {
+						return err
+					}
+					if r.Config.Task != coordconv.Regression || r.Config.Model != "coordconv" {
+						return fmt.Errorf("%s: a %s run of the %s model, not of the CoordConv regressor", dir, r.Config.Task, r.Config.Model)
+					}
+					trapped := 0
+					for _, sr := range r.Seeds {
+						if sr.InitDiag == nil || sr.FinalDiag == nil {
+							fmt.Fprintf(w, "%s seed %d: no diagnosis (a run from before gaze kept one, or interrupted)\n", dir, sr.Seed)
+							continue
+						}
+						fmt.Fprintf(w, "%s seed %d (%s split, recipe %s)\n  θ₀:  %v\n  end: %v\n", dir, sr.Seed, r.Config.Split, r.Config.Recipe, *sr.InitDiag, *sr.FinalDiag)
+						if sr.FinalDiag.Trapped() {
+							trapped++
+						}
+					}
+					fmt.Fprintf(w, "%s: %d of %d seeds trapped\n", dir, trapped, len(r.Seeds))
+				}
+				return nil
+			}
+			cfg := coordconv.Defaults(coordconv.Regression, "coordconv")
+			if r := c.String("recipe"); !slices.Contains(coordconv.Recipes, r) {
+				return fmt.Errorf("--recipe %q: want %s", r, strings.Join(coordconv.Recipes, " or "))
+			} else {
+				cfg = cfg.WithRecipe(r)
+			}
+			cfg.Split, cfg.TestFrac, cfg.SplitSeed = c.String("split"), c.Float64("test-frac"), c.Uint64("split-seed")
+			cfg.Seeds = nil
+			for i := range c.Int("seeds") {
+				cfg.Seeds = append(cfg.Seeds, c.Uint64("seed")+uint64(i))
+			}
+			// θ₀ is drawn and diagnosed on the host: every device starts from the same θ₀.
+			dev, err := engine.Open("cpu")
+			if err != nil {
+				return err
+			}
+			ds, err := coordconv.DiagnoseInit(dev, cfg)
+			if err != nil {
+				return err
+			}
+			var sum float64
+			for i, d := range ds {
+				fmt.Fprintf(w, "seed %d θ₀ (%s split, recipe %s): %v\n", cfg.Seeds[i], cfg.Split, cfg.Recipe, d)
+				sum += d.NearHot
+			}
+			fmt.Fprintf(w, "mean over %d seeds: winner within 2 px of the hot pixel in %.2f%% of examples\n", len(ds), 100*sum/float64(len(ds)))
+			return nil
+		},
+	}
+}
+
 func coordconvTableCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "table",
@@ -251,6 +337,17 @@ func coordconvConfig(c *cli.Context) (coordconv.Config, error) {
 	}
 	cfg := coordconv.Defaults(task, model)
 	cfg.Split, cfg.TestFrac, cfg.SplitSeed = c.String("split"), c.Float64("test-frac"), c.Uint64("split-seed")
+	if r := c.String("recipe"); !slices.Contains(coordconv.Recipes, r) {
+		return coordconv.Config{}, fmt.Errorf("--recipe %q: want %s", r, strings.Join(coordconv.Recipes, " or "))
+	} else {
+		cfg = cfg.WithRecipe(r)
+	}
+	if c.IsSet("lr-milestones") {
+		cfg.LRMilestones = c.IntSlice("lr-milestones")
+	}
+	if c.IsSet("lr-gamma") {
+		cfg.LRGamma = c.Float64("lr-gamma")
+	}
 	if c.IsSet("lr") {
 		cfg.LR = c.Float64("lr")
 	}
@@ -265,6 +362,13 @@ func coordconvConfig(c *cli.Context) (coordconv.Config, error) {
 	}
 	cfg.Beta2, cfg.Batch = c.Float64("beta2"), c.Int("batch")
 	cfg.Opts = coordconv.ModelOptions{Mul: c.Int("mul"), FS: c.Int("fs"), Interm: c.Float64("interm")}
+	// Set only when given: a run folder from before these flags keeps its configuration.
+	if c.IsSet("softmax-gain") {
+		cfg.Opts.Gain = c.Float64("softmax-gain")
+	}
+	if c.IsSet("render-fs") {
+		cfg.Opts.RenderFS = c.Int("render-fs")
+	}
 	cfg.StopPerfect, cfg.Subsample = c.Bool("stop-perfect"), c.Int("subsample")
 	n := c.Int("seeds")
 	if n < 1 {

@@ -46,6 +46,7 @@ func TestCoordConvBadInput(t *testing.T) {
 		{[]string{"--task", "classification", "--interm", "1"}, "intermediate loss"},
 		{[]string{"--task", "rendering", "--model", "conv", "--interm", "1"}, "intermediate loss"},
 		{[]string{"--task", "rendering", "--interm", "-1"}, "--interm -1"},
+		{[]string{"--task", "regression", "--recipe", "authors"}, `--recipe "authors"`},
 	} {
 		args := append([]string{"coordconv", "run", "--epochs", "1", "--out", filepath.Join(dir, "x")}, c.args...)
 		_, _, err := gaze(t, args...)
@@ -83,8 +84,18 @@ func TestCoordConvRunAndData(t *testing.T) {
 		t.Errorf("--resume of a finished run: %v\n%s", err, out)
 	}
 	md, _, err := gaze(t, "coordconv", "table", dir)
-	if err != nil || !strings.Contains(md, "| regression | quadrant | coordconv | lr 0.01, l2 1e-05, batch 16, every 40th centre | 2 |") {
+	if err != nil || !strings.Contains(md, "| regression | quadrant | coordconv | lr 0.01, l2 1e-05, batch 16, hot-pixel init, lr ×0.1 after epochs 2, 4, 6, every 40th centre | 2 |") {
 		t.Errorf("table: %v\n%s", err, md)
+	}
+	// The regressor's diagnosis: from the run folder (θ₀ and the end, per seed), and of θ₀ alone.
+	if out, _, err := gaze(t, "coordconv", "diagnose", dir); err != nil || strings.Count(out, "θ₀:  max-pool winner within 2 px of the hot pixel in 100.0%") != 2 || !strings.Contains(out, "of 2 seeds trapped") {
+		t.Errorf("diagnose %s: %v\n%s", dir, err, out)
+	}
+	if out, _, err := gaze(t, "coordconv", "diagnose", "--split", "quadrant", "--seeds", "2", "--recipe", "paper"); err != nil || !strings.Contains(out, "seed 1 θ₀ (quadrant split, recipe paper)") || !strings.Contains(out, "mean over 2 seeds") {
+		t.Errorf("diagnose --recipe paper: %v\n%s", err, out)
+	}
+	if _, _, err := gaze(t, "coordconv", "diagnose", t.TempDir()); err == nil {
+		t.Error("diagnose of a folder without a run")
 	}
 	data := filepath.Join(t.TempDir(), "nsc")
 	if _, _, err := gaze(t, "coordconv", "data", "--out", data); err != nil {

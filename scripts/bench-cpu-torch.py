@@ -27,6 +27,23 @@ MODELS = [("mnist-fc", 250, "mnist_fc_784_100_50_10"), ("mnist-fc-200", 128, "mn
           ("lenet5", 128, "lenet5"), ("lenet-lca", 250, "lenet_lca"), ("resnet20", 128, "resnet20")]
 
 
+def check_torch_blas():
+    """Debian's python3-torch does its matrix products through whatever libblas.so.3 the system's
+    alternatives select; without libopenblas0-pthread that is the reference BLAS (about 6 GFLOP/s
+    on the build machines instead of about 100), and every PyTorch figure would be a strawman."""
+    code = ("import torch, time\n"
+            "a = torch.randn(512, 512); b = torch.randn(512, 512); a @ b\n"
+            "t = time.perf_counter()\n"
+            "for _ in range(20): a @ b\n"
+            "print(2 * 512**3 * 20 / (time.perf_counter() - t) / 1e9)\n")
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    rate = float(subprocess.run(["/usr/bin/python3", "-c", code], check=True, capture_output=True, text=True, env=env).stdout)
+    print(f"PyTorch's float32 matrix product (512³): {rate:.1f} GFLOP/s", file=sys.stderr, flush=True)
+    if rate < 25:
+        sys.exit(f"bench-cpu-torch: PyTorch multiplies matrices at {rate:.1f} GFLOP/s, the reference BLAS's speed: "
+                 "install an optimised one (apt-get install libopenblas0-pthread) before comparing")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -41,6 +58,7 @@ def main():
     for p, what in ((a.gaze, "the gaze binary (go build -o bin/gaze ./cmd/gaze)"), (a.anchor, "the PyTorch anchors")):
         if not os.path.exists(p):
             sys.exit(f"bench-cpu-torch: {p} not found: {what}")
+    check_torch_blas()
     models = ",".join(f"{m}:{b}" for m, b, _ in MODELS)
     gz = {m: [] for m, _, _ in MODELS}
     pt = {v: {m: [] for m, _, _ in MODELS} for v in TORCH_ENVS}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -13,20 +12,6 @@ import (
 
 	"github.com/gazeml/gaze/lca"
 )
-
-func readRows(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows[1:]
-}
 
 // Window LCA through the command line, on six iterations in windows of 4 (the last one 2 long):
 //   - online (--lca-every 4): every window's |ΔL − ΣLCA| is within the threshold, and its losses
@@ -44,7 +29,7 @@ func TestLCAWindows(t *testing.T) {
 	if _, se, err := gaze(t, lcaArgs(win, "--lca-every", "4")...); err != nil {
 		t.Fatal(err, se)
 	}
-	sr, wr := readRows(t, filepath.Join(step, "losses.csv")), readRows(t, filepath.Join(win, "losses.csv"))
+	sr, wr := readCSV(t, filepath.Join(step, "losses.csv"))[1:], readCSV(t, filepath.Join(win, "losses.csv"))[1:]
 	if len(sr) != 6 || len(wr) != 2 {
 		t.Fatalf("%d per-iteration rows, %d window rows (want 6 and 2)", len(sr), len(wr))
 	}

@@ -161,12 +161,7 @@ func intdimEmitJobs(c *cli.Context, spec intdim.Spec, out, emit string) error {
 		return err
 	}
 	n := spec.NumPoints()
-	fmt.Fprintf(c.App.Writer, "%s: %d points (indices 0-%d) as one %s job\n", file, n, n-1, emit)
-	if emit == "k8s" {
-		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: gaze intdim report %s\n", out, o.Dir, o.PVC, o.DataDir, file, out)
-	} else {
-		fmt.Fprintf(c.App.Writer, "sbatch %s\nwhen done: gaze intdim report %s\n", file, out)
-	}
+	printJobSteps(c, file, fmt.Sprintf("%d points", n), n, emit, out, o, "gaze intdim report "+out)
 	return nil
 }
 

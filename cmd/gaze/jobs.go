@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/gazeml/gaze/internal/jobs"
@@ -36,4 +38,15 @@ func jobOptions(c *cli.Context, def jobs.Options) jobs.Options {
 	o.PVC, o.Mount, o.Namespace, o.Time, o.Retries, o.Binary = c.String("pvc"), c.String("mount"), c.String("namespace"), c.String("time"), c.Int("retries"), c.String("gaze-bin")
 	o.Dir, o.DataDir = c.String("remote-dir"), c.String("remote-data-dir")
 	return o
+}
+
+// printJobSteps tells the user what an emitted job file holds and what to do with it: copy the
+// folder to the claim and apply (k8s) or submit (slurm), then run next when every task is done.
+func printJobSteps(c *cli.Context, file, what string, n int, emit, dir string, o jobs.Options, next string) {
+	fmt.Fprintf(c.App.Writer, "%s: %s (indices 0-%d) as one %s job\n", file, what, n-1, emit)
+	if emit == "k8s" {
+		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: %s\n", dir, o.Dir, o.PVC, o.DataDir, file, next)
+	} else {
+		fmt.Fprintf(c.App.Writer, "sbatch %s\nwhen done: %s\n", file, next)
+	}
 }

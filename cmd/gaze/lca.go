@@ -177,12 +177,7 @@ func lcaEmitJobs(c *cli.Context, run, emit string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "%s: %d parts (indices 0-%d) as one %s job\n", file, n, n-1, emit)
-	if emit == "k8s" {
-		fmt.Fprintf(c.App.Writer, "copy %s to %s on the claim %s (and the data to %s), then: kubectl apply -f %s\nwhen done: gaze lca merge %s\n", run, o.Dir, o.PVC, o.DataDir, file, run)
-	} else {
-		fmt.Fprintf(c.App.Writer, "sbatch %s\nwhen done: gaze lca merge %s\n", file, run)
-	}
+	printJobSteps(c, file, fmt.Sprintf("%d parts", n), n, emit, run, o, "gaze lca merge "+run)
 	return nil
 }
 

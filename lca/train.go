@@ -154,7 +154,7 @@ func Train(ctx context.Context, cfg TrainConfig, o TrainOptions) (*Summary, erro
 		plan += fmt.Sprintf(", gradients on %s", strings.Join(gd.names(), ", "))
 		if sp.Config.PerClass {
 			plan += fmt.Sprintf("; per-class accumulators (%d classes) take %s of host memory", ls.Sets[0].Classes,
-				bytesize.Format(PerClassBytes(s.Model.Arena.D, ls.Sets[0].Classes, len(ls.Sets))))
+				bytesize.Format(PerClassBytes(s.Model.Arena.D, ls.Sets)))
 		}
 	}
 	s.Logf("%s; the run needs about %s more in %s", plan, bytesize.Format(need), dir)
@@ -278,9 +278,9 @@ func (gd *gradientDevices) names() []string {
 // integrator over sets, after checking that the host holds per-class LCA's accumulators.
 func newIntegratorOn(m *engine.Model, sets []Set, cfg Config, gd *gradientDevices, build func(engine.Device) (*engine.Model, error)) (*Integrator, error) {
 	if cfg.PerClass {
-		need := PerClassBytes(m.Arena.D, sets[0].Classes, len(sets))
+		need := PerClassBytes(m.Arena.D, sets)
 		if avail, ok := memAvailable(); ok && need > avail {
-			return nil, fmt.Errorf("--per-class keeps 5 float64 vectors of %d parameters per class and set on the host: %s for %d classes × %d sets, but only %s of memory is available; drop --per-class or --lca-held-out, or use a machine with more memory",
+			return nil, fmt.Errorf("--per-class keeps 5 float64 vectors of %d parameters per class and set, and a class-sorted copy of the examples, on the host: %s for %d classes × %d sets, but only %s of memory is available; drop --per-class or --lca-held-out, or use a machine with more memory",
 				m.Arena.D, bytesize.Format(need), sets[0].Classes, len(sets), bytesize.Format(avail))
 		}
 	}

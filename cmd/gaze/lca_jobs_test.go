@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,18 +78,7 @@ func TestLCAJobsReplayEqualsOnline(t *testing.T) {
 		if _, se, err := gaze(t, "lca", "merge", off); err != nil {
 			t.Fatal(err, se)
 		}
-		for _, f := range []string{"lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy", "losses.csv"} {
-			a, _ := os.ReadFile(filepath.Join(online, f))
-			b, _ := os.ReadFile(filepath.Join(off, f))
-			if f == "losses.csv" {
-				// Each part starts by evaluating g(θ_a), which the online run had cached: every
-				// column but the evaluation count agrees.
-				a, b = dropLastColumn(a), dropLastColumn(b)
-			}
-			if len(a) == 0 || !bytes.Equal(a, b) {
-				t.Errorf("%s: %s differs from online LCA", c.kind, f)
-			}
-		}
+		sameAsOnlineLCA(t, online, off, c.kind)
 	}
 	off := filepath.Join(vol, "off-k8s")
 	for _, c := range []struct {

@@ -90,23 +90,29 @@ func TestLCAOfflineComputeMergeEqualsOnline(t *testing.T) {
 	if _, se, err := gaze(t, "lca", "merge", off); err != nil {
 		t.Fatal(err, se)
 	}
-	for _, f := range []string{"lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy", "losses.csv"} {
-		a, _ := os.ReadFile(filepath.Join(online, f))
-		b, _ := os.ReadFile(filepath.Join(off, f))
-		if f == "losses.csv" {
-			// The second part starts by evaluating g(θ_4), which the online run had cached:
-			// every column but the evaluation count agrees.
-			a, b = dropLastColumn(a), dropLastColumn(b)
-		}
-		if len(a) == 0 || !bytes.Equal(a, b) {
-			t.Errorf("%s: offline compute + merge differs from online LCA\n%s\n%s", f, a, b)
-		}
-	}
+	sameAsOnlineLCA(t, online, off, "offline compute + merge")
 	if _, _, err := gaze(t, "lca", "merge", off); err == nil || !strings.Contains(err.Error(), "already holds computed LCA") {
 		t.Errorf("merging twice: %v", err)
 	}
 	if _, _, err := gaze(t, "lca", "report", off); err != nil {
 		t.Errorf("report of the merged run: %v", err)
+	}
+}
+
+// sameAsOnlineLCA checks that the merged parts of an offline run (off) hold the online run's LCA
+// files byte for byte, and its losses.csv but for the evaluation count: each part starts by
+// evaluating g at its first iteration, which the online run had cached.
+func sameAsOnlineLCA(t *testing.T, online, off, what string) {
+	t.Helper()
+	for _, f := range []string{"lca_layers.npy", "helped_layers.npy", "lca_neurons.npy", "lca_total.npy", "helped_count.npy", "losses.csv"} {
+		a, _ := os.ReadFile(filepath.Join(online, f))
+		b, _ := os.ReadFile(filepath.Join(off, f))
+		if f == "losses.csv" {
+			a, b = dropLastColumn(a), dropLastColumn(b)
+		}
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: %s differs from online LCA\n%s\n%s", what, f, a, b)
+		}
 	}
 }
 

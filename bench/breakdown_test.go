@@ -10,6 +10,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/internal/cputime"
 )
 
 // timedDevice wraps the CPU device and adds up the wall time of the calls that dominate a
@@ -27,14 +28,14 @@ type stamp struct {
 	cpu  time.Duration
 }
 
-func now() stamp { return stamp{time.Now(), processCPUTime()} }
+func now() stamp { return stamp{time.Now(), cputime.Process()} }
 
 func (d *timedDevice) add(key string, s stamp) {
 	if d.t == nil { // warming up
 		return
 	}
 	d.t[key] += time.Since(s.wall)
-	d.cpu[key] += processCPUTime() - s.cpu
+	d.cpu[key] += cputime.Process() - s.cpu
 	d.n[key]++
 }
 
@@ -118,7 +119,7 @@ func TestStepBreakdown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	total, totalCPU := time.Since(t0.wall), processCPUTime()-t0.cpu
+	total, totalCPU := time.Since(t0.wall), cputime.Process()-t0.cpu
 	keys := make([]string, 0, len(d.t))
 	var timed, timedCPU time.Duration
 	for k, v := range d.t {

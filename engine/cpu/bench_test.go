@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/cputime"
 )
 
 // Benchmarks of the hot kernels on the shapes the models use. Run with
@@ -57,11 +58,11 @@ func benchConv(b *testing.B, pass string) {
 			}
 			run() // grow scratch
 			b.ResetTimer()
-			cpu0 := processCPUTime()
+			cpu0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				run()
 			}
-			cpu := processCPUTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.ReportMetric(g.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			// CPU time per call (all threads): with -cpu 1 on a loaded machine, a steadier
 			// measure of the work than wall time.

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,11 +13,38 @@ import (
 	_ "github.com/gazeml/gaze/engine/cpu" // registers the "cpu" device
 )
 
-func main() {
-	if err := run(newApp(), os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "gaze:", err)
-		os.Exit(1)
+func main() { os.Exit(mainStatus(os.Args)) }
+
+// mainStatus runs the command and returns the exit status, so that deferred work (the profile)
+// is done before the process ends.
+func mainStatus(args []string) int {
+	// GAZE_CPUPROFILE=FILE writes a CPU profile of the whole command (go tool pprof FILE):
+	// the way to see where a run's time goes, data loading and file writes included.
+	if path := os.Getenv("GAZE_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gaze:", err)
+			return 1
+		}
+		defer stop()
 	}
+	if err := run(newApp(), args); err != nil {
+		fmt.Fprintln(os.Stderr, "gaze:", err)
+		return 1
+	}
+	return 0
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("GAZE_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("GAZE_CPUPROFILE: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func newApp() *cli.App {

@@ -171,3 +171,35 @@ func TestDevices(t *testing.T) {
 		t.Errorf("gaze devices: %q lacks cpu", out)
 	}
 }
+
+// GAZE_CPUPROFILE profiles the whole command into a pprof file (gzip-compressed protobuf),
+// written out before the process would exit; a profile that cannot be created stops the
+// command before it writes anything.
+func TestCPUProfileEnv(t *testing.T) {
+	tmp := t.TempDir()
+	prof := filepath.Join(tmp, "cpu.prof")
+	t.Setenv("GAZE_CPUPROFILE", prof)
+	run := filepath.Join(tmp, "run")
+	if st := mainStatus(append([]string{"gaze"}, synthArgs(run)...)); st != 0 {
+		t.Fatalf("exit status %d", st)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 20 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("profile of %d bytes does not start as gzip: % x", len(b), b[:min(len(b), 4)])
+	}
+	if _, err := os.Stat(filepath.Join(run, "result.json")); err != nil {
+		t.Errorf("the profiled run did not finish: %v", err)
+	}
+
+	t.Setenv("GAZE_CPUPROFILE", filepath.Join(tmp, "no-such-dir", "cpu.prof"))
+	run2 := filepath.Join(tmp, "run2")
+	if st := mainStatus(append([]string{"gaze"}, synthArgs(run2)...)); st != 1 {
+		t.Errorf("exit status %d with an uncreatable profile, want 1", st)
+	}
+	if _, err := os.Stat(run2); !os.IsNotExist(err) {
+		t.Errorf("the run folder exists although the profile could not be created: %v", err)
+	}
+}

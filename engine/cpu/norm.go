@@ -25,14 +25,33 @@ func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean
 	if momentum != 0 { // momentum 0 leaves the running statistics unread (they may be nil)
 		rm, rv = Data(runMean), Data(runVar)
 	}
-	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, n, c, hw, momentum, eps}
+	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, nil, n, c, hw, momentum, eps, false}
+	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
+}
+
+// BatchNormTrainReLU is BatchNormTrain whose apply pass also adds res (when not nil) and takes
+// the ReLU (sgemm.ScaleShiftReLU): the same statistics and the same bits as BatchNormTrain, Add
+// and Relu, with one pass over the activations instead of three.
+func (d *Device) BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
+	xs, ys := Data(x), Data(y)
+	gs, bs, sm, si := Data(gamma), Data(beta), Data(saveMean), Data(saveInvStd)
+	var rm, rv, rs []float32
+	if momentum != 0 {
+		rm, rv = Data(runMean), Data(runVar)
+	}
+	if res != nil {
+		rs = Data(res)
+	}
+	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, rs, n, c, hw, momentum, eps, true}
 	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
 }
 
 type bnTrainArgs struct {
 	x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar []float32
+	res                                                      []float32 // with relu: added before the ReLU (nil: nothing)
 	n, c, hw                                                 int
 	momentum, eps                                            float32
+	relu                                                     bool
 }
 
 func (a *bnTrainArgs) run(lo, hi int) {
@@ -60,7 +79,11 @@ func (a *bnTrainArgs) run(lo, hi int) {
 			rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mean)
 			rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
 		}
-		bnApply(xs, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+		if a.relu {
+			bnApplyReLU(xs, a.res, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+		} else {
+			bnApply(xs, ys, n, c, hw, ch, float32(mean), float32(invStd)*gs[ch], bs[ch])
+		}
 	}
 }
 
@@ -72,6 +95,19 @@ func bnApply(xs, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
 	for img := 0; img < n; img++ {
 		off := (img*c + ch) * hw
 		sgemm.ScaleShift(xs[off:off+hw], ys[off:off+hw], mean, scale, shift)
+	}
+}
+
+// bnApplyReLU writes y = max((x-mean)*scale + shift + res, 0) for channel ch (no add when res is
+// nil).
+func bnApplyReLU(xs, res, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
+	for img := 0; img < n; img++ {
+		off := (img*c + ch) * hw
+		var r []float32
+		if res != nil {
+			r = res[off : off+hw]
+		}
+		sgemm.ScaleShiftReLU(xs[off:off+hw], r, ys[off:off+hw], mean, scale, shift)
 	}
 }
 
@@ -105,12 +141,23 @@ func (a *bnInferArgs) run(lo, hi int) {
 func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
 	xs, dys, dxs := Data(x), Data(dy), Data(dx)
 	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
-	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, n, c, hw, batchStats}
+	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, nil, nil, n, c, hw, batchStats}
+	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
+}
+
+// BatchNormBackwardReLU masks dy by y > 0 into dz while it sums Σdz and Σdz·(x-mean)
+// (sgemm.SumDyDyxReLU), then computes dx from dz as BatchNormBackward does: the bits of
+// ReluBackward then BatchNormBackward, with one pass fewer.
+func (d *Device) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
+	xs, dys, dxs := Data(x), Data(dy), Data(dx)
+	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
+	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, Data(y), Data(dz), n, c, hw, batchStats}
 	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
 }
 
 type bnBackArgs struct {
 	x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta []float32
+	y, dz                                                 []float32 // a ReLU's output and the masked dy (nil: no ReLU)
 	n, c, hw                                              int
 	batchStats                                            bool
 }
@@ -119,14 +166,24 @@ func (a *bnBackArgs) run(lo, hi int) {
 	xs, dys, dxs, gs, sm, si, dg, db := a.x, a.dy, a.dx, a.gamma, a.saveMean, a.saveInvStd, a.dgamma, a.dbeta
 	n, c, hw, batchStats := a.n, a.c, a.hw, a.batchStats
 	m := n * hw
+	ys, dzs := a.y, a.dz
 	for ch := lo; ch < hi; ch++ {
 		mean, invStd := float64(sm[ch]), float64(si[ch])
 		var sdy, sdyx float64 // Σ dy and Σ dy·(x-mean)
 		for img := 0; img < n; img++ {
 			off := (img*c + ch) * hw
-			a, b := sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
-			sdy += a
-			sdyx += b
+			var s, sx float64
+			if ys != nil {
+				s, sx = sgemm.SumDyDyxReLU(xs[off:off+hw], ys[off:off+hw], dys[off:off+hw], dzs[off:off+hw], mean)
+			} else {
+				s, sx = sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
+			}
+			sdy += s
+			sdyx += sx
+		}
+		g := dys
+		if ys != nil {
+			g = dzs // the rest is BatchNormBackward's, of the masked dy
 		}
 		sdyxhat := sdyx * invStd
 		dg[ch] += float32(sdyxhat)
@@ -136,7 +193,7 @@ func (a *bnBackArgs) run(lo, hi int) {
 			kf := float32(k)
 			for img := 0; img < n; img++ {
 				off := (img*c + ch) * hw
-				dr, xr := dys[off:off+hw], dxs[off:off+hw]
+				dr, xr := g[off:off+hw], dxs[off:off+hw]
 				for i, g := range dr {
 					xr[i] = kf * g
 				}
@@ -152,7 +209,7 @@ func (a *bnBackArgs) run(lo, hi int) {
 		meanf := sm[ch]
 		for img := 0; img < n; img++ {
 			off := (img*c + ch) * hw
-			sgemm.BNBackward(xs[off:off+hw], dys[off:off+hw], dxs[off:off+hw], a, bf, cf, meanf)
+			sgemm.BNBackward(xs[off:off+hw], g[off:off+hw], dxs[off:off+hw], a, bf, cf, meanf)
 		}
 	}
 }

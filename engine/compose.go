@@ -159,7 +159,7 @@ func (r *Residual) Setup(ctx *Context, maxN int) (err error) {
 			return err
 		}
 	}
-	if r.bn == nil { // fused, the sum is the batch norm's output
+	if r.bn == nil { // (fused, the sum is the batch norm's output)
 		if err = r.y.Alloc(ctx, maxN, r.size); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func TestStepsBitReproducible(t *testing.T) {
 	steps := 3
 	works := []Workload{
 		{"lenet-lca", 40, []int{1, 28, 28}}, // stack convolutions, dropout, pooling, Linear
-		{"resnet8", 24, []int{3, 16, 16}},   // batch norm, residual adds, strided convolutions
+		{"resnet8", 24, []int{3, 16, 16}},   // batch norm (fused with ReLUs and shortcut adds), strided convolutions
 		{"mnist-fc", 250, []int{1, 28, 28}}, // GEMMs split along M (shared B) and N
 	}
 	if testing.Short() {

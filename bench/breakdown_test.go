@@ -68,6 +68,20 @@ func (d *timedDevice) BatchNormBackward(x, dy, dx, gamma, sm, si, dg, db engine.
 	d.Device.BatchNormBackward(x, dy, dx, gamma, sm, si, dg, db, n, c, hw, bs)
 }
 
+func (d *timedDevice) BatchNormTrainReLU(x, res, y, gamma, beta, sm, si, rm, rv engine.Buffer, n, c, hw int, mom, eps float32) {
+	kind := "bn+relu fwd   "
+	if res != nil {
+		kind = "bn+add+relu fwd"
+	}
+	defer d.add(fmt.Sprintf("%s %d×%d", kind, c, hw), now())
+	d.Device.BatchNormTrainReLU(x, res, y, gamma, beta, sm, si, rm, rv, n, c, hw, mom, eps)
+}
+
+func (d *timedDevice) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, sm, si, dg, db engine.Buffer, n, c, hw int, bs bool) {
+	defer d.add(fmt.Sprintf("bn+relu bwd   %d×%d", c, hw), now())
+	d.Device.BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, sm, si, dg, db, n, c, hw, bs)
+}
+
 func (d *timedDevice) Relu(x, y engine.Buffer) {
 	defer d.add(fmt.Sprintf("relu fwd      %d", x.Len()), now())
 	d.Device.Relu(x, y)

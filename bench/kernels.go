@@ -182,6 +182,18 @@ func kernelCases() []kernelCase {
 			gm, sm, si, dg, db := e.rand(bc), e.rand(bc), e.fill(bc, 1), e.rand(bc), e.rand(bc)
 			return func() { e.dev.BatchNormBackward(x, dy, dx, gm, sm, si, dg, db, bn, bc, bhw, true) }
 		}},
+		// The fused ops ResNet's blocks run (bn2, shortcut add and ReLU; ReLU backward and
+		// batch-norm backward); PyTorch runs the same computations as separate ops.
+		kernelCase{kernel: "batchnorm_add_relu", shape: "n128_c16_32x32", flops: 0, bytes: 4 * 4 * bn * bc * bhw, big: false, prep: func(e *kenv) func() {
+			x, res, y := e.rand(bn*bc*bhw), e.rand(bn*bc*bhw), e.rand(bn*bc*bhw)
+			gm, bt, sm, si, rm, rv := e.rand(bc), e.rand(bc), e.rand(bc), e.rand(bc), e.rand(bc), e.fill(bc, 1)
+			return func() { e.dev.BatchNormTrainReLU(x, res, y, gm, bt, sm, si, rm, rv, bn, bc, bhw, 0.1, 1e-5) }
+		}},
+		kernelCase{kernel: "batchnorm_relu_backward", shape: "n128_c16_32x32", flops: 0, bytes: 4 * 7 * bn * bc * bhw, big: false, prep: func(e *kenv) func() {
+			x, y, dy, dz, dx := e.rand(bn*bc*bhw), e.rand(bn*bc*bhw), e.rand(bn*bc*bhw), e.rand(bn*bc*bhw), e.rand(bn*bc*bhw)
+			gm, sm, si, dg, db := e.rand(bc), e.rand(bc), e.fill(bc, 1), e.rand(bc), e.rand(bc)
+			return func() { e.dev.BatchNormBackwardReLU(x, y, dy, dz, dx, gm, sm, si, dg, db, bn, bc, bhw, true) }
+		}},
 		kernelCase{kernel: "relu", shape: "n128_c16_32x32", flops: 0, bytes: 4 * 2 * bn * bc * bhw, big: false, prep: func(e *kenv) func() {
 			x, y := e.rand(bn*bc*bhw), e.rand(bn*bc*bhw)
 			return func() { e.dev.Relu(x, y) }

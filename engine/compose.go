@@ -40,7 +40,37 @@ func (s *Sequential) Build(b *Builder, in []int) ([]int, error) {
 		}
 		cur = out
 	}
+	if fusion {
+		s.fuse()
+	}
 	return cur, nil
+}
+
+// fusion lets Sequential.Build fuse layers (tests turn it off to compare with the separate ops).
+var fusion = true
+
+// fuse hands each ReLU that follows a BatchNorm2d, or a Residual whose main path ends in one, to
+// that batch norm: BatchNormTrainReLU normalises, adds the shortcut and takes the ReLU in one pass
+// over the activations, and BatchNormBackwardReLU masks the gradient in its sums pass, with the
+// bits of the separate ops. The ReLU layer stays (names and shapes are unchanged) and passes its
+// input and gradient through.
+func (s *Sequential) fuse() {
+	for i := 0; i+1 < len(s.Layers); i++ {
+		relu, ok := s.Layers[i+1].(*ReLU)
+		if !ok || relu.fused {
+			continue
+		}
+		var bn *BatchNorm2d
+		switch l := s.Layers[i].(type) {
+		case *BatchNorm2d:
+			bn = l
+		case *Residual:
+			bn = l.fuseReLU()
+		}
+		if bn != nil && !bn.relu {
+			bn.relu, relu.fused = true, true
+		}
+	}
 }
 
 func (s *Sequential) Setup(ctx *Context, maxN int) error {
@@ -74,6 +104,24 @@ type Residual struct {
 	size     int
 	in       []int
 	y, dx    BatchBuffer
+	// bn, when the ReLU after this layer is fused (Sequential.fuse): the batch norm that ends
+	// Main, which adds the shortcut and applies the ReLU; the sum is then its output.
+	bn *BatchNorm2d
+}
+
+// fuseReLU returns the batch norm that ends Main, which can take the shortcut's add and the ReLU
+// after this layer, or nil when Main ends otherwise.
+func (r *Residual) fuseReLU() *BatchNorm2d {
+	main, ok := r.Main.(*Sequential)
+	if !ok || len(main.Layers) == 0 {
+		return nil
+	}
+	bn, ok := main.Layers[len(main.Layers)-1].(*BatchNorm2d)
+	if !ok || bn.relu {
+		return nil
+	}
+	r.bn = bn
+	return bn
 }
 
 // NewResidual returns a residual connection around main.
@@ -111,14 +159,25 @@ func (r *Residual) Setup(ctx *Context, maxN int) (err error) {
 			return err
 		}
 	}
-	if err = r.y.Alloc(ctx, maxN, r.size); err != nil {
-		return err
+	if r.bn == nil { // (fused, the sum is the batch norm's output)
+		if err = r.y.Alloc(ctx, maxN, r.size); err != nil {
+			return err
+		}
 	}
 	err = r.dx.Alloc(ctx, maxN, prod(r.in))
 	return err
 }
 
 func (r *Residual) Forward(ctx *Context, x Tensor) Tensor {
+	if r.bn != nil {
+		// The shortcut first: Main's last batch norm adds it (and takes the ReLU).
+		s := x
+		if r.Shortcut != nil {
+			s = r.Shortcut.Forward(ctx, x)
+		}
+		r.bn.res = s.Buf
+		return r.Main.Forward(ctx, x)
+	}
 	m := r.Main.Forward(ctx, x)
 	s := x
 	if r.Shortcut != nil {
@@ -132,8 +191,12 @@ func (r *Residual) Forward(ctx *Context, x Tensor) Tensor {
 func (r *Residual) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	dm := r.Main.Backward(ctx, dy, needDx)
 	ds := dy
+	if r.bn != nil {
+		// dy is the gradient of the ReLU's output; the sum's is the batch norm's dz.
+		ds = Tensor{Buf: r.bn.dz.First(dy.N), N: dy.N, Shape: dy.Shape}
+	}
 	if r.Shortcut != nil {
-		ds = r.Shortcut.Backward(ctx, dy, needDx)
+		ds = r.Shortcut.Backward(ctx, ds, needDx)
 	}
 	dx := r.dx.First(dy.N)
 	if needDx {

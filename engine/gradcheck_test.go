@@ -133,6 +133,13 @@ func TestGradientsLayers(t *testing.T) {
 		{"residual-projection", seq(engine.NewConv2d("c0", 3, 3, 1, engine.Pad(1), true),
 			engine.NewResidual("res", engine.NewConv2d("c1", 4, 3, 2, engine.Pad(1), false), engine.NewConv2d("sc", 4, 1, 2, engine.Valid, false)),
 			engine.NewGlobalAvgPool("g"), engine.NewLinear("fc", 3, true)), img, engine.SoftmaxCrossEntropy},
+		// Sequential.Build fuses these: batch norm + ReLU, and batch norm + shortcut add + ReLU.
+		{"batchnorm-relu-fused", seq(engine.NewConv2d("c1", 3, 3, 1, engine.Pad(1), true), engine.NewBatchNorm2d("bn", 0.1, 1e-5), engine.NewReLU("r"),
+			engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true)), img, engine.MeanSquaredError},
+		// (On img, a 1e-3 step of m1's weights moves a pre-activation across a ReLU's kink,
+		// with or without the fusion: the identity block runs on 3×5×4.)
+		{"residual-bn-add-relu-fused", fusedBlock(nil), []int{3, 5, 4}, engine.MeanSquaredError},
+		{"residual-bn-add-relu-projection-fused", fusedBlock(seq(engine.NewConv2d("sc", 3, 1, 2, engine.Valid, false), engine.NewBatchNorm2d("scbn", 0.1, 1e-5))), img, engine.MeanSquaredError},
 		{"softmax-xent-map", seq(engine.NewConv2d("c1", 1, 3, 1, engine.Pad(1), true), engine.NewFlatten("f")), []int{2, 5, 4}, engine.SoftmaxCrossEntropy},
 		{"sigmoid-bce", seq(engine.NewConv2d("c1", 1, 3, 1, engine.Pad(1), true)), []int{2, 5, 4}, engine.SigmoidBinaryCrossEntropy},
 		{"mse", seq(engine.NewFlatten("f"), engine.NewLinear("fc1", 3, true)), img, engine.MeanSquaredError},
@@ -144,10 +151,24 @@ func TestGradientsLayers(t *testing.T) {
 	}
 }
 
-// Inference-mode batch norm: running statistics are constants.
+// fusedBlock is a ResNet basic block (with the given shortcut; nil: identity, at stride 1)
+// between two convolutions: conv, bn, relu, conv, bn, add, relu, all fused by Sequential.Build.
+func fusedBlock(shortcut engine.Layer) engine.Layer {
+	stride := 1
+	if shortcut != nil {
+		stride = 2
+	}
+	main := seq(engine.NewConv2d("m1", 3, 3, stride, engine.Pad(1), false), engine.NewBatchNorm2d("bn1", 0.1, 1e-5), engine.NewReLU("r1"),
+		engine.NewConv2d("m2", 3, 3, 1, engine.Pad(1), false), engine.NewBatchNorm2d("bn2", 0.1, 1e-5))
+	return seq(engine.NewConv2d("c0", 3, 3, 1, engine.Pad(1), true), engine.NewResidual("res", main, shortcut), engine.NewReLU("r2"),
+		engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true))
+}
+
+// Inference-mode batch norm: running statistics are constants (alone, and fused into a block).
 func TestGradientsBatchNormInference(t *testing.T) {
 	net := seq(engine.NewConv2d("c1", 3, 3, 1, engine.Pad(1), true), engine.NewBatchNorm2d("bn", 0.1, 1e-5), engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true))
 	gradCheck(t, "bn-infer", net, []int{2, 5, 5}, engine.MeanSquaredError, 3, engine.EvalMode, 0)
+	gradCheck(t, "bn-infer-fused-block", fusedBlock(nil), []int{2, 5, 5}, engine.MeanSquaredError, 3, engine.EvalMode, 0)
 }
 
 // The L2 penalty's gradient, on weights only.

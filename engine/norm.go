@@ -14,8 +14,15 @@ type BatchNorm2d struct {
 	saveInv         Buffer
 	y, dx           BatchBuffer
 	x               Tensor
+	y0              Buffer // the latest output (with relu, the ReLU's output: its mask)
 	batchStats      bool
 	shape           []int
+	// relu: the ReLU after this layer is applied here (Sequential.Build fuses the pair) and res,
+	// when a Residual sets it before each forward pass, is added before it; dz is then the
+	// gradient behind the ReLU, which the Residual hands to its shortcut.
+	relu bool
+	res  Buffer
+	dz   BatchBuffer
 }
 
 // NewBatchNorm2d returns a batch-norm layer.
@@ -57,6 +64,11 @@ func (l *BatchNorm2d) Setup(ctx *Context, maxN int) (err error) {
 	if err = l.dx.Alloc(ctx, maxN, l.c*l.hw); err != nil {
 		return err
 	}
+	if l.relu {
+		if err = l.dz.Alloc(ctx, maxN, l.c*l.hw); err != nil {
+			return err
+		}
+	}
 	if l.saveMean, err = ctx.Alloc(l.c); err != nil {
 		return err
 	}
@@ -74,19 +86,36 @@ func (l *BatchNorm2d) Forward(ctx *Context, x Tensor) Tensor {
 		if ctx.Mode.UpdateStats {
 			mom = l.Momentum
 		}
-		ctx.Dev.BatchNormTrain(x.Buf, y, a.View(l.gamma), a.View(l.beta), l.saveMean, l.saveInv,
-			a.StateView(l.runMean), a.StateView(l.runVar), x.N, l.c, l.hw, mom, l.Eps)
+		if l.relu {
+			ctx.Dev.BatchNormTrainReLU(x.Buf, l.res, y, a.View(l.gamma), a.View(l.beta), l.saveMean, l.saveInv,
+				a.StateView(l.runMean), a.StateView(l.runVar), x.N, l.c, l.hw, mom, l.Eps)
+		} else {
+			ctx.Dev.BatchNormTrain(x.Buf, y, a.View(l.gamma), a.View(l.beta), l.saveMean, l.saveInv,
+				a.StateView(l.runMean), a.StateView(l.runVar), x.N, l.c, l.hw, mom, l.Eps)
+		}
 	} else {
 		ctx.Dev.BatchNormInfer(x.Buf, y, a.View(l.gamma), a.View(l.beta), a.StateView(l.runMean), a.StateView(l.runVar),
 			l.saveMean, l.saveInv, x.N, l.c, l.hw, l.Eps)
+		if l.relu { // inference passes are not worth a fused kernel of their own
+			if l.res != nil {
+				ctx.Dev.Add(y, l.res, y)
+			}
+			ctx.Dev.Relu(y, y)
+		}
 	}
+	l.y0 = y
 	return Tensor{Buf: y, N: x.N, Shape: l.shape}
 }
 
 func (l *BatchNorm2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	a := ctx.Arena
 	dx := l.dx.First(dy.N)
-	ctx.Dev.BatchNormBackward(l.x.Buf, dy.Buf, dx, a.View(l.gamma), l.saveMean, l.saveInv,
-		a.GradView(l.gamma), a.GradView(l.beta), dy.N, l.c, l.hw, l.batchStats)
+	if l.relu {
+		ctx.Dev.BatchNormBackwardReLU(l.x.Buf, l.y0, dy.Buf, l.dz.First(dy.N), dx, a.View(l.gamma), l.saveMean, l.saveInv,
+			a.GradView(l.gamma), a.GradView(l.beta), dy.N, l.c, l.hw, l.batchStats)
+	} else {
+		ctx.Dev.BatchNormBackward(l.x.Buf, dy.Buf, dx, a.View(l.gamma), l.saveMean, l.saveInv,
+			a.GradView(l.gamma), a.GradView(l.beta), dy.N, l.c, l.hw, l.batchStats)
+	}
 	return Tensor{Buf: dx, N: dy.N, Shape: l.shape}
 }

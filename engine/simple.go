@@ -8,6 +8,9 @@ type ReLU struct {
 	size  int
 	y, dx BatchBuffer
 	out   Tensor
+	// fused: the layer before applies this ReLU and its gradient (Sequential.Build fused the
+	// pair), so that this one passes its input and gradient through.
+	fused bool
 }
 
 // NewReLU returns a ReLU layer.
@@ -19,6 +22,9 @@ func (l *ReLU) Build(b *Builder, in []int) ([]int, error) {
 	return in, nil
 }
 func (l *ReLU) Setup(ctx *Context, maxN int) (err error) {
+	if l.fused {
+		return nil
+	}
 	if err = l.y.Alloc(ctx, maxN, l.size); err != nil {
 		return err
 	}
@@ -26,12 +32,18 @@ func (l *ReLU) Setup(ctx *Context, maxN int) (err error) {
 	return err
 }
 func (l *ReLU) Forward(ctx *Context, x Tensor) Tensor {
+	if l.fused {
+		return x
+	}
 	y := l.y.First(x.N)
 	ctx.Dev.Relu(x.Buf, y)
 	l.out = Tensor{Buf: y, N: x.N, Shape: x.Shape}
 	return l.out
 }
 func (l *ReLU) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
+	if l.fused {
+		return dy
+	}
 	dx := l.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.ReluBackward(l.out.Buf, dy.Buf, dx)

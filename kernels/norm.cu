@@ -9,6 +9,8 @@
 //                           statistics; all apply y.
 // BatchNormInfer is batch_norm_infer. BatchNormBackward is batch_norm_backward_sums (Σdy,
 // Σdy·(x − mean)) then batch_norm_backward_apply (split 0 accumulates dgamma, dbeta).
+// BatchNormTrainReLU and BatchNormBackwardReLU are the same kernels with a ReLU (and a residual
+// add) folded into the apply pass, and the ReLU's mask into both backward kernels.
 #include "common.cuh"
 
 // The slice of channel ch that block (ch, sp) covers: images [i0, i1) of the batch.
@@ -53,8 +55,11 @@ GZ_EXTERN void batch_norm_train_sqdev(int n, int c, int hw, int splits, const fl
 
 // Training mode: statistics from the partials. Running statistics (momentum ≠ 0) move as
 // run = (1−momentum)·run + momentum·stat with the unbiased variance.
+// With relu (BatchNormTrainReLU) y = max(y + res, 0), res null: max(y, 0); each step rounds as the
+// separate apply, add and relu kernels do, so the bits are theirs.
 GZ_EXTERN void batch_norm_train_apply(int n, int c, int hw, int splits, const float* x, float* y, const float* gamma, const float* beta,
-	float* saveMean, float* saveInvStd, float* runMean, float* runVar, float momentum, float eps, const double* psum, const double* psq) {
+	float* saveMean, float* saveInvStd, float* runMean, float* runVar, float momentum, float eps, const double* psum, const double* psq,
+	const float* res, int relu) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	double mcount = (double)n * hw;
@@ -75,7 +80,12 @@ GZ_EXTERN void batch_norm_train_apply(int n, int c, int hw, int splits, const fl
 	for (i64 t = threadIdx.x; t < m; t += blockDim.x) {
 		i64 img = i0 + t / hw, i = t % hw;
 		i64 k = (img * c + ch) * hw + i;
-		y[k] = (x[k] - meanf) * sc + sh;
+		float v = (x[k] - meanf) * sc + sh;
+		if (relu) {
+			if (res) v = v + res[k];
+			v = v > 0.f || v != v ? v : 0.f; // as relu: NaN stays NaN
+		}
+		y[k] = v;
 	}
 }
 
@@ -93,8 +103,16 @@ GZ_EXTERN void batch_norm_infer(i64 total, int c, int hw, const float* x, float*
 	}
 }
 
-// part[2·(ch·splits + sp)] = Σdy, [+1] = Σdy·(x − mean) over the block's slice.
-GZ_EXTERN void batch_norm_backward_sums(int n, int c, int hw, int splits, const float* x, const float* dy, const float* saveMean, double* part) {
+// bn_grad is dy, or with a ReLU's output y (BatchNormBackwardReLU; null: none) dy where y > 0,
+// else 0, as relu_backward computes it.
+__device__ __forceinline__ float bn_grad(const float* dy, const float* y, i64 k) {
+	return y == nullptr || y[k] > 0.f ? dy[k] : 0.f;
+}
+
+// part[2·(ch·splits + sp)] = Σdy, [+1] = Σdy·(x − mean) over the block's slice (dy masked by y
+// when y is not null).
+GZ_EXTERN void batch_norm_backward_sums(int n, int c, int hw, int splits, const float* x, const float* dy, const float* saveMean, double* part,
+	const float* y) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	double mean = (double)saveMean[ch];
@@ -103,7 +121,7 @@ GZ_EXTERN void batch_norm_backward_sums(int n, int c, int hw, int splits, const 
 	for (i64 t = threadIdx.x; t < m; t += blockDim.x) {
 		i64 img = i0 + t / hw, i = t % hw;
 		i64 k = (img * c + ch) * hw + i;
-		double g = (double)dy[k];
+		double g = (double)bn_grad(dy, y, k);
 		a += g;
 		b += g * ((double)x[k] - mean);
 	}
@@ -115,8 +133,10 @@ GZ_EXTERN void batch_norm_backward_sums(int n, int c, int hw, int splits, const 
 	}
 }
 
+// With y not null the masked gradient is also written to dz.
 GZ_EXTERN void batch_norm_backward_apply(int n, int c, int hw, int splits, const float* x, const float* dy, float* dx, const float* gamma,
-	const float* saveMean, const float* saveInvStd, float* dgamma, float* dbeta, int batchStats, const double* part) {
+	const float* saveMean, const float* saveInvStd, float* dgamma, float* dbeta, int batchStats, const double* part, const float* y,
+	float* dz) {
 	int ch = blockIdx.x, sp = blockIdx.y, i0, i1;
 	bn_slice(n, splits, sp, i0, i1);
 	double sdy = 0.0, sdyx = 0.0;
@@ -139,6 +159,8 @@ GZ_EXTERN void batch_norm_backward_apply(int n, int c, int hw, int splits, const
 	for (i64 t = threadIdx.x; t < m; t += blockDim.x) {
 		i64 img = i0 + t / hw, i = t % hw;
 		i64 k = (img * c + ch) * hw + i;
-		dx[k] = batchStats ? a * dy[k] + bf * (x[k] - meanf) + cf : a * dy[k];
+		float g = bn_grad(dy, y, k);
+		if (y) dz[k] = g;
+		dx[k] = batchStats ? a * g + bf * (x[k] - meanf) + cf : a * g;
 	}
 }

@@ -245,6 +245,11 @@ def kernels(min_time, quick, only=""):
     gy = torch.randn_like(yb)
     add("batchnorm_backward", "n128_c16_32x32",
         lambda: torch.autograd.grad(yb, [x], gy, retain_graph=True), 0, 4.0 * 5 * x.numel())
+    res = torch.randn(n, c, hw, hw, device=DEV)
+    add("batchnorm_add_relu", "n128_c16_32x32", lambda: F.relu(bn(x) + res), 0, 4.0 * 4 * x.numel())
+    yr = F.relu(bn(x))
+    add("batchnorm_relu_backward", "n128_c16_32x32",
+        lambda: torch.autograd.grad(yr, [x], gy, retain_graph=True), 0, 4.0 * 7 * x.numel())
     xr = torch.randn(n, c, hw, hw, device=DEV)
     add("relu", "n128_c16_32x32", lambda: F.relu(xr), 0, 8.0 * xr.numel())
     z = torch.randn(64, 4096, device=DEV, requires_grad=True)

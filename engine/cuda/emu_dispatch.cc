@@ -130,10 +130,10 @@ void sigmoid_bce(uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, flo
 void argmax(uint32_t, uint32_t, uint64_t, uint64_t);
 void batch_norm_train_sum(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t);
 void batch_norm_train_sqdev(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t);
-void batch_norm_train_apply(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, float, float, uint64_t, uint64_t);
+void batch_norm_train_apply(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, float, float, uint64_t, uint64_t, uint64_t, uint32_t);
 void batch_norm_infer(uint64_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, float);
-void batch_norm_backward_sums(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t);
-void batch_norm_backward_apply(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t, uint64_t);
+void batch_norm_backward_sums(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+void batch_norm_backward_apply(uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t, uint64_t, uint64_t, uint64_t);
 void sgd_step(uint64_t, uint64_t, uint64_t, uint64_t, float, float, float, uint32_t, uint64_t);
 void adam_step(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, float, float, float, float, float, float, uint64_t);
 void max_pool(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t);
@@ -296,10 +296,10 @@ extern "C" void gz_emu_launch(int id, unsigned gx, unsigned gy, unsigned gz, con
 				case 118: argmax((uint32_t)a[0], (uint32_t)a[1], a[2], a[3]); break;
 				case 119: batch_norm_train_sum((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5]); break;
 				case 120: batch_norm_train_sqdev((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6]); break;
-				case 121: batch_norm_train_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], gz_f32(a[12]), gz_f32(a[13]), a[14], a[15]); break;
+				case 121: batch_norm_train_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], gz_f32(a[12]), gz_f32(a[13]), a[14], a[15], a[16], (uint32_t)a[17]); break;
 				case 122: batch_norm_infer(a[0], (uint32_t)a[1], (uint32_t)a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], gz_f32(a[11])); break;
-				case 123: batch_norm_backward_sums((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7]); break;
-				case 124: batch_norm_backward_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], (uint32_t)a[12], a[13]); break;
+				case 123: batch_norm_backward_sums((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8]); break;
+				case 124: batch_norm_backward_apply((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], (uint32_t)a[12], a[13], a[14], a[15]); break;
 				case 125: sgd_step(a[0], a[1], a[2], a[3], gz_f32(a[4]), gz_f32(a[5]), gz_f32(a[6]), (uint32_t)a[7], a[8]); break;
 				case 126: adam_step(a[0], a[1], a[2], a[3], a[4], gz_f32(a[5]), gz_f32(a[6]), gz_f32(a[7]), gz_f32(a[8]), gz_f32(a[9]), gz_f32(a[10]), a[11]); break;
 				case 127: max_pool((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (uint32_t)a[5], (uint32_t)a[6], (uint32_t)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], (uint32_t)a[11], a[12], a[13]); break;

@@ -142,6 +142,12 @@ var badCases = []badCase{
 	{"BatchNormBackward_short_dx", "BatchNormBackward", func(h *harness, d engine.Device) {
 		d.BatchNormBackward(h.zeros(24), h.zeros(24), h.zeros(23), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), 2, 3, 4, true)
 	}},
+	{"BatchNormTrainReLU_short_res", "BatchNormTrainReLU", func(h *harness, d engine.Device) {
+		d.BatchNormTrainReLU(h.zeros(24), h.zeros(23), h.zeros(24), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), 2, 3, 4, 0.1, 1e-5)
+	}},
+	{"BatchNormBackwardReLU_short_dz", "BatchNormBackwardReLU", func(h *harness, d engine.Device) {
+		d.BatchNormBackwardReLU(h.zeros(24), h.zeros(24), h.zeros(24), h.zeros(23), h.zeros(24), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), h.zeros(3), 2, 3, 4, true)
+	}},
 
 	// pool
 	{"MaxPool_padding_as_wide_as_window", "MaxPool", func(h *harness, d engine.Device) {

@@ -31,6 +31,8 @@ var mutants = []mutant{
 	{"bn_backward_ignores_batch_stats", "GradCheck", mutBNBackward{}},
 	{"bn_runvar_biased", "BatchNorm", mutBNRunVar{}},
 	{"relu_backward_at_zero", "Relu", mutReluBackward{}},
+	{"bn_relu_drops_residual", "BatchNormReLU", mutBNReLUNoRes{}},
+	{"bn_relu_backward_at_zero", "BatchNormReLU", mutBNReLUBackward{}},
 	{"maxpool_backward_last_max", "Pool", mutMaxPoolLast{}},
 	{"avgpool_divides_by_valid_count", "Pool", mutAvgPoolValid{}},
 	{"softmax_without_max_shift", "Loss", mutSoftmaxNaive{}},
@@ -148,6 +150,20 @@ func (mutBNRunVar) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMe
 		rv[ch] = (1-float64(momentum))*rv[ch] + float64(momentum)*v
 	}
 	put(runVar, rv)
+}
+
+type mutBNReLUNoRes struct{ refDev }
+
+func (mutBNReLUNoRes) BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
+	refDev{}.BatchNormTrainReLU(x, nil, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps)
+}
+
+// mutBNReLUBackward passes the gradient where the ReLU's output is 0 (its mask uses y ≥ 0).
+type mutBNReLUBackward struct{ refDev }
+
+func (mutBNReLUBackward) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
+	mutReluBackward{}.ReluBackward(y, dy, dz)
+	refDev{}.BatchNormBackward(x, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
 }
 
 type mutReluBackward struct{ refDev }

@@ -135,6 +135,105 @@ func testBatchNorm(t *testing.T, dev engine.Device) {
 	}
 }
 
+// testBatchNormReLU checks the fused batch norm + (residual add +) ReLU against the float64
+// references and, bit for bit, against the same device's BatchNormTrain, Add and Relu (forward)
+// and ReluBackward then BatchNormBackward (backward): the fusion may not change a number.
+func testBatchNormReLU(t *testing.T, dev engine.Device) {
+	for _, s := range bnShapes {
+		n, c, hw := s[0], s[1], s[2]
+		size := n * c * hw
+		rt := accumRtol(n*hw) + bnPointRtol
+		shape := fmt.Sprintf("n%d_c%d_hw%d", n, c, hw)
+		for _, withRes := range []bool{false, true} {
+			name := fmt.Sprintf("TrainReLU/%s", shape)
+			if withRes {
+				name = fmt.Sprintf("TrainAddReLU/%s", shape)
+			}
+			run(t, name, dev, func(h *harness) {
+				x := h.bnInput(size)
+				gamma, beta, rm0, rv0 := h.bnParams(c)
+				var res []float32
+				var resb engine.Buffer
+				if withRes {
+					res = h.randn(size)
+					resb = h.buf(res)
+				}
+				xb, gb, bb := h.buf(x), h.buf(gamma), h.buf(beta)
+				y, sm, si, rm, rv := h.nans(size), h.nans(c), h.nans(c), h.buf(rm0), h.buf(rv0)
+				h.dev.BatchNormTrainReLU(xb, resb, y, gb, bb, sm, si, rm, rv, n, c, hw, bnMomentum, bnEps)
+
+				x64, g64, b64 := f64(x), f64(gamma), f64(beta)
+				o := refBatchNormTrain(x64, g64, b64, f64(rm0), f64(rv0), n, c, hw, bnMomentum, bnEps)
+				yMag, _, _ := bnTrainMags(x64, g64, b64, o, n, c, hw)
+				want := make([]float64, size)
+				for i, v := range o.y {
+					if withRes {
+						v += float64(res[i])
+						yMag[i] += abs32(res[i])
+					}
+					want[i] = math.Max(v, 0) // |max(a,0) − max(b,0)| ≤ |a − b|: yMag still bounds it
+				}
+				gotY, gotSM, gotSI, gotRM, gotRV := h.get(y), h.get(sm), h.get(si), h.get(rm), h.get(rv)
+				h.close("y", gotY, want, yMag, tol{0, rt})
+
+				// The separate ops on this device: the same bits everywhere.
+				y2, sm2, si2, rm2, rv2 := h.nans(size), h.nans(c), h.nans(c), h.buf(rm0), h.buf(rv0)
+				h.dev.BatchNormTrain(xb, y2, gb, bb, sm2, si2, rm2, rv2, n, c, hw, bnMomentum, bnEps)
+				if withRes {
+					h.dev.Add(y2, resb, y2)
+				}
+				h.dev.Relu(y2, y2)
+				h.exact("y (against BatchNormTrain, Add, Relu)", gotY, h.get(y2))
+				h.exact("saveMean", gotSM, h.get(sm2))
+				h.exact("saveInvStd", gotSI, h.get(si2))
+				h.exact("runMean", gotRM, h.get(rm2))
+				h.exact("runVar", gotRV, h.get(rv2))
+			})
+		}
+		for _, train := range []bool{true, false} {
+			mode := "infer"
+			if train {
+				mode = "train"
+			}
+			run(t, fmt.Sprintf("BackwardReLU/%s_%s", shape, mode), dev, func(h *harness) {
+				x, dy := h.bnInput(size), h.randn(size)
+				y := h.reluInput(size)
+				for i := range y {
+					y[i] = max(y[i], 0) // a ReLU's output: zeros (about 60 %) and positives
+				}
+				gamma, _, _, _ := h.bnParams(c)
+				o := refBatchNormTrain(f64(x), f64(gamma), make([]float64, c), make([]float64, c), make([]float64, c), n, c, hw, 0, bnEps)
+				sm, si := to32(o.saveMean), to32(o.saveInvStd)
+				dg0, db0 := h.randn(c), h.randn(c)
+				xb, yb, dyb, gb, smb, sib := h.buf(x), h.buf(y), h.buf(dy), h.buf(gamma), h.buf(sm), h.buf(si)
+				dz, dx, dg, db := h.nans(size), h.nans(size), h.buf(dg0), h.buf(db0)
+				h.dev.BatchNormBackwardReLU(xb, yb, dyb, dz, dx, gb, smb, sib, dg, db, n, c, hw, train)
+
+				wantDz := make([]float32, size)
+				for i := range dy {
+					if y[i] > 0 {
+						wantDz[i] = dy[i]
+					}
+				}
+				w := refBatchNormBackward(f64(x), f64(wantDz), f64(gamma), f64(sm), f64(si), f64(dg0), f64(db0), n, c, hw, train)
+				gotDz, gotDx, gotDg, gotDb := h.get(dz), h.get(dx), h.get(dg), h.get(db)
+				h.exact("dz", gotDz, wantDz)
+				h.close("dx", gotDx, w.dx, w.dxMag, tol{0, rt})
+				h.close("dgamma", gotDg, w.dgamma, w.dgammaMag, tol{0, rt})
+				h.close("dbeta", gotDb, w.dbeta, w.dbetaMag, tol{0, rt})
+
+				// The separate ops on this device: the same bits.
+				dz2, dx2, dg2, db2 := h.nans(size), h.nans(size), h.buf(dg0), h.buf(db0)
+				h.dev.ReluBackward(yb, dyb, dz2)
+				h.dev.BatchNormBackward(xb, dz2, dx2, gb, smb, sib, dg2, db2, n, c, hw, train)
+				h.exact("dx (against ReluBackward, BatchNormBackward)", gotDx, h.get(dx2))
+				h.exact("dgamma (against the separate ops)", gotDg, h.get(dg2))
+				h.exact("dbeta (against the separate ops)", gotDb, h.get(db2))
+			})
+		}
+	}
+}
+
 func to32(x []float64) []float32 {
 	out := make([]float32, len(x))
 	for i, v := range x {

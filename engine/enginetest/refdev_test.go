@@ -102,6 +102,19 @@ func (refDev) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, 
 	put(dgamma, o.dgamma)
 	put(dbeta, o.dbeta)
 }
+
+// The fused ops are the separate ones in order: their rounding is what the fusion must keep.
+func (d refDev) BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
+	d.BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps)
+	if res != nil {
+		d.Add(y, res, y)
+	}
+	d.Relu(y, y)
+}
+func (d refDev) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
+	d.ReluBackward(y, dy, dz)
+	d.BatchNormBackward(x, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
+}
 func (refDev) Relu(x, y engine.Buffer) {
 	yd := rb(y)
 	for i, v := range rb(x) {

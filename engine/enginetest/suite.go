@@ -72,6 +72,7 @@ var groups = []struct {
 	{"BiasAdd", testBiasAdd},
 	{"BiasGrad", testBiasGrad},
 	{"BatchNorm", testBatchNorm},
+	{"BatchNormReLU", testBatchNormReLU},
 	{"Relu", testRelu},
 	{"Pool", testPool},
 	{"Loss", testLoss},

@@ -232,6 +232,12 @@ func binaryZ(out, a, b *float32, n int, mul int)
 func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32)
 
 //go:noescape
+func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32)
+
+//go:noescape
+func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64)
+
+//go:noescape
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 
 //go:noescape

@@ -95,6 +95,14 @@ func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

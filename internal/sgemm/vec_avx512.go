@@ -1,7 +1,9 @@
 package sgemm
 
 // Go wrappers of the AVX-512 element-wise kernels (vec_avx512_amd64.s) that have no AVX2 twin:
-// batch-norm apply, statistics and backward, the residual add and product, and the SGD step.
+// batch-norm apply (alone and fused with a residual add and ReLU), statistics and backward (its
+// sums alone and fused with a ReLU's backward pass), the residual add and product, and the SGD
+// step.
 // Each runs the kernel on the first multiple of 16 elements when the AVX512 path is selected
 // and finishes (or, on the other paths, does everything) in Go. The Go loops are the engine's
 // reference arithmetic: the AVX-512 kernels round exactly as they do, except the float64
@@ -27,6 +29,35 @@ func ScaleShift(x, y []float32, mean, scale, shift float32) {
 	xs, ys := x[n:], y[n:]
 	for i, v := range xs {
 		ys[i] = float32((v-mean)*scale) + shift
+	}
+}
+
+// ScaleShiftReLU sets y[i] = max((x[i] - mean)·scale + shift + res[i], 0) for every i < len(x)
+// (without the add when res is nil): ScaleShift, Binary's add and Relu in one pass over the
+// data, rounding after each operation as they do one after another (the same bits).
+func ScaleShiftReLU(x, res, y []float32, mean, scale, shift float32) {
+	y = y[:len(x)]
+	if res != nil {
+		res = res[:len(x)]
+	}
+	n := zLen(len(x))
+	if n > 0 {
+		var r *float32
+		if res != nil {
+			r = &res[0]
+		}
+		scaleShiftReLUZ(&x[0], r, &y[0], n, mean, scale, shift)
+	}
+	xs, ys := x[n:], y[n:]
+	if res == nil {
+		for i, v := range xs {
+			ys[i] = max(float32((v-mean)*scale)+shift, 0)
+		}
+		return
+	}
+	rs := res[n:]
+	for i, v := range xs {
+		ys[i] = max((float32((v-mean)*scale)+shift)+rs[i], 0)
 	}
 }
 
@@ -78,7 +109,31 @@ func SumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) {
 	if n > 0 {
 		zdy, zdyx = sumDyDyxZ(&x[0], &dy[0], n, mean)
 	}
-	x, dy = x[n:], dy[n:]
+	a, b := sumDyDyxGo(x[n:], dy[n:], mean)
+	if n == 0 {
+		return a, b
+	}
+	return zdy + a, zdyx + b
+}
+
+// SumDyDyxReLU sets dz[i] = dy[i] where y[i] > 0, else 0 (ReluBackward), for every i < len(dz),
+// and returns SumDyDyx(x, dz, mean): a ReLU's backward pass and the batch-norm backward's sums
+// in one pass over the data on AVX512 (two elsewhere), with SumDyDyx's bits.
+func SumDyDyxReLU(x, y, dy, dz []float32, mean float64) (sdy, sdyx float64) {
+	x, y, dy = x[:len(dz)], y[:len(dz)], dy[:len(dz)]
+	n := zLen(len(dz))
+	if n == 0 {
+		ReluBackward(dz, y, dy)
+		return SumDyDyx(x, dz, mean)
+	}
+	zdy, zdyx := sumDyDyxReLUZ(&x[0], &y[0], &dy[0], &dz[0], n, mean)
+	ReluBackward(dz[n:], y[n:], dy[n:])
+	a, b := sumDyDyxGo(x[n:], dz[n:], mean)
+	return zdy + a, zdyx + b
+}
+
+// sumDyDyxGo is SumDyDyx's Go loop: two interleaved pairs of accumulators.
+func sumDyDyxGo(x, dy []float32, mean float64) (sdy, sdyx float64) {
 	var a0, a1, b0, b1 float64
 	i := 0
 	for ; i+2 <= len(dy); i += 2 {
@@ -93,10 +148,7 @@ func SumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) {
 		a0 += g
 		b0 += g * (float64(x[i]) - mean)
 	}
-	if n == 0 {
-		return a0 + a1, b0 + b1
-	}
-	return zdy + (a0 + a1), zdyx + (b0 + b1)
+	return a0 + a1, b0 + b1
 }
 
 // Binary sets out[i] = a[i] + b[i], or a[i]·b[i] with mul, for every i < len(out).

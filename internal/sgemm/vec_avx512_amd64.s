@@ -316,6 +316,146 @@ ssdone:
 	VZEROUPPER
 	RET
 
+// SSRELU(Zv, Zt, Kk) turns Zv = (x - mean)·scale + shift [+ res] into max(Zv, 0) as Go's max
+// does (see reluZ): NaN lanes are merged back after VMAXPS. Zt is scratch.
+#define SSRELU(Zv, Zt, Kk) \
+	VMAXPS  Z28, Zv, Zt; \
+	VCMPPS  $3, Zv, Zv, Kk; \
+	VMOVAPS Zv, Kk, Zt
+
+// func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32)
+// y = max((x - mean)·scale + shift + res, 0), without the add when res is nil; rounded after
+// each operation, as scaleShiftZ, binaryZ and reluZ one after another (batch-norm apply,
+// residual add and ReLU in one pass).
+TEXT ·scaleShiftReLUZ(SB), NOSPLIT, $0-44
+	MOVQ         x+0(FP), SI
+	MOVQ         res+8(FP), DX
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS mean+32(FP), Z29
+	VBROADCASTSS scale+36(FP), Z30
+	VBROADCASTSS shift+40(FP), Z31
+	VPXORD       Z28, Z28, Z28
+	MOVQ         CX, R8
+	SHRQ         $6, R8
+	JZ           sr1
+
+sr4:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VSUBPS  Z29, Z0, Z0
+	VSUBPS  Z29, Z1, Z1
+	VSUBPS  Z29, Z2, Z2
+	VSUBPS  Z29, Z3, Z3
+	VMULPS  Z30, Z0, Z0
+	VMULPS  Z30, Z1, Z1
+	VMULPS  Z30, Z2, Z2
+	VMULPS  Z30, Z3, Z3
+	VADDPS  Z31, Z0, Z0
+	VADDPS  Z31, Z1, Z1
+	VADDPS  Z31, Z2, Z2
+	VADDPS  Z31, Z3, Z3
+	TESTQ   DX, DX
+	JZ      sr4relu
+	VADDPS  (DX), Z0, Z0
+	VADDPS  64(DX), Z1, Z1
+	VADDPS  128(DX), Z2, Z2
+	VADDPS  192(DX), Z3, Z3
+	ADDQ    $256, DX
+
+sr4relu:
+	SSRELU(Z0, Z4, K1)
+	SSRELU(Z1, Z5, K2)
+	SSRELU(Z2, Z6, K3)
+	SSRELU(Z3, Z7, K4)
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VMOVUPS Z6, 128(DI)
+	VMOVUPS Z7, 192(DI)
+	ADDQ    $256, SI
+	ADDQ    $256, DI
+	DECQ    R8
+	JNZ     sr4
+
+sr1:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   srdone
+
+sr1loop:
+	VMOVUPS (SI), Z0
+	VSUBPS  Z29, Z0, Z0
+	VMULPS  Z30, Z0, Z0
+	VADDPS  Z31, Z0, Z0
+	TESTQ   DX, DX
+	JZ      sr1relu
+	VADDPS  (DX), Z0, Z0
+	ADDQ    $64, DX
+
+sr1relu:
+	SSRELU(Z0, Z4, K1)
+	VMOVUPS Z4, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sr1loop
+
+srdone:
+	VZEROUPPER
+	RET
+
+// func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64)
+// dz = dy where 0 < y, else +0 (reluBackZ), stored, and Σ dz and Σ dz·(x - mean) accumulated
+// exactly as sumDyDyxZ accumulates dy (the same lanes, order and fused multiply-adds).
+TEXT ·sumDyDyxReLUZ(SB), NOSPLIT, $0-64
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), BX
+	MOVQ         dy+16(FP), DX
+	MOVQ         dz+24(FP), DI
+	MOVQ         n+32(FP), CX
+	VBROADCASTSD mean+40(FP), Z31
+	VPXORD       Z30, Z30, Z30
+	VPXORQ       Z0, Z0, Z0
+	VPXORQ       Z1, Z1, Z1
+	VPXORQ       Z2, Z2, Z2
+	VPXORQ       Z3, Z3, Z3
+	SHRQ         $4, CX
+	JZ           rxdone
+
+rxloop:
+	VCMPPS        $0x11, (BX), Z30, K1
+	VMOVUPS.Z     (DX), K1, Z8
+	VMOVUPS       Z8, (DI)
+	VEXTRACTF32X8 $1, Z8, Y9
+	VCVTPS2PD     Y8, Z4
+	VCVTPS2PD     Y9, Z5
+	VCVTPS2PD     (SI), Z6
+	VCVTPS2PD     32(SI), Z7
+	VADDPD        Z4, Z0, Z0
+	VADDPD        Z5, Z1, Z1
+	VSUBPD        Z31, Z6, Z6
+	VSUBPD        Z31, Z7, Z7
+	VFMADD231PD   Z4, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z3
+	ADDQ          $64, SI
+	ADDQ          $64, BX
+	ADDQ          $64, DX
+	ADDQ          $64, DI
+	DECQ          CX
+	JNZ           rxloop
+
+rxdone:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	HSUMPD(Z2, Y2, X2, Y3, X3)
+	VMOVSD X0, sdy+48(FP)
+	VMOVSD X2, sdyx+56(FP)
+	VZEROUPPER
+	RET
+
 // func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 // dx = a·dy + b·(x - mean) + c, rounded after each operation as Go does (batch-norm backward).
 TEXT ·bnBackZ(SB), NOSPLIT, $0-48

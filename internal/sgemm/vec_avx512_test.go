@@ -22,6 +22,20 @@ func TestVecAVX512Kernels(t *testing.T) {
 			ScaleShift(x, got, mean, scale, shift)
 			sameBits(t, "ScaleShift", p, n, got, want)
 
+			// The fused apply is the three ops one after another, bit for bit.
+			res := vecInput(r, n+1)[1:]
+			for _, withRes := range []bool{false, true} {
+				ScaleShift(x, want, mean, scale, shift)
+				var rs []float32
+				if withRes {
+					rs = res
+					Binary(want, want, rs, false)
+				}
+				Relu(want, want)
+				ScaleShiftReLU(x, rs, got, mean, scale, shift)
+				sameBits(t, "ScaleShiftReLU", p, n, got, want)
+			}
+
 			for i, g := range y {
 				want[i] = float32(mean*g) + float32(scale*(x[i]-shift)) + float32(mean*scale)
 			}
@@ -81,6 +95,16 @@ func TestVecAVX512Kernels(t *testing.T) {
 			}
 			if got := SumSqDev(a, m); math.Abs(got-ss) > 1e-12*(1+ss) {
 				t.Fatalf("SumSqDev path %v n %d = %v, want %v", p, n, got, ss)
+			}
+			// The fused ReLU backward and sums: the masked gradient and SumDyDyx of it, bit
+			// for bit (y from vecInput: zeros, NaN and infinities among the mask's inputs).
+			ym, dz, dzWant := vecInput(r, n+1)[1:], make([]float32, n), make([]float32, n)
+			ReluBackward(dzWant, ym, b)
+			wdy, wdyx := SumDyDyx(a, dzWant, m)
+			fdy, fdyx := SumDyDyxReLU(a, ym, b, dz, m)
+			sameBits(t, "SumDyDyxReLU dz", p, n, dz, dzWant)
+			if math.Float64bits(fdy) != math.Float64bits(wdy) || math.Float64bits(fdyx) != math.Float64bits(wdyx) {
+				t.Fatalf("SumDyDyxReLU path %v n %d = %v, %v, want %v, %v (SumDyDyx of the masked gradient)", p, n, fdy, fdyx, wdy, wdyx)
 			}
 			gdy, gdyx := SumDyDyx(a, b, m)
 			if math.Abs(gdy-sdy) > 1e-12*float64(n+1) || math.Abs(gdyx-sdyx) > 1e-12*(1+scale64) {

@@ -99,7 +99,7 @@ func BenchmarkSgemm(b *testing.B) {
 
 // BenchmarkGemv times the dense projection's two products on one core (no fan-out) at the shapes
 // of the intrinsic-dimension sweeps, P stored d×D as intdim stores it: forward θ += P·θ_d
-// (GemvAccTiles over all D columns) and transpose g_d = Pᵀ·g (GemvDots over the d rows); MB/s
+// (GemvAccCols over all D columns) and transpose g_d = Pᵀ·g (GemvDots over the d rows); MB/s
 // is P read.
 //
 //	go test ./internal/sgemm -run '^$' -bench Gemv
@@ -118,7 +118,7 @@ func BenchmarkGemv(b *testing.B) {
 			setup()
 			b.SetBytes(4 * int64(D) * int64(d))
 			for b.Loop() {
-				GemvAccTiles(0, (D+GemvTile-1)/GemvTile, d, D, 1, a, D, x, 1, y)
+				GemvAccCols(0, D, d, D, 1, a, D, x, 1, y)
 			}
 		})
 		b.Run(fmt.Sprintf("transpose_D%d_d%d", D, d), func(b *testing.B) {

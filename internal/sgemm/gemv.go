@@ -1,6 +1,9 @@
 package sgemm
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // Matrix–vector products of a stored dense projection: A is m×n row-major (row stride lda),
 // usually d×D with d in the hundreds and D in the hundreds of thousands, so a product is bound
@@ -130,6 +133,11 @@ var gemvAccBufs = sync.Pool{New: func() any { return new([gemvTile]float32) }}
 // float32, accumulated over the rows of A in order, four at a time; rows whose x is 0 are skipped
 // (they add exactly 0 for finite A). A column's result does not depend on lo and hi.
 func GemvAccCols(lo, hi, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if lo%GemvColAlign != 0 || (hi%GemvColAlign != 0 && hi != n) {
+		// A misaligned range would still be right to rounding, but its columns would not be
+		// those of another split: a caller's bug that no test of the values would see.
+		panic(fmt.Sprintf("sgemm: GemvAccCols columns [%d, %d) of %d: not at multiples of %d", lo, hi, n, GemvColAlign))
+	}
 	if lo >= hi {
 		return
 	}

@@ -118,3 +118,21 @@ func TestGemvSplitInvariant(t *testing.T) {
 		}
 	})
 }
+
+// A column range off the GemvColAlign grid is a caller's bug, refused rather than computed with
+// other rounding.
+func TestGemvAccColsMisaligned(t *testing.T) {
+	a, x, y := make([]float32, 2*100), make([]float32, 2), make([]float32, 100)
+	for _, r := range [][2]int{{1, 100}, {0, 33}, {32, 50}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("columns %v of 100: no panic", r)
+				}
+			}()
+			GemvAccCols(r[0], r[1], 2, 100, 1, a, 100, x, 0, y)
+		}()
+	}
+	GemvAccCols(32, 64, 2, 100, 1, a, 100, x, 0, y)  // on the grid
+	GemvAccCols(64, 100, 2, 100, 1, a, 100, x, 0, y) // ending at n
+}

@@ -120,7 +120,7 @@ const GemvColAlign = 32
 // gemvTile is how many columns GemvAccCols sums together while the rows of A stream through:
 // each row's part of a tile is 128 KB of consecutive memory, and the tile's float32 sums (128
 // KB) stay in L2 (1 MB per core on the Zen 5 build machine). On one core there (variants
-// interleaved rep by rep, the machine under load), 32,768 read A 5–14 % faster than 8,192 with
+// interleaved rep by rep, the machine under load), 32,768 read A 4–14 % faster than 8,192 with
 // the sums in L1 on the sweeps' shapes: a longer run per row keeps the prefetchers ahead.
 const gemvTile = 32768
 

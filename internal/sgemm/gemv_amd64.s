@@ -6,7 +6,7 @@
 // per call, on ZMM (AVX-512F) or YMM (AVX2+FMA) registers. Each loop trip prefetches the lines
 // 512 bytes ahead in every row (PREFETCHT0 never faults, so running past a row's end is
 // harmless): the hardware prefetchers alone keep too few misses in flight per core. On the
-// 2-core EPYC it reads A about 15 % faster on one core (BenchmarkGemv, the commit that added it).
+// 2-core EPYC it read A 7–26 % faster on one core (bench/results/cpu-2026-12-04/projection-2).
 
 // func gemvDot4Z(n int, a *float32, lda int, x *float32, out *[64]float32)
 // out[16r+l] = Σ_{p ≡ l mod 16} a[r·lda+p]·x[p] for r < 4, n a multiple of 32: two 16-lane

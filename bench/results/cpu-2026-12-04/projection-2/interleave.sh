@@ -7,13 +7,13 @@
 #	GAZE_OLD=/tmp/gaze-old GAZE_NEW=/tmp/gaze-new sh interleave.sh ROUNDS [FIRST] >> interleave.tsv
 #
 # (run from the repository root; FIRST numbers the first round, 1 by default, so that later
-# batches append to the same file).
+# batches append to the same file; SHAPES, a space-separated list, replaces the five shapes).
 set -eu
 rounds=${1:-3}
 first=${2:-1}
 py="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch/projection_cpu.py"
 for r in $(seq "$first" $((first + rounds - 1))); do
-	for s in mnist-fc-200/d500 mnist-fc-200/d750 mnist-fc-200/d1000 lenet5/d300 lenet5/d1000; do
+	for s in ${SHAPES:-mnist-fc-200/d500 mnist-fc-200/d750 mnist-fc-200/d1000 lenet5/d300 lenet5/d1000}; do
 		case $(( r % 3 )) in
 		0) order="old new numpy" ;;
 		1) order="new numpy old" ;;

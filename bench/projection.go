@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,26 @@ type ProjCase struct {
 var ProjCases = []ProjCase{
 	{"mnist-fc-200", []int{1, 28, 28}, 500}, {"mnist-fc-200", []int{1, 28, 28}, 750}, {"mnist-fc-200", []int{1, 28, 28}, 1000},
 	{"lenet5", []int{1, 28, 28}, 300}, {"lenet5", []int{1, 28, 28}, 1000},
+}
+
+// Name is the case's name for filters: model/d<dim>, "lenet5/d1000".
+func (c ProjCase) Name() string { return fmt.Sprintf("%s/d%d", c.Model, c.Dim) }
+
+// FilterProjCases returns the cases whose Name contains one of filter's comma-separated parts
+// (all of them for an empty filter), or an error naming the cases when none does.
+func FilterProjCases(cases []ProjCase, filter string) ([]ProjCase, error) {
+	var names []string
+	var kept []ProjCase
+	for _, c := range cases {
+		names = append(names, c.Name())
+		if matches(c.Name(), filter) {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("--filter %q matches no projection case (%s)", filter, strings.Join(names, ", "))
+	}
+	return kept, nil
 }
 
 // ProjResult is the cost of one training step's projections: the forward product θ = θ₀ + P·θ_d

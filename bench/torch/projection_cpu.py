@@ -5,7 +5,8 @@ P stored as gaze stores it (d × D, float32, one column of the paper's P per row
 shapes (mnist-fc-200's D = 199,210 at d = 500, 750, 1,000; lenet5's D = 44,426 at d = 300 and
 1,000), 2 threads each, plus a stream copy. Medians over repetitions, like gaze's.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/torch/projection_cpu.py [--time 3]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/torch/projection_cpu.py [--time 3] \
+        [--filter lenet5/d1000] [--impls numpy]
 
 (OpenBLAS picks its kernels from the CPU when OPENBLAS_CORETYPE is unset; `make bench-projection`
 runs this right after gaze's side.)
@@ -73,18 +74,28 @@ def main():
     ap.add_argument("--time", type=float, default=3.0, help="minimum seconds per workload")
     ap.add_argument("--stream-mb", type=int, default=512)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--filter", default="", help="only the shapes whose model/d<dim> name contains one of these "
+                    "comma-separated parts (lenet5, lenet5/d1000), as gaze bench --projection --filter")
+    ap.add_argument("--impls", default="numpy,torch", help="comma-separated: numpy, torch")
     args = ap.parse_args()
+    impls = set(args.impls.split(","))
+    if not impls or not impls <= {"numpy", "torch"}:
+        sys.exit(f"--impls {args.impls!r}: numpy, torch or both")
+    parts = [f for f in args.filter.split(",") if f]
+    shapes = [s for s in SHAPES if not parts or any(f in f"{s[0]}/d{s[2]}" for f in parts)]
+    if not shapes:
+        sys.exit(f"--filter {args.filter!r} matches no shape ({', '.join(f'{m}/d{d}' for m, _, d in SHAPES)})")
     if torch is not None:
         torch.set_num_threads(THREADS)
     out = {"threads": THREADS, "numpy": np.__version__, "torch": torch.__version__ if torch else None,
            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "projections": []}
     if args.stream_mb > 0:
         out["stream_copy_numpy_gb_s"] = stream_copy(args.stream_mb, args.time, lambda d, s: np.copyto(d, s))
-        if torch is not None:
+        if torch is not None and "torch" in impls:
             out["stream_copy_torch_gb_s"] = stream_copy(
                 args.stream_mb, args.time, lambda d, s: torch.from_numpy(d).copy_(torch.from_numpy(s)))
     rng = np.random.default_rng(1)
-    for model, D, d in SHAPES:
+    for model, D, d in shapes:
         P = rng.standard_normal((d, D), dtype=np.float32)
         P /= np.sqrt(D)
         x = rng.standard_normal(d, dtype=np.float32)
@@ -100,12 +111,12 @@ def main():
         def np_tr():
             np.dot(P, g, out=gd)
 
-        impls = [("numpy", np_fwd, np_tr)]
-        if torch is not None:
+        runs = [("numpy", np_fwd, np_tr)] if "numpy" in impls else []
+        if torch is not None and "torch" in impls:
             tP, tx, tg, tt0 = (torch.from_numpy(a) for a in (P, x, g, theta0))
             tth, tgd = torch.empty(D), torch.empty(d)
-            impls.append(("torch", lambda: torch.addmv(tt0, tP.t(), tx, out=tth), lambda: torch.mv(tP, tg, out=tgd)))
-        for name, fwd, tr in impls:
+            runs.append(("torch", lambda: torch.addmv(tt0, tP.t(), tx, out=tth), lambda: torch.mv(tP, tg, out=tgd)))
+        for name, fwd, tr in runs:
             reps, f, t, s = timed(fwd, tr, args.time)
             out["projections"].append({"impl": name, "model": model, "D": D, "d": d, "reps": reps, "forward_ms": f,
                                        "transpose_ms": t, "step_ms": s, "gb_s": 2 * 4 * D * d / (s * 1e-3) / 1e9})

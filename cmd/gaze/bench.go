@@ -26,7 +26,7 @@ func benchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "time", Value: 3 * time.Second, Usage: "minimum time per workload"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			&cli.BoolFlag{Name: "kernels", Usage: "time single kernels (ms, GFLOP/s, GB/s) instead of models; the shapes of bench/torch"},
-			&cli.StringFlag{Name: "filter", Usage: "with --kernels: only kernels whose kernel/shape name contains this (or one of several, comma-separated)"},
+			&cli.StringFlag{Name: "filter", Usage: "with --kernels: only kernels whose kernel/shape name contains this (or one of several, comma-separated); with --projection: only the cases whose model/d<dim> name does (lenet5, lenet5/d1000, d750)"},
 			&cli.BoolFlag{Name: "lca", Usage: "time the LCA workload instead: ResNet-20's mean loss and gradient over --lca-examples CIFAR-shaped examples in chunks"},
 			&cli.IntFlag{Name: "lca-examples", Value: 50000, Usage: "with --lca: examples in the data set"},
 			&cli.IntFlag{Name: "lca-chunk", Value: 2500, Usage: "with --lca: examples per chunk"},

@@ -66,12 +66,16 @@ func benchProjection(c *cli.Context, dev engine.Device) error {
 		StreamMB    int                `json:"stream_mb,omitempty"`
 		Projections []bench.ProjResult `json:"projections"`
 	}
+	cases, err := bench.FilterProjCases(bench.ProjCases, c.String("filter"))
+	if err != nil {
+		return err
+	}
 	out.Threads = runtime.GOMAXPROCS(0)
 	if mb := c.Int("stream-mb"); mb > 0 {
 		out.StreamMB = mb
 		out.StreamCopy, _ = bench.StreamCopy(mb<<20/4, c.Duration("time"))
 	}
-	rs, err := bench.Projections(dev, c.StringSlice("proj-kinds"), bench.ProjCases, c.Duration("time"), path)
+	rs, err := bench.Projections(dev, c.StringSlice("proj-kinds"), cases, c.Duration("time"), path)
 	out.Projections = rs
 	if c.Bool("json") {
 		b, _ := json.MarshalIndent(out, "", "  ")

@@ -225,6 +225,37 @@ func testConvPaths(t *testing.T) {
 	}
 }
 
+// TestGemvDeterministic: both matrix–vector products (the stored dense projection's) are
+// bit-identical for any core count; the sizes make projSplit use every core, and n is no multiple
+// of the column blocks, so the last core's range ends in the scalar tail.
+func TestGemvDeterministic(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		const m, n, lda = 37, 70001, 70005
+		r := rand.New(rand.NewPCG(7, 8))
+		a, xn, xt := randSlice(r, (m-1)*lda+n), randSlice(r, n), randSlice(r, m)
+		y0n, y0t := randSlice(r, m), randSlice(r, n)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+		var first [2][]float32
+		for i, procs := range []int{1, 2, 3, 4} {
+			runtime.GOMAXPROCS(procs)
+			d := New()
+			yn, yt := Wrap(append([]float32(nil), y0n...)), Wrap(append([]float32(nil), y0t...))
+			d.Gemv(false, m, n, 0.5, Wrap(a), lda, Wrap(xn), 1, yn)
+			d.Gemv(true, m, n, 0.5, Wrap(a), lda, Wrap(xt), 1, yt)
+			got := [2][]float32{Data(yn), Data(yt)}
+			if i == 0 {
+				first = got
+				continue
+			}
+			for k, name := range []string{"A·x", "Aᵀ·x"} {
+				if !equal(got[k], first[k]) {
+					t.Fatalf("GOMAXPROCS %d: %s differs from GOMAXPROCS 1", procs, name)
+				}
+			}
+		}
+	})
+}
+
 // TestConvDeterministic: convolution results are bit-identical for any core count (sgemm splits
 // by GOMAXPROCS, the O(n) stages by d.workers), for a stride-1 and a stride-2 convolution (on
 // AVX-512 the padded stack and its phase form). The sizes make sgemm go parallel.

@@ -120,8 +120,9 @@ func (d *Device) Describe() string {
 	return fmt.Sprintf("%d threads, %s kernels: %s (GAZE_CPU=avx512|avx2|generic selects)", d.workers, sgemm.Current(), sgemm.Current().Describe())
 }
 
-// Alloc returns a zeroed buffer of n ≥ 0 elements. A buffer larger than the memory the system
-// has available is an error, not a Go runtime crash (an absurd model width, say).
+// Alloc returns a zeroed buffer of n ≥ 0 elements, in transparent huge pages on Linux from 4 MB
+// on (memory_linux.go). A buffer larger than the memory the system has available is an error,
+// not a Go runtime crash (an absurd model width, say).
 func (d *Device) Alloc(n int) (engine.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: a buffer of %d elements", n)
@@ -131,7 +132,9 @@ func (d *Device) Alloc(n int) (engine.Buffer, error) {
 			return nil, fmt.Errorf("cpu: a buffer of %s, but only %s of memory is available", bytesize.Format(b), bytesize.Format(avail))
 		}
 	}
-	return &Buffer{data: make([]float32, n)}, nil
+	v := make([]float32, n)
+	adviseHugePages(v)
+	return &Buffer{data: v}, nil
 }
 
 // bigAlloc is the size from which Alloc checks the available memory first.

@@ -96,3 +96,37 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemv times the dense projection's two products on one core (no fan-out) at the shapes
+// of the intrinsic-dimension sweeps, P stored d×D as intdim stores it: forward θ += P·θ_d
+// (GemvAccCols over all D columns) and transpose g_d = Pᵀ·g (GemvDots over the d rows); MB/s
+// is P read.
+//
+//	go test ./internal/sgemm -run '^$' -bench Gemv
+func BenchmarkGemv(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	for _, s := range [][2]int{{44426, 300}, {44426, 1000}, {44426, 2000}, {199210, 750}} {
+		D, d := s[0], s[1]
+		var a, x, g, y, out []float32
+		setup := func() { // on first use, so that -bench filters skip the big ones
+			if a == nil {
+				a, x, g = randSlice(r, D*d), randSlice(r, d), randSlice(r, D)
+				y, out = make([]float32, D), make([]float32, d)
+			}
+		}
+		b.Run(fmt.Sprintf("forward_D%d_d%d", D, d), func(b *testing.B) {
+			setup()
+			b.SetBytes(4 * int64(D) * int64(d))
+			for b.Loop() {
+				GemvAccCols(0, D, d, D, 1, a, D, x, 1, y)
+			}
+		})
+		b.Run(fmt.Sprintf("transpose_D%d_d%d", D, d), func(b *testing.B) {
+			setup()
+			b.SetBytes(4 * int64(D) * int64(d))
+			for b.Loop() {
+				GemvDots(0, d, D, 1, a, D, g, 0, out)
+			}
+		})
+	}
+}

@@ -1,20 +1,19 @@
 package sgemm
 
+import (
+	"fmt"
+	"sync"
+)
+
 // Matrix–vector products of a stored dense projection: A is m×n row-major (row stride lda),
 // usually d×D with d in the hundreds and D in the hundreds of thousands, so a product is bound
 // by streaming A from memory once (0.8 GB for d = 1,000 at D = 199,210). The kernels read four
 // rows of A per pass with 64-byte (AVX-512) or 32-byte (AVX2) vectors and leave the fan-out over
-// cores to the caller: GemvDots works on a range of rows, GemvAccTiles on a range of column
-// tiles, and every output element is computed by one call in an order fixed by the sizes, so
+// cores to the caller: GemvDots works on a range of rows, GemvAccCols on a range of columns,
+// and every output element is computed by one call in an order fixed by the sizes, so
 // results do not depend on how the caller splits the work. They run on the kernel path of the
 // rest of the package (Current, GAZE_CPU); paths differ in rounding (lanes, fused
 // multiply-adds), not in what they compute.
-
-// GemvTile is the width of GemvAccTiles' column tiles: the tile's float32 sums (32 KB) stay in
-// L1/L2 while four rows at a time stream through them, each row's part of a tile 32 KB of
-// consecutive memory (8 KB parts, one page jump per two pages, streamed about a third slower on
-// mnist-fc-200's P at d = 750).
-const GemvTile = 8192
 
 // GemvDots sets y[i] = alpha·Σ_{j<n} a[i·lda+j]·x[j] + beta·y[i] for lo ≤ i < hi (y is not read
 // when beta is 0). Each dot product is summed in 16 (AVX-512) or 8 (AVX2, pure Go) float32 lanes
@@ -112,20 +111,42 @@ func gemvRowGo(row, x []float32, alpha, beta, y0 float32) float32 {
 	return float32(v)
 }
 
-// GemvAccTiles sets y[j] = alpha·Σ_{i<m} a[i·lda+j]·x[i] + beta·y[j] (y not read when beta is 0)
-// for the columns j of tiles lo ≤ t < hi (tile t is columns [t·GemvTile, (t+1)·GemvTile) ∩
-// [0, n)). A tile's sums are float32, accumulated over the rows of A in order, four at a time;
-// rows whose x is 0 are skipped (they add exactly 0 for finite A).
-func GemvAccTiles(lo, hi, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
-	if lo >= hi || m == 0 {
-		for t := lo; t < hi; t++ {
-			out := y[t*GemvTile : min((t+1)*GemvTile, n)]
-			for k := range out {
-				if beta == 0 {
-					out[k] = 0
-				} else {
-					out[k] *= beta
-				}
+// GemvColAlign: GemvAccCols' column ranges start at multiples of it (the AVX-512 kernel's step
+// of 32 columns; the AVX2 kernel's 16 divides it), so that every column is summed by the same
+// instructions however the caller splits the columns: only the last n mod 32 (or 16) columns
+// take the scalar tail, whichever range holds them.
+const GemvColAlign = 32
+
+// gemvTile is how many columns GemvAccCols sums together while the rows of A stream through:
+// each row's part of a tile is 128 KB of consecutive memory, and the tile's float32 sums (128
+// KB) stay in L2 (1 MB per core on the Zen 5 build machine). On one core there (variants
+// interleaved rep by rep, the machine under load), 32,768 read A 4–14 % faster than 8,192 with
+// the sums in L1 on the sweeps' shapes: a longer run per row keeps the prefetchers ahead.
+const gemvTile = 32768
+
+// gemvAccBufs holds the tile sums: a pool rather than the goroutine's stack, which would grow
+// (and be copied) to 128 KB in every goroutine the cpu device starts per product.
+var gemvAccBufs = sync.Pool{New: func() any { return new([gemvTile]float32) }}
+
+// GemvAccCols sets y[j] = alpha·Σ_{i<m} a[i·lda+j]·x[i] + beta·y[j] (y not read when beta is 0)
+// for lo ≤ j < hi, lo a multiple of GemvColAlign and hi one too or n. Each column's sum is
+// float32, accumulated over the rows of A in order, four at a time; rows whose x is 0 are skipped
+// (they add exactly 0 for finite A). A column's result does not depend on lo and hi.
+func GemvAccCols(lo, hi, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if lo%GemvColAlign != 0 || (hi%GemvColAlign != 0 && hi != n) {
+		// A misaligned range would still be right to rounding, but its columns would not be
+		// those of another split: a caller's bug that no test of the values would see.
+		panic(fmt.Sprintf("sgemm: GemvAccCols columns [%d, %d) of %d: not at multiples of %d", lo, hi, n, GemvColAlign))
+	}
+	if lo >= hi {
+		return
+	}
+	if m == 0 {
+		for k := lo; k < hi; k++ {
+			if beta == 0 {
+				y[k] = 0
+			} else {
+				y[k] *= beta
 			}
 		}
 		return
@@ -134,11 +155,11 @@ func GemvAccTiles(lo, hi, m, n int, alpha float32, a []float32, lda int, x []flo
 	_ = x[m-1]
 	_ = y[n-1]
 	level := Current()
-	var acc [GemvTile]float32
-	for t := lo; t < hi; t++ {
-		j0 := t * GemvTile
-		w := min(GemvTile, n-j0)
-		s := acc[:w]
+	buf := gemvAccBufs.Get().(*[gemvTile]float32)
+	defer gemvAccBufs.Put(buf)
+	for j0 := lo; j0 < hi; j0 += gemvTile {
+		w := min(gemvTile, hi-j0)
+		s := buf[:w]
 		clear(s)
 		if level == Generic {
 			gemvAccGo(s, a, lda, j0, x[:m])

@@ -258,13 +258,16 @@ func TestGemvDeterministic(t *testing.T) {
 
 // TestConvDeterministic: convolution results are bit-identical for any core count (sgemm splits
 // by GOMAXPROCS, the O(n) stages by d.workers), for a stride-1 and a stride-2 convolution (on
-// AVX-512 the padded stack and its phase form). The sizes make sgemm go parallel.
+// AVX-512 the padded stack and its phase form). The sizes make sgemm go parallel; the third
+// runs the stack form in two groups of images (57 and 7) with its filter gradient (K = 16 <
+// dotMaxM) on the dot kernel, whose parts split the columns of dw by the core count.
 func TestConvDeterministic(t *testing.T) {
 	for _, g := range []engine.ConvGeom{
 		{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
 		{N: 9, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
+		{N: 64, C: 16, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
 	} {
-		t.Run(fmt.Sprintf("stride%d", g.StrideH), func(t *testing.T) {
+		t.Run(fmt.Sprintf("stride%d-n%d", g.StrideH, g.N), func(t *testing.T) {
 			forPaths(t, func(t *testing.T) { testConvDeterministic(t, g) })
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gazeml/gaze/bench/results/cpu-2026-12-04/projection-2/testdata/kern"
 	"github.com/gazeml/gaze/engine/cpu"
 )
 
@@ -51,7 +52,7 @@ func main() {
 		for k, a := range ps {
 			t0 := time.Now()
 			for i := 0; i+4 <= *d; i += 4 {
-				dot4(nv, &a[i**D], *D, &g[0], &l, 512)
+				kern.Dot4(nv, &a[i**D], *D, &g[0], &l, 512)
 			}
 			ts[k] = append(ts[k], time.Since(t0).Seconds())
 		}

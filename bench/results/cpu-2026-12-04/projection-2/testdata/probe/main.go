@@ -3,7 +3,7 @@
 // process, so that on a shared machine they see the same load, and prints medians:
 //
 //	go run ./bench/results/cpu-2026-12-04/projection-2/testdata/probe [-threads 1] -v d4,d4pf512,f8192,f8192pf512,f32768pf512
-//	    the kernels of kern_amd64.s (the previous commit's loops, with PREFETCHT0 pf bytes ahead
+//	    the kernels of ../kern (the previous commit's loops, with PREFETCHT0 pf bytes ahead
 //	    when pf > 0): dN = dot products N rows per pass, f<tile> = forward with that tile width
 //	GOMAXPROCS=1 go run ./…/probe -ab [-oldpf 512]
 //	    the previous code's algorithm (8,192-column tiles split by whole tiles, kernels without
@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gazeml/gaze/bench/results/cpu-2026-12-04/projection-2/testdata/kern"
 	"github.com/gazeml/gaze/internal/sgemm"
 )
 
@@ -62,7 +63,7 @@ func dots(lo, hi, D int, a []float32, g, out []float32, rows, pf int) {
 	i := lo
 	if rows == 8 {
 		for ; i+8 <= hi; i += 8 {
-			dot8(nv, &a[i*D], D, &g[0], &l8)
+			kern.Dot8(nv, &a[i*D], D, &g[0], &l8)
 			for r := range 8 {
 				var s float32
 				for _, v := range l8[16*r : 16*r+16] {
@@ -73,7 +74,7 @@ func dots(lo, hi, D int, a []float32, g, out []float32, rows, pf int) {
 		}
 	}
 	for ; i+4 <= hi; i += 4 {
-		dot4(nv, &a[i*D], D, &g[0], &l4, pf)
+		kern.Dot4(nv, &a[i*D], D, &g[0], &l4, pf)
 		for r := range 4 {
 			var s float32
 			for _, v := range l4[16*r : 16*r+16] {
@@ -96,12 +97,12 @@ func fwd(lo, hi, d, D int, a, x, y []float32, tile, rows, pf int, acc []float32)
 		if rows == 8 {
 			for ; i+8 <= d; i += 8 {
 				c := [8]float32(x[i : i+8])
-				acc8(w, &a[i*D+j0], D, &c, &s[0])
+				kern.Acc8(w, &a[i*D+j0], D, &c, &s[0])
 			}
 		}
 		for ; i+4 <= d; i += 4 {
 			c := [4]float32(x[i : i+4])
-			acc4(w, &a[i*D+j0], D, &c, &s[0], pf)
+			kern.Acc4(w, &a[i*D+j0], D, &c, &s[0], pf)
 		}
 		copy(y[j0:j0+w], s)
 	}

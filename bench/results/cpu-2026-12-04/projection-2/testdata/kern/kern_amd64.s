@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// func dot4(n int, a *float32, lda int, x *float32, out *[64]float32, pf int)
-TEXT ·dot4(SB), NOSPLIT, $0-48
+// func Dot4(n int, a *float32, lda int, x *float32, out *[64]float32, pf int)
+TEXT ·Dot4(SB), NOSPLIT, $0-48
 	MOVQ   n+0(FP), CX
 	MOVQ   a+8(FP), SI
 	MOVQ   lda+16(FP), DX
@@ -81,8 +81,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func dot8(n int, a *float32, lda int, x *float32, out *[128]float32)
-TEXT ·dot8(SB), NOSPLIT, $0-40
+// func Dot8(n int, a *float32, lda int, x *float32, out *[128]float32)
+TEXT ·Dot8(SB), NOSPLIT, $0-40
 	MOVQ   n+0(FP), CX
 	MOVQ   a+8(FP), SI
 	MOVQ   lda+16(FP), DX
@@ -159,8 +159,8 @@ done8:
 	VZEROUPPER
 	RET
 
-// func acc4(w int, a *float32, lda int, c *[4]float32, acc *float32, pf int)
-TEXT ·acc4(SB), NOSPLIT, $0-48
+// func Acc4(w int, a *float32, lda int, c *[4]float32, acc *float32, pf int)
+TEXT ·Acc4(SB), NOSPLIT, $0-48
 	MOVQ         w+0(FP), CX
 	MOVQ         a+8(FP), SI
 	MOVQ         lda+16(FP), DX
@@ -232,8 +232,8 @@ adone:
 	VZEROUPPER
 	RET
 
-// func acc8(w int, a *float32, lda int, c *[8]float32, acc *float32)
-TEXT ·acc8(SB), NOSPLIT, $0-40
+// func Acc8(w int, a *float32, lda int, c *[8]float32, acc *float32)
+TEXT ·Acc8(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), CX
 	MOVQ         a+8(FP), SI
 	MOVQ         lda+16(FP), DX

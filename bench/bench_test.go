@@ -7,6 +7,7 @@ import (
 
 	"github.com/gazeml/gaze/engine/cpu"
 	"github.com/gazeml/gaze/internal/sgemm"
+	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
 // BenchmarkTrainStep times one SGD training step per model on the CPU device, the workloads of
@@ -75,21 +76,14 @@ func TestStepsBitReproducible(t *testing.T) {
 		}
 		return m.Theta()
 	}
-	for _, p := range sgemm.Supported() {
-		t.Run(p.String(), func(t *testing.T) {
-			prev, err := sgemm.SetPath(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sgemm.SetPath(prev)
-			for _, w := range works {
-				a, b, one := theta(w, 2), theta(w, 2), theta(w, 1)
-				for i := range a {
-					if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.Float32bits(a[i]) != math.Float32bits(one[i]) {
-						t.Fatalf("%s: θ[%d] = %v, repeated %v, on one thread %v", w.Model, i, a[i], b[i], one[i])
-					}
+	sgemmtest.ForPaths(t, func(t *testing.T) {
+		for _, w := range works {
+			a, b, one := theta(w, 2), theta(w, 2), theta(w, 1)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.Float32bits(a[i]) != math.Float32bits(one[i]) {
+					t.Fatalf("%s: θ[%d] = %v, repeated %v, on one thread %v", w.Model, i, a[i], b[i], one[i])
 				}
 			}
-		})
-	}
+		}
+	})
 }

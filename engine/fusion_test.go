@@ -9,7 +9,7 @@ import (
 	"github.com/gazeml/gaze/engine/cpu"
 	"github.com/gazeml/gaze/engine/data"
 	"github.com/gazeml/gaze/engine/models"
-	"github.com/gazeml/gaze/internal/sgemm"
+	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
 // fusedCalls counts the fused batch-norm calls a model makes.
@@ -71,27 +71,20 @@ func TestFusedLayersKeepTheBits(t *testing.T) {
 		r.theta, r.fwd, r.bwd = m.Theta(), dev.fwd, dev.bwd
 		return r
 	}
-	for _, p := range sgemm.Supported() {
-		t.Run(p.String(), func(t *testing.T) {
-			prev, err := sgemm.SetPath(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sgemm.SetPath(prev)
-			sep, fus := runOnce(t, false), runOnce(t, true)
-			// resnet8: the stem's bn1+relu1 and, in each of 3 blocks, bn1+relu1 and bn2+add+relu2.
-			if sep.fwd != 0 || sep.bwd != 0 || fus.fwd != 7*12 || fus.bwd != 7*12 {
-				t.Fatalf("fused calls (forward, backward) over 12 steps: separate %d, %d; fused %d, %d (want 0, 0; 84, 84)", sep.fwd, sep.bwd, fus.fwd, fus.bwd)
-			}
-			if !slices.Equal(sep.losses, fus.losses) {
-				t.Errorf("loss curves differ:\nseparate %v\nfused    %v", sep.losses, fus.losses)
-			}
-			if !slices.Equal(sep.testLosses, fus.testLosses) || len(sep.testLosses) != 3 {
-				t.Errorf("test losses differ:\nseparate %v\nfused    %v", sep.testLosses, fus.testLosses)
-			}
-			if !slices.Equal(sep.theta, fus.theta) {
-				t.Error("final θ differs")
-			}
-		})
-	}
+	sgemmtest.ForPaths(t, func(t *testing.T) {
+		sep, fus := runOnce(t, false), runOnce(t, true)
+		// resnet8: the stem's bn1+relu1 and, in each of 3 blocks, bn1+relu1 and bn2+add+relu2.
+		if sep.fwd != 0 || sep.bwd != 0 || fus.fwd != 7*12 || fus.bwd != 7*12 {
+			t.Fatalf("fused calls (forward, backward) over 12 steps: separate %d, %d; fused %d, %d (want 0, 0; 84, 84)", sep.fwd, sep.bwd, fus.fwd, fus.bwd)
+		}
+		if !slices.Equal(sep.losses, fus.losses) {
+			t.Errorf("loss curves differ:\nseparate %v\nfused    %v", sep.losses, fus.losses)
+		}
+		if !slices.Equal(sep.testLosses, fus.testLosses) || len(sep.testLosses) != 3 {
+			t.Errorf("test losses differ:\nseparate %v\nfused    %v", sep.testLosses, fus.testLosses)
+		}
+		if !slices.Equal(sep.theta, fus.theta) {
+			t.Error("final θ differs")
+		}
+	})
 }

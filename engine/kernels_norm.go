@@ -37,8 +37,8 @@ func checkBatchNorm(op string, n, c, hw int, x, y Buffer, xn, yn string) {
 	needLen(op, yn, y, n*c*hw)
 }
 
-func (cc checked) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum, eps float32) {
-	const op = "BatchNormTrain"
+// checkBatchNormTrain checks the arguments BatchNormTrain and BatchNormTrainReLU share.
+func checkBatchNormTrain(op string, x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum float32) {
 	checkBatchNorm(op, n, c, hw, x, y, "x", "y")
 	needLen(op, "gamma", gamma, c)
 	needLen(op, "beta", beta, c)
@@ -48,21 +48,28 @@ func (cc checked) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMea
 		needLen(op, "runMean", runMean, c)
 		needLen(op, "runVar", runVar, c)
 	}
+}
+
+// checkBatchNormBackward checks the arguments BatchNormBackward and BatchNormBackwardReLU share.
+func checkBatchNormBackward(op string, x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta Buffer, n, c, hw int) {
+	checkBatchNorm(op, n, c, hw, x, dy, "x", "dy")
+	needLen(op, "dx", dx, n*c*hw)
+	needLen(op, "gamma", gamma, c)
+	needLen(op, "saveMean", saveMean, c)
+	needLen(op, "saveInvStd", saveInvStd, c)
+	needLen(op, "dgamma", dgamma, c)
+	needLen(op, "dbeta", dbeta, c)
+}
+
+func (cc checked) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum, eps float32) {
+	checkBatchNormTrain("BatchNormTrain", x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum)
 	cc.d.BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps)
 }
 
 func (cc checked) BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar Buffer, n, c, hw int, momentum, eps float32) {
 	const op = "BatchNormTrainReLU"
-	checkBatchNorm(op, n, c, hw, x, y, "x", "y")
+	checkBatchNormTrain(op, x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum)
 	optLen(op, "res", res, n*c*hw)
-	needLen(op, "gamma", gamma, c)
-	needLen(op, "beta", beta, c)
-	needLen(op, "saveMean", saveMean, c)
-	needLen(op, "saveInvStd", saveInvStd, c)
-	if momentum != 0 {
-		needLen(op, "runMean", runMean, c)
-		needLen(op, "runVar", runVar, c)
-	}
 	cc.d.BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps)
 }
 
@@ -79,27 +86,14 @@ func (cc checked) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, s
 }
 
 func (cc checked) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta Buffer, n, c, hw int, batchStats bool) {
-	const op = "BatchNormBackward"
-	checkBatchNorm(op, n, c, hw, x, dy, "x", "dy")
-	needLen(op, "dx", dx, n*c*hw)
-	needLen(op, "gamma", gamma, c)
-	needLen(op, "saveMean", saveMean, c)
-	needLen(op, "saveInvStd", saveInvStd, c)
-	needLen(op, "dgamma", dgamma, c)
-	needLen(op, "dbeta", dbeta, c)
+	checkBatchNormBackward("BatchNormBackward", x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw)
 	cc.d.BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
 }
 
 func (cc checked) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta Buffer, n, c, hw int, batchStats bool) {
 	const op = "BatchNormBackwardReLU"
-	checkBatchNorm(op, n, c, hw, x, dy, "x", "dy")
+	checkBatchNormBackward(op, x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw)
 	needLen(op, "y", y, n*c*hw)
 	needLen(op, "dz", dz, n*c*hw)
-	needLen(op, "dx", dx, n*c*hw)
-	needLen(op, "gamma", gamma, c)
-	needLen(op, "saveMean", saveMean, c)
-	needLen(op, "saveInvStd", saveInvStd, c)
-	needLen(op, "dgamma", dgamma, c)
-	needLen(op, "dbeta", dbeta, c)
 	cc.d.BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
 }

@@ -620,12 +620,14 @@ func preflight(spec Spec, opt Options, ld *loadedData) (D int, err error) {
 // SweepStats counts what a Sweep did.
 type SweepStats struct {
 	Ran, Skipped, Failed int
+	Elsewhere            int // points another process was running (its lock held): left to it
 	Seconds              float64
 }
 
 // Sweep runs every unfinished point of spec in dir, opt.Parallel at a time. A point that
-// diverges is recorded as failed and the sweep goes on; any other error stops it (running
-// points finish or checkpoint first). The spec is checked against the data and the model
+// diverges is recorded as failed and the sweep goes on; a point whose lock another process holds
+// (a second sweep on the same folder, a cluster job) is left to that process and counted in
+// Elsewhere; any other error stops it (running points finish or checkpoint first). The spec is checked against the data and the model
 // (every d ≤ D, the projections' memory) before the folder is created.
 func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats, error) {
 	var st SweepStats
@@ -660,7 +662,13 @@ func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats,
 			for k := range next {
 				r, skipped, err := runPoint(ctx, dir, spec, k, opt, ld)
 				mu.Lock()
+				var locked *rundir.LockedError
 				switch {
+				case errors.As(err, &locked):
+					// Several sweeps over one folder share its points this way: each takes the
+					// next point nobody holds, and rerunning any of them finishes the rest.
+					st.Elsewhere++
+					opt.logf("point %d: running in %s; left to it", k, locked.Holder)
 				case err != nil:
 					errs = append(errs, err)
 					cancel()

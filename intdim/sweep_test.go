@@ -270,3 +270,39 @@ func TestReportOfPartialSweep(t *testing.T) {
 		t.Errorf("missing %v of %d points", back.Missing, spec.NumPoints())
 	}
 }
+
+// Two sweeps over one folder share its points: a point whose lock another process holds is
+// left to it (counted, not an error, no result written), and a later sweep finishes it.
+func TestSweepLeavesLockedPoint(t *testing.T) {
+	dir := t.TempDir()
+	spec := toySpec(10)
+	spec.Epochs = 50
+	if err := InitSweep(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	held := Point{Index: 3, Dim: 10, Seed: 1}
+	lock, err := rundir.AcquireLock(strings.TrimSuffix(pointPath(dir, held), ".json")+".lock", "the test's hold on d10-s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Sweep(context.Background(), dir, spec, Options{})
+	if err != nil || st.Ran != 3 || st.Elsewhere != 1 || st.Skipped != 0 {
+		t.Fatalf("sweep beside a held point: %+v, %v; want 3 run, 1 elsewhere", st, err)
+	}
+	if _, ok, err := ReadResult(dir, held); ok || err != nil {
+		t.Fatalf("the held point has a result (%v, %v)", ok, err)
+	}
+	if _, _, missing, err := Collect(dir); err != nil || len(missing) != 1 || missing[0] != held.Index {
+		t.Fatalf("missing %v (%v), want [%d]", missing, err, held.Index)
+	}
+	if err := lock.Release(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Sweep(context.Background(), dir, spec, Options{})
+	if err != nil || st.Ran != 1 || st.Skipped != 3 || st.Elsewhere != 0 {
+		t.Fatalf("sweep after the release: %+v, %v; want 1 run, 3 skipped", st, err)
+	}
+	if r, ok, err := ReadResult(dir, held); !ok || err != nil || r.Status != StatusOK {
+		t.Fatalf("the released point: %+v, %v, %v", r, ok, err)
+	}
+}

@@ -68,7 +68,9 @@ func intdimSweepCommand() *cli.Command {
 			"(finished points are skipped, so rerunning the command continues the sweep; an interrupted point resumes from\n" +
 			"its checkpoint). Only --dims and --seeds may differ from the sweep.json of a folder that holds a sweep; any\n" +
 			"other difference is refused, field by field. A point whose loss diverges is recorded as failed and the sweep\n" +
-			"goes on. When all points are done it prints the report (see gaze intdim report). With --emit k8s|slurm it\n" +
+			"goes on. Several sweep commands may run over one folder at once (say one per core or machine, on a file\n" +
+			"system whose locks work): each leaves the points another holds to it. When all points are done it prints the\n" +
+			"report (see gaze intdim report). With --emit k8s|slurm it\n" +
 			"writes the spec and a job manifest instead, to run each point as one GPU job (gaze intdim point).",
 		Flags:  flags,
 		Action: runIntdimSweep,
@@ -149,6 +151,10 @@ func runIntdimSweep(c *cli.Context) error {
 	if st.Ran > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "ran %d points (%d failed, %d already done) in %.0f s: %.1f points/hour\n",
 			st.Ran, st.Failed, st.Skipped, st.Seconds, float64(st.Ran)/st.Seconds*3600)
+	}
+	if st.Elsewhere > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%d points were running in other processes and are not in this report yet: run gaze intdim report %s when they finish\n",
+			st.Elsewhere, out)
 	}
 	return writeIntdimReport(c, out, c.Int("bootstrap"))
 }

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -187,5 +188,31 @@ func BenchmarkCheckLayer(b *testing.B) {
 				dev.d.BatchNormBackward(x, dy, dx, g, m, s, dg, db, 2, 3, 4, true)
 			}
 		})
+	}
+}
+
+// BenchmarkFWHT times one transform of the Fastfood lengths of lenet5 (2^16) and mnist-fc-200
+// (2^18), the kernels (FWHT) beside the plain stage-by-stage loop they replaced, and reports
+// the stages' data traffic as if each stage read and wrote the whole vector (GB/s).
+func BenchmarkFWHT(b *testing.B) {
+	for _, n := range []int{1 << 16, 1 << 18} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		stages := 0
+		for h := 1; h < n; h *= 2 {
+			stages++
+		}
+		run := func(b *testing.B, f func()) {
+			b.SetBytes(int64(8 * n * stages))
+			for b.Loop() {
+				f()
+			}
+		}
+		d := New()
+		buf := Wrap(x)
+		b.Run(fmt.Sprintf("n%d/kernels", n), func(b *testing.B) { run(b, func() { d.FWHT(buf, n) }) })
+		b.Run(fmt.Sprintf("n%d/plain", n), func(b *testing.B) { run(b, func() { fwhtPlain(x, n) }) })
 	}
 }

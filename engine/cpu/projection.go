@@ -9,6 +9,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/rng"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // The projection kernels of intrinsic dimension (engine.ProjectionKernels). They fan out over
@@ -183,23 +184,90 @@ func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32)
 }
 
 // FWHT: in-place unnormalised Walsh–Hadamard transform of each block of n (natural order).
+// The stages run as the sgemm butterfly kernels in an order that keeps the data in cache: a
+// block of up to fwhtChunk floats (L1) takes all its stages below fwhtChunk in one visit, then
+// the stages from fwhtChunk up go over the whole block two at a time, their butterflies split by
+// offset across the cores. Butterflies of one stage are independent and every element meets
+// its stages in order, so the bits equal the plain stage-by-stage loop (fwhtPlain) on every
+// path and for any number of cores.
 func (d *Device) FWHT(x engine.Buffer, n int) {
 	xd := Data(x)
 	blocks := len(xd) / n
-	projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			v := xd[b*n : (b+1)*n]
-			for h := 1; h < n; h *= 2 {
-				for i := 0; i < n; i += 2 * h {
-					lo, hi := v[i:i+h], v[i+h:i+2*h]
-					for k := range lo {
-						a, c := lo[k], hi[k]
-						lo[k], hi[k] = a+c, a-c
-					}
+	if n < 16 {
+		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) { fwhtPlain(xd[lo*n:hi*n], n) })
+		return
+	}
+	low := func(w []float32, n int) { // the stages below n of w, a block of n ≤ fwhtChunk in L1
+		sgemm.FWHTLow(w)
+		fwhtStages(w, 16, n, 0, 0)
+	}
+	if n <= fwhtChunk {
+		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				low(xd[b*n:(b+1)*n], n)
+			}
+		})
+		return
+	}
+	for b := range blocks {
+		v := xd[b*n : (b+1)*n]
+		projSplit(n/fwhtChunk, n*bits.Len(uint(fwhtChunk))/8, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				low(v[c*fwhtChunk:(c+1)*fwhtChunk], fwhtChunk)
+			}
+		})
+		// The stages from fwhtChunk up go over the whole block, two per pass while two remain;
+		// each pass splits the butterflies' offsets within a group (h/16 runs of 16 floats)
+		// among the cores.
+		for h := fwhtChunk; h < n; {
+			step := 2
+			if 4*h <= n {
+				step = 4
+			}
+			projSplit(h/16, n*bits.Len(uint(step))/8, func(lo, hi int) {
+				fwhtStages(v, h, h*step, lo*16, hi*16)
+			})
+			h *= step
+		}
+	}
+}
+
+// fwhtChunk is the block (floats) whose lower stages run in L1: 16 KB of a 48 KB L1.
+const fwhtChunk = 4096
+
+// fwhtStages applies the stages h0, 2h0, … below h1 to v (h0 ≥ 16), two at a time while two
+// remain; with k1 > 0 only at the offsets [k0, k1) of each group (then h1 is h0·2 or h0·4: one
+// pass), as the sgemm kernels take them.
+func fwhtStages(v []float32, h0, h1, k0, k1 int) {
+	for h := h0; h < h1; {
+		e0, e1 := k0, k1
+		if k1 == 0 {
+			e0, e1 = 0, h
+		}
+		if 4*h <= h1 {
+			sgemm.FWHTPair(v, h, e0, e1)
+			h *= 4
+		} else {
+			sgemm.FWHTStage(v, h, e0, e1)
+			h *= 2
+		}
+	}
+}
+
+// fwhtPlain is the transform stage by stage, for blocks below 16 and as the tests' reference.
+func fwhtPlain(xd []float32, n int) {
+	for b := 0; b+n <= len(xd); b += n {
+		v := xd[b : b+n]
+		for h := 1; h < n; h *= 2 {
+			for i := 0; i < n; i += 2 * h {
+				lo, hi := v[i:i+h], v[i+h:i+2*h]
+				for k := range lo {
+					a, c := lo[k], hi[k]
+					lo[k], hi[k] = a+c, a-c
 				}
 			}
 		}
-	})
+	}
 }
 
 // Gather: dst[i] = src[idx[i]].

@@ -2,10 +2,13 @@ package cpu_test
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
 	"github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
 func TestFWHTConvention(t *testing.T) {
@@ -17,6 +20,39 @@ func TestFWHTConvention(t *testing.T) {
 			t.Fatalf("H([1,0,1,0,0,1,1,0]) = %v, want %v", cpu.Data(x), want)
 		}
 	}
+}
+
+// FWHT's cache-blocked, two-stages-a-pass kernels give the bits of the plain stage-by-stage
+// loop on every path, for any number of cores, for blocks below, at and above the L1 chunk
+// (4,096), with odd and even stage counts, one block or several.
+func TestFWHTBitsMatchPlain(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rnd := rand.New(rand.NewPCG(7, 8))
+	sgemmtest.ForPaths(t, func(t *testing.T) {
+		for _, n := range []int{1, 2, 8, 16, 32, 64, 128, 2048, 4096, 8192, 16384, 32768, 1 << 18} {
+			for _, blocks := range []int{1, 3} {
+				if n*blocks > 1<<19 {
+					continue
+				}
+				x := make([]float32, n*blocks)
+				for i := range x {
+					x[i] = float32(rnd.NormFloat64())
+				}
+				want := append([]float32(nil), x...)
+				cpu.FWHTPlain(want, n)
+				for _, procs := range []int{1, 3} {
+					runtime.GOMAXPROCS(procs)
+					got := cpu.Wrap(append([]float32(nil), x...))
+					cpu.New().FWHT(got, n)
+					for i, v := range cpu.Data(got) {
+						if math.Float32bits(v) != math.Float32bits(want[i]) {
+							t.Fatalf("n %d, %d blocks, GOMAXPROCS %d: element %d is %v, the plain loop gives %v", n, blocks, procs, i, v, want[i])
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 // The projection kernels split work across cores; every output must be bit-identical for any

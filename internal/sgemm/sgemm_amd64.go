@@ -265,3 +265,14 @@ func addTo64AVX(acc *float64, x *float32, n int)
 //
 //go:noescape
 func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32)
+
+// The Walsh–Hadamard kernels (fwht_avx512_amd64.s; fwht.go says what each does).
+
+//go:noescape
+func fwhtLowZ(x *float32, groups int)
+
+//go:noescape
+func fwhtPairZ(x *float32, n, h, k0, k1 int)
+
+//go:noescape
+func fwhtStageZ(x *float32, n, h, k0, k1 int)

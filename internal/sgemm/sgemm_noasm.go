@@ -134,3 +134,15 @@ func addTo64AVX(acc *float64, x *float32, n int) {
 func dotZ4x6(k int, a *float32, lda int, b *float32, off *[6]int, out *[24]float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func fwhtLowZ(x *float32, groups int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func fwhtPairZ(x *float32, n, h, k0, k1 int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func fwhtStageZ(x *float32, n, h, k0, k1 int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

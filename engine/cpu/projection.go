@@ -170,16 +170,7 @@ func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32)
 		panic(fmt.Sprintf("cpu: SpMV: ptr ends at %d, past the %d non-zeros", nnz, len(vd)))
 	}
 	projSplit(rows, len(vd)*4, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			var s float64
-			for k := engine.BitsIndex(pd[r]); k < engine.BitsIndex(pd[r+1]); k++ {
-				s += float64(vd[k]) * float64(xd[engine.BitsIndex(id[k])])
-			}
-			if beta != 0 {
-				s += float64(beta) * float64(yd[r])
-			}
-			yd[r] = float32(s)
-		}
+		sgemm.SpMVRows(pd[lo:hi+1], id, vd, xd, yd[lo:hi], beta)
 	})
 }
 

@@ -7,7 +7,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/cpu"
+	"github.com/gazeml/gaze/internal/sgemm"
 	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
@@ -48,6 +50,62 @@ func TestFWHTBitsMatchPlain(t *testing.T) {
 						if math.Float32bits(v) != math.Float32bits(want[i]) {
 							t.Fatalf("n %d, %d blocks, GOMAXPROCS %d: element %d is %v, the plain loop gives %v", n, blocks, procs, i, v, want[i])
 						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// SpMV's AVX-512 kernel (eight rows at once in float64 lanes) gives the bits of the row-by-row
+// Go loop: rows of 0 to 40 non-zeros and a few very long ones, a row count that is not a
+// multiple of 8, with and without beta, for any number of cores.
+func TestSpMVBitsMatchGo(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rnd := rand.New(rand.NewPCG(5, 6))
+	const rows, cols = 1003, 97
+	ptr := []float32{engine.IndexBits(0)}
+	var idx, val []float32
+	for r := range rows {
+		n := rnd.IntN(6)
+		switch {
+		case r%50 == 7:
+			n = 40
+		case r%333 == 5:
+			n = 3000
+		}
+		for range n {
+			idx = append(idx, engine.IndexBits(rnd.IntN(cols)))
+			val = append(val, float32(rnd.NormFloat64()))
+		}
+		ptr = append(ptr, engine.IndexBits(len(val)))
+	}
+	x, y0 := make([]float32, cols), make([]float32, rows)
+	for i := range x {
+		x[i] = float32(rnd.NormFloat64())
+	}
+	for i := range y0 {
+		y0[i] = float32(rnd.NormFloat64())
+	}
+	run := func(beta float32) []float32 {
+		y := cpu.Wrap(append([]float32(nil), y0...))
+		cpu.New().SpMV(rows, cpu.Wrap(ptr), cpu.Wrap(idx), cpu.Wrap(val), cpu.Wrap(x), y, beta)
+		return cpu.Data(y)
+	}
+	want := map[float32][]float32{}
+	prev, _ := sgemm.SetPath(sgemm.Generic)
+	runtime.GOMAXPROCS(1)
+	for _, beta := range []float32{0, 1, -0.5} {
+		want[beta] = run(beta)
+	}
+	sgemm.SetPath(prev)
+	sgemmtest.ForPaths(t, func(t *testing.T) {
+		for _, procs := range []int{1, 3} {
+			runtime.GOMAXPROCS(procs)
+			for beta, w := range want {
+				for r, v := range run(beta) {
+					if math.Float32bits(v) != math.Float32bits(w[r]) {
+						t.Fatalf("beta %g, GOMAXPROCS %d: row %d is %v, the Go loop gives %v", beta, procs, r, v, w[r])
 					}
 				}
 			}

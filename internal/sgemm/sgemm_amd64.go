@@ -276,3 +276,8 @@ func fwhtPairZ(x *float32, n, h, k0, k1 int)
 
 //go:noescape
 func fwhtStageZ(x *float32, n, h, k0, k1 int)
+
+// spmvZ is SpMVRows's AVX-512 kernel for rows a multiple of 8 (spmv_avx512_amd64.s).
+//
+//go:noescape
+func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int)

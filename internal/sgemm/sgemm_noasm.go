@@ -146,3 +146,7 @@ func fwhtPairZ(x *float32, n, h, k0, k1 int) {
 func fwhtStageZ(x *float32, n, h, k0, k1 int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

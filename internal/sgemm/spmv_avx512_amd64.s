@@ -1,0 +1,70 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int)
+// Eight CSR rows at a time (spmv.go): lane j follows row r+j from ptr[r+j] to ptr[r+j+1],
+// gathering idx[k], val[k] and x[idx[k]] while k < end and adding val·x to its float64 sum with
+// one FMA (the float64 product of two float32 values is exact, so this rounds as Go's s += v·x).
+// Pointers are clamped to nnz−1 and indices to nx−1: a bad table reads wrong values, never
+// outside the arrays.
+TEXT ·spmvZ(SB), NOSPLIT, $0-80
+	MOVQ         ptr+0(FP), SI
+	MOVQ         idx+8(FP), R8
+	MOVQ         val+16(FP), R9
+	MOVQ         x+24(FP), R10
+	MOVQ         y+32(FP), DI
+	MOVQ         rows+40(FP), CX
+	MOVQ         nnz+48(FP), AX
+	MOVQ         nx+56(FP), BX
+	VMOVSS       beta+64(FP), X15
+	MOVQ         useBeta+72(FP), DX
+	DECQ         AX
+	VPBROADCASTD AX, Y13 // nnz−1
+	DECQ         BX
+	VPBROADCASTD BX, Y14 // nx−1
+	MOVL         $1, AX
+	VPBROADCASTD AX, Y12
+	VCVTSS2SD    X15, X15, X15
+	VBROADCASTSD X15, Z15 // beta in float64
+	SHRQ         $3, CX
+
+rows8:
+	VMOVDQU32 (SI), Y0  // k = ptr[r : r+8]
+	VMOVDQU32 4(SI), Y1 // end = ptr[r+1 : r+9]
+	VPXORQ    Z2, Z2, Z2
+
+next:
+	VPCMPUD     $1, Y1, Y0, K1 // lanes with k < end
+	KORTESTB    K1, K1
+	JZ          sum
+	VPMINUD     Y13, Y0, Y3
+	KMOVB       K1, K2
+	VPGATHERDD  (R8)(Y3*4), K2, Y4 // idx[k]
+	KMOVB       K1, K3
+	VGATHERDPS  (R9)(Y3*4), K3, Y5 // val[k]
+	VPMINUD     Y14, Y4, Y4
+	KMOVB       K1, K4
+	VGATHERDPS  (R10)(Y4*4), K4, Y6 // x[idx[k]]
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VFMADD231PD Z6, Z5, K1, Z2
+	VPADDD      Y12, Y0, Y0
+	JMP         next
+
+sum:
+	TESTQ       DX, DX
+	JZ          store
+	VMOVUPS     (DI), Y7
+	VCVTPS2PD   Y7, Z7
+	VFMADD231PD Z15, Z7, Z2 // + beta·y, also an exact product
+
+store:
+	VCVTPD2PS Z2, Y2
+	VMOVUPS   Y2, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       rows8
+	VZEROUPPER
+	RET

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gazeml/gaze/engine/models"
 	"github.com/gazeml/gaze/intdim"
 	"github.com/gazeml/gaze/internal/jobs"
+	"github.com/gazeml/gaze/internal/rundir"
 )
 
 func intdimCommand() *cli.Command {
@@ -19,7 +22,7 @@ func intdimCommand() *cli.Command {
 		Description: "Li, Farkhoor, Liu and Yosinski (ICLR 2018): only a random d-dimensional slice of the parameter space is\n" +
 			"trained; d_int90 is the smallest d reaching 90 % of the baseline. A sweep is a folder holding sweep.json and\n" +
 			"one result file per (d, seed) point (points/d750-s0.json) plus the directly trained baseline of each seed.",
-		Subcommands: []*cli.Command{intdimSweepCommand(), intdimPointCommand(), intdimCollectCommand(), intdimReportCommand(), intdimPointsCommand()},
+		Subcommands: []*cli.Command{intdimSweepCommand(), intdimPointCommand(), intdimCollectCommand(), intdimReportCommand(), intdimCompareCommand(), intdimPointsCommand()},
 	}
 }
 
@@ -248,6 +251,57 @@ func intdimReportCommand() *cli.Command {
 				return err
 			}
 			return writeIntdimReport(c, dir, c.Int("bootstrap"))
+		},
+	}
+}
+
+func intdimCompareCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "compare sweeps (projections, models, data sets): d_int90 and accuracy against d as tables and one plot",
+		ArgsUsage: "DIR...",
+		Description: "Prints, as Markdown, each sweep's d_int90 under the global and the trained baseline with 95 % bootstrap\n" +
+			"intervals, and each sweep's mean test accuracy (min–max over seeds) at every d any of them swept. With --out\n" +
+			"FILE.png or FILE.svg it also plots every sweep's accuracy against d in one figure, with the 90 % line of each\n" +
+			"sweep's trained baseline in its colour. Unfinished sweeps are shown with what they have.",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
+			&cli.StringFlag{Name: "out", Usage: "write the plot here (.png or .svg)"},
+			&cli.StringFlag{Name: "labels", Usage: "comma-separated names of the sweeps, in order (default: model on data, projection)"},
+		},
+		Action: func(c *cli.Context) error {
+			dirs := c.Args().Slice()
+			out := c.String("out")
+			format := strings.TrimPrefix(filepath.Ext(out), ".")
+			if out != "" && format != "png" && format != "svg" {
+				return fmt.Errorf("--out %s: the plot is written as .png or .svg", out)
+			}
+			var labels []string
+			if l := c.String("labels"); l != "" {
+				if labels = strings.Split(l, ","); len(labels) != len(dirs) {
+					return fmt.Errorf("--labels gives %d names for %d sweep folder(s)", len(labels), len(dirs))
+				}
+			}
+			cs, err := intdim.Compare(dirs, c.Int("bootstrap"))
+			if err != nil {
+				return err
+			}
+			for i := range labels {
+				cs[i].Label = labels[i]
+			}
+			intdim.WriteCompareTables(c.App.Writer, cs)
+			if out == "" {
+				return nil
+			}
+			var b bytes.Buffer
+			if err := intdim.WriteComparePlot(&b, cs, format); err != nil {
+				return err
+			}
+			if err := rundir.WriteFileAtomic(out, b.Bytes()); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "\nplot: %s\n", out)
+			return nil
 		},
 	}
 }

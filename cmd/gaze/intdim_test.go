@@ -38,6 +38,34 @@ func TestIntdimSweepReportAndJob(t *testing.T) {
 		t.Errorf("points listing: %v\n%s", err, out)
 	}
 
+	// compare: the same sweep twice under two names, flags after the folders.
+	plot := filepath.Join(t.TempDir(), "cmp.png")
+	out, stderr, err := gaze(t, "intdim", "compare", dir, dir, "--labels", "first,second", "--out", plot, "--bootstrap", "50")
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"| first | 2 × 2 |", "| second | 2 × 2 |", "| mean test accuracy (min–max) | d = 5 | d = 40 | trained baseline |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare's tables lack %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(plot); err != nil || !strings.HasPrefix(string(b), "\x89PNG\r\n") {
+		t.Errorf("compare's plot is not a PNG (%v)", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{dir, "--out", "cmp.jpg"}, "written as .png or .svg"},
+		{[]string{dir, "--labels", "a,b"}, "--labels gives 2 names for 1 sweep folder(s)"},
+		{[]string{dir, t.TempDir()}, "holds no sweep"},
+		{nil, "at least one sweep folder"},
+	} {
+		if _, _, err := gaze(t, append([]string{"intdim", "compare"}, c.args...)...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("compare %v: %v, want %q", c.args, err, c.want)
+		}
+	}
+
 	// The same command again finds every point done.
 	if _, stderr, err := gaze(t, append([]string{"intdim", "sweep"}, common...)...); err != nil || strings.Contains(stderr, "ran ") {
 		t.Errorf("rerunning the sweep: %v\n%s", err, stderr)

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/engine/rng"
@@ -261,10 +262,18 @@ func fwhtPlain(xd []float32, n int) {
 	}
 }
 
-// Gather: dst[i] = src[idx[i]].
+// Gather: dst[i] = src[idx[i]], split over the cores (sgemm.Gather: AVX-512 gathers). An index
+// outside src panics here, on the caller's goroutine, once every part has finished.
 func (d *Device) Gather(src, idx, dst engine.Buffer) {
 	sd, id, dd := Data(src), Data(idx), Data(dst)
-	for i := range dd {
-		dd[i] = sd[engine.BitsIndex(id[i])]
+	var worst atomic.Int64
+	worst.Store(-1)
+	projSplit(len(dd), len(dd)/4, func(lo, hi int) {
+		if m := sgemm.Gather(sd, id[lo:hi], dd[lo:hi]); m >= len(sd) {
+			worst.Store(int64(m)) // any one of them will do for the message
+		}
+	})
+	if m := worst.Load(); m >= 0 {
+		panic(fmt.Sprintf("cpu: Gather: index %d outside the source's %d elements", m, len(sd)))
 	}
 }

@@ -113,6 +113,41 @@ func TestSpMVBitsMatchGo(t *testing.T) {
 	})
 }
 
+// Gather gives src[idx[i]] on every path, for lengths around the AVX-512 kernel's 16 and a
+// Fastfood-sized permutation, and refuses an index outside src on every path.
+func TestGatherPaths(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	sgemmtest.ForPaths(t, func(t *testing.T) {
+		for _, n := range []int{1, 15, 16, 17, 1000, 1 << 18} {
+			src := make([]float32, n+3)
+			for i := range src {
+				src[i] = float32(rnd.NormFloat64())
+			}
+			idx, want := make([]float32, n), make([]float32, n)
+			for i := range idx {
+				j := rnd.IntN(len(src))
+				idx[i], want[i] = engine.IndexBits(j), src[j]
+			}
+			dst := cpu.Wrap(make([]float32, n))
+			cpu.New().Gather(cpu.Wrap(src), cpu.Wrap(idx), dst)
+			for i, v := range cpu.Data(dst) {
+				if math.Float32bits(v) != math.Float32bits(want[i]) {
+					t.Fatalf("n %d: dst[%d] = %v, want src[%d] = %v", n, i, v, engine.BitsIndex(idx[i]), want[i])
+				}
+			}
+			idx[0] = engine.IndexBits(len(src)) // one past the end, in the part a helper goroutine takes
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("n %d: an index outside src did not panic", n)
+					}
+				}()
+				cpu.New().Gather(cpu.Wrap(src), cpu.Wrap(idx), dst)
+			}()
+		}
+	})
+}
+
 // The projection kernels split work across cores; every output must be bit-identical for any
 // number of cores.
 func TestProjectionDeterministic(t *testing.T) {

@@ -281,3 +281,9 @@ func fwhtStageZ(x *float32, n, h, k0, k1 int)
 //
 //go:noescape
 func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int)
+
+// gatherZ is Gather's AVX-512 kernel for n a multiple of 16 (gather_avx512_amd64.s); it returns
+// the largest index of idx.
+//
+//go:noescape
+func gatherZ(src, idx, dst *float32, n, nsrc int) int

@@ -150,3 +150,7 @@ func fwhtStageZ(x *float32, n, h, k0, k1 int) {
 func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func gatherZ(src, idx, dst *float32, n, nsrc int) int {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -33,6 +33,47 @@ rows8:
 	VMOVDQU32 (SI), Y0  // k = ptr[r : r+8]
 	VMOVDQU32 4(SI), Y1 // end = ptr[r+1 : r+9]
 	VPXORQ    Z2, Z2, Z2
+	MOVL      (SI), R11  // base = ptr[r]
+	MOVL      32(SI), R13
+	SUBQ      R11, R13   // the group's non-zeros
+	CMPQ      R13, $32
+	JA        next       // more than two vectors' worth: gather idx and val too
+
+	// Short rows (the forward product's few non-zeros a row): the group's idx and val, at most
+	// 32 entries from base, are loaded once (masked to the group's count) and each step picks
+	// its lanes' entries with a two-table permute instead of two gathers.
+	MOVQ         R13, R14
+	SUBQ         $16, R14
+	XORL         BX, BX
+	CMPQ         R14, $0
+	CMOVQLT      BX, R14 // entries past the first 16: max(count − 16, 0)
+	MOVL         $0xFFFF, AX
+	BZHIL        R13, AX, BX
+	KMOVW        BX, K5
+	BZHIL        R14, AX, BX
+	KMOVW        BX, K6
+	VMOVDQU32    (R8)(R11*4), K5, Z8
+	VMOVDQU32    64(R8)(R11*4), K6, Z9
+	VMOVUPS      (R9)(R11*4), K5, Z10
+	VMOVUPS      64(R9)(R11*4), K6, Z11
+	VPBROADCASTD R11, Y16
+
+short:
+	VPCMPUD     $1, Y1, Y0, K1
+	KORTESTB    K1, K1
+	JZ          sum
+	VPSUBD      Y16, Y0, Y4 // position in the group's block, < 32 where active
+	VMOVDQA32   Z4, Z5
+	VPERMI2D    Z9, Z8, Z4  // idx[k]
+	VPERMI2PS   Z11, Z10, Z5 // val[k]
+	VPMINUD     Y14, Y4, Y4
+	KMOVB       K1, K4
+	VGATHERDPS  (R10)(Y4*4), K4, Y6 // x[idx[k]]
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VFMADD231PD Z6, Z5, K1, Z2
+	VPADDD      Y12, Y0, Y0
+	JMP         short
 
 next:
 	VPCMPUD     $1, Y1, Y0, K1 // lanes with k < end

@@ -381,7 +381,7 @@ func runPoint(ctx context.Context, dir string, spec Spec, k int, opt Options, ld
 	if err := pt.resume(opt.logf); err != nil {
 		return pt.res, false, err
 	}
-	if err := pt.train(ctx); err != nil {
+	if err := pt.train(ctx, opt.logf); err != nil {
 		return pt.res, false, err
 	}
 	if err := pt.save(dir); err != nil {
@@ -521,10 +521,23 @@ func (pt *pointTraining) resume(logf func(string, ...any)) error {
 
 // train runs the trainer to the end, recording every epoch (beside the checkpoint too, for a
 // resumed run), and sets the result's outcome.
-func (pt *pointTraining) train(ctx context.Context) error {
+// progressEvery is how often a running point logs its epoch and ETA (its first epoch always).
+var progressEvery = 30 * time.Second
+
+func (pt *pointTraining) train(ctx context.Context, logf func(string, ...any)) error {
 	res := &pt.res
+	var last time.Time
+	var secs float64 // of the epochs run in this process, for the ETA
+	var n int
 	pt.tr.OnEpoch = func(e engine.EpochInfo) error {
 		res.History = append(res.History, e)
+		secs, n = secs+e.Seconds, n+1
+		if e.Epoch < pt.spec.Epochs && (n == 1 || time.Since(last) >= progressEvery) {
+			last = time.Now()
+			left := time.Duration(secs / float64(n) * float64(pt.spec.Epochs-e.Epoch) * float64(time.Second))
+			logf("point %d %s: epoch %d/%d, test accuracy %.4f, %.1f s an epoch, ETA %s",
+				pt.p.Index, pt.p.Name(), e.Epoch, pt.spec.Epochs, e.TestAcc, secs/float64(n), left.Round(time.Second))
+		}
 		if pt.ck == "" {
 			return nil
 		}
@@ -681,6 +694,14 @@ func Sweep(ctx context.Context, dir string, spec Spec, opt Options) (SweepStats,
 						opt.logf("point %d %s FAILED: %s", k, r.Name(), r.Reason)
 					} else {
 						opt.logf("point %d %s: accuracy %.4f (%.1f s)", k, r.Name(), r.TestAcc, r.Seconds)
+					}
+					// The sweep's ETA from the points run so far, as if every point not yet
+					// reached still had to run (some may turn out done or held elsewhere).
+					left := len(pts) - st.Ran - st.Skipped - st.Elsewhere
+					if left > 0 {
+						eta := time.Duration(time.Since(start).Seconds() / float64(st.Ran) * float64(left) * float64(time.Second))
+						opt.logf("sweep: %d of %d points run here (%d found done, %d left to other processes), %d to go: ETA %s at most",
+							st.Ran, len(pts), st.Skipped, st.Elsewhere, left, eta.Round(time.Second))
 					}
 				}
 				mu.Unlock()

@@ -3,9 +3,11 @@ package intdim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gazeml/gaze/engine"
@@ -304,5 +306,36 @@ func TestSweepLeavesLockedPoint(t *testing.T) {
 	}
 	if r, ok, err := ReadResult(dir, held); !ok || err != nil || r.Status != StatusOK {
 		t.Fatalf("the released point: %+v, %v, %v", r, ok, err)
+	}
+}
+
+// A sweep logs each point's first epoch (then one every progressEvery) with the point's ETA,
+// and after each point the sweep's ETA from the points run so far.
+func TestSweepLogsProgress(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+	spec := toySpec(10)
+	spec.Epochs = 50
+	if _, err := Sweep(context.Background(), t.TempDir(), spec, Options{Log: logf}); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"point 0 baseline-s0: epoch 1/50, test accuracy ",
+		"point 3 d10-s1: epoch 1/50, test accuracy ",
+		"sweep: 1 of 4 points run here (0 found done, 0 left to other processes), 3 to go: ETA ",
+		"sweep: 3 of 4 points run here (0 found done, 0 left to other processes), 1 to go: ETA ",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the log lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "0 to go") || strings.Contains(all, "epoch 50/50") {
+		t.Errorf("the log has an ETA for nothing:\n%s", all)
 	}
 }

@@ -189,14 +189,14 @@ func (d *Device) FWHT(x engine.Buffer, n int) {
 		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) { fwhtPlain(xd[lo*n:hi*n], n) })
 		return
 	}
-	low := func(w []float32, n int) { // the stages below n of w, a block of n ≤ fwhtChunk in L1
+	low := func(w []float32) { // all stages below len(w) ≤ fwhtChunk, in L1
 		sgemm.FWHTLow(w)
-		fwhtStages(w, 16, n, 0, 0)
+		fwhtStages(w, 16, len(w), 0, 0)
 	}
 	if n <= fwhtChunk {
 		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
-				low(xd[b*n:(b+1)*n], n)
+				low(xd[b*n : (b+1)*n])
 			}
 		})
 		return
@@ -205,7 +205,7 @@ func (d *Device) FWHT(x engine.Buffer, n int) {
 		v := xd[b*n : (b+1)*n]
 		projSplit(n/fwhtChunk, n*bits.Len(uint(fwhtChunk))/8, func(lo, hi int) {
 			for c := lo; c < hi; c++ {
-				low(v[c*fwhtChunk:(c+1)*fwhtChunk], fwhtChunk)
+				low(v[c*fwhtChunk : (c+1)*fwhtChunk])
 			}
 		})
 		// The stages from fwhtChunk up go over the whole block, two per pass while two remain;

@@ -10,14 +10,14 @@ import "math"
 // with the same order and roundings (bit-identical), clamps them instead of faulting.
 func SpMVRows(ptr, idx, val, x, y []float32, beta float32) {
 	n := 0
-	if Current() == AVX512 && len(val) > 0 && len(x) > 0 {
+	if nnz := min(len(val), len(idx)); Current() == AVX512 && nnz > 0 && len(x) > 0 {
 		n = len(y) &^ 7
 		if n > 0 {
 			useBeta := 0
 			if beta != 0 {
 				useBeta = 1
 			}
-			spmvZ(&ptr[0], &idx[0], &val[0], &x[0], &y[0], n, len(val), len(x), beta, useBeta)
+			spmvZ(&ptr[0], &idx[0], &val[0], &x[0], &y[0], n, nnz, len(x), beta, useBeta)
 		}
 	}
 	for r := n; r < len(y); r++ {

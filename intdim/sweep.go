@@ -767,7 +767,13 @@ func Collect(dir string, from ...string) (spec Spec, results []Result, missing [
 			missing = append(missing, p.Index)
 			continue
 		}
-		if diffs, err := sameSweep(r.Spec, spec); err != nil || len(diffs) > 0 {
+		saved, want := r.Spec, spec
+		if p.Baseline {
+			// A baseline trains θ itself: the projection plays no part in it, so sweeps that
+			// differ only in P may share baselines (copy points/baseline-s*.json across).
+			saved.Proj, want.Proj = "", ""
+		}
+		if diffs, err := sameSweep(saved, want); err != nil || len(diffs) > 0 {
 			return spec, nil, nil, fmt.Errorf("%s was run under another spec than %s's: %w", pointPath(dir, p), dir, errors.Join(err, diffError(diffs)))
 		}
 		r.Point = p // indices follow the current spec

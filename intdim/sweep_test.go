@@ -339,3 +339,50 @@ func TestSweepLogsProgress(t *testing.T) {
 		t.Errorf("the log has an ETA for nothing:\n%s", all)
 	}
 }
+
+// Sweeps that differ only in the projection share baselines: a sweep with copied baseline files
+// skips them and its report uses them; a copied subspace point of the other projection is
+// still refused.
+func TestSweepsShareBaselinesAcrossProjections(t *testing.T) {
+	dense, sparse := t.TempDir(), t.TempDir()
+	a := toySpec(10)
+	a.Epochs = 300
+	if _, err := Sweep(context.Background(), dense, a, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b := a
+	b.Proj = Sparse
+	if err := InitSweep(sparse, b); err != nil {
+		t.Fatal(err)
+	}
+	copyPoint := func(name string) {
+		data, err := os.ReadFile(filepath.Join(dense, "points", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sparse, "points", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyPoint("baseline-s0.json")
+	copyPoint("baseline-s1.json")
+	st, err := Sweep(context.Background(), sparse, b, Options{})
+	if err != nil || st.Ran != 2 || st.Skipped != 2 {
+		t.Fatalf("sparse sweep with copied baselines: %+v, %v; want 2 run, 2 skipped", st, err)
+	}
+	_, res, missing, err := Collect(sparse)
+	if err != nil || len(res) != 4 || len(missing) != 0 {
+		t.Fatalf("collect: %d results, missing %v, %v", len(res), missing, err)
+	}
+	base, _, _ := ReadResult(dense, Point{Baseline: true, Seed: 1})
+	if res[1].TestAcc != base.TestAcc || res[1].TestLoss != base.TestLoss {
+		t.Errorf("the sparse sweep's baseline-s1 is %+v, the dense sweep's %+v", res[1], base)
+	}
+	if err := os.Remove(filepath.Join(sparse, "points", "d10-s0.json")); err != nil {
+		t.Fatal(err)
+	}
+	copyPoint("d10-s0.json")
+	if _, _, _, err := Collect(sparse); err == nil || !strings.Contains(err.Error(), `proj: saved "dense"`) {
+		t.Errorf("a dense subspace point in a sparse sweep: %v", err)
+	}
+}

@@ -64,8 +64,11 @@ func WriteCompareTables(w io.Writer, cs []Compared) {
 		case n > 1:
 			note = fmt.Sprintf(" (%d points missing)", n)
 		}
-		fmt.Fprintf(w, "| %s%s | %d × %d | %s | %s [%s, %s] | %s |\n", c.Label, note, c.Spec.Seeds, c.Spec.Epochs, base,
-			dstr(s.DInt90Global, maxD), dstr(s.CIGlobal[0], maxD), dstr(s.CIGlobal[1], maxD), trained)
+		global := fmt.Sprintf("%s [%s, %s]", dstr(s.DInt90Global, maxD), dstr(s.CIGlobal[0], maxD), dstr(s.CIGlobal[1], maxD))
+		if s.DInt90Global == 0 && s.CIGlobal == [2]int{} {
+			global = dstr(0, maxD) // in every resample too
+		}
+		fmt.Fprintf(w, "| %s%s | %d × %d | %s | %s | %s |\n", c.Label, note, c.Spec.Seeds, c.Spec.Epochs, base, global, trained)
 	}
 	var dims []int
 	for d := range dset {

@@ -300,7 +300,7 @@ func intdimCompareCommand() *cli.Command {
 			if err := rundir.WriteFileAtomic(out, b.Bytes()); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "\nplot: %s\n", out)
+			fmt.Fprintf(c.App.ErrWriter, "plot: %s\n", out)
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/cputime"
+	"github.com/gazeml/gaze/internal/sgemm"
 )
 
 // Benchmarks of the hot kernels on the shapes the models use. Run with
@@ -213,6 +214,6 @@ func BenchmarkFWHT(b *testing.B) {
 		d := New()
 		buf := Wrap(x)
 		b.Run(fmt.Sprintf("n%d/kernels", n), func(b *testing.B) { run(b, func() { d.FWHT(buf, n) }) })
-		b.Run(fmt.Sprintf("n%d/plain", n), func(b *testing.B) { run(b, func() { fwhtPlain(x, n) }) })
+		b.Run(fmt.Sprintf("n%d/plain", n), func(b *testing.B) { run(b, func() { sgemm.FWHTPlain(x, n) }) })
 	}
 }

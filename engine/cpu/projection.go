@@ -180,13 +180,13 @@ func (d *Device) SpMV(rows int, ptr, idx, val, x, y engine.Buffer, beta float32)
 // block of up to fwhtChunk floats (L1) takes all its stages below fwhtChunk in one visit, then
 // the stages from fwhtChunk up go over the whole block two at a time, their butterflies split by
 // offset across the cores. Butterflies of one stage are independent and every element meets
-// its stages in order, so the bits equal the plain stage-by-stage loop (fwhtPlain) on every
+// its stages in order, so the bits equal the plain stage-by-stage loop (sgemm.FWHTPlain) on every
 // path and for any number of cores.
 func (d *Device) FWHT(x engine.Buffer, n int) {
 	xd := Data(x)
 	blocks := len(xd) / n
 	if n < 16 {
-		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) { fwhtPlain(xd[lo*n:hi*n], n) })
+		projSplit(blocks, len(xd)*bits.Len(uint(n))/8, func(lo, hi int) { sgemm.FWHTPlain(xd[lo*n:hi*n], n) })
 		return
 	}
 	low := func(w []float32) { // all stages below len(w) ≤ fwhtChunk, in L1
@@ -242,22 +242,6 @@ func fwhtStages(v []float32, h0, h1, k0, k1 int) {
 		} else {
 			sgemm.FWHTStage(v, h, e0, e1)
 			h *= 2
-		}
-	}
-}
-
-// fwhtPlain is the transform stage by stage, for blocks below 16 and as the tests' reference.
-func fwhtPlain(xd []float32, n int) {
-	for b := 0; b+n <= len(xd); b += n {
-		v := xd[b : b+n]
-		for h := 1; h < n; h *= 2 {
-			for i := 0; i < n; i += 2 * h {
-				lo, hi := v[i:i+h], v[i+h:i+2*h]
-				for k := range lo {
-					a, c := lo[k], hi[k]
-					lo[k], hi[k] = a+c, a-c
-				}
-			}
 		}
 	}
 }

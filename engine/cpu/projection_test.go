@@ -41,7 +41,7 @@ func TestFWHTBitsMatchPlain(t *testing.T) {
 					x[i] = float32(rnd.NormFloat64())
 				}
 				want := append([]float32(nil), x...)
-				cpu.FWHTPlain(want, n)
+				sgemm.FWHTPlain(want, n)
 				for _, procs := range []int{1, 3} {
 					runtime.GOMAXPROCS(procs)
 					got := cpu.Wrap(append([]float32(nil), x...))

@@ -7,23 +7,30 @@ package sgemm
 // stages, gives the same bits: the kernels below (pure Go or AVX-512, whole arrays or ranges
 // of offsets) all equal the plain stage-by-stage loop bit for bit.
 
+// FWHTPlain transforms each block of n in v stage by stage (n a power of two dividing len(v)):
+// the reference the kernels below equal bit for bit, and the transform of blocks below 16.
+func FWHTPlain(v []float32, n int) {
+	for b := 0; b+n <= len(v); b += n {
+		w := v[b : b+n]
+		for h := 1; h < n; h *= 2 {
+			for i := 0; i < n; i += 2 * h {
+				lo, hi := w[i:i+h], w[i+h:i+2*h]
+				for k := range lo {
+					a, c := lo[k], hi[k]
+					lo[k], hi[k] = a+c, a-c
+				}
+			}
+		}
+	}
+}
+
 // FWHTLow applies stages 1, 2, 4 and 8 to each group of 16 in v (len(v) a multiple of 16).
 func FWHTLow(v []float32) {
 	n := zLen(len(v))
 	if n > 0 {
 		fwhtLowZ(&v[0], n/16)
 	}
-	for g := n; g < len(v); g += 16 {
-		w := v[g : g+16]
-		for h := 1; h < 16; h *= 2 {
-			for i := 0; i < 16; i += 2 * h {
-				for k := i; k < i+h; k++ {
-					a, c := w[k], w[k+h]
-					w[k], w[k+h] = a+c, a-c
-				}
-			}
-		}
-	}
+	FWHTPlain(v[n:], 16)
 }
 
 // FWHTPair applies stages h and 2h to v (len(v) a multiple of 4h, h ≥ 16 a multiple of 16),

@@ -2,6 +2,23 @@
 
 #include "textflag.h"
 
+// ACTIVE sets K1 to the lanes whose row has a term left (k < end) and leaves for sum when none has.
+#define ACTIVE \
+	VPCMPUD  $1, Y1, Y0, K1; \
+	KORTESTB K1, K1; \
+	JZ       sum
+
+// TERM adds val[k]·x[idx[k]] to the active lanes' sums, given idx[k] in Y4 and val[k] in Y5,
+// and steps every lane's k.
+#define TERM \
+	VPMINUD     Y14, Y4, Y4; \
+	KMOVB       K1, K4; \
+	VGATHERDPS  (R10)(Y4*4), K4, Y6; \
+	VCVTPS2PD   Y5, Z5; \
+	VCVTPS2PD   Y6, Z6; \
+	VFMADD231PD Z6, Z5, K1, Z2; \
+	VPADDD      Y12, Y0, Y0
+
 // func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBeta int)
 // Eight CSR rows at a time (spmv.go): lane j follows row r+j from ptr[r+j] to ptr[r+j+1],
 // gathering idx[k], val[k] and x[idx[k]] while k < end and adding val·x to its float64 sum with
@@ -59,39 +76,23 @@ rows8:
 	VPBROADCASTD R11, Y16
 
 short:
-	VPCMPUD     $1, Y1, Y0, K1
-	KORTESTB    K1, K1
-	JZ          sum
-	VPSUBD      Y16, Y0, Y4 // position in the group's block, < 32 where active
-	VMOVDQA32   Z4, Z5
-	VPERMI2D    Z9, Z8, Z4  // idx[k]
-	VPERMI2PS   Z11, Z10, Z5 // val[k]
-	VPMINUD     Y14, Y4, Y4
-	KMOVB       K1, K4
-	VGATHERDPS  (R10)(Y4*4), K4, Y6 // x[idx[k]]
-	VCVTPS2PD   Y5, Z5
-	VCVTPS2PD   Y6, Z6
-	VFMADD231PD Z6, Z5, K1, Z2
-	VPADDD      Y12, Y0, Y0
-	JMP         short
+	ACTIVE
+	VPSUBD    Y16, Y0, Y4 // position in the group's block, < 32 where active
+	VMOVDQA32 Z4, Z5
+	VPERMI2D  Z9, Z8, Z4   // idx[k]
+	VPERMI2PS Z11, Z10, Z5 // val[k]
+	TERM
+	JMP       short
 
 next:
-	VPCMPUD     $1, Y1, Y0, K1 // lanes with k < end
-	KORTESTB    K1, K1
-	JZ          sum
-	VPMINUD     Y13, Y0, Y3
-	KMOVB       K1, K2
-	VPGATHERDD  (R8)(Y3*4), K2, Y4 // idx[k]
-	KMOVB       K1, K3
-	VGATHERDPS  (R9)(Y3*4), K3, Y5 // val[k]
-	VPMINUD     Y14, Y4, Y4
-	KMOVB       K1, K4
-	VGATHERDPS  (R10)(Y4*4), K4, Y6 // x[idx[k]]
-	VCVTPS2PD   Y5, Z5
-	VCVTPS2PD   Y6, Z6
-	VFMADD231PD Z6, Z5, K1, Z2
-	VPADDD      Y12, Y0, Y0
-	JMP         next
+	ACTIVE
+	VPMINUD    Y13, Y0, Y3
+	KMOVB      K1, K2
+	VPGATHERDD (R8)(Y3*4), K2, Y4 // idx[k]
+	KMOVB      K1, K3
+	VGATHERDPS (R9)(Y3*4), K3, Y5 // val[k]
+	TERM
+	JMP        next
 
 sum:
 	TESTQ       DX, DX

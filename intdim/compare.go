@@ -132,22 +132,7 @@ func WriteComparePlot(w io.Writer, cs []Compared, format string) error {
 	if math.IsInf(lo, 1) {
 		return fmt.Errorf("nothing to plot: no sweep has a finished subspace point")
 	}
-	if hi > 10*lo {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	}
-	hline := func(y float64, c color.Color, dashed bool) (*plotter.Line, error) {
-		l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
-		if err != nil {
-			return nil, err
-		}
-		l.Color = c
-		if dashed {
-			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-		}
-		p.Add(l)
-		return l, nil
-	}
+	logAxisIfWide(p, lo, hi)
 	globals := map[float64]bool{}
 	for i, c := range cs {
 		col := compareColors[i%len(compareColors)]
@@ -174,7 +159,7 @@ func WriteComparePlot(w io.Writer, cs []Compared, format string) error {
 		label := fmt.Sprintf("%s: d_int90 %s", c.Label, dstr(s.DInt90Global, maxD))
 		if len(s.Trained.Accs) > 0 {
 			label += fmt.Sprintf(" (global), %s (trained, dashed)", dstr(s.DInt90Trained, maxD))
-			if _, err := hline(0.9*s.Trained.Mean, col, true); err != nil {
+			if _, err := addHLine(p, lo, hi, 0.9*s.Trained.Mean, col, true); err != nil {
 				return err
 			}
 		}
@@ -190,7 +175,7 @@ func WriteComparePlot(w io.Writer, cs []Compared, format string) error {
 		globals[s.Global] = true
 	}
 	for g := range globals {
-		l, err := hline(0.9*g, color.Black, false)
+		l, err := addHLine(p, lo, hi, 0.9*g, color.Black, false)
 		if err != nil {
 			return err
 		}
@@ -199,10 +184,5 @@ func WriteComparePlot(w io.Writer, cs []Compared, format string) error {
 	p.Legend.Top, p.Legend.Left = true, true
 	// Room above the data for the legend (about 15 % of the data's span per entry).
 	p.Y.Max = math.Max(p.Y.Max, 0.9) + 0.15*float64(len(cs)+len(globals))*(math.Max(p.Y.Max, 0.9)-p.Y.Min)
-	wt, err := p.WriterTo(20*vg.Centimeter, 13*vg.Centimeter, format)
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	return writePlot(w, p, 20, 13, format)
 }

@@ -146,10 +146,7 @@ func (s Summary) WritePNG(w io.Writer, spec Spec) error {
 			means = append(means, plotter.XY{X: float64(st.Dim), Y: st.Mean})
 		}
 	}
-	if hi > 10*lo {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	}
+	logAxisIfWide(p, lo, hi)
 	blue, red, grey := color.RGBA{8, 81, 156, 255}, color.RGBA{203, 24, 29, 255}, color.RGBA{85, 85, 85, 255}
 	if len(dots) > 0 {
 		sc, err := plotter.NewScatter(dots)
@@ -170,14 +167,11 @@ func (s Summary) WritePNG(w io.Writer, spec Spec) error {
 		p.Legend.Add("mean over seeds", l)
 	}
 	hline := func(y float64, c color.Color, label string) error {
-		l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
-		if err != nil {
-			return err
+		l, err := addHLine(p, lo, hi, y, c, true)
+		if err == nil {
+			p.Legend.Add(label, l)
 		}
-		l.Color, l.Dashes = c, []vg.Length{vg.Points(5), vg.Points(3)}
-		p.Add(l)
-		p.Legend.Add(label, l)
-		return nil
+		return err
 	}
 	if err := hline(0.9*s.Global, red, fmt.Sprintf("90%% of global baseline %.3g: d_int90 = %s", s.Global, dstr(s.DInt90Global, int(hi)))); err != nil {
 		return err
@@ -192,7 +186,35 @@ func (s Summary) WritePNG(w io.Writer, spec Spec) error {
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Y.Min = math.Max(0, math.Min(p.Y.Min, 0.85*s.Global-0.05))
 	p.Y.Max = math.Max(p.Y.Max, 1) + 0.3*(math.Max(p.Y.Max, 1)-p.Y.Min)
-	wt, err := p.WriterTo(18*vg.Centimeter, 11*vg.Centimeter, "png")
+	return writePlot(w, p, 18, 11, "png")
+}
+
+// logAxisIfWide puts the d axis on a log scale when the swept values span more than 10×.
+func logAxisIfWide(p *plot.Plot, lo, hi float64) {
+	if hi > 10*lo {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+}
+
+// addHLine draws a horizontal line at y across d ∈ [lo, hi] (dashed or solid) and returns it,
+// for the legend.
+func addHLine(p *plot.Plot, lo, hi, y float64, c color.Color, dashed bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	}
+	p.Add(l)
+	return l, nil
+}
+
+// writePlot renders p at width × height centimetres as format (png or svg) to w.
+func writePlot(w io.Writer, p *plot.Plot, width, height vg.Length, format string) error {
+	wt, err := p.WriterTo(width*vg.Centimeter, height*vg.Centimeter, format)
 	if err != nil {
 		return err
 	}

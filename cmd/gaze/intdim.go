@@ -29,6 +29,7 @@ func intdimCommand() *cli.Command {
 var (
 	intdimDeviceFlag = &cli.StringFlag{Name: "device", Value: "cpu", Usage: "device the points run on: cpu or cuda"}
 	intdimRetryFlag  = &cli.BoolFlag{Name: "retry-failed", Usage: "rerun points recorded as failed (their old result is kept as NAME.failed-TIME.json)"}
+	intdimBootFlag   = &cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"}
 	intdimMemFlag    = &cli.Float64Flag{Name: "proj-mem-gb", Usage: "refuse projections needing more memory than this many GB (0: half the available memory on the cpu device, no limit on others)"}
 )
 
@@ -59,8 +60,7 @@ func intdimSweepCommand() *cli.Command {
 		&cli.IntFlag{Name: "workers", Usage: "with --model cartpole: goroutines evaluating each ES population (0: all cores; results do not depend on it)"},
 		&cli.StringFlag{Name: "out", Value: "runs/intdim", Usage: "the sweep folder"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "points run at once (locally: goroutines, each with its own device; with --emit: pods or array tasks)"},
-		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag,
-		&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
+		intdimDeviceFlag, intdimRetryFlag, intdimMemFlag, intdimBootFlag,
 		&cli.StringFlag{Name: "emit", Usage: "write a job manifest instead of running: k8s (Indexed Job, JSON) or slurm (job-array script)"},
 	)
 	flags = append(flags, jobFlags(def, "point", "sweep")...)
@@ -244,7 +244,7 @@ func intdimReportCommand() *cli.Command {
 		Description: "Prints test accuracy against d (mean and spread over seeds), the baselines, and d_int90 (the smallest swept\n" +
 			"d whose mean accuracy exceeds 0.9 × baseline) for the global and the directly trained baseline, each with a 95 %\n" +
 			"bootstrap interval over seeds. Writes DIR/results.csv, DIR/summary.json and the plot DIR/report.svg (and .png).",
-		Flags: []cli.Flag{&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"}},
+		Flags: []cli.Flag{intdimBootFlag},
 		Action: func(c *cli.Context) error {
 			dir, err := intdimDir(c)
 			if err != nil {
@@ -265,7 +265,7 @@ func intdimCompareCommand() *cli.Command {
 			"FILE.png or FILE.svg it also plots every sweep's accuracy against d in one figure, with the 90 % line of each\n" +
 			"sweep's trained baseline in its colour. Unfinished sweeps are shown with what they have.",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "bootstrap", Value: 2000, Usage: "bootstrap resamples for the d_int90 intervals"},
+			intdimBootFlag,
 			&cli.StringFlag{Name: "out", Usage: "write the plot here (.png or .svg)"},
 			&cli.StringFlag{Name: "labels", Usage: "comma-separated names of the sweeps, in order (default: model on data, projection)"},
 		},

@@ -119,6 +119,14 @@ func TestLayerGradients(t *testing.T) {
 				engine.NewConv2d("post", 2, 3, 1, engine.Same, true),
 				NewGlobalMaxPool("gmp"))
 		}, []int{1, 5, 6}, engine.MeanSquaredError, 2},
+		{"normcoords", func() engine.Layer {
+			return engine.NewSequential("net",
+				engine.NewLinear("fc", 2, true),
+				NewNormCoords("norm", 4, 5),
+				NewTile("tile", 4, 5),
+				NewAddCoords("ac", false),
+				engine.NewConv2d("conv", 2, 1, 1, engine.Same, true))
+		}, []int{3}, engine.MeanSquaredError, 2 * 4 * 5},
 		// The softmax of 2.5·x: a gain that is not 1 scales the forward input and the gradient.
 		{"softmax-gain", func() engine.Layer {
 			sm := NewSpatialSoftmax("sm")
@@ -335,6 +343,36 @@ func TestPredIndices(t *testing.T) {
 // painter logits known in closed form (a 1×1 convolution of the tiled coordinates and the
 // coordinate channels with set weights), and the gradient of data loss + weight × that loss with
 // respect to the painter's parameters against finite differences.
+// NormCoords maps pixel coordinates to AddCoords' channel values: 2x/(W−1) − 1, 2y/(H−1) − 1.
+func TestNormCoordsValues(t *testing.T) {
+	const h, w = 4, 5 // not square: each axis by its own side
+	// An identity 1×1 convolution after it: a model needs parameters.
+	net := engine.NewSequential("net", NewNormCoords("norm", h, w), engine.NewConv2d("id", 2, 1, 1, engine.Valid, false))
+	m, err := engine.NewModel(cpu.New(), "norm", net, []int{2, 1, 1}, engine.MeanSquaredError, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetTheta([]float32{1, 0, 0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{0, 0, 4, 3, 2, 1} // corners and a middle pixel as (x, y)
+	want := []float32{-1, -1, 1, 1, 0, -1.0 / 3}
+	out, err := m.Forward(x, 3, engine.EvalMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, 6)
+	m.Dev.Download(got, out.Buf)
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+			t.Errorf("output %d: %v, want %v (all %v)", i, got[i], want[i], got)
+		}
+	}
+	if _, err := engine.NewModel(cpu.New(), "norm", NewNormCoords("norm", 1, 5), []int{2, 1, 1}, engine.MeanSquaredError, 1); err == nil {
+		t.Error("a map one pixel high was accepted")
+	}
+}
+
 func TestCentreLoss(t *testing.T) {
 	const h, w, n, weight = 5, 6, 3, 0.7
 	newModel := func() (*engine.Model, *CentreLoss) {
@@ -428,6 +466,52 @@ func TestCentreLoss(t *testing.T) {
 			if d := math.Abs(float64(g) - 0.25*float64(grad[i])); d > 1e-6*max(1, math.Abs(float64(grad[i]))) {
 				t.Fatalf("θ[%d]: gradient at loss scale 0.25 is %.7g, want a quarter of %.7g", i, g, grad[i])
 			}
+		}
+	})
+
+	// Detached, the painter's gradient is the centre loss's alone, and what detaching takes
+	// away is the data loss's gradient through the rendering layers.
+	t.Run("detach", func(t *testing.T) {
+		m, cl := newModel()
+		m.Init(7)
+		theta := m.Theta()
+		// Strong rendering weights, so that the data loss's share is far above the check's
+		// tolerance.
+		pi, _ := m.Arena.Find("post.weight")
+		for i := m.Arena.Params[pi].Offset; i < m.Arena.Params[pi].Offset+m.Arena.Params[pi].Size; i++ {
+			theta[i] *= 30
+		}
+		grads := func(detach bool) []float32 {
+			cl.Detach = detach
+			if err := m.SetTheta(theta); err != nil {
+				t.Fatal(err)
+			}
+			m.ZeroGrad()
+			if _, err := m.Batch(x, y, n, engine.TrainMode, true, 1); err != nil {
+				t.Fatal(err)
+			}
+			return m.GradHost()
+		}
+		grad, dgrad := grads(false), grads(true)
+		losses := func() (data, centre float64) {
+			if err := m.SetTheta(theta); err != nil {
+				t.Fatal(err)
+			}
+			l, err := m.Batch(x, y, n, engine.TrainMode, false, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l, weight * n * cl.LastLoss(cpu.New())
+		}
+		if checkFD(t, theta, dgrad, m.Arena.Params[0], func() float64 { _, c := losses(); return c }) == 0 {
+			t.Fatal("zero gradient: nothing checked")
+		}
+		rest := make([]float32, len(grad))
+		for i := range grad {
+			rest[i] = grad[i] - dgrad[i]
+		}
+		if s := checkFD(t, theta, rest, m.Arena.Params[0], func() float64 { d, _ := losses(); return d }); s < 0.05 {
+			t.Fatalf("the data loss moves the painter's weights by only %v: the check cannot tell", s)
 		}
 	})
 }

@@ -14,6 +14,7 @@ package coordconv
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gazeml/gaze/engine"
 )
@@ -268,6 +269,9 @@ type CentreLoss struct {
 	name   string
 	Inner  engine.Layer
 	Weight float64
+	// Detach keeps the rendering layers' gradient out of the painter: only the centre loss
+	// trains it.
+	Detach bool
 	w, hw  int
 	labels engine.BatchBuffer
 	losses engine.BatchBuffer
@@ -329,7 +333,9 @@ func (l *CentreLoss) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor
 
 func (l *CentreLoss) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
 	dz := l.dz.First(dy.N)
-	ctx.Dev.Axpy(1, dy.Buf, dz)
+	if !l.Detach {
+		ctx.Dev.Axpy(1, dy.Buf, dz)
+	}
 	return l.Inner.Backward(ctx, engine.Tensor{Buf: dz, N: dy.N, Shape: dy.Shape}, needDx)
 }
 
@@ -345,4 +351,64 @@ func (l *CentreLoss) LastLoss(dev engine.Device) float64 {
 		s += float64(x)
 	}
 	return s / float64(l.n)
+}
+
+// NormCoords scales the painters' integer input coordinates (x, y) the way AddCoords scales its
+// channels, to 2x/(W−1) − 1 and 2y/(H−1) − 1 in [−1, 1]. Without it the first 1×1 convolution
+// sees the centre in pixels (4…59) beside coordinate channels in [−1, 1]: Adam moves every
+// weight by about lr a step, so a step on a centre weight moves the painted peak some 30 times
+// further than one on a channel weight (a pixel is 2/63 of a channel's range) and the peak jumps
+// by pixels at the paper's learning rates. Parameter-free: the model keeps its parameters.
+type NormCoords struct {
+	name  string
+	H, W  int
+	shape []int
+	y, dx engine.BatchBuffer
+	diag  engine.BatchBuffer // the 2×2 diagonal of the scales
+	shift engine.BatchBuffer // (−1, −1)
+}
+
+// NewNormCoords returns the coordinate scaling for an h×w map.
+func NewNormCoords(name string, h, w int) *NormCoords { return &NormCoords{name: name, H: h, W: w} }
+
+func (l *NormCoords) Name() string { return l.name }
+
+func (l *NormCoords) Build(b *engine.Builder, in []int) ([]int, error) {
+	if !slices.Equal(in, []int{2}) && !slices.Equal(in, []int{2, 1, 1}) {
+		return nil, fmt.Errorf("layer %s: input shape %v, want the coordinates [2] or [2, 1, 1]", l.name, in)
+	}
+	if l.H < 2 || l.W < 2 {
+		return nil, fmt.Errorf("layer %s: impossible map %dx%d (each side needs 2 pixels to span [−1, 1])", l.name, l.H, l.W)
+	}
+	l.shape = append([]int(nil), in...)
+	return l.shape, nil
+}
+
+func (l *NormCoords) Setup(ctx *engine.Context, maxN int) error {
+	for _, bb := range []struct {
+		b      *engine.BatchBuffer
+		n, per int
+	}{{&l.y, maxN, 2}, {&l.dx, maxN, 2}, {&l.diag, 1, 4}, {&l.shift, 1, 2}} {
+		if err := bb.b.Alloc(ctx, bb.n, bb.per); err != nil {
+			return err
+		}
+	}
+	ctx.Dev.Upload(l.diag.First(1), []float32{2 / float32(l.W-1), 0, 0, 2 / float32(l.H-1)})
+	ctx.Dev.Upload(l.shift.First(1), []float32{-1, -1})
+	return nil
+}
+
+func (l *NormCoords) Forward(ctx *engine.Context, x engine.Tensor) engine.Tensor {
+	y := l.y.First(x.N)
+	ctx.Dev.Gemm(false, false, x.N, 2, 2, 1, x.Buf, 2, l.diag.First(1), 2, 0, y, 2)
+	ctx.Dev.BiasAdd(y, l.shift.First(1), x.N, 2, 1)
+	return engine.Tensor{Buf: y, N: x.N, Shape: l.shape}
+}
+
+func (l *NormCoords) Backward(ctx *engine.Context, dy engine.Tensor, needDx bool) engine.Tensor {
+	dx := l.dx.First(dy.N)
+	if needDx {
+		ctx.Dev.Gemm(false, false, dy.N, 2, 2, 1, dy.Buf, 2, l.diag.First(1), 2, 0, dx, 2)
+	}
+	return engine.Tensor{Buf: dx, N: dy.N, Shape: l.shape}
 }

@@ -30,6 +30,13 @@ type ModelOptions struct {
 	// RenderFS is the filter size of the CoordConv renderer's rendering convolutions; 0 means
 	// 3, the paper's (the authors' logged runs used 1).
 	RenderFS int `json:"render_fs,omitempty"`
+	// NormCoords, for the CoordConv painters (classification and rendering), scales the input
+	// coordinates to [−1, 1] as AddCoords scales its channels (NormCoords); the paper feeds them
+	// in pixels.
+	NormCoords bool `json:"norm_coords,omitempty"`
+	// Detach, for the CoordConv renderer with Interm > 0, trains the painter by the centre
+	// loss alone (CentreLoss.Detach).
+	Detach bool `json:"detach,omitempty"`
 }
 
 func (o ModelOptions) withDefaults() ModelOptions {
@@ -46,6 +53,29 @@ func (o ModelOptions) withDefaults() ModelOptions {
 		o.RenderFS = 3
 	}
 	return o
+}
+
+// Describe lists the options that differ from the paper's model, as ", name value" pairs
+// (empty for the paper's model).
+func (o ModelOptions) Describe() string {
+	d := o.withDefaults()
+	var s string
+	if d.NormCoords {
+		s += ", input coordinates in [−1, 1]"
+	}
+	if d.Interm > 0 {
+		s += fmt.Sprintf(", centre loss %g", d.Interm)
+		if d.Detach {
+			s += " (painter detached)"
+		}
+	}
+	if d.Gain != 1 {
+		s += fmt.Sprintf(", softmax gain %g", d.Gain)
+	}
+	if d.RenderFS != 3 {
+		s += fmt.Sprintf(", rendering filter %d×%d", d.RenderFS, d.RenderFS)
+	}
+	return s
 }
 
 // Spec is a network with its input shape and loss.
@@ -70,10 +100,16 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	if !(o.Gain > 0) || math.IsInf(o.Gain, 0) || o.RenderFS < 1 || o.RenderFS%2 == 0 {
 		return Spec{}, fmt.Errorf("softmax gain %v must be a finite number > 0 and rendering filter size %d odd and ≥ 1", o.Gain, o.RenderFS)
 	}
+	if o.NormCoords && (task == Regression || model != "coordconv") {
+		return Spec{}, fmt.Errorf("normalised input coordinates: only the CoordConv painters of classification and rendering take coordinates")
+	}
+	if o.Detach && !(o.Interm > 0) {
+		return Spec{}, fmt.Errorf("a detached painter needs the intermediate loss (interm > 0) to train it")
+	}
 	coords := []int{2, 1, 1}
 	switch {
 	case task == Classification && model == "coordconv":
-		return Spec{CoordConvPainter("coordconv-painter", 1, Canvas, Canvas), coords, engine.SoftmaxCrossEntropy}, nil
+		return Spec{painter("coordconv-painter", o.NormCoords), coords, engine.SoftmaxCrossEntropy}, nil
 	case task == Classification && model == "conv":
 		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SoftmaxCrossEntropy}, nil
 	case task == Regression && model == "coordconv":
@@ -81,7 +117,7 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	case task == Regression && model == "conv":
 		return Spec{ConvRegressor(o.Mul), []int{1, Canvas, Canvas}, engine.MeanSquaredError}, nil
 	case task == Rendering && model == "coordconv":
-		return Spec{CoordConvRenderer(Canvas, Canvas, o.Interm, o.Gain, o.RenderFS), coords, engine.SigmoidBinaryCrossEntropy}, nil
+		return Spec{CoordConvRenderer(Canvas, Canvas, o), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	case task == Rendering && model == "conv":
 		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SigmoidBinaryCrossEntropy}, nil
 	}
@@ -104,6 +140,15 @@ func CoordConvPainter(name string, mul, h, w int) engine.Layer {
 		engine.NewConv2d("conv4", 64*mul, 1, 1, engine.Valid, true), engine.NewReLU("relu4"),
 		engine.NewConv2d("conv5", 1, 1, 1, engine.Valid, true),
 	)
+}
+
+// painter is the Canvas×Canvas CoordConv painter, after NormCoords when norm is set.
+func painter(name string, norm bool) engine.Layer {
+	p := CoordConvPainter(name, 1, Canvas, Canvas)
+	if !norm {
+		return p
+	}
+	return engine.NewSequential(name+"-normed", NewNormCoords("normcoords", Canvas, Canvas), p)
 }
 
 // DeconvPainter is the paper's deconvolutional baseline: six stride-2 transposed convolutions
@@ -160,17 +205,26 @@ func ConvRegressor(mul int) engine.Layer {
 // CoordConvRenderer paints the square on an h×w canvas: the CoordConv painter, a spatial softmax
 // (of gain × its logits) that sharpens its map into a distribution over the pixels, then fs×fs
 // convolutions ("same") with 8, 8, 16, 16 channels and ReLU and one to one channel (the per-pixel
-// logits); the paper's model has gain 1 and fs 3. With interm > 0 the painter is wrapped in a
-// CentreLoss of that weight (the parameters are the same).
-func CoordConvRenderer(h, w int, interm, gain float64, fs int) engine.Layer {
-	var painter engine.Layer = CoordConvPainter("coords2center", 1, h, w)
-	if interm > 0 {
-		painter = NewCentreLoss("centre-loss", painter, interm)
+// logits); the paper's model has gain 1 and fs 3 (o.Gain, o.RenderFS; zero values mean these).
+// With o.Interm > 0 the painter is wrapped in a CentreLoss of that weight, detached with
+// o.Detach; with o.NormCoords it takes its coordinates through NormCoords. The parameters are the
+// same in every case.
+func CoordConvRenderer(h, w int, o ModelOptions) engine.Layer {
+	o = o.withDefaults()
+	var p engine.Layer = CoordConvPainter("coords2center", 1, h, w)
+	if o.NormCoords {
+		p = engine.NewSequential("coords2center-normed", NewNormCoords("normcoords", h, w), p)
+	}
+	if o.Interm > 0 {
+		cl := NewCentreLoss("centre-loss", p, o.Interm)
+		cl.Detach = o.Detach
+		p = cl
 	}
 	sharpen := NewSpatialSoftmax("sharpen")
-	sharpen.Gain = gain
+	sharpen.Gain = o.Gain
+	fs := o.RenderFS
 	return engine.NewSequential("coordconv-renderer",
-		painter,
+		p,
 		sharpen,
 		engine.NewConv2d("render1", 8, fs, 1, engine.Same, true), engine.NewReLU("render-relu1"),
 		engine.NewConv2d("render2", 8, fs, 1, engine.Same, true), engine.NewReLU("render-relu2"),

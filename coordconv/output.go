@@ -145,13 +145,13 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	}
 	m := TaskMetric(r.Config.Task)
 	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s"}}
-	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds"}}
+	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds", "painter_train", "painter_test"}}
 	pf := predFile{Task: r.Config.Task}
 	for _, sr := range r.Seeds {
 		rows = append(rows, []string{string(r.Config.Task), r.Config.Split, r.Config.Model, u(sr.Seed), strconv.Itoa(sr.Params),
 			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs)})
 		for _, e := range sr.Curve {
-			curves = append(curves, []string{u(sr.Seed), strconv.Itoa(e.Epoch), f(e.TrainLoss), f(e.TrainMetric), f(e.TestMetric), f(e.Seconds)})
+			curves = append(curves, []string{u(sr.Seed), strconv.Itoa(e.Epoch), f(e.TrainLoss), f(e.TrainMetric), f(e.TestMetric), f(e.Seconds), fp(e.PainterTrain), fp(e.PainterTest)})
 		}
 		pf.Seeds = append(pf.Seeds, sr.Seed)
 		pf.Pred = append(pf.Pred, sr.Pred)
@@ -416,4 +416,12 @@ func WriteComparisons(w io.Writer, cs []Comparison) error {
 		}
 	}
 	return nil
+}
+
+// fp formats an optional value: empty when absent.
+func fp(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return f(*v)
 }

@@ -52,14 +52,45 @@ var Recipes = []string{"paper", "gaze"}
 // second moments once the gradients vanish and jumps away again by pixels.
 var RegressorMilestones = []int{2, 4, 6}
 
-// WithRecipe returns the configuration with the named recipe's initialisation and schedule
-// (for the CoordConv regressor, gaze's differs from the paper's; for the rest they agree).
+// Gaze's renderer recipe (WithRecipe): the painter detached and trained by the centre loss of
+// weight RenderInterm, a softmax gain of RenderGain (temperature 1/4096: the rendering
+// convolutions see the one-hot of the painter's maximum) and L2 RenderL2.
+const (
+	RenderInterm = 1
+	RenderGain   = 4096
+	// RenderL2 is far below the paper's 1e-3: the data loss is the mean over 4,096 pixels, so a
+	// square's four corner pixels weigh 1/1,024 of an example's loss, and at 1e-3 the penalty
+	// on the rendering convolutions' weights outweighs them (the square is drawn without its
+	// corners: IOU 77/81 = 0.9506 with every centre found).
+	RenderL2 = 1e-5
+)
+
+// WithRecipe returns the configuration with the named recipe's options, initialisation and
+// schedule. The CoordConv models have two: "paper", the paper's code exactly, and "gaze",
+// which differs as follows. Classification: the painter reads its input coordinates scaled to
+// [−1, 1] (NormCoords). Rendering: the same, plus the centre loss (weight RenderInterm) as the
+// painter's only teacher (Detach), softmax gain RenderGain, L2 RenderL2 and the output bias at
+// the background's log-odds (InitModel). Regression: the hot-pixel initialisation and lr ×0.1
+// after RegressorMilestones. The conv baselines have one recipe, and Recipe is empty.
 func (c Config) WithRecipe(recipe string) Config {
 	c.Recipe, c.LRMilestones, c.LRGamma = "", nil, 0
-	if c.Task == Regression && c.Model == "coordconv" {
-		c.Recipe = recipe
-		if recipe == "gaze" {
+	if c.Model != "coordconv" {
+		return c
+	}
+	c.Recipe = recipe
+	gaze := recipe == "gaze"
+	switch c.Task {
+	case Regression:
+		if gaze {
 			c.LRMilestones, c.LRGamma = append([]int(nil), RegressorMilestones...), 0.1
+		}
+	case Classification:
+		c.Opts.NormCoords = gaze
+	case Rendering:
+		c.Opts.NormCoords, c.Opts.Detach = gaze, gaze
+		c.Opts.Interm, c.Opts.Gain, c.L2 = 0, 0, 1e-3
+		if gaze {
+			c.Opts.Interm, c.Opts.Gain, c.L2 = RenderInterm, RenderGain, RenderL2
 		}
 	}
 	return c
@@ -131,6 +162,13 @@ type EpochResult struct {
 	TrainMetric float64 `json:"train_metric"`
 	TestMetric  float64 `json:"test_metric"`
 	Seconds     float64 `json:"seconds"` // cumulative wall time, training and evaluation
+	// PainterTrain and PainterTest, for the CoordConv renderer, are the fractions of the
+	// centres where its painter's map (the spatial softmax's input) peaks: the classification
+	// accuracy of the painter inside it. With the IOU they tell which half fails: a painter
+	// that misses the centres, or rendering layers that do not draw the square around a
+	// painter that finds them.
+	PainterTrain *float64 `json:"painter_train,omitempty"`
+	PainterTest  *float64 `json:"painter_test,omitempty"`
 }
 
 // SeedResult is one seed's run.
@@ -178,8 +216,8 @@ func (c Config) Validate() error {
 	if c.Model != "coordconv" && c.Model != "conv" {
 		return fmt.Errorf("unknown model %q (want coordconv or conv)", c.Model)
 	}
-	if regressor := c.Task == Regression && c.Model == "coordconv"; (regressor && c.Recipe != "paper" && c.Recipe != "gaze") || (!regressor && c.Recipe != "") {
-		return fmt.Errorf("recipe %q: the CoordConv regressor's is paper or gaze, the other models' empty (their recipes agree)", c.Recipe)
+	if cc := c.Model == "coordconv"; (cc && c.Recipe != "paper" && c.Recipe != "gaze") || (!cc && c.Recipe != "") {
+		return fmt.Errorf("recipe %q: the CoordConv models' is paper or gaze, the conv baselines' empty (one recipe)", c.Recipe)
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
@@ -399,6 +437,10 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 			return err
 		}
 		e := EpochResult{Epoch: info.Epoch, TrainLoss: info.TrainLoss, TrainMetric: trm, TestMetric: tem, Seconds: p.elapsed()}
+		if ptr, ok := ev.painter[train]; ok {
+			pte := ev.painter[test]
+			e.PainterTrain, e.PainterTest = &ptr, &pte
+		}
 		sr.Curve = append(sr.Curve, e)
 		// The best epoch has the best test metric; among equal ones (a baseline stuck at 0 % on
 		// the unseen quadrant), the best train metric.
@@ -441,17 +483,37 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 }
 
 // InitModel sets θ₀ of a run's model for the seed: He-normal (engine.Model.Init), and with
-// recipe gaze, the CoordConv regressor's hot-pixel initialisation on top.
+// recipe gaze, on top, the CoordConv regressor's hot-pixel initialisation or the renderer's
+// output bias at the background's log-odds.
 func InitModel(m *engine.Model, cfg Config, seed uint64) error {
 	m.Init(seed)
-	if cfg.Recipe != "gaze" || cfg.Task != Regression || cfg.Model != "coordconv" {
+	if cfg.Recipe != "gaze" || cfg.Model != "coordconv" || cfg.Task == Classification {
 		return nil
 	}
 	theta := m.Theta()
-	if err := HotPixelInit(m.Arena, theta); err != nil {
+	init := HotPixelInit
+	if cfg.Task == Rendering {
+		init = BackgroundBiasInit
+	}
+	if err := init(m.Arena, theta); err != nil {
 		return err
 	}
 	return m.SetTheta(theta)
+}
+
+// BackgroundBiasInit sets the CoordConv renderer's output bias (render5.bias) to the log-odds
+// of a pixel of the background, log(81/4,015): the renderer then starts at the loss of the
+// all-background rate instead of reaching it in its first steps by pushing every rendering
+// unit down, which leaves ReLUs dead before the painter finds any centre (the prior
+// initialisation of RetinaNet's classifier, Lin et al. 2017).
+func BackgroundBiasInit(a *engine.Arena, theta []float32) error {
+	i, ok := a.Find("render5.bias")
+	if !ok || a.Params[i].Size != 1 {
+		return fmt.Errorf("background bias initialisation: not the CoordConv renderer (no one-channel render5.bias)")
+	}
+	fg := float64(Side * Side)
+	theta[a.Params[i].Offset] = float32(math.Log(fg / (Canvas*Canvas - fg)))
+	return nil
 }
 
 // epochMetrics evaluates the metric over the training and test sets after an epoch, with the
@@ -470,13 +532,36 @@ type evaluator struct {
 	task  Task
 	batch int
 	out   []float32
+	// sharpen is the renderer's spatial softmax (nil in the other models): metric also counts
+	// the examples whose softmax map peaks at the centre, into painter.
+	sharpen *SpatialSoftmax
+	painter map[*Examples]float64
+	sm      []float32
 }
 
 // evalBatch keeps evaluation activations small: the painters hold ~400 channels of 64×64 per example.
 const evalBatch = 32
 
 func newEvaluator(m *engine.Model, task Task) *evaluator {
-	return &evaluator{m: m, task: task, batch: evalBatch}
+	return &evaluator{m: m, task: task, batch: evalBatch, sharpen: findSharpen(m.Net), painter: map[*Examples]float64{}}
+}
+
+// findSharpen returns the spatial softmax of a network (searched through Sequential and
+// CentreLoss), or nil.
+func findSharpen(l engine.Layer) *SpatialSoftmax {
+	switch l := l.(type) {
+	case *SpatialSoftmax:
+		return l
+	case *CentreLoss:
+		return findSharpen(l.Inner)
+	case *engine.Sequential:
+		for _, c := range l.Layers {
+			if s := findSharpen(c); s != nil {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 // metric returns the task metric over ds; with pred, it also returns the outputs for nPred
@@ -491,6 +576,7 @@ func (e *evaluator) metric(ds *Examples, pred *[][]float32) (float64, error) {
 		e.out = make([]float32, e.batch*os)
 	}
 	var total float64
+	hits := 0
 	for it.Next() {
 		out, err := it.Forward(engine.EvalMode)
 		if err != nil {
@@ -499,6 +585,9 @@ func (e *evaluator) metric(ds *Examples, pred *[][]float32) (float64, error) {
 		k, y := it.Len(), it.Targets()
 		o := e.out[:k*os]
 		e.m.Dev.Download(o, out.Buf)
+		if e.sharpen != nil {
+			hits += e.painterHits(ds.Centres[it.Start() : it.Start()+k])
+		}
 		for i := range k {
 			oi, yi := o[i*os:(i+1)*os], y[i*ys:(i+1)*ys]
 			total += exampleMetric(e.task, oi, yi)
@@ -510,20 +599,46 @@ func (e *evaluator) metric(ds *Examples, pred *[][]float32) (float64, error) {
 	if err := it.Err(); err != nil {
 		return 0, err
 	}
+	if e.sharpen != nil {
+		e.painter[ds] = float64(hits) / float64(n)
+	}
 	return total / float64(n), nil
+}
+
+// painterHits counts the centres of the batch just evaluated at which the renderer's softmax
+// map has its maximum (the first one, as the classification metric).
+func (e *evaluator) painterHits(centres []Centre) int {
+	per := prod(e.sharpen.shape)
+	if len(e.sm) < len(centres)*per {
+		e.sm = make([]float32, len(centres)*per)
+	}
+	sm := e.sm[:len(centres)*per]
+	e.m.Dev.Download(sm, e.sharpen.out.Buf.Slice(0, len(sm)))
+	hits := 0
+	for i, c := range centres {
+		if argmax(sm[i*per:(i+1)*per]) == c.Pixel() {
+			hits++
+		}
+	}
+	return hits
+}
+
+// argmax is the index of the first maximum of v.
+func argmax(v []float32) int {
+	best := 0
+	for j, x := range v {
+		if x > v[best] {
+			best = j
+		}
+	}
+	return best
 }
 
 // exampleMetric is one example's contribution: a hit (1 or 0), a distance in pixels, or an IOU.
 func exampleMetric(task Task, out, target []float32) float64 {
 	switch task {
 	case Classification:
-		best := 0
-		for j, v := range out {
-			if v > out[best] {
-				best = j
-			}
-		}
-		if float32(best) == target[0] {
+		if float32(argmax(out)) == target[0] {
 			return 1
 		}
 		return 0

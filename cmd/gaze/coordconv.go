@@ -54,7 +54,7 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "test-frac", Value: 0.2, Usage: "test fraction of the uniform split"},
 		&cli.Uint64Flag{Name: "split-seed", Usage: "seed of the uniform split"},
 		&cli.StringFlag{Name: "model", Value: "coordconv", Usage: "coordconv (the paper's CoordConv model of the task) or conv (its conv/deconv baseline)"},
-		&cli.StringFlag{Name: "recipe", Value: "gaze", Usage: "paper (the paper's recipe exactly) or gaze (the same, except that the CoordConv regressor starts from the hot-pixel initialisation, which keeps it out of the mean-centre trap)"},
+		&cli.StringFlag{Name: "recipe", Value: "gaze", Usage: "the CoordConv models' recipe: paper (the paper's code exactly) or gaze (classification: input coordinates scaled to [−1, 1]; rendering: the same, the painter trained by the centre loss alone, softmax gain 4096, l2 1e-5, output bias at the background rate; regression: hot-pixel initialisation, lr ×0.1 after epochs 2, 4, 6)"},
 		&cli.IntSliceFlag{Name: "lr-milestones", Usage: "epochs after which the learning rate is multiplied by --lr-gamma (default: the recipe's; gaze's regressor: 2,4,6)"},
 		&cli.Float64Flag{Name: "lr-gamma", Value: 0.1, Usage: "learning-rate factor at each milestone"},
 		&cli.IntFlag{Name: "seeds", Value: 3, Usage: "number of seeds (initialisation and shuffling), run one after another"},
@@ -68,6 +68,8 @@ func coordconvRunFlags() []cli.Flag {
 		&cli.IntFlag{Name: "fs", Value: 3, Usage: "filter size of the deconv painter's transposed convolutions"},
 		&cli.Float64Flag{Name: "interm", Usage: "rendering, coordconv model: weight of an intermediate softmax loss of the painter's logits against the centre (the authors' -interm softmax; 0 = off, the issue's model)"},
 		&cli.Float64Flag{Name: "softmax-gain", Value: 1, Usage: "rendering, coordconv model: factor on the painter's logits before the spatial softmax (1/temperature; the paper: 1)"},
+		&cli.BoolFlag{Name: "norm-coords", Usage: "coordconv painters (classification, rendering): scale the input coordinates to [−1, 1] like the coordinate channels (default: the recipe's)"},
+		&cli.BoolFlag{Name: "detach", Usage: "rendering, coordconv model with --interm: train the painter by the centre loss alone (default: the recipe's)"},
 		&cli.IntFlag{Name: "render-fs", Value: 3, Usage: "rendering, coordconv model: filter size of the rendering convolutions (odd; the paper: 3, the authors' logged runs: 1)"},
 		&cli.BoolFlag{Name: "stop-perfect", Value: true, Usage: "stop a seed at the first epoch with perfect train and test metric (accuracy or IOU 1)"},
 		&cli.IntFlag{Name: "subsample", Usage: "keep every k-th centre of each set (quick looks; 0 keeps all)"},
@@ -80,9 +82,12 @@ func coordconvRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "train a task's CoordConv model or conv baseline for several seeds; print and write a results table and plots",
-		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation (with --recipe gaze, the default, the\n" +
-			"CoordConv regressor starts from the hot-pixel initialisation and steps lr ×0.1 after epochs\n" +
-			"2, 4 and 6; --recipe paper keeps the paper's recipe), L2 on weights, metrics evaluated on the\n" +
+		Description: "Adam (β2 0.99), minibatch 16, He-normal initialisation, L2 on weights. --recipe paper is the\n" +
+			"paper's code exactly; --recipe gaze (the default) differs for the CoordConv models: the\n" +
+			"painters read their input coordinates scaled to [−1, 1]; the renderer's painter is trained by\n" +
+			"the centre loss alone, its softmax gain is 4096, l2 1e-5 and its output bias starts at the\n" +
+			"background rate; the regressor starts from the hot-pixel initialisation and steps lr ×0.1\n" +
+			"after epochs 2, 4 and 6. Metrics evaluated on the\n" +
 			"full train and test sets after every epoch; the table reports, per seed, the epoch with the best\n" +
 			"test metric: train and test metric there, parameters, wall time to it, seconds per epoch.\n" +
 			"Defaults (from the authors' experiment scripts): classification coordconv lr 0.005 l2 1e-3 50\n" +
@@ -105,8 +110,12 @@ func coordconvRunCommand() *cli.Command {
 			}
 			ctx, stop := interruptible()
 			defer stop()
-			fmt.Fprintf(c.App.Writer, "%s, %s split, %s model on %s: lr %g, l2 %g, batch %d, up to %d epochs, seeds %v\n",
-				cfg.Task, cfg.Split, cfg.Model, dev.Name(), cfg.LR, cfg.L2, cfg.Batch, cfg.Epochs, cfg.Seeds)
+			recipe := ""
+			if cfg.Recipe != "" {
+				recipe = fmt.Sprintf(" (recipe %s)", cfg.Recipe)
+			}
+			fmt.Fprintf(c.App.Writer, "%s, %s split, %s model%s on %s: lr %g, l2 %g, batch %d, up to %d epochs, seeds %v%s\n",
+				cfg.Task, cfg.Split, cfg.Model, recipe, dev.Name(), cfg.LR, cfg.L2, cfg.Batch, cfg.Epochs, cfg.Seeds, cfg.Opts.Describe())
 			res, err := coordconv.Run(ctx, dev, cfg, coordconv.RunOptions{Dir: out, Resume: c.Bool("resume"), Progress: func(seed uint64, e coordconv.EpochResult) { printEpoch(c, cfg.Task, "", seed, e) }})
 			if finished(c, err) && res != nil {
 				err = nil
@@ -129,8 +138,12 @@ func coordconvRunCommand() *cli.Command {
 // printEpoch prints one line for an epoch of a run, after prefix.
 func printEpoch(c *cli.Context, task coordconv.Task, prefix string, seed uint64, e coordconv.EpochResult) {
 	m := coordconv.TaskMetric(task)
-	fmt.Fprintf(c.App.Writer, "%sseed %d epoch %3d  train loss %.5f  train %s %s  test %s  %.0fs\n",
-		prefix, seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), e.Seconds)
+	painter := ""
+	if e.PainterTrain != nil && e.PainterTest != nil {
+		painter = fmt.Sprintf("  painter at the centre %.2f%% / %.2f%%", 100**e.PainterTrain, 100**e.PainterTest)
+	}
+	fmt.Fprintf(c.App.Writer, "%sseed %d epoch %3d  train loss %.5f  train %s %s  test %s%s  %.0fs\n",
+		prefix, seed, e.Epoch, e.TrainLoss, m.Name, m.Show(e.TrainMetric), m.Show(e.TestMetric), painter, e.Seconds)
 }
 
 func coordconvSweepCommand() *cli.Command {
@@ -361,8 +374,18 @@ func coordconvConfig(c *cli.Context) (coordconv.Config, error) {
 		cfg.Epochs = c.Int("epochs")
 	}
 	cfg.Beta2, cfg.Batch = c.Float64("beta2"), c.Int("batch")
-	cfg.Opts = coordconv.ModelOptions{Mul: c.Int("mul"), FS: c.Int("fs"), Interm: c.Float64("interm")}
-	// Set only when given: a run folder from before these flags keeps its configuration.
+	cfg.Opts.Mul, cfg.Opts.FS = c.Int("mul"), c.Int("fs")
+	// Set only when given: the recipe sets them, and a run folder from before these flags
+	// keeps its configuration.
+	if c.IsSet("interm") {
+		cfg.Opts.Interm = c.Float64("interm")
+	}
+	if c.IsSet("norm-coords") {
+		cfg.Opts.NormCoords = c.Bool("norm-coords")
+	}
+	if c.IsSet("detach") {
+		cfg.Opts.Detach = c.Bool("detach")
+	}
 	if c.IsSet("softmax-gain") {
 		cfg.Opts.Gain = c.Float64("softmax-gain")
 	}

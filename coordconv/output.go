@@ -53,7 +53,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	m := TaskMetric(r.Config.Task)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	diag := len(r.Seeds) > 0 && r.Seeds[0].InitDiag != nil
+	lock := !math.IsNaN(m.Perfect)
 	hdr := "task\tsplit\tmodel\tseed\ttrain %s\ttest %s\tparams\tbest epoch\tepochs run\ttime to best (s)\ts/epoch\t"
+	if lock {
+		hdr += "locked in from\t"
+	}
 	if diag {
 		// The regressor's diagnosis (RegressorDiagnosis), on the training set.
 		hdr += "winner ≤ 2 px from the hot pixel: θ₀\tend\toutput at the end\t"
@@ -68,6 +72,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.2f\t", r.Config.Task, r.Config.Split, r.Config.Model, sr.Seed,
 			m.Show(sr.TrainAtBest), m.Show(sr.BestTest), sr.Params, sr.BestEpoch, run, sr.TimeToBest, sr.EpochSecs)
+		if lock {
+			fmt.Fprintf(tw, "%s\t", lockText(sr.LockIn))
+		}
 		if diag {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t", pct(sr.InitDiag), pct(sr.FinalDiag), trapped(sr.FinalDiag))
 		}
@@ -77,6 +84,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 		s := r.Summarise()
 		fmt.Fprintf(tw, "%s\t%s\t%s\tmedian\t%s\t%s\t%d\t\t\t%.1f\t%.2f\t", r.Config.Task, r.Config.Split, r.Config.Model,
 			m.Show(median(s.TrainAtBest)), m.Show(median(s.BestTest)), s.Params, median(s.TimeToBest), s.EpochSecs)
+		if lock {
+			n := 0
+			for _, sr := range r.Seeds {
+				if sr.LockIn > 0 {
+					n++
+				}
+			}
+			fmt.Fprintf(tw, "%d of %d\t", n, len(r.Seeds))
+		}
 		if diag {
 			n := 0
 			for _, sr := range r.Seeds {
@@ -96,6 +112,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// lockText shows a lock-in epoch: "–" for a seed that was not perfect at its last epoch.
+func lockText(e int) string {
+	if e == 0 {
+		return "–"
+	}
+	return strconv.Itoa(e)
 }
 
 // pct and trapped show a seed's regressor diagnosis in the table ("–" where there is none: a
@@ -144,12 +168,12 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 		return err
 	}
 	m := TaskMetric(r.Config.Task)
-	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s"}}
+	rows := [][]string{{"task", "split", "model", "seed", "params", "train_metric", "test_metric", "metric", "best_epoch", "epochs_run", "time_to_best_s", "wall_s", "epoch_s", "lock_in_epoch"}}
 	curves := [][]string{{"seed", "epoch", "train_loss", "train_metric", "test_metric", "seconds", "painter_train", "painter_test"}}
 	pf := predFile{Task: r.Config.Task}
 	for _, sr := range r.Seeds {
 		rows = append(rows, []string{string(r.Config.Task), r.Config.Split, r.Config.Model, u(sr.Seed), strconv.Itoa(sr.Params),
-			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs)})
+			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs), strconv.Itoa(sr.LockIn)})
 		for _, e := range sr.Curve {
 			curves = append(curves, []string{u(sr.Seed), strconv.Itoa(e.Epoch), f(e.TrainLoss), f(e.TrainMetric), f(e.TestMetric), f(e.Seconds), fp(e.PainterTrain), fp(e.PainterTest)})
 		}
@@ -224,6 +248,11 @@ func Load(dir string) (*Result, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "result.json"), err)
 	}
+	// From the curve, for the folders of builds that did not store it.
+	m := TaskMetric(r.Config.Task)
+	for i := range r.Seeds {
+		r.Seeds[i].LockIn = lockIn(r.Seeds[i].Curve, m)
+	}
 	return &r, nil
 }
 
@@ -231,7 +260,7 @@ func Load(dir string) (*Result, error) {
 // the best test epoch (median, then each seed), parameters, time to best, seconds per epoch and
 // epochs run.
 func WriteMarkdown(w io.Writer, rs []*Result) error {
-	if _, err := fmt.Fprintln(w, "| task | split | model | recipe | seeds | train metric | test metric | params | time to best (s) | s/epoch | epochs run |\n| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |"); err != nil {
+	if _, err := fmt.Fprintln(w, "| task | split | model | recipe | seeds | train metric | test metric | params | time to best (s) | s/epoch | epochs run | locked in from |\n| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |"); err != nil {
 		return err
 	}
 	for _, r := range rs {
@@ -248,16 +277,17 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 			}
 			return out
 		}
-		runs := make([]string, len(r.Seeds))
+		runs, locks := make([]string, len(r.Seeds)), make([]string, len(r.Seeds))
 		for i, sr := range r.Seeds {
 			runs[i] = strconv.Itoa(sr.Epochs)
 			if sr.Interrupted {
 				runs[i] += "*"
 			}
+			locks[i] = lockText(sr.LockIn)
 		}
 		secs := func(v float64) string { return fmt.Sprintf("%.0f", v) }
-		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s |\n", s.Task, s.Split, s.Model, r.Config.RecipeText(), s.Seeds,
-			list(s.TrainAtBest, m.Show), list(s.BestTest, m.Show), s.Params, list(s.TimeToBest, secs), s.EpochSecs, strings.Join(runs, ", ")); err != nil {
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s | %s |\n", s.Task, s.Split, s.Model, r.Config.RecipeText(), s.Seeds,
+			list(s.TrainAtBest, m.Show), list(s.BestTest, m.Show), s.Params, list(s.TimeToBest, secs), s.EpochSecs, strings.Join(runs, ", "), strings.Join(locks, ", ")); err != nil {
 			return err
 		}
 	}
@@ -269,6 +299,9 @@ func (c Config) RecipeText() string {
 	s := fmt.Sprintf("lr %g, l2 %g, batch %d", c.LR, c.L2, c.Batch)
 	if c.Recipe == "gaze" && c.Task == Regression && c.Model == "coordconv" {
 		s += ", hot-pixel init"
+	}
+	if c.Recipe == "gaze" && c.Task == Rendering && c.Model == "coordconv" {
+		s += ", output bias at the background rate"
 	}
 	if len(c.LRMilestones) > 0 {
 		g := c.LRGamma
@@ -287,15 +320,7 @@ func (c Config) RecipeText() string {
 	} else if c.Model == "conv" {
 		s += fmt.Sprintf(", m %d", c.Opts.withDefaults().Mul)
 	}
-	if c.Opts.Interm > 0 {
-		s += fmt.Sprintf(", interm %g", c.Opts.Interm)
-	}
-	if c.Opts.Gain > 0 && c.Opts.Gain != 1 {
-		s += fmt.Sprintf(", softmax gain %g", c.Opts.Gain)
-	}
-	if c.Opts.RenderFS > 0 && c.Opts.RenderFS != 3 {
-		s += fmt.Sprintf(", render fs %d", c.Opts.RenderFS)
-	}
+	s += c.Opts.Describe()
 	if c.Subsample > 1 {
 		s += fmt.Sprintf(", every %dth centre", c.Subsample)
 	}

@@ -134,3 +134,31 @@ func TestPainterDiagnostic(t *testing.T) {
 		t.Errorf("painter at the centre in %v of the examples, want %v (%d of %d)", got, want, hits, len(centres))
 	}
 }
+
+// Lock-in is the start of the final run of perfect epochs, train and test both.
+func TestLockIn(t *testing.T) {
+	curve := func(v ...float64) []EpochResult {
+		var c []EpochResult
+		for i := 0; i < len(v); i += 2 {
+			c = append(c, EpochResult{Epoch: i/2 + 1, TrainMetric: v[i], TestMetric: v[i+1]})
+		}
+		return c
+	}
+	acc, dist := TaskMetric(Classification), TaskMetric(Regression)
+	for _, c := range []struct {
+		curve []EpochResult
+		m     Metric
+		want  int
+	}{
+		{curve(1, 1, 0.9, 1, 1, 1, 1, 1), acc, 3}, // perfect at 1, dropped at 2, locked in from 3
+		{curve(0.5, 0.2, 1, 1), acc, 2},
+		{curve(1, 1, 1, 0.99), acc, 0}, // not perfect at the end
+		{curve(1, 1, 1, 1), acc, 1},
+		{nil, acc, 0},
+		{curve(0, 0, 0, 0), dist, 0}, // a metric without a perfect value
+	} {
+		if got := lockIn(c.curve, c.m); got != c.want {
+			t.Errorf("%+v: locked in from %d, want %d", c.curve, got, c.want)
+		}
+	}
+}

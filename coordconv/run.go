@@ -192,6 +192,10 @@ type SeedResult struct {
 	// ended trapped at the mean centre.
 	InitDiag  *RegressorDiagnosis `json:"init_diagnosis,omitempty"`
 	FinalDiag *RegressorDiagnosis `json:"final_diagnosis,omitempty"`
+	// LockIn is the first epoch from which the train and test metrics stay perfect through
+	// the last epoch run (0: not perfect at the last epoch, or a metric without a perfect
+	// value). Whether a seed stays there shows only in a run with StopPerfect off.
+	LockIn int `json:"lock_in_epoch,omitempty"`
 }
 
 // Result is a whole experiment.
@@ -468,6 +472,7 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	}
 	sr.Wall = p.elapsed()
 	sr.Epochs = len(sr.Curve)
+	sr.LockIn = lockIn(sr.Curve, metric)
 	if sr.Epochs > 0 {
 		sr.EpochSecs = p.trainSecs / float64(sr.Epochs)
 	}
@@ -480,6 +485,15 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 		return nil, err
 	}
 	return sr, nil
+}
+
+// lockIn is the first epoch of the curve's final run of perfect epochs (train and test), or 0.
+func lockIn(curve []EpochResult, m Metric) int {
+	e := 0
+	for i := len(curve) - 1; i >= 0 && curve[i].TrainMetric == m.Perfect && curve[i].TestMetric == m.Perfect; i-- {
+		e = curve[i].Epoch
+	}
+	return e
 }
 
 // InitModel sets θ₀ of a run's model for the seed: He-normal (engine.Model.Init), and with

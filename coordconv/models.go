@@ -109,7 +109,7 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	coords := []int{2, 1, 1}
 	switch {
 	case task == Classification && model == "coordconv":
-		return Spec{painter("coordconv-painter", o.NormCoords), coords, engine.SoftmaxCrossEntropy}, nil
+		return Spec{painter("coordconv-painter", Canvas, Canvas, o.NormCoords), coords, engine.SoftmaxCrossEntropy}, nil
 	case task == Classification && model == "conv":
 		return Spec{DeconvPainter("deconv-painter", o.Mul, o.FS), coords, engine.SoftmaxCrossEntropy}, nil
 	case task == Regression && model == "coordconv":
@@ -142,13 +142,13 @@ func CoordConvPainter(name string, mul, h, w int) engine.Layer {
 	)
 }
 
-// painter is the Canvas×Canvas CoordConv painter, after NormCoords when norm is set.
-func painter(name string, norm bool) engine.Layer {
-	p := CoordConvPainter(name, 1, Canvas, Canvas)
+// painter is the h×w CoordConv painter, after NormCoords when norm is set.
+func painter(name string, h, w int, norm bool) engine.Layer {
+	p := CoordConvPainter(name, 1, h, w)
 	if !norm {
 		return p
 	}
-	return engine.NewSequential(name+"-normed", NewNormCoords("normcoords", Canvas, Canvas), p)
+	return engine.NewSequential(name+"-normed", NewNormCoords("normcoords", h, w), p)
 }
 
 // DeconvPainter is the paper's deconvolutional baseline: six stride-2 transposed convolutions
@@ -211,10 +211,7 @@ func ConvRegressor(mul int) engine.Layer {
 // same in every case.
 func CoordConvRenderer(h, w int, o ModelOptions) engine.Layer {
 	o = o.withDefaults()
-	var p engine.Layer = CoordConvPainter("coords2center", 1, h, w)
-	if o.NormCoords {
-		p = engine.NewSequential("coords2center-normed", NewNormCoords("normcoords", h, w), p)
-	}
+	p := painter("coords2center", h, w, o.NormCoords)
 	if o.Interm > 0 {
 		cl := NewCentreLoss("centre-loss", p, o.Interm)
 		cl.Detach = o.Detach

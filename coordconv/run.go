@@ -19,10 +19,10 @@ type Config struct {
 	TestFrac  float64 `json:"test_frac"`  // uniform split's test fraction (0.2 in the paper)
 	SplitSeed uint64  `json:"split_seed"` // uniform split's draw
 	Model     string  `json:"model"`      // coordconv or conv
-	// Recipe, for the CoordConv regressor, is "paper", the paper's recipe exactly, or "gaze",
-	// which starts from the hot-pixel initialisation (HotPixelInit) and steps the learning rate.
-	// For the other tasks and models the two are the same and Recipe is empty (so the folders
-	// of runs from before it existed still resume).
+	// Recipe, for the CoordConv models, is "paper", the paper's code exactly, or "gaze"
+	// (WithRecipe says how they differ). The conv baselines have one recipe and Recipe is
+	// empty, as it was for every model but the regressor before the others had two (so those
+	// folders resume with the build that wrote them).
 	Recipe string       `json:"recipe,omitempty"`
 	Opts   ModelOptions `json:"opts"`
 	LR     float64      `json:"lr"`

@@ -37,6 +37,9 @@ type ModelOptions struct {
 	// Detach, for the CoordConv renderer with Interm > 0, trains the painter by the centre
 	// loss alone (CentreLoss.Detach).
 	Detach bool `json:"detach,omitempty"`
+	// BackgroundBias, for the CoordConv renderer, starts its output bias at the background's
+	// log-odds (BackgroundBiasInit) instead of He-normal's zero.
+	BackgroundBias bool `json:"background_bias,omitempty"`
 }
 
 func (o ModelOptions) withDefaults() ModelOptions {
@@ -72,6 +75,9 @@ func (o ModelOptions) Describe() string {
 	if d.Gain != 1 {
 		s += fmt.Sprintf(", softmax gain %g", d.Gain)
 	}
+	if d.BackgroundBias {
+		s += ", output bias at the background rate"
+	}
 	if d.RenderFS != 3 {
 		s += fmt.Sprintf(", rendering filter %d×%d", d.RenderFS, d.RenderFS)
 	}
@@ -102,6 +108,9 @@ func NewSpec(task Task, model string, o ModelOptions) (Spec, error) {
 	}
 	if o.NormCoords && (task == Regression || model != "coordconv") {
 		return Spec{}, fmt.Errorf("normalised input coordinates: only the CoordConv painters of classification and rendering take coordinates")
+	}
+	if o.BackgroundBias && (task != Rendering || model != "coordconv") {
+		return Spec{}, fmt.Errorf("the background-rate output bias is the CoordConv renderer's")
 	}
 	if o.Detach && !(o.Interm > 0) {
 		return Spec{}, fmt.Errorf("a detached painter needs the intermediate loss (interm > 0) to train it")

@@ -300,9 +300,6 @@ func (c Config) RecipeText() string {
 	if c.Recipe == "gaze" && c.Task == Regression && c.Model == "coordconv" {
 		s += ", hot-pixel init"
 	}
-	if c.Recipe == "gaze" && c.Task == Rendering && c.Model == "coordconv" {
-		s += ", output bias at the background rate"
-	}
 	if len(c.LRMilestones) > 0 {
 		g := c.LRGamma
 		if g == 0 {

@@ -12,7 +12,7 @@ import (
 // The two recipes of each CoordConv model, and none for the conv baselines.
 func TestRecipes(t *testing.T) {
 	r := Defaults(Rendering, "coordconv")
-	if want := (ModelOptions{Interm: RenderInterm, Gain: RenderGain, NormCoords: true, Detach: true}); r.Recipe != "gaze" || r.Opts != want || r.L2 != RenderL2 {
+	if want := (ModelOptions{Interm: RenderInterm, Gain: RenderGain, NormCoords: true, Detach: true, BackgroundBias: true}); r.Recipe != "gaze" || r.Opts != want || r.L2 != RenderL2 {
 		t.Errorf("renderer, gaze: recipe %q, options %+v, l2 %v; want %+v, l2 %v", r.Recipe, r.Opts, r.L2, want, RenderL2)
 	}
 	if p := r.WithRecipe("paper"); p.Opts != (ModelOptions{}) || p.L2 != 1e-3 || p.Opts.Describe() != "" {

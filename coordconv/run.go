@@ -70,7 +70,7 @@ const (
 // which differs as follows. Classification: the painter reads its input coordinates scaled to
 // [−1, 1] (NormCoords). Rendering: the same, plus the centre loss (weight RenderInterm) as the
 // painter's only teacher (Detach), softmax gain RenderGain, L2 RenderL2 and the output bias at
-// the background's log-odds (InitModel). Regression: the hot-pixel initialisation and lr ×0.1
+// the background's log-odds (BackgroundBias). Regression: the hot-pixel initialisation and lr ×0.1
 // after RegressorMilestones. The conv baselines have one recipe, and Recipe is empty.
 func (c Config) WithRecipe(recipe string) Config {
 	c.Recipe, c.LRMilestones, c.LRGamma = "", nil, 0
@@ -87,7 +87,7 @@ func (c Config) WithRecipe(recipe string) Config {
 	case Classification:
 		c.Opts.NormCoords = gaze
 	case Rendering:
-		c.Opts.NormCoords, c.Opts.Detach = gaze, gaze
+		c.Opts.NormCoords, c.Opts.Detach, c.Opts.BackgroundBias = gaze, gaze, gaze
 		c.Opts.Interm, c.Opts.Gain, c.L2 = 0, 0, 1e-3
 		if gaze {
 			c.Opts.Interm, c.Opts.Gain, c.L2 = RenderInterm, RenderGain, RenderL2
@@ -496,19 +496,21 @@ func lockIn(curve []EpochResult, m Metric) int {
 	return e
 }
 
-// InitModel sets θ₀ of a run's model for the seed: He-normal (engine.Model.Init), and with
-// recipe gaze, on top, the CoordConv regressor's hot-pixel initialisation or the renderer's
-// output bias at the background's log-odds.
+// InitModel sets θ₀ of a run's model for the seed: He-normal (engine.Model.Init), and on top,
+// with recipe gaze the CoordConv regressor's hot-pixel initialisation, with
+// Opts.BackgroundBias the renderer's output bias at the background's log-odds.
 func InitModel(m *engine.Model, cfg Config, seed uint64) error {
 	m.Init(seed)
-	if cfg.Recipe != "gaze" || cfg.Model != "coordconv" || cfg.Task == Classification {
+	var init func(*engine.Arena, []float32) error
+	switch {
+	case cfg.Recipe == "gaze" && cfg.Task == Regression && cfg.Model == "coordconv":
+		init = HotPixelInit
+	case cfg.Opts.BackgroundBias:
+		init = BackgroundBiasInit
+	default:
 		return nil
 	}
 	theta := m.Theta()
-	init := HotPixelInit
-	if cfg.Task == Rendering {
-		init = BackgroundBiasInit
-	}
 	if err := init(m.Arena, theta); err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.2f\t", r.Config.Task, r.Config.Split, r.Config.Model, sr.Seed,
 			m.Show(sr.TrainAtBest), m.Show(sr.BestTest), sr.Params, sr.BestEpoch, run, sr.TimeToBest, sr.EpochSecs)
 		if lock {
-			fmt.Fprintf(tw, "%s\t", lockText(sr.LockIn))
+			fmt.Fprintf(tw, "%s\t", lockText(lockIn(sr.Curve, m)))
 		}
 		if diag {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t", pct(sr.InitDiag), pct(sr.FinalDiag), trapped(sr.FinalDiag))
@@ -87,7 +87,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if lock {
 			n := 0
 			for _, sr := range r.Seeds {
-				if sr.LockIn > 0 {
+				if lockIn(sr.Curve, m) > 0 {
 					n++
 				}
 			}
@@ -173,7 +173,7 @@ func (r *Result) Save(dir string, testCentres []Centre) error {
 	pf := predFile{Task: r.Config.Task}
 	for _, sr := range r.Seeds {
 		rows = append(rows, []string{string(r.Config.Task), r.Config.Split, r.Config.Model, u(sr.Seed), strconv.Itoa(sr.Params),
-			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs), strconv.Itoa(sr.LockIn)})
+			f(sr.TrainAtBest), f(sr.BestTest), m.Name, strconv.Itoa(sr.BestEpoch), strconv.Itoa(sr.Epochs), f(sr.TimeToBest), f(sr.Wall), f(sr.EpochSecs), strconv.Itoa(lockIn(sr.Curve, m))})
 		for _, e := range sr.Curve {
 			curves = append(curves, []string{u(sr.Seed), strconv.Itoa(e.Epoch), f(e.TrainLoss), f(e.TrainMetric), f(e.TestMetric), f(e.Seconds), fp(e.PainterTrain), fp(e.PainterTest)})
 		}
@@ -248,11 +248,6 @@ func Load(dir string) (*Result, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "result.json"), err)
 	}
-	// From the curve, for the folders of builds that did not store it.
-	m := TaskMetric(r.Config.Task)
-	for i := range r.Seeds {
-		r.Seeds[i].LockIn = lockIn(r.Seeds[i].Curve, m)
-	}
 	return &r, nil
 }
 
@@ -283,7 +278,7 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 			if sr.Interrupted {
 				runs[i] += "*"
 			}
-			locks[i] = lockText(sr.LockIn)
+			locks[i] = lockText(lockIn(sr.Curve, m))
 		}
 		secs := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s | %d | %s | %.1f | %s | %s |\n", s.Task, s.Split, s.Model, r.Config.RecipeText(), s.Seeds,

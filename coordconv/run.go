@@ -192,10 +192,6 @@ type SeedResult struct {
 	// ended trapped at the mean centre.
 	InitDiag  *RegressorDiagnosis `json:"init_diagnosis,omitempty"`
 	FinalDiag *RegressorDiagnosis `json:"final_diagnosis,omitempty"`
-	// LockIn is the first epoch from which the train and test metrics stay perfect through
-	// the last epoch run (0: not perfect at the last epoch, or a metric without a perfect
-	// value). Whether a seed stays there shows only in a run with StopPerfect off.
-	LockIn int `json:"lock_in_epoch,omitempty"`
 }
 
 // Result is a whole experiment.
@@ -472,7 +468,6 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	}
 	sr.Wall = p.elapsed()
 	sr.Epochs = len(sr.Curve)
-	sr.LockIn = lockIn(sr.Curve, metric)
 	if sr.Epochs > 0 {
 		sr.EpochSecs = p.trainSecs / float64(sr.Epochs)
 	}
@@ -487,7 +482,10 @@ func runSeed(ctx context.Context, dev engine.Device, cfg Config, train, test *Ex
 	return sr, nil
 }
 
-// lockIn is the first epoch of the curve's final run of perfect epochs (train and test), or 0.
+// lockIn is the first epoch from which the curve's train and test metrics stay perfect through
+// its last epoch (0: not perfect at the last epoch, or a metric without a perfect value). It is
+// computed from the curve wherever it is shown, so folders of every build have it; whether a
+// seed stays perfect shows only in a run with StopPerfect off.
 func lockIn(curve []EpochResult, m Metric) int {
 	e := 0
 	for i := len(curve) - 1; i >= 0 && curve[i].TrainMetric == m.Perfect && curve[i].TestMetric == m.Perfect; i-- {

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -85,12 +86,47 @@ type Run struct {
 	lock    *Lock
 }
 
-// Open is Create, or Resume when resume is set: what a command's --resume flag chooses.
+// Open is Create, or Resume when resume is set: what a command's --resume flag chooses. A
+// resumed run also removes the temporary files a killed writer of the folder left behind
+// (removeTemporaries): Open's runs (training, CoordConv) hold the lock for their whole life, so
+// no other writer of the folder can be mid-write. Sweeps, which several processes share
+// (Continue), keep theirs.
 func Open(dir string, resume bool, l Layout, cfg any) (*Run, error) {
-	if resume {
-		return Resume(dir, l, cfg)
+	if !resume {
+		return Create(dir, l)
 	}
-	return Create(dir, l)
+	r, err := Resume(dir, l, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := removeTemporaries(dir); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// temporary matches the names WriteFileAtomic (".NAME.tmpDIGITS") and WriteNew (".newDIGITS")
+// give their temporary files.
+var temporary = regexp.MustCompile(`^\.(.+\.tmp|new)[0-9]+$`)
+
+// removeTemporaries removes the temporary files of WriteFileAtomic and WriteNew at the top of
+// dir: what a process killed between creating one and renaming or removing it leaves. The
+// files a run writes under its lock are at the top of its folder; subfolders (reports) may
+// have writers of their own and are left alone.
+func removeTemporaries(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && temporary.MatchString(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing a killed writer's temporary file: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Create prepares dir for a new run: it creates the folder, proves it writable, takes its lock,

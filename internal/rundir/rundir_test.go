@@ -297,3 +297,51 @@ func TestContinueAndReadConfig(t *testing.T) {
 		t.Errorf("ReadConfig: %+v %v", got, err)
 	}
 }
+
+// A resumed run removes the temporary files a killed writer left at the top of its folder, and
+// nothing else.
+func TestOpenRemovesTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Create(dir, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteConfig(base()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	// The names WriteFileAtomic and WriteNew draw, as CreateTemp makes them.
+	var gone []string
+	for _, pattern := range []string{".lca_total.npy.tmp*", ".new*"} {
+		f, err := os.CreateTemp(dir, pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		gone = append(gone, filepath.Base(f.Name()))
+	}
+	gone = append(gone, ".losses.csv.tmp1053480027")
+	kept := []string{".hidden", "keep.tmp1", ".x.tmpabc", ".new", "config.json", filepath.Join("report", ".report.html.tmp7")}
+	os.Mkdir(filepath.Join(dir, "report"), 0o755)
+	for _, f := range append(append([]string(nil), gone...), kept[:5]...) {
+		if f != "config.json" {
+			os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, kept[5]), nil, 0o644)
+	r, err = Open(dir, true, layout, base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, f := range gone {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is still there (%v)", f, err)
+		}
+	}
+	for _, f := range kept {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s was removed: %v", f, err)
+		}
+	}
+}

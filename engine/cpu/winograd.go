@@ -1,0 +1,263 @@
+package cpu
+
+import (
+	"os"
+
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
+)
+
+// Winograd F(2×2, 3×3) for 3×3, stride-1, pad-1 ("same") convolutions. Each 2×2 block of
+// output pixels (a tile) is computed from the 4×4 block of input around it as
+//
+//	Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A,
+//
+// which costs 16 multiply-adds per (tile, c, k) instead of the 36 of the direct form (2.25×
+// fewer). With U[ξ][k][c] = (G g_kc Gᵀ)_ξ (the filters, transformed once per call) and
+// V[ξ][c][t] = (Bᵀ d_ct B)_ξ (the input tiles t of a chunk of images), the sum over c is 16
+// independent products M[ξ] = U[ξ]·V[ξ] (K×C by C×T), run by sgemm.SgemmShifted with B read in
+// place from V (the rows of V[ξ] are windows of V at offsets (ξ·C + c)·tp). The output transform
+// Aᵀ M A then writes y = conv + beta·y.
+//
+//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
+//	Aᵀ = [1 1 1 0; 0 1 -1 -1].
+//
+// Tiles that reach past an odd H or W read zeros there and drop the outputs that fall outside.
+// The backward data pass of such a convolution is again one (transposedGeom: flipped, transposed
+// filters, padding 3-1-1 = 1), so it takes this form too; the filter gradient keeps the stack
+// form.
+//
+// Images run in chunks sized so that V and M (16·(C+K) floats per tile) stay near winoTargetFloats.
+// Per chunk: the input transform over (image, channel) planes, the 16 products (one part each,
+// every product serial inside its part), the output transform over (image, output channel)
+// planes, each a parallel call whose parts write disjoint memory. Every output element is one
+// fixed sequence of float32 operations, so results are bit-identical whatever the core count.
+//
+// Accuracy: the transforms add and subtract up to 16 terms (input) and 9 (output) around a sum of
+// C products, so the error is a small multiple of the direct form's; for resnet20's shapes the
+// maximum error relative to the float64 reference's largest output is about 1e-6 (the tests).
+
+// winoUse says when 3×3 stride-1 pad-1 convolutions take the Winograd form.
+type winoUse int8
+
+const (
+	winoAuto winoUse = iota // where it was measured faster (useWinograd)
+	winoAlways
+	winoNever
+)
+
+// winoFromEnv reads GAZE_WINOGRAD (on, off; anything else or unset: auto), for benchmarks that
+// compare the forms within one binary.
+func winoFromEnv() winoUse {
+	switch os.Getenv("GAZE_WINOGRAD") {
+	case "on", "1":
+		return winoAlways
+	case "off", "0":
+		return winoNever
+	}
+	return winoAuto
+}
+
+// winoTargetFloats is the scratch (V and M) a chunk of images aims at: 2 MiB. On resnet20's
+// shapes (one thread, three alternating rounds) 2 and 4 MiB ran 32→32 and 64→64 at 4.2–4.5 CPU ms
+// per call, 1 MiB at 5.0–5.4 (more, smaller products, each packing its U), 8 MiB at 4.7–5.9 and
+// 16 MiB at 6.7–7.5; 16→16 on 32×32 was best at 0.5–2 MiB.
+const winoTargetFloats = 1 << 19
+
+// winogradFits reports whether g is a convolution the Winograd form computes.
+func winogradFits(g engine.ConvGeom) bool {
+	th, tw := (g.H+1)/2, (g.W+1)/2
+	return g.R == 3 && g.S == 3 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 1 && g.PadW == 1 &&
+		g.OutH == g.H && g.OutW == g.W && 2*(th+1)*(tw+1)+2 <= winoPad && g.C > 0 && g.K > 0
+}
+
+// useWinograd says whether convForward takes the Winograd form for g.
+func (d *Device) useWinograd(g engine.ConvGeom) bool {
+	if !winogradFits(g) {
+		return false
+	}
+	switch d.winoForm {
+	case winoAlways:
+		return true
+	case winoNever:
+		return false
+	}
+	// Auto: on the AVX-512 path (the others transform tiles one at a time in Go), for at least
+	// 32 input and output channels. Per tile and channel the transforms cost about as much
+	// whatever C and K, while the products' saving grows with them: measured on the AVX-512 build
+	// machine (CPU ms per call at one thread, N = 128; README in
+	// bench/results/cpu-2026-12-04/resnet20-winograd), resnet20's 32→32 on 16×16 and 64→64 on
+	// 8×8 ran faster in this form, its 16→16 on 32×32 (products of depth 16, and four times the
+	// tiles per flop) slower.
+	return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= 32
+}
+
+// winoState is the Device's scratch for the Winograd form.
+type winoState struct {
+	u    []float32 // transformed filters [16][K][C]
+	off  []int     // window offsets of V: [16][C]
+	in   winoInArgs
+	out  winoOutArgs
+	gemm winoGemmArgs
+}
+
+// winoTransformFilters sets u[ξ][k][c] = (G w_kc Gᵀ)_ξ (in float64, rounded once).
+func winoTransformFilters(u, w []float32, k, c int) {
+	for kk := 0; kk < k; kk++ {
+		for cc := 0; cc < c; cc++ {
+			f := w[(kk*c+cc)*9:][:9]
+			var t [4][3]float64 // G·g
+			for s := 0; s < 3; s++ {
+				g0, g1, g2 := float64(f[s]), float64(f[3+s]), float64(f[6+s])
+				t[0][s] = g0
+				t[1][s] = 0.5 * (g0 + g1 + g2)
+				t[2][s] = 0.5 * (g0 - g1 + g2)
+				t[3][s] = g2
+			}
+			for i := 0; i < 4; i++ {
+				g0, g1, g2 := t[i][0], t[i][1], t[i][2]
+				r := [4]float64{g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2}
+				for j := 0; j < 4; j++ {
+					u[((i*4+j)*k+kk)*c+cc] = float32(r[j])
+				}
+			}
+		}
+	}
+}
+
+// convForwardWinograd sets y = beta·y + x ⋆ w for a geometry winogradFits accepts.
+func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, beta float32) {
+	th, tw := (g.H+1)/2, (g.W+1)/2
+	tiles := th * (tw + 1)  // virtual tiles per image: one garbage tile per tile row
+	per := 16 * (g.C + g.K) // scratch floats per tile
+	nb := max(d.winoFlts/(per*tiles), 1)
+	nb = min(nb, g.N)
+	// Row stride tp of V and M (tiles, rounded to whole vectors), and their ξ strides vs and ms.
+	// The 16 transforms of a tile are written (read) as 16 streams, one per ξ; at power-of-two
+	// strides they fall into the same L1 sets and evict each other (the first version, with
+	// tp = 1024 and vs = 64 KiB, spent 28 ms per resnet20 16→16 call in the input transform),
+	// so tp is an odd number of vectors and each ξ block has one more vector after it.
+	tp := (nb*tiles + 15) / 16 * 16
+	if tp/16%2 == 0 {
+		tp += 16
+	}
+	vs, ms := g.C*tp+16, g.K*tp+16
+	buf := d.scratch(16 * (vs + ms))
+	v, m := buf[:16*vs], buf[16*vs:]
+
+	st := &d.wino
+	if cap(st.u) < 16*g.K*g.C {
+		st.u = make([]float32, 16*g.K*g.C)
+	}
+	u := st.u[:16*g.K*g.C]
+	winoTransformFilters(u, ws, g.K, g.C)
+	if cap(st.off) < 16*g.C {
+		st.off = make([]int, 16*g.C)
+	}
+	off := st.off[:16*g.C]
+	for xi := 0; xi < 16; xi++ {
+		for c := 0; c < g.C; c++ {
+			off[xi*g.C+c] = xi*vs + c*tp
+		}
+	}
+	inGrain := max(grainStream/max(16*tiles, 1), 1)
+	outGrain := max(grainStream/max(16*tiles, 1), 1)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cur := min(nb, g.N-n0)
+		launch(d, &st.in, winoInArgs{g: g, x: xs, v: v, n0: n0, tp: tp, xs: vs, th: th, tw: tw}, cur*g.C, inGrain)
+		launch(d, &st.gemm, winoGemmArgs{k: g.K, c: g.C, n: cur * tiles, tp: tp, ms: ms, u: u, v: v, off: off, m: m}, 16, 1)
+		launch(d, &st.out, winoOutArgs{g: g, y: ys, m: m, n0: n0, tp: tp, xs: ms, th: th, tw: tw, beta: beta}, cur*g.K, outGrain)
+	}
+}
+
+// winoGemmArgs: M[ξ] = U[ξ]·V[ξ], one ξ per index.
+type winoGemmArgs struct {
+	k, c, n, tp int
+	ms          int // ξ stride of m
+	u, v        []float32
+	off         []int
+	m           []float32
+}
+
+func (a *winoGemmArgs) run(lo, hi int) {
+	for xi := lo; xi < hi; xi++ {
+		sgemm.SgemmShifted(a.k, a.n, a.c, 1, a.u[xi*a.k*a.c:], a.c, a.v, a.off[xi*a.c:(xi+1)*a.c], 0, a.m[xi*a.ms:], a.tp)
+	}
+}
+
+// winoPad bounds the part-local plane buffers of the transforms (floats per row parity).
+const winoPad = 4096
+
+// winoInArgs: the input transform of images n0… of a chunk, one (image, channel) plane per
+// index: V[ξ][c][t] for the plane's virtual tiles t (image i's from i·th·(tw+1)).
+type winoInArgs struct {
+	g      engine.ConvGeom
+	x, v   []float32
+	n0, tp int
+	xs     int // ξ stride of v
+	th, tw int
+}
+
+func (a *winoInArgs) run(lo, hi int) {
+	g := &a.g
+	// The zero-padded plane P (P[ih+1][iw+1] = x[ih][iw]) as its even rows pe and odd rows po,
+	// rows of 2·(tw+1) floats. The padding is zeroed here once; the planes overwrite the rest.
+	var pe, po [winoPad]float32
+	hw, rt := g.H*g.W, a.tw+1
+	n := a.th * rt
+	pitch := 2 * rt
+	for q := lo; q < hi; q++ {
+		i, c := q/g.C, q%g.C
+		x := a.x[((a.n0+i)*g.C+c)*hw:][:hw]
+		for ih := 0; ih < g.H; ih++ {
+			row := x[ih*g.W : (ih+1)*g.W]
+			if p := ih + 1; p%2 == 0 {
+				copy(pe[p/2*pitch+1:], row)
+			} else {
+				copy(po[p/2*pitch+1:], row)
+			}
+		}
+		sgemm.WinoIn(pe[:], po[:], rt, n, a.v[c*a.tp+i*n:], a.xs)
+	}
+}
+
+// winoOutArgs: the output transform of images n0… of a chunk, one (image, output channel) plane
+// per index: y = Aᵀ M A + beta·y.
+type winoOutArgs struct {
+	g      engine.ConvGeom
+	y, m   []float32
+	n0, tp int
+	xs     int // ξ stride of m
+	th, tw int
+	beta   float32
+}
+
+func (a *winoOutArgs) run(lo, hi int) {
+	g := &a.g
+	var qe, qo [winoPad]float32 // the output's even and odd rows, 2·(tw+1) floats each
+	hw, rt := g.H*g.W, a.tw+1
+	n := a.th * rt
+	pitch := 2 * rt
+	for q := lo; q < hi; q++ {
+		i, k := q/g.K, q%g.K
+		y := a.y[((a.n0+i)*g.K+k)*hw:][:hw]
+		sgemm.WinoOut(a.m[k*a.tp+i*n:], a.xs, n, qe[:], qo[:])
+		for oh := 0; oh < g.H; oh++ {
+			src := qe[oh/2*pitch:][:g.W]
+			if oh%2 == 1 {
+				src = qo[oh/2*pitch:][:g.W]
+			}
+			dst := y[oh*g.W : (oh+1)*g.W]
+			switch a.beta {
+			case 0:
+				copy(dst, src)
+			case 1:
+				addTo(dst, src)
+			default:
+				for j, v := range src {
+					dst[j] = a.beta*dst[j] + v
+				}
+			}
+		}
+	}
+}

@@ -349,6 +349,10 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		}
 		return
 	}
+	if d.useWinogradFilter(g) {
+		d.convFilterWinograd(g, xs, dys, dws)
+		return
+	}
 	if s, ok := d.planStack(g); ok {
 		d.convFilterStack(&s, xs, dys, dws)
 		return

@@ -25,13 +25,17 @@ import (
 //
 // Tiles that reach past an odd H or W read zeros there and drop the outputs that fall outside.
 // The backward data pass of such a convolution is again one (transposedGeom: flipped, transposed
-// filters, padding 3-1-1 = 1), so it takes this form too; the filter gradient keeps the stack
-// form.
+// filters, padding 3-1-1 = 1), so it takes this form too. The filter gradient is the transposed
+// algorithm F(3×3, 2×2) on the same input tiles (convFilterWinograd).
+//
+// The tiles are "virtual" (sgemm's winograd.go): each tile row has one garbage tile past its end
+// (6% more tiles on 32×32 planes, 11% on 16×16, 25% on 8×8), computed and dropped, so that the
+// transforms run 16 tiles per AVX-512 step over whole planes. As in the stack form, a NaN or Inf
+// in x can reach a filter-gradient entry through a garbage tile.
 //
 // Images run in chunks sized so that V and M (16·(C+K) floats per tile) stay near winoTargetFloats.
-// Per chunk: the input transform over (image, channel) planes, the 16 products (one part each,
-// every product serial inside its part), the output transform over (image, output channel)
-// planes, each a parallel call whose parts write disjoint memory. Every output element is one
+// Each chunk runs from its input transform through its 16 products to its output transform on
+// one goroutine (winoChunkArgs); chunks write disjoint outputs, and every output element is one
 // fixed sequence of float32 operations, so results are bit-identical whatever the core count.
 //
 // Accuracy: the transforms add and subtract up to 16 terms (input) and 9 (output) around a sum of
@@ -84,12 +88,13 @@ func (d *Device) useWinograd(g engine.ConvGeom) bool {
 		return false
 	}
 	// Auto: on the AVX-512 path (the others transform tiles one at a time in Go), for at least
-	// 32 input and output channels. Per tile and channel the transforms cost about as much
-	// whatever C and K, while the products' saving grows with them: measured on the AVX-512 build
-	// machine (CPU ms per call at one thread, N = 128; README in
-	// bench/results/cpu-2026-12-04/resnet20-winograd), resnet20's 32→32 on 16×16 and 64→64 on
-	// 8×8 ran faster in this form, its 16→16 on 32×32 (products of depth 16, and four times the
-	// tiles per flop) slower.
+	// 32 input and output channels. The transforms cost the same per pixel and channel whatever
+	// C and K, and the products have depth C (K for backward data), so the form pays where the
+	// channels are many. Measured on the AVX-512 build machine (CPU ms per call at one thread,
+	// N = 128, medians of seven alternating rounds; README in
+	// bench/results/cpu-2026-12-04/resnet20-winograd): forward 32→32 on 16×16 3.40 against the
+	// stack form's 4.08, 64→64 on 8×8 3.20 against 4.38 (backward data the same), but 16→16 on
+	// 32×32 4.70 against 3.95 (products of depth 16 and four times the tiles per flop of 8×8).
 	return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= 32
 }
 
@@ -98,6 +103,8 @@ type winoState struct {
 	u     []float32 // transformed filters [16][K][C] (ξ stride K·C + 16)
 	off   []int     // window offsets of V: [16][C]
 	chunk winoChunkArgs
+	filt  winoFilterArgs
+	parts []float32   // the filter gradient's per-chunk products [chunk][16][K][C]
 	size  int         // floats of a chunk's scratch (V, M and the plane buffers)
 	mu    sync.Mutex  // guards free
 	free  [][]float32 // chunk scratch buffers not in use
@@ -269,4 +276,136 @@ func (st *winoState) put(b []float32) {
 	st.mu.Lock()
 	st.free = append(st.free, b)
 	st.mu.Unlock()
+}
+
+// convFilterWinograd adds the filter gradient of x and dy to dw for a geometry winogradFits
+// accepts: F(3×3, 2×2), the transpose of the forward form. With V the input tiles' transforms
+// (as forward) and Ŷ[ξ][k][t] = (A dy_kt Aᵀ)_ξ those of the output gradient's 2×2 tiles
+// (garbage tiles zero), each chunk's 16 products Ŵ[ξ] = Ŷ[ξ]·V[ξ]ᵀ (K×C, summed over the
+// chunk's tiles) land in a part of their own; the parts are added in chunk order and
+// dw += Gᵀ Ŵ G (in float64). Results do not depend on the core count.
+func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
+	th, tw := (g.H+1)/2, (g.W+1)/2
+	tiles := th * (tw + 1)
+	per := 16 * (g.C + g.K)
+	nb := min(max(d.winoFlts/(per*tiles), 1), g.N)
+	tp := (nb*tiles + 15) / 16 * 16
+	if tp/16%2 == 0 {
+		tp += 16
+	}
+	vs, ys := g.C*tp+16, g.K*tp+16
+	st := &d.wino
+	if cap(st.off) < 16*g.C {
+		st.off = make([]int, 16*g.C)
+	}
+	off := st.off[:16*g.C]
+	for xi := 0; xi < 16; xi++ {
+		for c := 0; c < g.C; c++ {
+			off[xi*g.C+c] = xi*vs + c*tp
+		}
+	}
+	chunks, kc := ceilDiv(g.N, nb), g.K*g.C
+	if cap(st.parts) < chunks*16*kc {
+		st.parts = make([]float32, chunks*16*kc)
+	}
+	parts := st.parts[:chunks*16*kc]
+	st.size = 16*(vs+ys) + 4*winoPad
+	args := winoFilterArgs{g: g, x: xs, dy: dys, parts: parts, off: off, nb: nb, tp: tp, vs: vs, ys: ys, th: th, tw: tw, st: st}
+	launch(d, &st.filt, args, chunks, 1)
+	sum := parts[:16*kc]
+	for ch := 1; ch < chunks; ch++ {
+		addTo(sum, parts[ch*16*kc:(ch+1)*16*kc])
+	}
+	// dw[k][c] += Gᵀ Ŵ G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+	for k := 0; k < g.K; k++ {
+		for c := 0; c < g.C; c++ {
+			var w [4][4]float64
+			for xi := 0; xi < 16; xi++ {
+				w[xi/4][xi%4] = float64(sum[xi*kc+k*g.C+c])
+			}
+			var t [3][4]float64 // Gᵀ Ŵ
+			for j := 0; j < 4; j++ {
+				t[0][j] = w[0][j] + 0.5*(w[1][j]+w[2][j])
+				t[1][j] = 0.5 * (w[1][j] - w[2][j])
+				t[2][j] = 0.5*(w[1][j]+w[2][j]) + w[3][j]
+			}
+			f := dws[(k*g.C+c)*9:][:9]
+			for r := 0; r < 3; r++ {
+				a := t[r]
+				f[3*r] += float32(a[0] + 0.5*(a[1]+a[2]))
+				f[3*r+1] += float32(0.5 * (a[1] - a[2]))
+				f[3*r+2] += float32(0.5*(a[1]+a[2]) + a[3])
+			}
+		}
+	}
+}
+
+// winoFilterArgs: the filter gradient's chunks, one per index (see convFilterWinograd).
+type winoFilterArgs struct {
+	g      engine.ConvGeom
+	x, dy  []float32
+	parts  []float32
+	off    []int
+	nb, tp int
+	vs, ys int // ξ strides of V and Ŷ
+	th, tw int
+	st     *winoState
+}
+
+func (a *winoFilterArgs) run(lo, hi int) {
+	g := &a.g
+	buf := a.st.get()
+	defer a.st.put(buf)
+	v, yh := buf[:16*a.vs], buf[16*a.vs:16*(a.vs+a.ys)]
+	pad := buf[16*(a.vs+a.ys):]
+	pe, po, qe, qo := pad[:winoPad], pad[winoPad:2*winoPad], pad[2*winoPad:3*winoPad], pad[3*winoPad:4*winoPad]
+	// The padding of the input planes and the garbage tiles of the output gradient's (the
+	// columns past W, and for an odd H the last bottom row) are zeros.
+	clear(pad)
+	hw, rt := g.H*g.W, a.tw+1
+	n := a.th * rt
+	pitch := 2 * rt
+	kc := g.K * g.C
+	for ch := lo; ch < hi; ch++ {
+		n0 := ch * a.nb
+		cur := min(a.nb, g.N-n0)
+		for i := 0; i < cur; i++ {
+			for c := 0; c < g.C; c++ {
+				x := a.x[((n0+i)*g.C+c)*hw:][:hw]
+				for ih := 0; ih < g.H; ih++ {
+					row := x[ih*g.W : (ih+1)*g.W]
+					if p := ih + 1; p%2 == 0 {
+						copy(pe[p/2*pitch+1:], row)
+					} else {
+						copy(po[p/2*pitch+1:], row)
+					}
+				}
+				sgemm.WinoIn(pe, po, rt, n, v[c*a.tp+i*n:], a.vs)
+			}
+			for k := 0; k < g.K; k++ {
+				dy := a.dy[((n0+i)*g.K+k)*hw:][:hw]
+				for oh := 0; oh < g.H; oh++ {
+					row := dy[oh*g.W : (oh+1)*g.W]
+					if oh%2 == 0 {
+						copy(qe[oh/2*pitch:], row)
+					} else {
+						copy(qo[oh/2*pitch:], row)
+					}
+				}
+				sgemm.WinoGrad(qe, qo, n, yh[k*a.tp+i*n:], a.ys)
+			}
+		}
+		part := a.parts[ch*16*kc : (ch+1)*16*kc]
+		for xi := 0; xi < 16; xi++ {
+			sgemm.SgemmShiftedT(g.K, g.C, cur*n, 1, yh[xi*a.ys:], a.tp, v, a.off[xi*g.C:(xi+1)*g.C], 0, part[xi*kc:(xi+1)*kc], g.C)
+		}
+	}
+}
+
+// useWinogradFilter says whether ConvBackwardFilter takes the Winograd form for g: where the
+// forward does. Measured as the forward (one thread, three rounds), CPU ms per call against the
+// stack form: 32→32 on 16×16 3.83 against 4.88, 64→64 on 8×8 3.42 against 4.85, 16→16 on
+// 32×32 5.90 against 4.88.
+func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
+	return d.useWinograd(g)
 }

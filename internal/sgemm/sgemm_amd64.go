@@ -296,3 +296,6 @@ func winoInZ(pe, po, v *float32, vs, rs, blocks int, idx *int32)
 
 //go:noescape
 func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32)
+
+//go:noescape
+func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32)

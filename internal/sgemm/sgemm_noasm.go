@@ -162,3 +162,7 @@ func winoInZ(pe, po, v *float32, vs, rs, blocks int, idx *int32) {
 func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

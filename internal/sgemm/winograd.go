@@ -1,6 +1,9 @@
 package sgemm
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The tile transforms of Winograd F(2×2, 3×3) convolutions (engine/cpu's winograd.go drives
 // them). Both run over "virtual" tiles z of one plane: the cpu device lays a zero-padded input
@@ -12,12 +15,14 @@ import "fmt"
 // reference, and every path gives the same bits (the same float32 operations in the same order).
 
 // winoIdx holds the permutation indices of the kernels: even and odd lanes of two vectors
-// (the input's deinterleave), then the low and high halves of their interleave (the output's).
-var winoIdx = func() (p [64]int32) {
+// (the input's deinterleave), then the low and high halves of their interleave (the output's),
+// then the sign bit of every lane (the negations of WinoGrad).
+var winoIdx = func() (p [80]int32) {
 	for i := range 16 {
 		p[i], p[16+i] = int32(2*i), int32(2*i+1)
 		p[32+i] = int32(i/2 + 16*(i%2))
 		p[48+i] = int32(8 + i/2 + 16*(i%2))
+		p[64+i] = math.MinInt32
 	}
 	return
 }()
@@ -91,5 +96,41 @@ func WinoOut(m []float32, ms, n int, qe, qo []float32) {
 		}
 		qe[2*z], qe[2*z+1] = s0[0]+s0[1]+s0[2], s0[1]-s0[2]-s0[3]
 		qo[2*z], qo[2*z+1] = s1[0]+s1[1]+s1[2], s1[1]-s1[2]-s1[3]
+	}
+}
+
+// WinoGrad writes the transforms A y Aᵀ of output-gradient tiles z < n (the filter gradient's
+// F(3×3, 2×2)): the tile's top row is qe[2z], qe[2z+1], its bottom row qo[2z], qo[2z+1] (the
+// layout WinoOut writes), and w[ξ·ws + z] receives the 4×4 transform, ξ = 4i + j. With
+// A = [1 0; 1 1; 1 −1; 0 −1], rows first: (y0, y0+y1, y0−y1, −y1) of the two rows, then the same
+// along each row. qe and qo need 2·n floats.
+func WinoGrad(qe, qo []float32, n int, w []float32, ws int) {
+	if n <= 0 {
+		return
+	}
+	if len(qe) < 2*n || len(qo) < 2*n || len(w) < 15*ws+n {
+		panic(fmt.Sprintf("sgemm: WinoGrad: %d tiles need %d floats per row parity and %d of w; have %d, %d, %d",
+			n, 2*n, 15*ws+n, len(qe), len(qo), len(w)))
+	}
+	z := 0
+	if Current() == AVX512 && n >= 16 {
+		blocks := n / 16
+		winoGradZ(&qe[0], &qo[0], &w[0], ws, blocks, &winoIdx[0])
+		if z = blocks * 16; z < n {
+			z0 := n - 16
+			winoGradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, 1, &winoIdx[0])
+			z = n
+		}
+	}
+	for ; z < n; z++ {
+		y00, y01, y10, y11 := qe[2*z], qe[2*z+1], qo[2*z], qo[2*z+1]
+		rows := [4][2]float32{{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}}
+		for i, r := range rows {
+			p, q := r[0], r[1]
+			w[(4*i)*ws+z] = p
+			w[(4*i+1)*ws+z] = p + q
+			w[(4*i+2)*ws+z] = p - q
+			w[(4*i+3)*ws+z] = -q
+		}
 	}
 }

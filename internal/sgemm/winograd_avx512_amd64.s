@@ -152,3 +152,61 @@ outloop:
 	JNZ       outloop
 	VZEROUPPER
 	RET
+
+// GROW stores the transform of one row (P, Q) along the row: P, P+Q, P−Q, −Q (Z29: sign bits),
+// at R12 and the next three ξ, moving R12 on by the ξ stride R8 each time.
+#define GROW(P, Q) \
+	VMOVUPS P, (R12); \
+	ADDQ    R8, R12; \
+	VADDPS  Q, P, Z28; \
+	VMOVUPS Z28, (R12); \
+	ADDQ    R8, R12; \
+	VSUBPS  Q, P, Z28; \
+	VMOVUPS Z28, (R12); \
+	ADDQ    R8, R12; \
+	VPXORD  Z29, Q, Z28; \
+	VMOVUPS Z28, (R12); \
+	ADDQ    R8, R12
+
+// func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32)
+TEXT ·winoGradZ(SB), NOSPLIT, $0-48
+	MOVQ         qe+0(FP), SI
+	MOVQ         qo+8(FP), DX
+	MOVQ         w+16(FP), DI
+	MOVQ         ws+24(FP), R8
+	SHLQ         $2, R8
+	MOVQ         blocks+32(FP), CX
+	MOVQ         idx+40(FP), AX
+	VMOVDQU32    (AX), Z30
+	VMOVDQU32    64(AX), Z31
+	VMOVDQU32    256(AX), Z29
+
+gradloop:
+	// y00, y01 (even and odd lanes of the top row), y10, y11 (of the bottom row).
+	VMOVUPS   (SI), Z0
+	VMOVUPS   (SI), Z1
+	VPERMT2PS 64(SI), Z30, Z0
+	VPERMT2PS 64(SI), Z31, Z1
+	VMOVUPS   (DX), Z2
+	VMOVUPS   (DX), Z3
+	VPERMT2PS 64(DX), Z30, Z2
+	VPERMT2PS 64(DX), Z31, Z3
+	// Rows: (y00, y01), (y00+y10, y01+y11), (y00−y10, y01−y11), (−y10, −y11).
+	VADDPS    Z2, Z0, Z4
+	VADDPS    Z3, Z1, Z5
+	VSUBPS    Z2, Z0, Z6
+	VSUBPS    Z3, Z1, Z7
+	VPXORD    Z29, Z2, Z8
+	VPXORD    Z29, Z3, Z9
+	MOVQ      DI, R12
+	GROW(Z0, Z1)
+	GROW(Z4, Z5)
+	GROW(Z6, Z7)
+	GROW(Z8, Z9)
+	ADDQ      $128, SI
+	ADDQ      $128, DX
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       gradloop
+	VZEROUPPER
+	RET

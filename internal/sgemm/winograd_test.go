@@ -15,14 +15,16 @@ func TestWinoTransforms(t *testing.T) {
 		pe, po := randSlice(r, 2*(n+rowTiles)+2), randSlice(r, 2*(n+rowTiles)+2)
 		vs := n + 3
 		m := randSlice(r, 16*vs)
-		var first [3][]float32
+		ge, gqo := randSlice(r, 2*n), randSlice(r, 2*n)
+		var first [4][]float32
 		for i, p := range Supported() {
 			prev, _ := SetPath(p)
-			v, qe, qo := make([]float32, 16*vs), make([]float32, 2*n), make([]float32, 2*n)
+			v, qe, qo, gw := make([]float32, 16*vs), make([]float32, 2*n), make([]float32, 2*n), make([]float32, 16*vs)
 			WinoIn(pe, po, rowTiles, n, v, vs)
 			WinoOut(m, vs, n, qe, qo)
+			WinoGrad(ge, gqo, n, gw, vs)
 			SetPath(prev)
-			got := [3][]float32{v, qe, qo}
+			got := [4][]float32{v, qe, qo, gw}
 			if i == 0 {
 				first = got
 				// The reference for one tile: Bᵀ d B and Aᵀ m A in float64.
@@ -57,9 +59,24 @@ func TestWinoTransforms(t *testing.T) {
 						}
 					}
 				}
+				a4 := [4][2]float64{{1, 0}, {1, 1}, {1, -1}, {0, -1}}
+				yt := [2][2]float64{{float64(ge[2*z]), float64(ge[2*z+1])}, {float64(gqo[2*z]), float64(gqo[2*z+1])}}
+				for a := range 4 {
+					for b := range 4 {
+						var s float64
+						for k := range 2 {
+							for j := range 2 {
+								s += a4[a][k] * yt[k][j] * a4[b][j]
+							}
+						}
+						if g := float64(gw[(4*a+b)*vs+z]); g-s > 1e-5 || s-g > 1e-5 {
+							t.Fatalf("n %d: WinoGrad[%d][%d] = %v, want %v", n, a, b, g, s)
+						}
+					}
+				}
 				continue
 			}
-			for k, name := range []string{"WinoIn", "WinoOut top", "WinoOut bottom"} {
+			for k, name := range []string{"WinoIn", "WinoOut top", "WinoOut bottom", "WinoGrad"} {
 				if !slices.Equal(got[k], first[k]) {
 					t.Errorf("n %d: %s on %v differs from %v", n, name, p, Supported()[0])
 				}

@@ -167,6 +167,10 @@ func (d *Device) convForward(p convPlan, xs, ws, ys []float32, beta float32) {
 		launch(d, &d.k.direct1x1, args, g.N, 1)
 		return
 	}
+	if d.useWinograd(g) {
+		d.convForwardWinograd(g, xs, ws, ys, beta)
+		return
+	}
 	if s, ok := d.planStack(g); ok {
 		d.convForwardStack(&s, xs, ws, ys, beta)
 		return
@@ -343,6 +347,10 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		for n := 0; n < g.N; n++ {
 			addTo(dws, part[n*len(dws):(n+1)*len(dws)])
 		}
+		return
+	}
+	if d.useWinogradFilter(g) {
+		d.convFilterWinograd(g, xs, dys, dws)
 		return
 	}
 	if s, ok := d.planStack(g); ok {

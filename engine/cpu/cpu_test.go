@@ -266,6 +266,8 @@ func TestConvDeterministic(t *testing.T) {
 		{N: 9, C: 16, H: 16, W: 16, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
 		{N: 9, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
 		{N: 64, C: 16, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
+		// 32→32 channels: the Winograd form on AVX-512, forward and backward data.
+		{N: 40, C: 32, H: 8, W: 8, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 8, OutW: 8},
 	} {
 		t.Run(fmt.Sprintf("stride%d-n%d", g.StrideH, g.N), func(t *testing.T) {
 			forPaths(t, func(t *testing.T) { testConvDeterministic(t, g) })

@@ -90,6 +90,9 @@ type Device struct {
 	conv      convArgs   // the im2col packer handed to sgemm
 	stk       stackState // the stack form of convolutions (conv_stack.go)
 	stackForm stackUse   // when convolutions take the stack form (tests force it)
+	winoForm  winoUse    // when 3×3 stride-1 convolutions take the Winograd form (GAZE_WINOGRAD; tests force it)
+	winoFlts  int        // the Winograd form's chunk scratch target (winoTargetFloats)
+	wino      winoState  // the Winograd form's scratch (winograd.go)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync
 }
@@ -109,7 +112,8 @@ func newDevice(threads int) *Device {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops, stackFlts: stackTargetFloats}
+	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops, stackFlts: stackTargetFloats,
+		winoForm: winoFromEnv(), winoFlts: winoTargetFloats}
 }
 
 // Name is "cpu".

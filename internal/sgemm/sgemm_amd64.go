@@ -287,3 +287,15 @@ func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBet
 //
 //go:noescape
 func gatherZ(src, idx, dst *float32, n, nsrc int) int
+
+// The Winograd tile transforms (winograd_avx512_amd64.s; winograd.go says what each does), 16
+// tiles per block.
+
+//go:noescape
+func winoInZ(pe, po, v *float32, vs, rs, blocks int, idx *int32)
+
+//go:noescape
+func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32)
+
+//go:noescape
+func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32)

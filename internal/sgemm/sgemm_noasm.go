@@ -154,3 +154,15 @@ func spmvZ(ptr, idx, val, x, y *float32, rows, nnz, nx int, beta float32, useBet
 func gatherZ(src, idx, dst *float32, n, nsrc int) int {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func winoInZ(pe, po, v *float32, vs, rs, blocks int, idx *int32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

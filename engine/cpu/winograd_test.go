@@ -1,0 +1,220 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/gazeml/gaze/engine"
+)
+
+// refConvData is the float64 backward-data reference: dx = ∂(x ⋆ w)/∂x · dy.
+func refConvData(g engine.ConvGeom, dy, w []float32) []float64 {
+	dx := make([]float64, g.InputLen())
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			for oh := 0; oh < g.OutH; oh++ {
+				for ow := 0; ow < g.OutW; ow++ {
+					v := float64(dy[((n*g.K+k)*g.OutH+oh)*g.OutW+ow])
+					for c := 0; c < g.C; c++ {
+						for r := 0; r < g.R; r++ {
+							for q := 0; q < g.S; q++ {
+								ih, iw := oh*g.StrideH-g.PadH+r, ow*g.StrideW-g.PadW+q
+								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+									continue
+								}
+								dx[((n*g.C+c)*g.H+ih)*g.W+iw] += v * float64(w[((k*g.C+c)*g.R+r)*g.S+q])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx
+}
+
+// refConvFilter is the float64 filter-gradient reference: dw = ∂(x ⋆ w)/∂w · dy.
+func refConvFilter(g engine.ConvGeom, x, dy []float32) []float64 {
+	dw := make([]float64, g.WeightLen())
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			for oh := 0; oh < g.OutH; oh++ {
+				for ow := 0; ow < g.OutW; ow++ {
+					v := float64(dy[((n*g.K+k)*g.OutH+oh)*g.OutW+ow])
+					for c := 0; c < g.C; c++ {
+						for r := 0; r < g.R; r++ {
+							for q := 0; q < g.S; q++ {
+								ih, iw := oh*g.StrideH-g.PadH+r, ow*g.StrideW-g.PadW+q
+								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+									continue
+								}
+								dw[((k*g.C+c)*g.R+r)*g.S+q] += v * float64(x[((n*g.C+c)*g.H+ih)*g.W+iw])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dw
+}
+
+func same3x3(n, c, h, w, k int) engine.ConvGeom {
+	return engine.ConvGeom{N: n, C: c, H: h, W: w, K: k, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: h, OutW: w}
+}
+
+// maxRelErr is max |got - want| over max |want|: the error on the scale of the output.
+func maxRelErr(got []float32, want []float64) float64 {
+	var e, m float64
+	for i, v := range want {
+		e = max(e, math.Abs(float64(got[i])-v))
+		m = max(m, math.Abs(v))
+	}
+	return e / max(m, 1e-300)
+}
+
+// TestWinograd checks the Winograd form (forward and backward data) against float64 references
+// and against the direct (stack or im2col) form, on odd and even planes, C = 3 and several C/K,
+// beta 0, 1 and 0.5, and in several chunks with a ragged last one.
+func TestWinograd(t *testing.T) { forPaths(t, testWinograd) }
+
+func testWinograd(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	geoms := []engine.ConvGeom{
+		same3x3(5, 3, 8, 8, 16),
+		same3x3(3, 16, 7, 9, 8),
+		same3x3(4, 5, 1, 1, 3),
+		same3x3(2, 4, 2, 3, 5),
+		same3x3(11, 8, 6, 5, 12), // many chunks with the small chunk target below
+		same3x3(6, 32, 16, 16, 16),
+		same3x3(3, 16, 15, 14, 32),
+		same3x3(40, 3, 9, 9, 4), // TestConvPaths' deep product
+	}
+	for _, g := range geoms {
+		for _, flts := range []int{1, 16 * (g.C + g.K) * 3 * ((g.H + 1) / 2) * ((g.W + 1) / 2), winoTargetFloats} {
+			name := fmt.Sprintf("%dx%dx%dx%d-k%d-chunk%d", g.N, g.C, g.H, g.W, g.K, flts)
+			d, direct := newDevice(0), newDevice(0)
+			d.winoForm, d.winoFlts, direct.winoForm = winoAlways, flts, winoNever
+			d.workers = 1 + flts%3
+			if !d.useWinograd(g) || direct.useWinograd(g) {
+				t.Fatalf("%s: the forced forms were not taken", name)
+			}
+			x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
+			refY, refDx := refConv(g, x, w), refConvData(g, dy, w)
+			y0, dx0 := randSlice(r, g.OutputLen()), randSlice(r, g.InputLen())
+			// The filter gradient accumulates into dw: start from dw0.
+			refDw, dw0 := refConvFilter(g, x, dy), randSlice(r, g.WeightLen())
+			for i := range refDw {
+				refDw[i] += float64(dw0[i])
+			}
+			var dws [2][]float32
+			for k, dev := range []*Device{d, direct} {
+				dws[k] = append([]float32(nil), dw0...)
+				dev.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dws[k]))
+			}
+			e, ed := maxRelErr(dws[0], refDw), maxRelErr(dws[1], refDw)
+			t.Logf("%s: filter gradient max error %.3g (direct %.3g)", name, e, ed)
+			if !(e <= 1e-5) {
+				t.Fatalf("%s: Winograd filter gradient: max error %.3g of the largest (direct form %.3g)", name, e, ed)
+			}
+			for _, beta := range []float32{0, 1, 0.5} {
+				wantY, wantDx := make([]float64, len(refY)), make([]float64, len(refDx))
+				for i := range wantY {
+					wantY[i] = refY[i] + float64(beta)*float64(y0[i])
+				}
+				for i := range wantDx {
+					wantDx[i] = refDx[i] + float64(beta)*float64(dx0[i])
+				}
+				var got, gotDirect [2][]float32
+				for k, dev := range []*Device{d, direct} {
+					y, dx := append([]float32(nil), y0...), append([]float32(nil), dx0...)
+					if beta == 0 {
+						y, dx = fill(len(y), float32(math.NaN())), fill(len(dx), float32(math.NaN()))
+					}
+					if beta == 0 {
+						dev.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
+					} else {
+						dev.convForward(dev.planConv(g, false), x, w, y, beta)
+					}
+					dev.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), beta)
+					if k == 0 {
+						got = [2][]float32{y, dx}
+					} else {
+						gotDirect = [2][]float32{y, dx}
+					}
+				}
+				for k, what := range []string{"forward", "backward data"} {
+					want := [2][]float64{wantY, wantDx}[k]
+					e, ed := maxRelErr(got[k], want), maxRelErr(gotDirect[k], want)
+					if !(e <= 1e-5) {
+						t.Fatalf("%s beta %v: Winograd %s: max error %.3g of the largest output (direct form %.3g)", name, beta, what, e, ed)
+					}
+					direct64 := make([]float64, len(gotDirect[k]))
+					for i, v := range gotDirect[k] {
+						direct64[i] = float64(v)
+					}
+					if e := maxRelErr(got[k], direct64); !(e <= 1e-5) {
+						t.Fatalf("%s beta %v: Winograd %s differs from the direct form by %.3g of the largest output", name, beta, what, e)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinogradError reports the error of the Winograd and direct forms against float64 on
+// resnet20's stride-1 shapes (a few images), and bounds it.
+func TestWinogradError(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, g := range []engine.ConvGeom{same3x3(4, 16, 32, 32, 16), same3x3(4, 32, 16, 16, 32), same3x3(4, 64, 8, 8, 64)} {
+		x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
+		refY, refDx, refDw := refConv(g, x, w), refConvData(g, dy, w), refConvFilter(g, x, dy)
+		var errs [2][3]float64
+		for k, form := range []winoUse{winoAlways, winoNever} {
+			d := newDevice(0)
+			d.winoForm = form
+			y, dx := make([]float32, len(refY)), make([]float32, len(refDx))
+			d.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
+			d.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), 0)
+			dw := make([]float32, len(refDw))
+			d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dw))
+			errs[k] = [3]float64{maxRelErr(y, refY), maxRelErr(dx, refDx), maxRelErr(dw, refDw)}
+		}
+		t.Logf("%d→%d on %d×%d, N=%d: max error / max |output|: forward Winograd %.2g direct %.2g; backward data Winograd %.2g direct %.2g; filter Winograd %.2g direct %.2g",
+			g.C, g.K, g.H, g.W, g.N, errs[0][0], errs[1][0], errs[0][1], errs[1][1], errs[0][2], errs[1][2])
+		if errs[0][0] > 5e-6 || errs[0][1] > 5e-6 || errs[0][2] > 5e-6 {
+			t.Errorf("%+v: Winograd error %.3g, %.3g, %.3g", g, errs[0][0], errs[0][1], errs[0][2])
+		}
+	}
+}
+
+// TestWinogradDeterministic: the Winograd form gives the same bits for any core count and
+// worker count, in several chunks.
+func TestWinogradDeterministic(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		g := same3x3(40, 16, 16, 16, 32)
+		r := rand.New(rand.NewPCG(11, 12))
+		x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+		var first [3][]float32
+		for i, procs := range []int{1, 2, 3, 4} {
+			runtime.GOMAXPROCS(procs)
+			d := newDevice(0)
+			d.winoForm, d.winoFlts = winoAlways, 16*48*64*7
+			y, dx, dw := make([]float32, g.OutputLen()), make([]float32, g.InputLen()), make([]float32, g.WeightLen())
+			d.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
+			d.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), 0)
+			d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dw))
+			if i == 0 {
+				first = [3][]float32{y, dx, dw}
+				continue
+			}
+			if !equal(y, first[0]) || !equal(dx, first[1]) || !equal(dw, first[2]) {
+				t.Fatalf("GOMAXPROCS %d: Winograd results differ from GOMAXPROCS 1", procs)
+			}
+		}
+	})
+}

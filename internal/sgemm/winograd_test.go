@@ -1,0 +1,86 @@
+package sgemm
+
+import (
+	"math/rand"
+	"slices"
+	"testing"
+)
+
+// TestWinoTransforms: every path's tile transforms give the pure-Go loops' bits, for tile counts
+// below, at and past whole 16-tile steps (the last partial step redone).
+func TestWinoTransforms(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	for _, n := range []int{1, 5, 15, 16, 17, 20, 37, 64, 85} {
+		rowTiles := 1 + n%7
+		pe, po := randSlice(r, 2*(n+rowTiles)+2), randSlice(r, 2*(n+rowTiles)+2)
+		vs := n + 3
+		m := randSlice(r, 16*vs)
+		ge, gqo := randSlice(r, 2*n), randSlice(r, 2*n)
+		var first [4][]float32
+		for i, p := range Supported() {
+			prev, _ := SetPath(p)
+			v, qe, qo, gw := make([]float32, 16*vs), make([]float32, 2*n), make([]float32, 2*n), make([]float32, 16*vs)
+			WinoIn(pe, po, rowTiles, n, v, vs)
+			WinoOut(m, vs, n, qe, qo)
+			WinoGrad(ge, gqo, n, gw, vs)
+			SetPath(prev)
+			got := [4][]float32{v, qe, qo, gw}
+			if i == 0 {
+				first = got
+				// The reference for one tile: Bᵀ d B and Aᵀ m A in float64.
+				z := n - 1
+				d := [4][]float32{pe[2*z:], po[2*z:], pe[2*z+2*rowTiles:], po[2*z+2*rowTiles:]}
+				bt := [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+				for a := range 4 {
+					for b := range 4 {
+						var s float64
+						for k := range 4 {
+							for j := range 4 {
+								s += bt[a][k] * float64(d[k][j]) * bt[b][j]
+							}
+						}
+						if g := float64(v[(4*a+b)*vs+z]); g-s > 1e-5 || s-g > 1e-5 {
+							t.Fatalf("n %d: V[%d][%d] = %v, want %v", n, a, b, g, s)
+						}
+					}
+				}
+				at := [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+				for a := range 2 {
+					for b := range 2 {
+						var s float64
+						for k := range 4 {
+							for j := range 4 {
+								s += at[a][k] * float64(m[(4*k+j)*vs+z]) * at[b][j]
+							}
+						}
+						g := float64([2][]float32{qe, qo}[a][2*z+b])
+						if g-s > 1e-5 || s-g > 1e-5 {
+							t.Fatalf("n %d: Y[%d][%d] = %v, want %v", n, a, b, g, s)
+						}
+					}
+				}
+				a4 := [4][2]float64{{1, 0}, {1, 1}, {1, -1}, {0, -1}}
+				yt := [2][2]float64{{float64(ge[2*z]), float64(ge[2*z+1])}, {float64(gqo[2*z]), float64(gqo[2*z+1])}}
+				for a := range 4 {
+					for b := range 4 {
+						var s float64
+						for k := range 2 {
+							for j := range 2 {
+								s += a4[a][k] * yt[k][j] * a4[b][j]
+							}
+						}
+						if g := float64(gw[(4*a+b)*vs+z]); g-s > 1e-5 || s-g > 1e-5 {
+							t.Fatalf("n %d: WinoGrad[%d][%d] = %v, want %v", n, a, b, g, s)
+						}
+					}
+				}
+				continue
+			}
+			for k, name := range []string{"WinoIn", "WinoOut top", "WinoOut bottom", "WinoGrad"} {
+				if !slices.Equal(got[k], first[k]) {
+					t.Errorf("n %d: %s on %v differs from %v", n, name, p, Supported()[0])
+				}
+			}
+		}
+	}
+}

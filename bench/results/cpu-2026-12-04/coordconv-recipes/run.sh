@@ -15,6 +15,28 @@ run class-uniform-gaze --task classification --split uniform --recipe gaze --see
 run class-quadrant-gaze --task classification --split quadrant --recipe gaze --seeds 5 --epochs 30 --stop-perfect=false &
 run render-q-gaze-s1 --task rendering --split quadrant --seed 1 --seeds 2 --epochs 20
 wait
-# The paper's recipe at its lr 0.005: stopped (SIGTERM) after 3 of 5 seeds for time; the
-# quadrant split's paper runs were not made in this round.
+# The paper's recipe at its lr 0.005: stopped (SIGTERM) after 3 of 5 seeds for time, then
+# continued with --resume (seeds 3 and 4) in the second round below.
 run class-uniform-paper --task classification --split uniform --recipe paper --seeds 5 --epochs 30 --stop-perfect=false
+
+# Second round (same binary, bd99c1f's coordconv code; up to six runs at a time beside a helper's
+# benchmarks, so s/epoch here is a loaded core's). Paper lock-in: uniform seeds 3-4 by --resume;
+# quadrant seeds 0-2 in one folder (stopped by SIGTERM when seed 3 began), seeds 3 and 4 in their own.
+run class-uniform-paper --task classification --split uniform --recipe paper --seeds 5 --epochs 30 --stop-perfect=false --resume &
+run class-quadrant-paper5 --task classification --split quadrant --recipe paper --seeds 5 --epochs 30 --stop-perfect=false &
+run class-quadrant-paper-s3 --task classification --split quadrant --recipe paper --seed 3 --seeds 1 --epochs 30 --stop-perfect=false &
+run class-quadrant-paper-s4 --task classification --split quadrant --recipe paper --seed 4 --seeds 1 --epochs 30 --stop-perfect=false &
+# A smaller final lr for gaze's painter: lr ×0.1 after epoch 15 (seeds 0-3; seed 4 in its own folder).
+run class-quadrant-gaze-step15 --task classification --split quadrant --recipe gaze --seeds 5 --epochs 30 --stop-perfect=false --lr-milestones 15 &
+run class-quadrant-gaze-step15-s4 --task classification --split quadrant --recipe gaze --seed 4 --seeds 1 --epochs 30 --stop-perfect=false --lr-milestones 15 &
+# The deconv rendering baseline: 3 seeds at the authors' configuration (lr 0.002, fs 3, m 1),
+# then seed 0 with lr 0.001, with lr ×0.1 after epochs 30 and 45, and with fs 4.
+run render-u-deconv --task rendering --split uniform --model conv --seeds 3 --epochs 60 --stop-perfect=false &
+run render-q-deconv --task rendering --split quadrant --model conv --seeds 3 --epochs 60 --stop-perfect=false &
+for split in uniform quadrant; do
+  s=$(echo $split | cut -c1)
+  run sweep-deconv/$s-lr0.001 --task rendering --model conv --split $split --seeds 1 --epochs 60 --stop-perfect=false --lr 0.001
+  run sweep-deconv/$s-steps --task rendering --model conv --split $split --seeds 1 --epochs 60 --stop-perfect=false --lr-milestones 30 --lr-milestones 45
+  run sweep-deconv/$s-fs4 --task rendering --model conv --split $split --seeds 1 --epochs 60 --stop-perfect=false --fs 4
+done
+wait

@@ -233,16 +233,7 @@ func (a *gatherArgs) run(lo, hi int) {
 				continue
 			}
 			dst, src := a.dst[t:t+ohw], a.src[m:m+ohw]
-			switch a.beta {
-			case 0:
-				copy(dst, src)
-			case 1:
-				addTo(dst, src)
-			default:
-				for i, v := range src {
-					dst[i] = a.beta*dst[i] + v
-				}
-			}
+			storeBeta(dst, src, a.beta)
 		}
 	}
 }
@@ -444,6 +435,20 @@ func scaleBeta(dst []float32, beta float32) {
 	default:
 		for i := range dst {
 			dst[i] *= beta
+		}
+	}
+}
+
+// storeBeta sets dst = src + beta·dst (beta 0: a copy, 1: an add, as the kernels' beta argument).
+func storeBeta(dst, src []float32, beta float32) {
+	switch beta {
+	case 0:
+		copy(dst, src)
+	case 1:
+		addTo(dst, src)
+	default:
+		for i, v := range src {
+			dst[i] = beta*dst[i] + v
 		}
 	}
 }

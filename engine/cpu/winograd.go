@@ -212,15 +212,7 @@ func (a *winoChunkArgs) run(lo, hi int) {
 		cur := min(a.nb, g.N-n0)
 		for i := 0; i < cur; i++ {
 			for c := 0; c < g.C; c++ {
-				x := a.x[((n0+i)*g.C+c)*hw:][:hw]
-				for ih := 0; ih < g.H; ih++ {
-					row := x[ih*g.W : (ih+1)*g.W]
-					if p := ih + 1; p%2 == 0 {
-						copy(pe[p/2*pitch+1:], row)
-					} else {
-						copy(po[p/2*pitch+1:], row)
-					}
-				}
+				splitRows(a.x[((n0+i)*g.C+c)*hw:][:hw], g.W, 1, pe, po, pitch)
 				sgemm.WinoIn(pe, po, rt, n, v[c*a.tp+i*n:], a.vs)
 			}
 		}
@@ -237,16 +229,7 @@ func (a *winoChunkArgs) run(lo, hi int) {
 						src = qo[oh/2*pitch:][:g.W]
 					}
 					dst := y[oh*g.W : (oh+1)*g.W]
-					switch a.beta {
-					case 0:
-						copy(dst, src)
-					case 1:
-						addTo(dst, src)
-					default:
-						for j, v := range src {
-							dst[j] = a.beta*dst[j] + v
-						}
-					}
+					storeBeta(dst, src, a.beta)
 				}
 			}
 		}
@@ -371,27 +354,11 @@ func (a *winoFilterArgs) run(lo, hi int) {
 		cur := min(a.nb, g.N-n0)
 		for i := 0; i < cur; i++ {
 			for c := 0; c < g.C; c++ {
-				x := a.x[((n0+i)*g.C+c)*hw:][:hw]
-				for ih := 0; ih < g.H; ih++ {
-					row := x[ih*g.W : (ih+1)*g.W]
-					if p := ih + 1; p%2 == 0 {
-						copy(pe[p/2*pitch+1:], row)
-					} else {
-						copy(po[p/2*pitch+1:], row)
-					}
-				}
+				splitRows(a.x[((n0+i)*g.C+c)*hw:][:hw], g.W, 1, pe, po, pitch)
 				sgemm.WinoIn(pe, po, rt, n, v[c*a.tp+i*n:], a.vs)
 			}
 			for k := 0; k < g.K; k++ {
-				dy := a.dy[((n0+i)*g.K+k)*hw:][:hw]
-				for oh := 0; oh < g.H; oh++ {
-					row := dy[oh*g.W : (oh+1)*g.W]
-					if oh%2 == 0 {
-						copy(qe[oh/2*pitch:], row)
-					} else {
-						copy(qo[oh/2*pitch:], row)
-					}
-				}
+				splitRows(a.dy[((n0+i)*g.K+k)*hw:][:hw], g.W, 0, qe, qo, pitch)
 				sgemm.WinoGrad(qe, qo, n, yh[k*a.tp+i*n:], a.ys)
 			}
 		}
@@ -408,4 +375,18 @@ func (a *winoFilterArgs) run(lo, hi int) {
 // 32×32 5.90 against 4.88.
 func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 	return d.useWinograd(g)
+}
+
+// splitRows copies a plane of rows of w floats into its even rows (pe) and odd rows (po), rows
+// of pitch floats, with shift rows and columns of zero padding before it (row ih lands in padded
+// row ih+shift at column shift): the layout the tile transforms read.
+func splitRows(plane []float32, w, shift int, pe, po []float32, pitch int) {
+	for ih := 0; ih*w < len(plane); ih++ {
+		row := plane[ih*w : (ih+1)*w]
+		if p := ih + shift; p%2 == 0 {
+			copy(pe[p/2*pitch+shift:], row)
+		} else {
+			copy(po[p/2*pitch+shift:], row)
+		}
+	}
 }

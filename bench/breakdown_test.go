@@ -97,6 +97,43 @@ func (d *timedDevice) Add(a, b, out engine.Buffer) {
 	d.Device.Add(a, b, out)
 }
 
+func (d *timedDevice) Gemm(transA, transB bool, m, n, k int, alpha float32, a engine.Buffer, lda int, b engine.Buffer, ldb int, beta float32, c engine.Buffer, ldc int) {
+	defer d.add(fmt.Sprintf("gemm %c%c %d×%d×%d", "NT"[btoi(transA)], "NT"[btoi(transB)], m, n, k), now())
+	d.Device.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (d *timedDevice) MaxPool(g engine.PoolGeom, x, y engine.Buffer) {
+	defer d.add(fmt.Sprintf("maxpool fwd   %d×%d %d²", g.N, g.C, g.H), now())
+	d.Device.MaxPool(g, x, y)
+}
+
+func (d *timedDevice) MaxPoolBackward(g engine.PoolGeom, x, dy, dx engine.Buffer) {
+	defer d.add(fmt.Sprintf("maxpool bwd   %d×%d %d²", g.N, g.C, g.H), now())
+	d.Device.MaxPoolBackward(g, x, dy, dx)
+}
+
+func (d *timedDevice) BiasAdd(y, b engine.Buffer, n, c, hw int) {
+	defer d.add(fmt.Sprintf("bias add      %d×%d", c, hw), now())
+	d.Device.BiasAdd(y, b, n, c, hw)
+}
+
+func (d *timedDevice) BiasGrad(dy, db engine.Buffer, n, c, hw int) {
+	defer d.add(fmt.Sprintf("bias grad     %d×%d", c, hw), now())
+	d.Device.BiasGrad(dy, db, n, c, hw)
+}
+
+func (d *timedDevice) SoftmaxXent(logits, labels, losses, dlogits engine.Buffer, n, k int, scale float32) {
+	defer d.add("softmax xent", now())
+	d.Device.SoftmaxXent(logits, labels, losses, dlogits, n, k, scale)
+}
+
 func (d *timedDevice) SGDStep(theta, grad, vel engine.Buffer, lr, mom, wd float32, nest bool) {
 	defer d.add("sgd", now())
 	d.Device.SGDStep(theta, grad, vel, lr, mom, wd, nest)

@@ -182,6 +182,10 @@ func (a *stackArgs) run(lo, hi int) {
 			x := &s.x
 			plane := a.tensor[((a.n0+i)*a.planes+c)*x.H*x.W:][:x.H*x.W]
 			for ph := range x.StrideH {
+				if x.StrideW == 2 && s.phase[ph][0] >= 0 {
+					a.fillW2(plane, c, i, ph)
+					continue
+				}
 				for pw := range x.StrideW {
 					if s.phase[ph][pw] >= 0 {
 						a.fill(plane, c*s.np+int(s.phase[ph][pw]), i, ph, pw)
@@ -219,12 +223,12 @@ func (a *stackArgs) run(lo, hi int) {
 	}
 }
 
-// fill copies phase (ph, pw) of an input plane of image i (the whole plane at stride 1) into
-// stack channel cc.
-func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
-	s, g, x := &a.s, &a.s.g, &a.s.x
+// imageRows clears the zero rows of image i in stack channel cc and returns the offset of the
+// image's first row.
+func (a *stackArgs) imageRows(cc, i int) int {
+	s, g := &a.s, &a.s.g
 	base := cc * a.ld
-	start := base + s.lead + (s.gh+i*(g.H+s.gh))*s.pitch // image i's first row
+	start := base + s.lead + (s.gh+i*(g.H+s.gh))*s.pitch
 	// The zero rows above this image (for image 0, also the zeros before them), and for the
 	// last image those below it and the slack after them, to the end of the channel. Each
 	// plane clears its own gap, so the parallel copies never overlap.
@@ -233,6 +237,41 @@ func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
 	} else {
 		clear(a.stack[start-s.gh*s.pitch : start])
 	}
+	if i == a.nb-1 {
+		clear(a.stack[start+g.H*s.pitch : base+a.ld])
+	}
+	return start
+}
+
+// fillW2 copies the phases (ph, 0) and, when a tap reads it, (ph, 1) of an input plane of image
+// i and input channel c of a convolution with column stride 2: one pass over each input row,
+// split into its even and odd columns by sgemm.DeinterleaveRows (on AVX-512 a plane a call, 16
+// pairs a step, where fill's gather takes an element at a time: resnet20's stride-2
+// convolutions spent more time in it than in their products).
+func (a *stackArgs) fillW2(plane []float32, c, i, ph int) {
+	s, g, x := &a.s, &a.s.g, &a.s.x
+	start0, start1 := a.imageRows(c*s.np+int(s.phase[ph][0]), i), -1
+	if s.phase[ph][1] >= 0 {
+		start1 = a.imageRows(c*s.np+int(s.phase[ph][1]), i)
+	}
+	// Input rows ph, ph+sh, … fill the phase's first rows; a phase with fewer rows than ⌈H/sh⌉
+	// has zero rows after them.
+	rows := min(ceilDiv(x.H-ph, x.StrideH), g.H)
+	stack0 := a.stack[start0 : start0+g.H*s.pitch]
+	var stack1 []float32
+	if start1 >= 0 {
+		stack1 = a.stack[start1 : start1+g.H*s.pitch]
+		clear(stack1[rows*s.pitch:])
+	}
+	clear(stack0[rows*s.pitch:])
+	sgemm.DeinterleaveRows(plane[ph*x.W:], x.StrideH*x.W, x.W, stack0, stack1, s.pitch, rows)
+}
+
+// fill copies phase (ph, pw) of an input plane of image i (the whole plane at stride 1) into
+// stack channel cc.
+func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
+	s, g, x := &a.s, &a.s.g, &a.s.x
+	start := a.imageRows(cc, i) // image i's first row
 	for ih := 0; ih < g.H; ih++ {
 		row := a.stack[start+ih*s.pitch : start+(ih+1)*s.pitch]
 		if x.StrideH == 1 && x.StrideW == 1 {
@@ -252,9 +291,6 @@ func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
 			j++
 		}
 		clear(row[j:])
-	}
-	if i == a.nb-1 {
-		clear(a.stack[start+g.H*s.pitch : base+a.ld])
 	}
 }
 

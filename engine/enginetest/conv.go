@@ -47,6 +47,8 @@ var convCases = []convCase{
 	convSym(2, 16, 8, 8, 32, 3, 3, 2, 1),   // resnet 3×3 stride 2 (downsampling block)
 	convSym(2, 16, 8, 8, 32, 1, 1, 2, 0),   // resnet 1×1 stride-2 projection shortcut
 	convSym(3, 5, 17, 17, 4, 3, 3, 2, 1),   // odd sizes; the last input row is used
+	convSym(2, 3, 15, 48, 4, 3, 3, 2, 1),   // stride 2 on rows of 48 (the CPU's whole-plane phase split) and an odd height
+	convSym(2, 3, 16, 16, 4, 1, 1, 2, 0),   // 1×1 stride 2 on rows of 16: only the even columns
 	convSym(2, 3, 16, 16, 8, 3, 3, 1, 1),   // resnet stem on a CIFAR-like (coordconv: 3 = 1+2 coords) input
 	convSym(1, 7, 5, 3, 3, 1, 1, 1, 0),     // 1×1 stride 1: a pure GEMM, non-square image
 	convSym(1, 1, 1, 1, 1, 1, 1, 1, 0),     // degenerate

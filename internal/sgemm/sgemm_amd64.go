@@ -253,6 +253,9 @@ func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int)
 func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
 
 //go:noescape
+func deinterleaveRowsZ(src, even, odd *float32, pairs, rows, srcStride, dstStride int)
+
+//go:noescape
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
 
 // addTo64AVX sets acc[i] += float64(x[i]) for i < n, n a multiple of 16. It needs AVX.

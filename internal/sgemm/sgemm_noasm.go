@@ -123,6 +123,10 @@ func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func deinterleaveRowsZ(src, even, odd *float32, pairs, rows, srcStride, dstStride int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -974,3 +974,93 @@ mbnext:
 mbdone:
 	VZEROUPPER
 	RET
+
+// func deinterleaveRowsZ(src, even, odd *float32, pairs, rows, srcStride, dstStride int)
+// For each of rows rows (src rows srcStride floats apart, even and odd rows dstStride apart):
+// even[j] = src[2j] and, unless odd is nil, odd[j] = src[2j+1] for j < pairs (a multiple of 8),
+// 16 pairs a step (two loads, a VPERMT2PS each way), then one step of 8 on the low halves;
+// then dstStride-pairs zeros.
+TEXT ·deinterleaveRowsZ(SB), NOSPLIT, $0-56
+	MOVQ    src+0(FP), SI
+	MOVQ    even+8(FP), DI
+	MOVQ    odd+16(FP), DX
+	MOVQ    pairs+24(FP), R8
+	MOVQ    rows+32(FP), R9
+	MOVQ    srcStride+40(FP), R10
+	MOVQ    dstStride+48(FP), R11
+	MOVQ    R11, R12
+	SUBQ    R8, R12 // zeros after each row
+	SHLQ    $2, R10
+	SHLQ    $2, R11
+	VMOVUPS ·poolEven<>(SB), Z30
+	VMOVUPS ·poolOdd<>(SB), Z31
+
+drrow:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ DX, R13
+	MOVQ R8, CX
+
+dr16:
+	CMPQ      CX, $16
+	JLT       dr8
+	VMOVUPS   (AX), Z0
+	VMOVUPS   64(AX), Z1
+	VMOVAPS   Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VMOVUPS   Z2, (BX)
+	TESTQ     R13, R13
+	JZ        dr16next
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS   Z0, (R13)
+	ADDQ      $64, R13
+
+dr16next:
+	ADDQ $128, AX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  dr16
+
+dr8:
+	TESTQ     CX, CX
+	JZ        drpad
+	VMOVUPS   (AX), Z0
+	VMOVAPS   Z0, Z2
+	VPERMT2PS Z0, Z30, Z2
+	VMOVUPS   Y2, (BX)
+	ADDQ      $32, BX
+	TESTQ     R13, R13
+	JZ        drpad
+	VPERMT2PS Z0, Z31, Z0
+	VMOVUPS   Y0, (R13)
+	ADDQ      $32, R13
+
+drpad:
+	MOVQ R12, CX
+
+drpadloop:
+	TESTQ CX, CX
+	JZ    drnext
+	MOVL  $0, (BX)
+	ADDQ  $4, BX
+	TESTQ R13, R13
+	JZ    drpadnext
+	MOVL  $0, (R13)
+	ADDQ  $4, R13
+
+drpadnext:
+	DECQ CX
+	JMP  drpadloop
+
+drnext:
+	ADDQ  R10, SI
+	ADDQ  R11, DI
+	TESTQ DX, DX
+	JZ    drnoodd
+	ADDQ  R11, DX
+
+drnoodd:
+	DECQ R9
+	JNZ  drrow
+	VZEROUPPER
+	RET

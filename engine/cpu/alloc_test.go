@@ -24,6 +24,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	g := engine.ConvGeom{N: 16, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
 	x, w, y := buf(g.InputLen()), buf(g.WeightLen()), buf(g.OutputLen())
 	dx, dw := buf(g.InputLen()), buf(g.WeightLen())
+	// resnet's downsampling convolution: the stack form's phase fill and, backward, the phase form.
+	g2 := engine.ConvGeom{N: 16, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 8, OutW: 8}
+	x2, y2, dx2 := buf(g2.InputLen()), buf(g2.OutputLen()), buf(g2.InputLen())
 	big, big2 := buf(1<<20), buf(1<<20)
 	const bn, bc, bhw = 32, 16, 256
 	bx, by := buf(bn*bc*bhw), buf(bn*bc*bhw)
@@ -49,6 +52,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		{"ConvForward", func() { d.ConvForward(g, x, w, y) }},
 		{"ConvBackwardData", func() { d.ConvBackwardData(g, y, w, dx, 0) }},
 		{"ConvBackwardFilter", func() { d.ConvBackwardFilter(g, x, y, dw) }},
+		{"ConvForward/stride2", func() { d.ConvForward(g2, x2, w, y2) }},
+		{"ConvBackwardData/stride2", func() { d.ConvBackwardData(g2, y2, w, dx2, 0) }},
+		{"ConvBackwardFilter/stride2", func() { d.ConvBackwardFilter(g2, x2, y2, dw) }},
 		{"Relu", func() { d.Relu(big, big2) }},
 		{"ReluBackward", func() { d.ReluBackward(big, big2, big2) }},
 		{"Add", func() { d.Add(big, big2, big2) }},

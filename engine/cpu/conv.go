@@ -306,6 +306,10 @@ func (d *Device) ConvBackwardData(g engine.ConvGeom, dy, w, dx engine.Buffer, be
 		d.convForward(d.planConv(t, false), dys, wf, dxs, beta)
 		return
 	}
+	if ph, ok := d.planPhases(g); ok {
+		d.convDataPhases(&ph, dys, ws, dxs, beta)
+		return
+	}
 	p = d.planConv(g, true)
 	colAll, tmpAll := p.scratch(d)
 	for n0 := 0; n0 < g.N; n0 += p.group {

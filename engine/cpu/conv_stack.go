@@ -295,10 +295,11 @@ func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
 }
 
 // stackState is the Device's scratch for the stack form: the tap offsets and the argument
-// block of its parallel copies.
+// blocks of its parallel copies.
 type stackState struct {
-	off  []int
-	args stackArgs
+	off     []int
+	args    stackArgs
+	scatter phaseScatterArgs // the phase form's scatter (conv_phases.go)
 }
 
 // stackTargetFloats is the size the stack form aims its group's scratch (the stack and the

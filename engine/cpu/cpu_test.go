@@ -156,8 +156,9 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestConvPaths checks the grouped im2col, single-image and 1×1 paths against a direct loop,
-// and the backward kernels through the adjoint identities ⟨conv(x,w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩.
+// TestConvPaths checks the grouped im2col, single-image and 1×1 paths against a direct loop
+// (forward and backward data; with the stack form forced, strided backward data takes the
+// phase form on every path), and the backward kernels through the adjoint identities ⟨conv(x,w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩.
 func TestConvPaths(t *testing.T) { forPaths(t, testConvPaths) }
 
 func testConvPaths(t *testing.T) {
@@ -168,6 +169,8 @@ func testConvPaths(t *testing.T) {
 		{N: 5, C: 4, H: 4, W: 4, K: 6, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 4, OutW: 4},                       // 1×1 direct
 		{N: 2, C: 4, H: 5, W: 5, K: 3, R: 1, S: 1, StrideH: 2, StrideW: 2, OutH: 3, OutW: 3},                       // 1×1 strided
 		{N: 4, C: 2, H: 7, W: 7, K: 3, R: 4, S: 4, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 4, OutW: 4},     // TF same, s2, k4
+		{N: 5, C: 3, H: 11, W: 16, K: 4, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 6, OutW: 8},   // resnet's downsampling, odd height
+		{N: 3, C: 2, H: 13, W: 10, K: 3, R: 5, S: 3, StrideH: 4, StrideW: 3, PadH: 2, PadW: 2, OutH: 4, OutW: 4},   // strides 4 and 3, shifts of both signs
 		{N: 2, C: 1, H: 3, W: 3, K: 2, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 5, OutW: 5},     // "full" (transposed-conv) geometry
 		// Products deep and wide enough that sgemm's kc and nc blocks of the implicit im2col
 		// start and end inside images (ohw 81 and 64 divide neither).
@@ -194,6 +197,7 @@ func testConvPaths(t *testing.T) {
 
 				dx := Wrap(fill(g.InputLen(), float32(math.NaN())))
 				d.ConvBackwardData(g, Wrap(dy), Wrap(w), dx, 0)
+				checkClose(t, "backward data", Data(dx), refConvData(g, dy, w), 1e-5)
 				dw := zeros(g.WeightLen())
 				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), dw)
 				// beta 0.5 on top of the beta-0 result: dx becomes 1.5 dx.

@@ -91,3 +91,45 @@ func TestDeinterleaveRows(t *testing.T) {
 		}
 	})
 }
+
+// InterleaveRows against its definition on every path, for the widths of TestDeinterleaveRows,
+// beta 0, 1 and 0.5 (the kernel takes 0 and 1), with and without the odd half; the dst elements
+// past each row's w must stay untouched.
+func TestInterleaveRows(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	forPaths(t, func(t *testing.T, p Path) {
+		for _, w := range []int{1, 2, 7, 14, 16, 17, 32, 48} {
+			for _, rows := range []int{1, 3} {
+				for _, beta := range []float32{0, 1, 0.5} {
+					for _, withOdd := range []bool{false, true} {
+						dstStride, srcStride := w+5, (w+1)/2+3
+						even, odd := vecInput(r, rows*srcStride+1)[1:], vecInput(r, rows*srcStride+1)[1:]
+						dst := vecInput(r, rows*dstStride)
+						want := append([]float32(nil), dst...)
+						for i := 0; i < rows; i++ {
+							for j := 0; j < w; j++ {
+								d := &want[i*dstStride+j]
+								switch {
+								case j%2 == 0:
+									*d = blend(*d, even[i*srcStride+j/2], beta)
+								case withOdd:
+									*d = blend(*d, odd[i*srcStride+j/2], beta)
+								case beta == 0:
+									*d = 0
+								default:
+									*d = beta * *d
+								}
+							}
+						}
+						var o []float32
+						if withOdd {
+							o = odd
+						}
+						InterleaveRows(dst, dstStride, w, even, o, srcStride, rows, beta)
+						sameBits(t, fmt.Sprintf("InterleaveRows w=%d rows=%d beta=%v odd=%v", w, rows, beta, withOdd), p, len(dst), dst, want)
+					}
+				}
+			}
+		}
+	})
+}

@@ -139,3 +139,60 @@ func DeinterleaveRows(src []float32, srcStride, w int, even, odd []float32, dstS
 		}
 	}
 }
+
+// InterleaveRows is the inverse of DeinterleaveRows, blended into dst: for each of rows rows of
+// dst (dstStride floats apart, each of length w) and of even and odd (srcStride apart),
+// dst[2j] = beta·dst[2j] + even[j] and dst[2j+1] = beta·dst[2j+1] + odd[j] (beta 0 overwrites,
+// 1 adds, as the kernels' beta argument), or with odd nil dst[2j+1] = beta·dst[2j+1] (beta 0:
+// zero). On AVX-512, for beta 0 or 1 and w a multiple of 16, the whole plane is one kernel call.
+func InterleaveRows(dst []float32, dstStride, w int, even, odd []float32, srcStride, rows int, beta float32) {
+	if rows == 0 || w == 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+w-1]
+	_ = even[(rows-1)*srcStride+(w+1)/2-1]
+	if odd != nil && w > 1 {
+		_ = odd[(rows-1)*srcStride+w/2-1]
+	}
+	if Current() == AVX512 && w%16 == 0 && (beta == 0 || beta == 1) {
+		var o *float32
+		if odd != nil {
+			o = &odd[0]
+		}
+		interleaveRowsZ(&dst[0], &even[0], o, w/2, rows, dstStride, srcStride, int(beta))
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d := dst[r*dstStride : r*dstStride+w]
+		e := even[r*srcStride : r*srcStride+(w+1)/2]
+		for j, v := range e {
+			d[2*j] = blend(d[2*j], v, beta)
+		}
+		if odd == nil {
+			for j := 1; j < w; j += 2 {
+				switch beta {
+				case 0:
+					d[j] = 0
+				case 1:
+				default:
+					d[j] *= beta
+				}
+			}
+			continue
+		}
+		for j, v := range odd[r*srcStride : r*srcStride+w/2] {
+			d[2*j+1] = blend(d[2*j+1], v, beta)
+		}
+	}
+}
+
+// blend returns beta·d + v (beta 0: v, 1: d + v).
+func blend(d, v, beta float32) float32 {
+	switch beta {
+	case 0:
+		return v
+	case 1:
+		return d + v
+	}
+	return float32(beta*d) + v
+}

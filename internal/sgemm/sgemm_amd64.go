@@ -256,6 +256,9 @@ func maxPool2x2Z(x, y *float32, w, oh, ow, klo, khi, kout int)
 func deinterleaveRowsZ(src, even, odd *float32, pairs, rows, srcStride, dstStride int)
 
 //go:noescape
+func interleaveRowsZ(dst, even, odd *float32, pairs, rows, dstStride, srcStride, add int)
+
+//go:noescape
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int)
 
 // addTo64AVX sets acc[i] += float64(x[i]) for i < n, n a multiple of 16. It needs AVX.

@@ -127,6 +127,10 @@ func deinterleaveRowsZ(src, even, odd *float32, pairs, rows, srcStride, dstStrid
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func interleaveRowsZ(dst, even, odd *float32, pairs, rows, dstStride, srcStride, add int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func maxPool2x2BackZ(x, dy, dx *float32, w, oh, ow, klo, khi, kout int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -1064,3 +1064,102 @@ drnoodd:
 	JNZ  drrow
 	VZEROUPPER
 	RET
+
+// func interleaveRowsZ(dst, even, odd *float32, pairs, rows, dstStride, srcStride, add int)
+// For each of rows rows (dst rows dstStride floats apart, even and odd rows srcStride apart):
+// dst[2j] = even[j] and dst[2j+1] = odd[j] for j < pairs (a multiple of 8), each added to dst
+// when add is 1; with odd nil, dst[2j+1] = 0 (add 0) or stays (add 1: a masked add). 16 pairs a
+// step (two loads, a VPERMT2PS each way), then one step of 8.
+TEXT ·interleaveRowsZ(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), DI
+	MOVQ    even+8(FP), SI
+	MOVQ    odd+16(FP), DX
+	MOVQ    pairs+24(FP), R8
+	MOVQ    rows+32(FP), R9
+	MOVQ    dstStride+40(FP), R10
+	MOVQ    srcStride+48(FP), R11
+	MOVQ    add+56(FP), R12
+	SHLQ    $2, R10
+	SHLQ    $2, R11
+	VMOVUPS ·poolIlvLo<>(SB), Z28
+	VMOVUPS ·poolIlvHi<>(SB), Z29
+	VPXORD  Z1, Z1, Z1
+	MOVQ    $0xffff, AX
+	TESTQ   DX, DX
+	JNZ     ilmask
+	MOVQ    $0x5555, AX // the even lanes only
+
+ilmask:
+	KMOVW AX, K1
+
+ilrow:
+	MOVQ DI, BX
+	MOVQ SI, AX
+	MOVQ DX, R13
+	MOVQ R8, CX
+
+il16:
+	CMPQ    CX, $16
+	JLT     il8
+	VMOVUPS (AX), Z0
+	TESTQ   R13, R13
+	JZ      il16ilv
+	VMOVUPS (R13), Z1
+	ADDQ    $64, R13
+
+il16ilv:
+	VMOVAPS   Z0, Z2
+	VPERMT2PS Z1, Z28, Z2
+	VPERMT2PS Z1, Z29, Z0
+	TESTQ     R12, R12
+	JZ        il16store
+	VMOVUPS   (BX), Z4
+	VADDPS    Z2, Z4, K1, Z4
+	VMOVUPS   64(BX), Z5
+	VADDPS    Z0, Z5, K1, Z5
+	VMOVUPS   Z4, (BX)
+	VMOVUPS   Z5, 64(BX)
+	JMP       il16next
+
+il16store:
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z0, 64(BX)
+
+il16next:
+	ADDQ $64, AX
+	ADDQ $128, BX
+	SUBQ $16, CX
+	JMP  il16
+
+il8:
+	TESTQ   CX, CX
+	JZ      ilnext
+	VMOVUPS (AX), Y0
+	TESTQ   R13, R13
+	JZ      il8ilv
+	VMOVUPS (R13), Y1
+
+il8ilv:
+	VPERMT2PS Z1, Z28, Z0
+	TESTQ     R12, R12
+	JZ        il8store
+	VMOVUPS   (BX), Z4
+	VADDPS    Z0, Z4, K1, Z4
+	VMOVUPS   Z4, (BX)
+	JMP       ilnext
+
+il8store:
+	VMOVUPS Z0, (BX)
+
+ilnext:
+	ADDQ  R10, DI
+	ADDQ  R11, SI
+	TESTQ DX, DX
+	JZ    ilnoodd
+	ADDQ  R11, DX
+
+ilnoodd:
+	DECQ R9
+	JNZ  ilrow
+	VZEROUPPER
+	RET

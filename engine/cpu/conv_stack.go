@@ -196,17 +196,7 @@ func (a *stackArgs) run(lo, hi int) {
 			out := a.tensor[((a.n0+i)*a.planes+c)*g.OutH*g.OutW:][:g.OutH*g.OutW]
 			src := a.stack[c*a.ld+i*s.perImage:]
 			for oh := 0; oh < g.OutH; oh++ {
-				o, v := out[oh*g.OutW:(oh+1)*g.OutW], src[oh*s.pitch:oh*s.pitch+g.OutW]
-				switch a.beta {
-				case 0:
-					copy(o, v)
-				case 1:
-					addTo(o, v)
-				default:
-					for k, x := range v {
-						o[k] = a.beta*o[k] + x
-					}
-				}
+				storeBeta(out[oh*g.OutW:(oh+1)*g.OutW], src[oh*s.pitch:oh*s.pitch+g.OutW], a.beta)
 			}
 		case stackToVirtual:
 			in := a.tensor[((a.n0+i)*a.planes+c)*g.OutH*g.OutW:][:g.OutH*g.OutW]

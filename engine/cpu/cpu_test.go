@@ -124,11 +124,19 @@ func fill(n int, v float32) []float32 {
 // Direct-loop float64 references, for the random geometry test below.
 func refConv(g engine.ConvGeom, x, w []float32) []float64 {
 	y := make([]float64, g.OutputLen())
+	convTaps(g, func(yi, xi, wi int) { y[yi] += float64(x[xi]) * float64(w[wi]) })
+	return y
+}
+
+// convTaps calls f with the indices into y, x and w of every multiply-add of the convolution g
+// (taps in the padding left out), output by output and, within one, over (c, r, s) in order: the
+// loop of the float64 references of all three passes.
+func convTaps(g engine.ConvGeom, f func(yi, xi, wi int)) {
 	for n := 0; n < g.N; n++ {
 		for k := 0; k < g.K; k++ {
 			for oh := 0; oh < g.OutH; oh++ {
 				for ow := 0; ow < g.OutW; ow++ {
-					var s float64
+					yi := ((n*g.K+k)*g.OutH+oh)*g.OutW + ow
 					for c := 0; c < g.C; c++ {
 						for r := 0; r < g.R; r++ {
 							for q := 0; q < g.S; q++ {
@@ -136,16 +144,14 @@ func refConv(g engine.ConvGeom, x, w []float32) []float64 {
 								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
 									continue
 								}
-								s += float64(x[((n*g.C+c)*g.H+ih)*g.W+iw]) * float64(w[((k*g.C+c)*g.R+r)*g.S+q])
+								f(yi, ((n*g.C+c)*g.H+ih)*g.W+iw, ((k*g.C+c)*g.R+r)*g.S+q)
 							}
 						}
 					}
-					y[((n*g.K+k)*g.OutH+oh)*g.OutW+ow] = s
 				}
 			}
 		}
 	}
-	return y
 }
 
 func randSlice(r *rand.Rand, n int) []float32 {

@@ -13,52 +13,14 @@ import (
 // refConvData is the float64 backward-data reference: dx = ∂(x ⋆ w)/∂x · dy.
 func refConvData(g engine.ConvGeom, dy, w []float32) []float64 {
 	dx := make([]float64, g.InputLen())
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			for oh := 0; oh < g.OutH; oh++ {
-				for ow := 0; ow < g.OutW; ow++ {
-					v := float64(dy[((n*g.K+k)*g.OutH+oh)*g.OutW+ow])
-					for c := 0; c < g.C; c++ {
-						for r := 0; r < g.R; r++ {
-							for q := 0; q < g.S; q++ {
-								ih, iw := oh*g.StrideH-g.PadH+r, ow*g.StrideW-g.PadW+q
-								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-									continue
-								}
-								dx[((n*g.C+c)*g.H+ih)*g.W+iw] += v * float64(w[((k*g.C+c)*g.R+r)*g.S+q])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	convTaps(g, func(yi, xi, wi int) { dx[xi] += float64(dy[yi]) * float64(w[wi]) })
 	return dx
 }
 
 // refConvFilter is the float64 filter-gradient reference: dw = ∂(x ⋆ w)/∂w · dy.
 func refConvFilter(g engine.ConvGeom, x, dy []float32) []float64 {
 	dw := make([]float64, g.WeightLen())
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			for oh := 0; oh < g.OutH; oh++ {
-				for ow := 0; ow < g.OutW; ow++ {
-					v := float64(dy[((n*g.K+k)*g.OutH+oh)*g.OutW+ow])
-					for c := 0; c < g.C; c++ {
-						for r := 0; r < g.R; r++ {
-							for q := 0; q < g.S; q++ {
-								ih, iw := oh*g.StrideH-g.PadH+r, ow*g.StrideW-g.PadW+q
-								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-									continue
-								}
-								dw[((k*g.C+c)*g.R+r)*g.S+q] += v * float64(x[((n*g.C+c)*g.H+ih)*g.W+iw])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	convTaps(g, func(yi, xi, wi int) { dw[wi] += float64(dy[yi]) * float64(x[xi]) })
 	return dw
 }
 

@@ -32,6 +32,8 @@ var benchConvs = []struct {
 	{"resnet20_s2down", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16}},
 	// and its 1×1 stride-2 projection shortcut.
 	{"resnet20_s2proj", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 32, R: 1, S: 1, StrideH: 2, StrideW: 2, OutH: 16, OutW: 16}},
+	// lenet-lca's conv2 at its batch: 20→40, 5×5 pad 2 on 14×14.
+	{"lenet_conv2", engine.ConvGeom{N: 250, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}},
 	// CoordConv painter conv2 and conv4: 1×1, 32→32 and 64→64 channels on 64×64, batch 16.
 	{"painter_conv2", engine.ConvGeom{N: 16, C: 32, H: 64, W: 64, K: 32, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},
 	{"painter_conv4", engine.ConvGeom{N: 16, C: 64, H: 64, W: 64, K: 64, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 64, OutW: 64}},

@@ -154,7 +154,9 @@ func col2imPlane(g *engine.ConvGeom, col, plane []float32, ld int) {
 						}
 					}
 				}
-				addTo(plane[dlo+shift:dhi+shift], row[dlo:dhi])
+				if dlo < dhi { // a tap whose rows all fall in the padding has shift < 0 and nothing to add
+					addTo(plane[dlo+shift:dhi+shift], row[dlo:dhi])
+				}
 				continue
 			}
 			if lo >= hi {

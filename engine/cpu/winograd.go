@@ -38,9 +38,17 @@ import (
 // one goroutine (winoChunkArgs); chunks write disjoint outputs, and every output element is one
 // fixed sequence of float32 operations, so results are bit-identical whatever the core count.
 //
+// 5×5, stride-1, pad-2 convolutions (lenet-lca's) take F(2×2, 5×5) the same way, on 6×6 input
+// tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], two
+// garbage tiles per tile row, and the transforms of sgemm's winograd5.go. Only the tiles and the
+// transforms differ (winoTile); chunks, products and output stores are shared.
+//
 // Accuracy: the transforms add and subtract up to 16 terms (input) and 9 (output) around a sum of
 // C products, so the error is a small multiple of the direct form's; for resnet20's shapes the
 // maximum error relative to the float64 reference's largest output is about 1e-6 (the tests).
+// F(2×2, 5×5)'s transforms (coefficients up to 5 in Bᵀ, down to 1/24 in G) cost more: on
+// lenet-lca's conv2, 2–4e-6 forward and backward data and up to 1.1e-5 for the filter gradient,
+// against the direct form's 3–5e-7 (TestWinogradError). GAZE_WINOGRAD=off takes the direct form.
 
 // winoUse says when 3×3 stride-1 pad-1 convolutions take the Winograd form.
 type winoUse int8
@@ -69,16 +77,71 @@ func winoFromEnv() winoUse {
 // 16 MiB at 6.7–7.5; 16→16 on 32×32 was best at 0.5–2 MiB.
 const winoTargetFloats = 1 << 19
 
-// winogradFits reports whether g is a convolution the Winograd form computes.
-func winogradFits(g engine.ConvGeom) bool {
+// winoTile is one of the Winograd forms: F(2×2, r×r) on (r+1)×(r+1) input tiles, r = 3 or 5.
+type winoTile struct {
+	r     int // kernel size; the padding is r/2
+	xi    int // transformed components per tile: (r+1)²
+	extra int // garbage tiles past the end of each tile row: r/2
+}
+
+// winogradFits returns the Winograd form of g, and false when g is not a convolution one computes
+// (a "same" stride-1 3×3 or 5×5 convolution whose planes fit the transforms' buffers).
+func winogradFits(g engine.ConvGeom) (winoTile, bool) {
+	r := g.R
+	if (r != 3 && r != 5) || g.S != r || g.StrideH != 1 || g.StrideW != 1 || g.PadH != r/2 || g.PadW != r/2 ||
+		g.OutH != g.H || g.OutW != g.W || g.C <= 0 || g.K <= 0 {
+		return winoTile{}, false
+	}
+	t := winoTile{r: r, xi: (r + 1) * (r + 1), extra: r / 2}
 	th, tw := (g.H+1)/2, (g.W+1)/2
-	return g.R == 3 && g.S == 3 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 1 && g.PadW == 1 &&
-		g.OutH == g.H && g.OutW == g.W && 2*(th+1)*(tw+1)+2 <= winoPad && g.C > 0 && g.K > 0
+	rt := tw + t.extra
+	return t, 2*rt*(th+t.extra)+2*t.extra <= winoPad
+}
+
+// in, out and grad run the form's tile transforms (sgemm.WinoIn and Wino5In, and so on).
+func (t winoTile) in(pe, po []float32, rowTiles, n int, v []float32, vs int) {
+	if t.r == 3 {
+		sgemm.WinoIn(pe, po, rowTiles, n, v, vs)
+	} else {
+		sgemm.Wino5In(pe, po, rowTiles, n, v, vs)
+	}
+}
+
+func (t winoTile) out(m []float32, ms, n int, qe, qo []float32) {
+	if t.r == 3 {
+		sgemm.WinoOut(m, ms, n, qe, qo)
+	} else {
+		sgemm.Wino5Out(m, ms, n, qe, qo)
+	}
+}
+
+func (t winoTile) grad(qe, qo []float32, n int, w []float32, ws int) {
+	if t.r == 3 {
+		sgemm.WinoGrad(qe, qo, n, w, ws)
+	} else {
+		sgemm.Wino5Grad(qe, qo, n, w, ws)
+	}
+}
+
+// g is the filter transform G of each form ((r+1)×r, row-major).
+func (t winoTile) g() []float64 {
+	if t.r == 3 {
+		return []float64{1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1}
+	}
+	return []float64{
+		1.0 / 4, 0, 0, 0, 0,
+		-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+		-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+		1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
+		1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
+		0, 0, 0, 0, 1,
+	}
 }
 
 // useWinograd says whether convForward takes the Winograd form for g.
 func (d *Device) useWinograd(g engine.ConvGeom) bool {
-	if !winogradFits(g) {
+	t, ok := winogradFits(g)
+	if !ok {
 		return false
 	}
 	switch d.winoForm {
@@ -95,8 +158,16 @@ func (d *Device) useWinograd(g engine.ConvGeom) bool {
 	// bench/results/cpu-2026-12-04/resnet20-winograd): forward 32→32 on 16×16 3.40 against the
 	// stack form's 4.08, 64→64 on 8×8 3.20 against 4.38 (backward data the same), but 16→16 on
 	// 32×32 4.70 against 3.95 (products of depth 16 and four times the tiles per flop of 8×8).
+	if t.r == 5 {
+		// F(2×2, 5×5) saves 2.78× of the multiply-adds against 2.25×, on the same transforms'
+		// cost per pixel and channel.
+		return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= winoMin5
+	}
 	return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= 32
 }
+
+// winoMin5 is the fewest channels (in and out) for which 5×5 convolutions take the Winograd form.
+const winoMin5 = 16
 
 // winoState is the Device's scratch for the Winograd form.
 type winoState struct {
@@ -113,67 +184,93 @@ type winoState struct {
 // winoTransformFilters sets u[ξ·us + k·c + c] = (G w_kc Gᵀ)_ξ (in float64, rounded once). The ξ
 // stride us is K·C plus one vector: at K·C (a power of two for resnet's 64→64, 16 KiB) the 16
 // streams fell into the same L1 sets and the transform cost 4% of the call.
-func winoTransformFilters(u, w []float32, k, c, us int) {
+func (t winoTile) transformFilters(u, w []float32, k, c, us int) {
+	r, a, gm := t.r, t.r+1, t.g()
+	var gg [6 * 5]float64 // G·g
 	for kk := 0; kk < k; kk++ {
 		for cc := 0; cc < c; cc++ {
-			f := w[(kk*c+cc)*9:][:9]
-			var t [4][3]float64 // G·g
-			for s := 0; s < 3; s++ {
-				g0, g1, g2 := float64(f[s]), float64(f[3+s]), float64(f[6+s])
-				t[0][s] = g0
-				t[1][s] = 0.5 * (g0 + g1 + g2)
-				t[2][s] = 0.5 * (g0 - g1 + g2)
-				t[3][s] = g2
+			f := w[(kk*c+cc)*r*r:][:r*r]
+			for i := 0; i < a; i++ {
+				for q := 0; q < r; q++ {
+					var s float64
+					for p := 0; p < r; p++ {
+						s += gm[i*r+p] * float64(f[p*r+q])
+					}
+					gg[i*r+q] = s
+				}
 			}
-			for i := 0; i < 4; i++ {
-				g0, g1, g2 := t[i][0], t[i][1], t[i][2]
-				r := [4]float64{g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2}
-				for j := 0; j < 4; j++ {
-					u[(i*4+j)*us+kk*c+cc] = float32(r[j])
+			for i := 0; i < a; i++ {
+				for j := 0; j < a; j++ {
+					var s float64
+					for q := 0; q < r; q++ {
+						s += gg[i*r+q] * gm[j*r+q]
+					}
+					u[(i*a+j)*us+kk*c+cc] = float32(s)
 				}
 			}
 		}
 	}
 }
 
-// convForwardWinograd sets y = beta·y + x ⋆ w for a geometry winogradFits accepts.
-func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, beta float32) {
-	th, tw := (g.H+1)/2, (g.W+1)/2
-	tiles := th * (tw + 1)  // virtual tiles per image: one garbage tile per tile row
-	per := 16 * (g.C + g.K) // scratch floats per tile
-	nb := max(d.winoFlts/(per*tiles), 1)
-	nb = min(nb, g.N)
-	// Row stride tp of V and M (tiles, rounded to whole vectors), and their ξ strides vs and ms.
-	// The 16 transforms of a tile are written (read) as 16 streams, one per ξ; at power-of-two
-	// strides they fall into the same L1 sets and evict each other (the first version, with
-	// tp = 1024 and vs = 64 KiB, spent 28 ms per resnet20 16→16 call in the input transform),
-	// so tp is an odd number of vectors and each ξ block has one more vector after it.
-	tp := (nb*tiles + 15) / 16 * 16
-	if tp/16%2 == 0 {
-		tp += 16
-	}
-	vs, ms := g.C*tp+16, g.K*tp+16
+// winoLayout is the chunking of a Winograd call: nb images per chunk of tiles virtual tiles each
+// (th tile rows of rt), and the row stride tp of the transformed planes (V, M, Ŷ), in tiles.
+type winoLayout struct {
+	th, tw, rt, tiles, nb, tp int
+}
 
-	st := &d.wino
-	us := g.K*g.C + 16
-	if cap(st.u) < 16*us {
-		st.u = make([]float32, 16*us)
+// layout chunks g's images so that the scratch (xi·(C+K) floats per tile) stays near flts, twice
+// that for 5×5: lenet-lca's conv2 (one thread, N = 250) ran forward 13.5, 11.9, 9.9, 9.9 and 10.7
+// ms per call at 1, 2, 4, 8 and 16 MiB, backward data 15.8, 13.9, 12.5, 12.4 and 13.5; its
+// products are shallow (C = 20) and gain from more columns.
+// tp is rounded to whole vectors and made an odd number of them: the xi transforms of a tile are
+// written (read) as xi streams, and at power-of-two strides they fall into the same L1 sets and
+// evict each other (the first version, with tp = 1024 and a ξ stride of 64 KiB, spent 28 ms per
+// resnet20 16→16 call in the input transform).
+func (t winoTile) layout(g engine.ConvGeom, flts int) winoLayout {
+	l := winoLayout{th: (g.H + 1) / 2, tw: (g.W + 1) / 2}
+	l.rt = l.tw + t.extra
+	l.tiles = l.th * l.rt
+	if t.r == 5 {
+		flts *= 2
 	}
-	u := st.u[:16*us]
-	winoTransformFilters(u, ws, g.K, g.C, us)
-	if cap(st.off) < 16*g.C {
-		st.off = make([]int, 16*g.C)
+	l.nb = min(max(flts/(t.xi*(g.C+g.K)*l.tiles), 1), g.N)
+	l.tp = (l.nb*l.tiles + 15) / 16 * 16
+	if l.tp/16%2 == 0 {
+		l.tp += 16
 	}
-	off := st.off[:16*g.C]
-	for xi := 0; xi < 16; xi++ {
-		for c := 0; c < g.C; c++ {
-			off[xi*g.C+c] = xi*vs + c*tp
+	return l
+}
+
+// offsets returns the window offsets of V's rows for the products: off[ξ·C + c] = ξ·vs + c·tp.
+func (st *winoState) offsets(xi, c, vs, tp int) []int {
+	if cap(st.off) < xi*c {
+		st.off = make([]int, xi*c)
+	}
+	off := st.off[:xi*c]
+	for x := 0; x < xi; x++ {
+		for cc := 0; cc < c; cc++ {
+			off[x*c+cc] = x*vs + cc*tp
 		}
 	}
-	st.size = 16*(vs+ms) + 4*winoPad
-	args := winoChunkArgs{g: g, x: xs, y: ys, u: u, off: off, beta: beta, nb: nb, tp: tp, vs: vs, ms: ms, us: us,
-		th: th, tw: tw, st: st}
-	launch(d, &st.chunk, args, ceilDiv(g.N, nb), 1)
+	return off
+}
+
+// convForwardWinograd sets y = beta·y + x ⋆ w for a geometry winogradFits accepts.
+func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, beta float32) {
+	t, _ := winogradFits(g)
+	l := t.layout(g, d.winoFlts)
+	vs, ms := g.C*l.tp+16, g.K*l.tp+16 // ξ strides of V and M
+	st := &d.wino
+	us := g.K*g.C + 16
+	if cap(st.u) < t.xi*us {
+		st.u = make([]float32, t.xi*us)
+	}
+	u := st.u[:t.xi*us]
+	t.transformFilters(u, ws, g.K, g.C, us)
+	off := st.offsets(t.xi, g.C, vs, l.tp)
+	st.size = t.xi*(vs+ms) + 4*winoPad
+	args := winoChunkArgs{g: g, t: t, l: l, x: xs, y: ys, u: u, off: off, beta: beta, vs: vs, ms: ms, us: us, st: st}
+	launch(d, &st.chunk, args, ceilDiv(g.N, l.nb), 1)
 }
 
 // winoChunkArgs: the Winograd form of a convolution, one chunk of nb images per index, each chunk
@@ -183,46 +280,38 @@ func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, be
 // more CPU time than one on resnet20's 32→32, and more wall time).
 type winoChunkArgs struct {
 	g          engine.ConvGeom
+	t          winoTile
+	l          winoLayout
 	x, y, u    []float32
 	off        []int
 	beta       float32
-	nb, tp     int
 	vs, ms, us int // ξ strides of V, M and U
-	th, tw     int
 	st         *winoState
 }
 
 func (a *winoChunkArgs) run(lo, hi int) {
-	g := &a.g
+	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	v, m := buf[:16*a.vs], buf[16*a.vs:16*(a.vs+a.ms)]
-	pad := buf[16*(a.vs+a.ms):]
-	// The zero-padded plane P (P[ih+1][iw+1] = x[ih][iw]) as its even rows pe and odd rows po,
-	// rows of 2·(tw+1) floats, and the output's even and odd rows qe and qo. The padding is
-	// zeroed here; the planes overwrite the rest.
+	v, m := buf[:xi*a.vs], buf[xi*a.vs:xi*(a.vs+a.ms)]
+	pad := buf[xi*(a.vs+a.ms):]
+	// The input planes' even and odd rows pe and po (transformInputs), and the output's even and
+	// odd rows qe and qo. The padding is zeroed here; the planes overwrite the rest.
 	pe, po, qe, qo := pad[:winoPad], pad[winoPad:2*winoPad], pad[2*winoPad:3*winoPad], pad[3*winoPad:4*winoPad]
 	clear(pe)
 	clear(po)
-	hw, rt := g.H*g.W, a.tw+1
-	n := a.th * rt
-	pitch := 2 * rt
+	hw, pitch := g.H*g.W, 2*l.rt
 	for ch := lo; ch < hi; ch++ {
-		n0 := ch * a.nb
-		cur := min(a.nb, g.N-n0)
-		for i := 0; i < cur; i++ {
-			for c := 0; c < g.C; c++ {
-				splitRows(a.x[((n0+i)*g.C+c)*hw:][:hw], g.W, 1, pe, po, pitch)
-				sgemm.WinoIn(pe, po, rt, n, v[c*a.tp+i*n:], a.vs)
-			}
-		}
-		for xi := 0; xi < 16; xi++ {
-			sgemm.SgemmShifted(g.K, cur*n, g.C, 1, a.u[xi*a.us:], g.C, v, a.off[xi*g.C:(xi+1)*g.C], 0, m[xi*a.ms:], a.tp)
+		n0 := ch * l.nb
+		cur := min(l.nb, g.N-n0)
+		a.t.transformInputs(g, l, a.x, n0, cur, pe, po, v, a.vs)
+		for x := 0; x < xi; x++ {
+			sgemm.SgemmShifted(g.K, cur*l.tiles, g.C, 1, a.u[x*a.us:], g.C, v, a.off[x*g.C:(x+1)*g.C], 0, m[x*a.ms:], l.tp)
 		}
 		for i := 0; i < cur; i++ {
 			for k := 0; k < g.K; k++ {
 				y := a.y[((n0+i)*g.K+k)*hw:][:hw]
-				sgemm.WinoOut(m[k*a.tp+i*n:], a.ms, n, qe, qo)
+				a.t.out(m[k*l.tp+i*l.tiles:], a.ms, l.tiles, qe, qo)
 				for oh := 0; oh < g.H; oh++ {
 					src := qe[oh/2*pitch:][:g.W]
 					if oh%2 == 1 {
@@ -232,6 +321,20 @@ func (a *winoChunkArgs) run(lo, hi int) {
 					storeBeta(dst, src, a.beta)
 				}
 			}
+		}
+	}
+}
+
+// transformInputs writes V (row c·tp + i·tiles of each ξ block, ξ stride vs) for the cur images
+// from n0: each input plane as the zero-padded plane P (P[ih+r/2][iw+r/2] = x[ih][iw]) split
+// into its even rows pe and odd rows po, rows of 2·rt floats, then its tile transforms. The
+// caller zeroes pe and po once; the planes overwrite the same places each time.
+func (t winoTile) transformInputs(g *engine.ConvGeom, l *winoLayout, x []float32, n0, cur int, pe, po, v []float32, vs int) {
+	hw := g.H * g.W
+	for i := 0; i < cur; i++ {
+		for c := 0; c < g.C; c++ {
+			splitRows(x[((n0+i)*g.C+c)*hw:][:hw], g.W, t.r/2, pe, po, 2*l.rt)
+			t.in(pe, po, l.rt, l.tiles, v[c*l.tp+i*l.tiles:], vs)
 		}
 	}
 }
@@ -262,62 +365,68 @@ func (st *winoState) put(b []float32) {
 }
 
 // convFilterWinograd adds the filter gradient of x and dy to dw for a geometry winogradFits
-// accepts: F(3×3, 2×2), the transpose of the forward form. With V the input tiles' transforms
+// accepts: F(r×r, 2×2), the transpose of the forward form. With V the input tiles' transforms
 // (as forward) and Ŷ[ξ][k][t] = (A dy_kt Aᵀ)_ξ those of the output gradient's 2×2 tiles
-// (garbage tiles zero), each chunk's 16 products Ŵ[ξ] = Ŷ[ξ]·V[ξ]ᵀ (K×C, summed over the
-// chunk's tiles) land in a part of their own; the parts are added in chunk order and
-// dw += Gᵀ Ŵ G (in float64). Results do not depend on the core count.
+// (garbage tiles zero), each chunk's products Ŵ[ξ] = Ŷ[ξ]·V[ξ]ᵀ (K×C, summed over the chunk's
+// tiles) land in a part of their own; the parts are added in chunk order and dw += Gᵀ Ŵ G (in
+// float64). Results do not depend on the core count.
 func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
-	th, tw := (g.H+1)/2, (g.W+1)/2
-	tiles := th * (tw + 1)
-	per := 16 * (g.C + g.K)
-	nb := min(max(d.winoFlts/(per*tiles), 1), g.N)
-	tp := (nb*tiles + 15) / 16 * 16
-	if tp/16%2 == 0 {
-		tp += 16
-	}
-	vs, ys := g.C*tp+16, g.K*tp+16
+	t, _ := winogradFits(g)
+	l := t.layout(g, d.winoFlts)
+	vs, ys := g.C*l.tp+16, g.K*l.tp+16
 	st := &d.wino
-	if cap(st.off) < 16*g.C {
-		st.off = make([]int, 16*g.C)
+	// The products as Ŵ[ξ] = Ŷ[ξ]·V[ξ]ᵀ (K×C, V's rows read as windows), or for C < K as
+	// Ŵ[ξ]ᵀ = V[ξ]·Ŷ[ξ]ᵀ (C×K): sgemm then takes the thin product's dot kernel, which reads
+	// both in place (lenet-lca's 20→40: 17.4 CPU ms per call as K×C, packing V's windows and
+	// running 20 of a panel's 32 columns).
+	cByK := g.C < g.K
+	off := st.offsets(t.xi, g.C, vs, l.tp)
+	if cByK {
+		off = st.offsets(t.xi, g.K, ys, l.tp)
 	}
-	off := st.off[:16*g.C]
-	for xi := 0; xi < 16; xi++ {
-		for c := 0; c < g.C; c++ {
-			off[xi*g.C+c] = xi*vs + c*tp
-		}
+	chunks, kc := ceilDiv(g.N, l.nb), g.K*g.C
+	if cap(st.parts) < chunks*t.xi*kc {
+		st.parts = make([]float32, chunks*t.xi*kc)
 	}
-	chunks, kc := ceilDiv(g.N, nb), g.K*g.C
-	if cap(st.parts) < chunks*16*kc {
-		st.parts = make([]float32, chunks*16*kc)
-	}
-	parts := st.parts[:chunks*16*kc]
-	st.size = 16*(vs+ys) + 4*winoPad
-	args := winoFilterArgs{g: g, x: xs, dy: dys, parts: parts, off: off, nb: nb, tp: tp, vs: vs, ys: ys, th: th, tw: tw, st: st}
+	parts := st.parts[:chunks*t.xi*kc]
+	st.size = t.xi*(vs+ys) + 4*winoPad
+	args := winoFilterArgs{g: g, t: t, l: l, x: xs, dy: dys, parts: parts, off: off, vs: vs, ys: ys, cByK: cByK, st: st}
 	launch(d, &st.filt, args, chunks, 1)
-	sum := parts[:16*kc]
+	sum := parts[:t.xi*kc]
 	for ch := 1; ch < chunks; ch++ {
-		addTo(sum, parts[ch*16*kc:(ch+1)*16*kc])
+		addTo(sum, parts[ch*t.xi*kc:(ch+1)*t.xi*kc])
 	}
-	// dw[k][c] += Gᵀ Ŵ G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+	// dw[k][c] += Gᵀ Ŵ G.
+	r, a, gm := t.r, t.r+1, t.g()
+	var w [36]float64
+	var tg [5 * 6]float64 // Gᵀ Ŵ
 	for k := 0; k < g.K; k++ {
 		for c := 0; c < g.C; c++ {
-			var w [4][4]float64
-			for xi := 0; xi < 16; xi++ {
-				w[xi/4][xi%4] = float64(sum[xi*kc+k*g.C+c])
+			for x := 0; x < t.xi; x++ {
+				if cByK {
+					w[x] = float64(sum[x*kc+c*g.K+k])
+				} else {
+					w[x] = float64(sum[x*kc+k*g.C+c])
+				}
 			}
-			var t [3][4]float64 // Gᵀ Ŵ
-			for j := 0; j < 4; j++ {
-				t[0][j] = w[0][j] + 0.5*(w[1][j]+w[2][j])
-				t[1][j] = 0.5 * (w[1][j] - w[2][j])
-				t[2][j] = 0.5*(w[1][j]+w[2][j]) + w[3][j]
+			for p := 0; p < r; p++ {
+				for j := 0; j < a; j++ {
+					var s float64
+					for i := 0; i < a; i++ {
+						s += gm[i*r+p] * w[i*a+j]
+					}
+					tg[p*a+j] = s
+				}
 			}
-			f := dws[(k*g.C+c)*9:][:9]
-			for r := 0; r < 3; r++ {
-				a := t[r]
-				f[3*r] += float32(a[0] + 0.5*(a[1]+a[2]))
-				f[3*r+1] += float32(0.5 * (a[1] - a[2]))
-				f[3*r+2] += float32(0.5*(a[1]+a[2]) + a[3])
+			f := dws[(k*g.C+c)*r*r:][:r*r]
+			for p := 0; p < r; p++ {
+				for q := 0; q < r; q++ {
+					var s float64
+					for j := 0; j < a; j++ {
+						s += tg[p*a+j] * gm[j*r+q]
+					}
+					f[p*r+q] += float32(s)
+				}
 			}
 		}
 	}
@@ -326,45 +435,56 @@ func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 // winoFilterArgs: the filter gradient's chunks, one per index (see convFilterWinograd).
 type winoFilterArgs struct {
 	g      engine.ConvGeom
+	t      winoTile
+	l      winoLayout
 	x, dy  []float32
 	parts  []float32
 	off    []int
-	nb, tp int
-	vs, ys int // ξ strides of V and Ŷ
-	th, tw int
+	vs, ys int  // ξ strides of V and Ŷ
+	cByK   bool // the parts are Ŵᵀ (C×K), off Ŷ's window offsets
 	st     *winoState
 }
 
 func (a *winoFilterArgs) run(lo, hi int) {
-	g := &a.g
+	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	v, yh := buf[:16*a.vs], buf[16*a.vs:16*(a.vs+a.ys)]
-	pad := buf[16*(a.vs+a.ys):]
+	v, yh := buf[:xi*a.vs], buf[xi*a.vs:xi*(a.vs+a.ys)]
+	pad := buf[xi*(a.vs+a.ys):]
 	pe, po, qe, qo := pad[:winoPad], pad[winoPad:2*winoPad], pad[2*winoPad:3*winoPad], pad[3*winoPad:4*winoPad]
 	// The padding of the input planes and the garbage tiles of the output gradient's (the
 	// columns past W, and for an odd H the last bottom row) are zeros.
 	clear(pad)
-	hw, rt := g.H*g.W, a.tw+1
-	n := a.th * rt
-	pitch := 2 * rt
+	hw, pitch := g.H*g.W, 2*l.rt
 	kc := g.K * g.C
 	for ch := lo; ch < hi; ch++ {
-		n0 := ch * a.nb
-		cur := min(a.nb, g.N-n0)
+		n0 := ch * l.nb
+		cur := min(l.nb, g.N-n0)
+		a.t.transformInputs(g, l, a.x, n0, cur, pe, po, v, a.vs)
 		for i := 0; i < cur; i++ {
-			for c := 0; c < g.C; c++ {
-				splitRows(a.x[((n0+i)*g.C+c)*hw:][:hw], g.W, 1, pe, po, pitch)
-				sgemm.WinoIn(pe, po, rt, n, v[c*a.tp+i*n:], a.vs)
-			}
 			for k := 0; k < g.K; k++ {
 				splitRows(a.dy[((n0+i)*g.K+k)*hw:][:hw], g.W, 0, qe, qo, pitch)
-				sgemm.WinoGrad(qe, qo, n, yh[k*a.tp+i*n:], a.ys)
+				a.t.grad(qe, qo, l.tiles, yh[k*l.tp+i*l.tiles:], a.ys)
 			}
 		}
-		part := a.parts[ch*16*kc : (ch+1)*16*kc]
-		for xi := 0; xi < 16; xi++ {
-			sgemm.SgemmShiftedT(g.K, g.C, cur*n, 1, yh[xi*a.ys:], a.tp, v, a.off[xi*g.C:(xi+1)*g.C], 0, part[xi*kc:(xi+1)*kc], g.C)
+		// The products' depth, rounded up to whole vectors (tp is) over zeros, so that the
+		// dot kernel has no tail to run in Go (a third of lenet-lca's filter gradient).
+		depth := (cur*l.tiles + 15) &^ 15
+		for x := 0; x < xi; x++ {
+			for c := 0; c < g.C; c++ {
+				clear(v[x*a.vs+c*l.tp+cur*l.tiles : x*a.vs+c*l.tp+depth])
+			}
+			for k := 0; k < g.K; k++ {
+				clear(yh[x*a.ys+k*l.tp+cur*l.tiles : x*a.ys+k*l.tp+depth])
+			}
+		}
+		part := a.parts[ch*xi*kc : (ch+1)*xi*kc]
+		for x := 0; x < xi; x++ {
+			if a.cByK {
+				sgemm.SgemmShiftedT(g.C, g.K, depth, 1, v[x*a.vs:], l.tp, yh, a.off[x*g.K:(x+1)*g.K], 0, part[x*kc:(x+1)*kc], g.K)
+			} else {
+				sgemm.SgemmShiftedT(g.K, g.C, depth, 1, yh[x*a.ys:], l.tp, v, a.off[x*g.C:(x+1)*g.C], 0, part[x*kc:(x+1)*kc], g.C)
+			}
 		}
 	}
 }
@@ -372,7 +492,8 @@ func (a *winoFilterArgs) run(lo, hi int) {
 // useWinogradFilter says whether ConvBackwardFilter takes the Winograd form for g: where the
 // forward does. Measured as the forward (one thread, three rounds), CPU ms per call against the
 // stack form: 32→32 on 16×16 3.83 against 4.88, 64→64 on 8×8 3.42 against 4.85, 16→16 on
-// 32×32 5.90 against 4.88.
+// 32×32 5.90 against 4.88; lenet-lca's 5×5 20→40 on 14×14 (N = 250, two rounds) 12.7–12.9
+// against 15.0–15.1.
 func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 	return d.useWinograd(g)
 }

@@ -305,3 +305,15 @@ func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32)
 
 //go:noescape
 func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32)
+
+// The Winograd F(2×2, 5×5) tile transforms (winograd5_avx512_amd64.s; winograd5.go says what
+// each does), 16 tiles per block; c points at wino5Const.
+
+//go:noescape
+func wino5InZ(pe, po, v *float32, vs, rs, blocks int, idx *int32, c *float32)
+
+//go:noescape
+func wino5OutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32, c *float32)
+
+//go:noescape
+func wino5GradZ(qe, qo, w *float32, ws, blocks int, idx *int32, c *float32)

@@ -174,3 +174,15 @@ func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32) {
 func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func wino5InZ(pe, po, v *float32, vs, rs, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func wino5OutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func wino5GradZ(qe, qo, w *float32, ws, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

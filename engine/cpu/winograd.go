@@ -34,7 +34,7 @@ import (
 // in x can reach a filter-gradient entry through a garbage tile.
 //
 // Images run in chunks sized so that V and M (16·(C+K) floats per tile) stay near winoTargetFloats.
-// Each chunk runs from its input transform through its 16 products to its output transform on
+// Each chunk runs from its input transform through its 16 (36) products to its output transform on
 // one goroutine (winoChunkArgs); chunks write disjoint outputs, and every output element is one
 // fixed sequence of float32 operations, so results are bit-identical whatever the core count.
 //
@@ -50,7 +50,7 @@ import (
 // lenet-lca's conv2, 2–4e-6 forward and backward data and up to 1.1e-5 for the filter gradient,
 // against the direct form's 3–5e-7 (TestWinogradError). GAZE_WINOGRAD=off takes the direct form.
 
-// winoUse says when 3×3 stride-1 pad-1 convolutions take the Winograd form.
+// winoUse says when 3×3 and 5×5 "same" stride-1 convolutions take the Winograd form.
 type winoUse int8
 
 const (
@@ -123,12 +123,17 @@ func (t winoTile) grad(qe, qo []float32, n int, w []float32, ws int) {
 	}
 }
 
-// g is the filter transform G of each form ((r+1)×r, row-major).
+// g is the filter transform G of the form ((r+1)×r, row-major).
 func (t winoTile) g() []float64 {
 	if t.r == 3 {
-		return []float64{1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1}
+		return winoG3[:]
 	}
-	return []float64{
+	return winoG5[:]
+}
+
+var (
+	winoG3 = [...]float64{1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1}
+	winoG5 = [...]float64{
 		1.0 / 4, 0, 0, 0, 0,
 		-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
 		-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
@@ -136,7 +141,7 @@ func (t winoTile) g() []float64 {
 		1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
 		0, 0, 0, 0, 1,
 	}
-}
+)
 
 // useWinograd says whether convForward takes the Winograd form for g.
 func (d *Device) useWinograd(g engine.ConvGeom) bool {
@@ -171,18 +176,18 @@ const winoMin5 = 16
 
 // winoState is the Device's scratch for the Winograd form.
 type winoState struct {
-	u     []float32 // transformed filters [16][K][C] (ξ stride K·C + 16)
-	off   []int     // window offsets of V: [16][C]
+	u     []float32 // transformed filters [ξ][K][C] (ξ stride K·C + 16)
+	off   []int     // window offsets of V ([ξ][C]) or of Ŷ ([ξ][K])
 	chunk winoChunkArgs
 	filt  winoFilterArgs
-	parts []float32   // the filter gradient's per-chunk products [chunk][16][K][C]
+	parts []float32   // the filter gradient's per-chunk products [chunk][ξ][K][C] (or [C][K])
 	size  int         // floats of a chunk's scratch (V, M and the plane buffers)
 	mu    sync.Mutex  // guards free
 	free  [][]float32 // chunk scratch buffers not in use
 }
 
-// winoTransformFilters sets u[ξ·us + k·c + c] = (G w_kc Gᵀ)_ξ (in float64, rounded once). The ξ
-// stride us is K·C plus one vector: at K·C (a power of two for resnet's 64→64, 16 KiB) the 16
+// transformFilters sets u[ξ·us + k·c + c] = (G w_kc Gᵀ)_ξ (in float64, rounded once). The ξ
+// stride us is K·C plus one vector: at K·C (a power of two for resnet's 64→64, 16 KiB) the ξ
 // streams fell into the same L1 sets and the transform cost 4% of the call.
 func (t winoTile) transformFilters(u, w []float32, k, c, us int) {
 	r, a, gm := t.r, t.r+1, t.g()

@@ -27,6 +27,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	// resnet's downsampling convolution: the stack form's phase fill and, backward, the phase form.
 	g2 := engine.ConvGeom{N: 16, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 8, OutW: 8}
 	x2, y2, dx2 := buf(g2.InputLen()), buf(g2.OutputLen()), buf(g2.InputLen())
+	// lenet-lca's conv2 (20→40, 5×5 same): the Winograd F(2×2, 5×5) form on AVX-512.
+	g5 := engine.ConvGeom{N: 8, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}
+	x5, w5, y5, dx5, dw5 := buf(g5.InputLen()), buf(g5.WeightLen()), buf(g5.OutputLen()), buf(g5.InputLen()), buf(g5.WeightLen())
 	big, big2 := buf(1<<20), buf(1<<20)
 	const bn, bc, bhw = 32, 16, 256
 	bx, by := buf(bn*bc*bhw), buf(bn*bc*bhw)
@@ -55,6 +58,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		{"ConvForward/stride2", func() { d.ConvForward(g2, x2, w, y2) }},
 		{"ConvBackwardData/stride2", func() { d.ConvBackwardData(g2, y2, w, dx2, 0) }},
 		{"ConvBackwardFilter/stride2", func() { d.ConvBackwardFilter(g2, x2, y2, dw) }},
+		{"ConvForward/5x5", func() { d.ConvForward(g5, x5, w5, y5) }},
+		{"ConvBackwardData/5x5", func() { d.ConvBackwardData(g5, y5, w5, dx5, 0) }},
+		{"ConvBackwardFilter/5x5", func() { d.ConvBackwardFilter(g5, x5, y5, dw5) }},
 		{"Relu", func() { d.Relu(big, big2) }},
 		{"ReluBackward", func() { d.ReluBackward(big, big2, big2) }},
 		{"Add", func() { d.Add(big, big2, big2) }},

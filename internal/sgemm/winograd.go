@@ -27,6 +27,22 @@ var winoIdx = func() (p [80]int32) {
 	return
 }()
 
+// simdBlocks runs kernel (an AVX-512 transform) over the whole 16-tile blocks of n tiles, then
+// over the last 16 tiles once more when n is not a multiple of 16 (the redone tiles get the same
+// values again), and returns the first tile the Go loop still has to do: n, or 0 off the AVX-512
+// path or for fewer than 16 tiles.
+func simdBlocks(n int, kernel func(z0, blocks int)) int {
+	if Current() != AVX512 || n < 16 {
+		return 0
+	}
+	blocks := n / 16
+	kernel(0, blocks)
+	if blocks*16 < n {
+		kernel(n-16, 1)
+	}
+	return n
+}
+
 // WinoIn writes the input transforms Bᵀ d B of tiles z < n: v[ξ·vs + z] for ξ = 4i + j. Each row
 // k of a tile (pe, po, pe and po one tile row down) is first transformed along its columns,
 // h_k = (a0−a2, a1+a2, a2−a1, a1−a3), then the rows are combined:
@@ -39,16 +55,7 @@ func WinoIn(pe, po []float32, rowTiles, n int, v []float32, vs int) {
 		panic(fmt.Sprintf("sgemm: WinoIn: %d tiles of %d per row need %d floats per parity and %d of v; have %d, %d, %d",
 			n, rowTiles, need, 15*vs+n, len(pe), len(po), len(v)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		winoInZ(&pe[0], &po[0], &v[0], vs, 2*rowTiles, blocks, &winoIdx[0])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			winoInZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, 1, &winoIdx[0])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) { winoInZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, blocks, &winoIdx[0]) })
 	rs := 2 * rowTiles
 	for ; z < n; z++ {
 		var h [4][4]float32
@@ -77,16 +84,7 @@ func WinoOut(m []float32, ms, n int, qe, qo []float32) {
 		panic(fmt.Sprintf("sgemm: WinoOut: %d tiles need %d floats per row parity and %d of m; have %d, %d, %d",
 			n, 2*n, 15*ms+n, len(qe), len(qo), len(m)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		winoOutZ(&m[0], ms, &qe[0], &qo[0], blocks, &winoIdx[32])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			winoOutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], 1, &winoIdx[32])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) { winoOutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], blocks, &winoIdx[32]) })
 	for ; z < n; z++ {
 		var s0, s1 [4]float32
 		for j := range 4 {
@@ -112,16 +110,7 @@ func WinoGrad(qe, qo []float32, n int, w []float32, ws int) {
 		panic(fmt.Sprintf("sgemm: WinoGrad: %d tiles need %d floats per row parity and %d of w; have %d, %d, %d",
 			n, 2*n, 15*ws+n, len(qe), len(qo), len(w)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		winoGradZ(&qe[0], &qo[0], &w[0], ws, blocks, &winoIdx[0])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			winoGradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, 1, &winoIdx[0])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) { winoGradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, blocks, &winoIdx[0]) })
 	for ; z < n; z++ {
 		y00, y01, y10, y11 := qe[2*z], qe[2*z+1], qo[2*z], qo[2*z+1]
 		rows := [4][2]float32{{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}}

@@ -55,16 +55,9 @@ func Wino5In(pe, po []float32, rowTiles, n int, v []float32, vs int) {
 		panic(fmt.Sprintf("sgemm: Wino5In: %d tiles of %d per row need %d floats per parity and %d of v; have %d, %d, %d",
 			n, rowTiles, need, 35*vs+n, len(pe), len(po), len(v)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		wino5InZ(&pe[0], &po[0], &v[0], vs, 2*rowTiles, blocks, &winoIdx[0], &wino5Const[0])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			wino5InZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, 1, &winoIdx[0], &wino5Const[0])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) {
+		wino5InZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, blocks, &winoIdx[0], &wino5Const[0])
+	})
 	rs := 2 * rowTiles
 	for ; z < n; z++ {
 		var h [6][6]float32
@@ -91,16 +84,9 @@ func Wino5Out(m []float32, ms, n int, qe, qo []float32) {
 		panic(fmt.Sprintf("sgemm: Wino5Out: %d tiles need %d floats per row parity and %d of m; have %d, %d, %d",
 			n, 2*n, 35*ms+n, len(qe), len(qo), len(m)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		wino5OutZ(&m[0], ms, &qe[0], &qo[0], blocks, &winoIdx[32], &wino5Const[0])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			wino5OutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], 1, &winoIdx[32], &wino5Const[0])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) {
+		wino5OutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], blocks, &winoIdx[32], &wino5Const[0])
+	})
 	for ; z < n; z++ {
 		var r0, r1 [6]float32
 		for i := range 6 {
@@ -126,16 +112,9 @@ func Wino5Grad(qe, qo []float32, n int, w []float32, ws int) {
 		panic(fmt.Sprintf("sgemm: Wino5Grad: %d tiles need %d floats per row parity and %d of w; have %d, %d, %d",
 			n, 2*n, 35*ws+n, len(qe), len(qo), len(w)))
 	}
-	z := 0
-	if Current() == AVX512 && n >= 16 {
-		blocks := n / 16
-		wino5GradZ(&qe[0], &qo[0], &w[0], ws, blocks, &winoIdx[0], &wino5Const[0])
-		if z = blocks * 16; z < n {
-			z0 := n - 16
-			wino5GradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, 1, &winoIdx[0], &wino5Const[0])
-			z = n
-		}
-	}
+	z := simdBlocks(n, func(z0, blocks int) {
+		wino5GradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, blocks, &winoIdx[0], &wino5Const[0])
+	})
 	for ; z < n; z++ {
 		c0, c1 := winoA6(qe[2*z], qo[2*z]), winoA6(qe[2*z+1], qo[2*z+1])
 		for i := range 6 {

@@ -273,7 +273,7 @@ func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, be
 	u := st.u[:t.xi*us]
 	t.transformFilters(u, ws, g.K, g.C, us)
 	off := st.offsets(t.xi, g.C, vs, l.tp)
-	st.size = t.xi*(vs+ms) + 4*winoPad
+	st.size = scratchSize(t.xi, vs, ms)
 	args := winoChunkArgs{g: g, t: t, l: l, x: xs, y: ys, u: u, off: off, beta: beta, vs: vs, ms: ms, us: us, st: st}
 	launch(d, &st.chunk, args, ceilDiv(g.N, l.nb), 1)
 }
@@ -298,11 +298,9 @@ func (a *winoChunkArgs) run(lo, hi int) {
 	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	v, m := buf[:xi*a.vs], buf[xi*a.vs:xi*(a.vs+a.ms)]
-	pad := buf[xi*(a.vs+a.ms):]
 	// The input planes' even and odd rows pe and po (transformInputs), and the output's even and
 	// odd rows qe and qo. The padding is zeroed here; the planes overwrite the rest.
-	pe, po, qe, qo := pad[:winoPad], pad[winoPad:2*winoPad], pad[2*winoPad:3*winoPad], pad[3*winoPad:4*winoPad]
+	v, m, pe, po, qe, qo := splitScratch(buf, xi, a.vs, a.ms)
 	clear(pe)
 	clear(po)
 	hw, pitch := g.H*g.W, 2*l.rt
@@ -347,6 +345,18 @@ func (t winoTile) transformInputs(g *engine.ConvGeom, l *winoLayout, x []float32
 // winoPad bounds the plane buffers of the transforms (floats per row parity).
 const winoPad = 4096
 
+// scratchSize is the floats of a chunk's scratch: two blocks of xi transformed planes (ξ strides
+// s1 and s2) and the four plane buffers.
+func scratchSize(xi, s1, s2 int) int { return xi*(s1+s2) + 4*winoPad }
+
+// splitScratch cuts a chunk's scratch (scratchSize floats) into its two blocks of transformed
+// planes (V and M, or V and Ŷ) and the plane buffers pe, po, qe and qo.
+func splitScratch(buf []float32, xi, s1, s2 int) (a, b, pe, po, qe, qo []float32) {
+	a, b = buf[:xi*s1], buf[xi*s1:xi*(s1+s2)]
+	pad := buf[xi*(s1+s2):]
+	return a, b, pad[:winoPad], pad[winoPad : 2*winoPad], pad[2*winoPad : 3*winoPad], pad[3*winoPad : 4*winoPad]
+}
+
 // get returns a chunk scratch buffer of st.size floats, from the free list or new; put returns it.
 // Parts run at once on several goroutines, so the list is locked. Which part gets which buffer
 // does not matter: a part overwrites everything it reads.
@@ -385,16 +395,18 @@ func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 	// both in place (lenet-lca's 20→40: 17.4 CPU ms per call as K×C, packing V's windows and
 	// running 20 of a panel's 32 columns).
 	cByK := g.C < g.K
-	off := st.offsets(t.xi, g.C, vs, l.tp)
+	var off []int
 	if cByK {
 		off = st.offsets(t.xi, g.K, ys, l.tp)
+	} else {
+		off = st.offsets(t.xi, g.C, vs, l.tp)
 	}
 	chunks, kc := ceilDiv(g.N, l.nb), g.K*g.C
 	if cap(st.parts) < chunks*t.xi*kc {
 		st.parts = make([]float32, chunks*t.xi*kc)
 	}
 	parts := st.parts[:chunks*t.xi*kc]
-	st.size = t.xi*(vs+ys) + 4*winoPad
+	st.size = scratchSize(t.xi, vs, ys)
 	args := winoFilterArgs{g: g, t: t, l: l, x: xs, dy: dys, parts: parts, off: off, vs: vs, ys: ys, cByK: cByK, st: st}
 	launch(d, &st.filt, args, chunks, 1)
 	sum := parts[:t.xi*kc]
@@ -454,12 +466,10 @@ func (a *winoFilterArgs) run(lo, hi int) {
 	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	v, yh := buf[:xi*a.vs], buf[xi*a.vs:xi*(a.vs+a.ys)]
-	pad := buf[xi*(a.vs+a.ys):]
-	pe, po, qe, qo := pad[:winoPad], pad[winoPad:2*winoPad], pad[2*winoPad:3*winoPad], pad[3*winoPad:4*winoPad]
+	v, yh, pe, po, qe, qo := splitScratch(buf, xi, a.vs, a.ys)
 	// The padding of the input planes and the garbage tiles of the output gradient's (the
 	// columns past W, and for an odd H the last bottom row) are zeros.
-	clear(pad)
+	clear(buf[xi*(a.vs+a.ys):])
 	hw, pitch := g.H*g.W, 2*l.rt
 	kc := g.K * g.C
 	for ch := lo; ch < hi; ch++ {

@@ -90,8 +90,8 @@ func Wino5Out(m []float32, ms, n int, qe, qo []float32) {
 	for ; z < n; z++ {
 		var r0, r1 [6]float32
 		for i := range 6 {
-			row := func(j int) float32 { return m[(6*i+j)*ms+z] }
-			r0[i], r1[i] = winoAT6(row(0), row(1), row(2), row(3), row(4), row(5))
+			o := 6*i*ms + z // m_(6i+j) at o + j·ms
+			r0[i], r1[i] = winoAT6(m[o], m[o+ms], m[o+2*ms], m[o+3*ms], m[o+4*ms], m[o+5*ms])
 		}
 		y00, y10 := winoAT6(r0[0], r0[1], r0[2], r0[3], r0[4], r0[5])
 		y01, y11 := winoAT6(r1[0], r1[1], r1[2], r1[3], r1[4], r1[5])

@@ -30,6 +30,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	// lenet-lca's conv2 (20→40, 5×5 same): the Winograd F(2×2, 5×5) form on AVX-512.
 	g5 := engine.ConvGeom{N: 8, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}
 	x5, w5, y5, dx5, dw5 := buf(g5.InputLen()), buf(g5.WeightLen()), buf(g5.OutputLen()), buf(g5.InputLen()), buf(g5.WeightLen())
+	// resnet20's first stage shape (16→16 on 16×16 and up): F(4×4, 3×3) on AVX-512.
+	g4 := engine.ConvGeom{N: 8, C: 16, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
+	x4, w4, y4, dx4, dw4 := buf(g4.InputLen()), buf(g4.WeightLen()), buf(g4.OutputLen()), buf(g4.InputLen()), buf(g4.WeightLen())
 	big, big2 := buf(1<<20), buf(1<<20)
 	const bn, bc, bhw = 32, 16, 256
 	bx, by := buf(bn*bc*bhw), buf(bn*bc*bhw)
@@ -61,6 +64,9 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		{"ConvForward/5x5", func() { d.ConvForward(g5, x5, w5, y5) }},
 		{"ConvBackwardData/5x5", func() { d.ConvBackwardData(g5, y5, w5, dx5, 0) }},
 		{"ConvBackwardFilter/5x5", func() { d.ConvBackwardFilter(g5, x5, y5, dw5) }},
+		{"ConvForward/4x4tiles", func() { d.ConvForward(g4, x4, w4, y4) }},
+		{"ConvBackwardData/4x4tiles", func() { d.ConvBackwardData(g4, y4, w4, dx4, 0) }},
+		{"ConvBackwardFilter/4x4tiles", func() { d.ConvBackwardFilter(g4, x4, y4, dw4) }},
 		{"Relu", func() { d.Relu(big, big2) }},
 		{"ReluBackward", func() { d.ReluBackward(big, big2, big2) }},
 		{"Add", func() { d.Add(big, big2, big2) }},

@@ -92,6 +92,7 @@ type Device struct {
 	stackForm stackUse   // when convolutions take the stack form (tests force it)
 	winoForm  winoUse    // when 3×3 stride-1 convolutions take the Winograd form (GAZE_WINOGRAD; tests force it)
 	winoFlts  int        // the Winograd form's chunk scratch target (winoTargetFloats)
+	wino4     winoUse    // when 3×3 convolutions in the Winograd form take F(4×4, 3×3) (GAZE_WINOGRAD_TILE; tests force it)
 	wino      winoState  // the Winograd form's scratch (winograd.go)
 	chunk     chunked    // the chunking of the running parallel kernel
 	err       error      // sticky error, reported by Sync
@@ -113,7 +114,7 @@ func newDevice(threads int) *Device {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	return &Device{workers: max(threads, 1), convCols: convTargetCols, convFlops: convTargetFlops, stackFlts: stackTargetFloats,
-		winoForm: winoFromEnv(), winoFlts: winoTargetFloats}
+		winoForm: winoFromEnv(), winoFlts: winoTargetFloats, wino4: wino4FromEnv()}
 }
 
 // Name is "cpu".

@@ -40,15 +40,25 @@ import (
 //
 // 5×5, stride-1, pad-2 convolutions (lenet-lca's) take F(2×2, 5×5) the same way, on 6×6 input
 // tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], two
-// garbage tiles per tile row, and the transforms of sgemm's winograd5.go. Only the tiles and the
-// transforms differ (winoTile); chunks, products and output stores are shared.
+// garbage tiles per tile row, and the transforms of sgemm's winograd5.go. 3×3 convolutions on
+// planes of 16×16 or more take F(4×4, 3×3) (sgemm's winograd4.go): 6×6 input tiles for 4×4
+// output tiles, 36 multiply-adds per 16 outputs instead of F(2×2)'s 64 and the direct form's 144,
+// on planes split into four row phases instead of two. Only the tiles and the transforms differ
+// (winoTile); chunks, products and output stores are shared.
+//
+// Planes of few tiles lie side by side in the plane buffers (winoLayout.b images per row of
+// phases), so that one transform call runs at least 64 tiles: the transforms step 16 tiles and
+// redo a last partial step, so 20 tiles cost 32 and 6 (8×8 planes in F(4×4)) ran in Go.
 //
 // Accuracy: the transforms add and subtract up to 16 terms (input) and 9 (output) around a sum of
 // C products, so the error is a small multiple of the direct form's; for resnet20's shapes the
 // maximum error relative to the float64 reference's largest output is about 1e-6 (the tests).
-// F(2×2, 5×5)'s transforms (coefficients up to 5 in Bᵀ, down to 1/24 in G) cost more: on
-// lenet-lca's conv2, 2–4e-6 forward and backward data and up to 1.1e-5 for the filter gradient,
-// against the direct form's 3–5e-7 (TestWinogradError). GAZE_WINOGRAD=off takes the direct form.
+// The 6×6 tiles' transforms (coefficients up to 5 in Bᵀ and 8 in Aᵀ, down to 1/24 in G) cost
+// about a decimal digit more: F(4×4, 3×3) on resnet20's shapes 3–5e-6 forward and backward data
+// and 2–5e-6 for the filter gradient; F(2×2, 5×5) on lenet-lca's conv2 2–4e-6 forward and
+// backward data and up to 1.1e-5 for the filter gradient; the direct form 3–5e-7
+// (TestWinogradError). GAZE_WINOGRAD_TILE=2 keeps 3×3 convolutions in F(2×2, 3×3), and
+// GAZE_WINOGRAD=off takes the direct form.
 
 // winoUse says when 3×3 and 5×5 "same" stride-1 convolutions take the Winograd form.
 type winoUse int8
@@ -71,61 +81,128 @@ func winoFromEnv() winoUse {
 	return winoAuto
 }
 
+// wino4FromEnv reads GAZE_WINOGRAD_TILE: 4 for F(4×4, 3×3) wherever a 3×3 convolution takes the
+// Winograd form, 2 for F(2×2, 3×3); anything else or unset: auto (useWino4).
+func wino4FromEnv() winoUse {
+	switch os.Getenv("GAZE_WINOGRAD_TILE") {
+	case "4":
+		return winoAlways
+	case "2":
+		return winoNever
+	}
+	return winoAuto
+}
+
+// winoTileOf returns the Winograd form d takes for g (see winogradFits).
+func (d *Device) winoTileOf(g engine.ConvGeom) (winoTile, bool) {
+	return winogradFits(g, d.useWino4(g))
+}
+
+// useWino4 says whether a 3×3 convolution in the Winograd form takes F(4×4, 3×3).
+func (d *Device) useWino4(g engine.ConvGeom) bool {
+	switch d.wino4 {
+	case winoAlways:
+		return true
+	case winoNever:
+		return false
+	}
+	// Auto: on the AVX-512 path, for planes of 16×16 or more. F(4×4, 3×3) costs 36
+	// multiply-adds per 16 outputs instead of 4·16 = 64, and its transforms read and write 2.25
+	// floats per pixel and channel instead of 4; on 8×8 planes a third of its tiles are garbage
+	// (a fifth of F(2×2)'s) and the chunks' products are narrow. Measured (CPU ms per call, one
+	// thread, N = 128, forward / backward data / filter gradient): 32→32 on 16×16 2.5–2.7,
+	// 2.5–2.8, 2.6–2.9 against F(2×2)'s 3.3–3.4, 3.2–3.3, 3.5; 64→64 on 8×8 3.2–4.1, 3.2–4.1,
+	// 3.6–4.3 against 3.2, 3.2–3.4, 3.4.
+	return sgemm.Current() == sgemm.AVX512 && min(g.H, g.W) >= 16
+}
+
 // winoTargetFloats is the scratch (V and M) a chunk of images aims at: 2 MiB. On resnet20's
 // shapes (one thread, three alternating rounds) 2 and 4 MiB ran 32→32 and 64→64 at 4.2–4.5 CPU ms
 // per call, 1 MiB at 5.0–5.4 (more, smaller products, each packing its U), 8 MiB at 4.7–5.9 and
 // 16 MiB at 6.7–7.5; 16→16 on 32×32 was best at 0.5–2 MiB.
 const winoTargetFloats = 1 << 19
 
-// winoTile is one of the Winograd forms: F(2×2, r×r) on (r+1)×(r+1) input tiles, r = 3 or 5.
+// winoTile is one of the Winograd forms: F(m×m, r×r) on a×a input tiles, a = m + r − 1:
+// F(2×2, 3×3), F(4×4, 3×3) and F(2×2, 5×5).
 type winoTile struct {
 	r     int // kernel size; the padding is r/2
-	xi    int // transformed components per tile: (r+1)²
-	extra int // garbage tiles past the end of each tile row: r/2
+	m     int // output tile side, and the number of row phases the planes are split into
+	a     int // input tile side m + r − 1
+	xi    int // transformed components per tile: a²
+	extra int // garbage tiles past the end of each tile row: ⌈(r−1)/m⌉
 }
 
-// winogradFits returns the Winograd form of g, and false when g is not a convolution one computes
-// (a "same" stride-1 3×3 or 5×5 convolution whose planes fit the transforms' buffers).
-func winogradFits(g engine.ConvGeom) (winoTile, bool) {
+func newWinoTile(r, m int) winoTile {
+	a := m + r - 1
+	return winoTile{r: r, m: m, a: a, xi: a * a, extra: (r - 1 + m - 1) / m}
+}
+
+// winoShape says whether g is a convolution the Winograd forms compute: a "same" stride-1 3×3
+// or 5×5 convolution.
+func winoShape(g engine.ConvGeom) bool {
 	r := g.R
-	if (r != 3 && r != 5) || g.S != r || g.StrideH != 1 || g.StrideW != 1 || g.PadH != r/2 || g.PadW != r/2 ||
-		g.OutH != g.H || g.OutW != g.W || g.C <= 0 || g.K <= 0 {
+	return (r == 3 || r == 5) && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.PadH == r/2 && g.PadW == r/2 &&
+		g.OutH == g.H && g.OutW == g.W && g.C > 0 && g.K > 0
+}
+
+// winogradFits returns the Winograd form of g (F(4×4, 3×3) for a 3×3 convolution when big,
+// else F(2×2, r×r)), and false when g is not a convolution one computes or its planes do not fit
+// the transforms' buffers.
+func winogradFits(g engine.ConvGeom, big bool) (winoTile, bool) {
+	if !winoShape(g) {
 		return winoTile{}, false
 	}
-	t := winoTile{r: r, xi: (r + 1) * (r + 1), extra: r / 2}
-	th, tw := (g.H+1)/2, (g.W+1)/2
+	t := newWinoTile(g.R, 2)
+	if big && g.R == 3 {
+		t = newWinoTile(3, 4)
+	}
+	th, tw := ceilDiv(g.H, t.m), ceilDiv(g.W, t.m)
 	rt := tw + t.extra
-	return t, 2*rt*(th+t.extra)+2*t.extra <= winoPad
+	// The transforms read each phase up to (th + extra) rows of m·rt floats and 16 floats on.
+	return t, t.m*rt*(th+t.extra)+16 <= winoPad
 }
 
-// in, out and grad run the form's tile transforms (sgemm.WinoIn and Wino5In, and so on).
-func (t winoTile) in(pe, po []float32, rowTiles, n int, v []float32, vs int) {
-	if t.r == 3 {
-		sgemm.WinoIn(pe, po, rowTiles, n, v, vs)
-	} else {
-		sgemm.Wino5In(pe, po, rowTiles, n, v, vs)
+// in, out and grad run the form's tile transforms (sgemm.WinoIn, Wino4In and Wino5In, and so
+// on) on the row phases of ph (q), winoPad floats each.
+func (t winoTile) in(ph []float32, rowTiles, n int, v []float32, vs int) {
+	switch {
+	case t.m == 4:
+		sgemm.Wino4In(ph, winoPad, rowTiles, n, v, vs)
+	case t.r == 3:
+		sgemm.WinoIn(ph[:winoPad], ph[winoPad:2*winoPad], rowTiles, n, v, vs)
+	default:
+		sgemm.Wino5In(ph[:winoPad], ph[winoPad:2*winoPad], rowTiles, n, v, vs)
 	}
 }
 
-func (t winoTile) out(m []float32, ms, n int, qe, qo []float32) {
-	if t.r == 3 {
-		sgemm.WinoOut(m, ms, n, qe, qo)
-	} else {
-		sgemm.Wino5Out(m, ms, n, qe, qo)
+func (t winoTile) out(m []float32, ms, n int, q []float32) {
+	switch {
+	case t.m == 4:
+		sgemm.Wino4Out(m, ms, n, q, winoPad)
+	case t.r == 3:
+		sgemm.WinoOut(m, ms, n, q[:winoPad], q[winoPad:2*winoPad])
+	default:
+		sgemm.Wino5Out(m, ms, n, q[:winoPad], q[winoPad:2*winoPad])
 	}
 }
 
-func (t winoTile) grad(qe, qo []float32, n int, w []float32, ws int) {
-	if t.r == 3 {
-		sgemm.WinoGrad(qe, qo, n, w, ws)
-	} else {
-		sgemm.Wino5Grad(qe, qo, n, w, ws)
+func (t winoTile) grad(q []float32, n int, w []float32, ws int) {
+	switch {
+	case t.m == 4:
+		sgemm.Wino4Grad(q, winoPad, n, w, ws)
+	case t.r == 3:
+		sgemm.WinoGrad(q[:winoPad], q[winoPad:2*winoPad], n, w, ws)
+	default:
+		sgemm.Wino5Grad(q[:winoPad], q[winoPad:2*winoPad], n, w, ws)
 	}
 }
 
-// g is the filter transform G of the form ((r+1)×r, row-major).
+// g is the filter transform G of the form (a×r, row-major).
 func (t winoTile) g() []float64 {
-	if t.r == 3 {
+	switch {
+	case t.m == 4:
+		return winoG4[:]
+	case t.r == 3:
 		return winoG3[:]
 	}
 	return winoG5[:]
@@ -141,11 +218,19 @@ var (
 		1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
 		0, 0, 0, 0, 1,
 	}
+	winoG4 = [...]float64{
+		1.0 / 4, 0, 0,
+		-1.0 / 6, -1.0 / 6, -1.0 / 6,
+		-1.0 / 6, 1.0 / 6, -1.0 / 6,
+		1.0 / 24, 1.0 / 12, 1.0 / 6,
+		1.0 / 24, -1.0 / 12, 1.0 / 6,
+		0, 0, 1,
+	}
 )
 
 // useWinograd says whether convForward takes the Winograd form for g.
 func (d *Device) useWinograd(g engine.ConvGeom) bool {
-	t, ok := winogradFits(g)
+	t, ok := d.winoTileOf(g)
 	if !ok {
 		return false
 	}
@@ -167,6 +252,12 @@ func (d *Device) useWinograd(g engine.ConvGeom) bool {
 		// F(2×2, 5×5) saves 2.78× of the multiply-adds against 2.25×, on the same transforms'
 		// cost per pixel and channel.
 		return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= winoMin5
+	}
+	if t.m == 4 {
+		// F(4×4, 3×3) on 16→16, 32×32 (two threads, as in the step; wall ms per call):
+		// forward 2.2–2.3 against the stack form's 2.8–2.9, backward data 2.1 against 2.8–3.0,
+		// filter gradient 2.6–2.7 against 3.8 (one thread: 3.5, 3.5, 4.3 against 4.1, 4.0, 4.8).
+		return min(g.C, g.K) >= 16
 	}
 	return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= 32
 }
@@ -190,28 +281,33 @@ type winoState struct {
 // stride us is K·C plus one vector: at K·C (a power of two for resnet's 64→64, 16 KiB) the ξ
 // streams fell into the same L1 sets and the transform cost 4% of the call.
 func (t winoTile) transformFilters(u, w []float32, k, c, us int) {
-	r, a, gm := t.r, t.r+1, t.g()
-	var gg [6 * 5]float64 // G·g
-	for kk := 0; kk < k; kk++ {
-		for cc := 0; cc < c; cc++ {
-			f := w[(kk*c+cc)*r*r:][:r*r]
-			for i := 0; i < a; i++ {
-				for q := 0; q < r; q++ {
-					var s float64
-					for p := 0; p < r; p++ {
-						s += gm[i*r+p] * float64(f[p*r+q])
-					}
-					gg[i*r+q] = s
+	r, a := t.r, t.a
+	var gm [6 * 5]float64
+	copy(gm[:], t.g())
+	for f := 0; f < k*c; f++ { // f = kk·c + cc
+		var fd [5 * 5]float64
+		for i, v := range w[f*r*r : (f+1)*r*r] {
+			fd[i] = float64(v)
+		}
+		var gg [6 * 5]float64 // G·g
+		for i := 0; i < a; i++ {
+			gi := gm[i*r : i*r+r]
+			for q := 0; q < r; q++ {
+				var s float64
+				for p, gv := range gi {
+					s += gv * fd[p*r+q]
 				}
+				gg[i*r+q] = s
 			}
-			for i := 0; i < a; i++ {
-				for j := 0; j < a; j++ {
-					var s float64
-					for q := 0; q < r; q++ {
-						s += gg[i*r+q] * gm[j*r+q]
-					}
-					u[(i*a+j)*us+kk*c+cc] = float32(s)
+		}
+		for i := 0; i < a; i++ {
+			gi := gg[i*r : i*r+r]
+			for j := 0; j < a; j++ {
+				var s float64
+				for q, gv := range gm[j*r : j*r+r] {
+					s += gi[q] * gv
 				}
+				u[(i*a+j)*us+f] = float32(s)
 			}
 		}
 	}
@@ -221,7 +317,11 @@ func (t winoTile) transformFilters(u, w []float32, k, c, us int) {
 // (th tile rows of rt), and the row stride tp of the transformed planes (V, M, Ŷ), in tiles.
 type winoLayout struct {
 	th, tw, rt, tiles, nb, tp int
+	b                         int // images side by side in the plane buffers (nb is a multiple)
 }
+
+// cols is the product columns of a chunk of cur images: whole groups of b images.
+func (l *winoLayout) cols(cur int) int { return ceilDiv(cur, l.b) * l.b * l.tiles }
 
 // layout chunks g's images so that the scratch (xi·(C+K) floats per tile) stays near flts, twice
 // that for 5×5: lenet-lca's conv2 (one thread, N = 250) ran forward 13.5, 11.9, 9.9, 9.9 and 10.7
@@ -232,13 +332,17 @@ type winoLayout struct {
 // evict each other (the first version, with tp = 1024 and a ξ stride of 64 KiB, spent 28 ms per
 // resnet20 16→16 call in the input transform).
 func (t winoTile) layout(g engine.ConvGeom, flts int) winoLayout {
-	l := winoLayout{th: (g.H + 1) / 2, tw: (g.W + 1) / 2}
+	l := winoLayout{th: ceilDiv(g.H, t.m), tw: ceilDiv(g.W, t.m)}
 	l.rt = l.tw + t.extra
 	l.tiles = l.th * l.rt
 	if t.r == 5 {
 		flts *= 2
 	}
 	l.nb = min(max(flts/(t.xi*(g.C+g.K)*l.tiles), 1), g.N)
+	// Small planes lie b side by side in the plane buffers, so that one transform call runs at
+	// least 64 tiles (a 16-tile step redoes the last partial one: 20 tiles cost 32).
+	l.b = min(ceilDiv(64, l.tiles), l.nb, max((winoPad-16)/(t.m*l.rt*(l.th+t.extra)), 1))
+	l.nb = l.nb / l.b * l.b
 	l.tp = (l.nb*l.tiles + 15) / 16 * 16
 	if l.tp/16%2 == 0 {
 		l.tp += 16
@@ -262,7 +366,7 @@ func (st *winoState) offsets(xi, c, vs, tp int) []int {
 
 // convForwardWinograd sets y = beta·y + x ⋆ w for a geometry winogradFits accepts.
 func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, beta float32) {
-	t, _ := winogradFits(g)
+	t, _ := d.winoTileOf(g)
 	l := t.layout(g, d.winoFlts)
 	vs, ms := g.C*l.tp+16, g.K*l.tp+16 // ξ strides of V and M
 	st := &d.wino
@@ -298,30 +402,28 @@ func (a *winoChunkArgs) run(lo, hi int) {
 	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	// The input planes' even and odd rows pe and po (transformInputs), and the output's even and
-	// odd rows qe and qo. The padding is zeroed here; the planes overwrite the rest.
-	v, m, pe, po, qe, qo := splitScratch(buf, xi, a.vs, a.ms)
-	clear(pe)
-	clear(po)
-	hw, pitch := g.H*g.W, 2*l.rt
+	// The input planes' row phases ph (transformInputs) and the output's q. The padding is
+	// zeroed here; the planes overwrite the rest.
+	v, m, ph, q := splitScratch(buf, xi, a.vs, a.ms)
+	clear(ph)
+	hw, pitch, tm := g.H*g.W, a.t.m*l.rt*l.b, a.t.m
 	for ch := lo; ch < hi; ch++ {
 		n0 := ch * l.nb
 		cur := min(l.nb, g.N-n0)
-		a.t.transformInputs(g, l, a.x, n0, cur, pe, po, v, a.vs)
+		a.t.transformInputs(g, l, a.x, n0, cur, ph, v, a.vs)
 		for x := 0; x < xi; x++ {
-			sgemm.SgemmShifted(g.K, cur*l.tiles, g.C, 1, a.u[x*a.us:], g.C, v, a.off[x*g.C:(x+1)*g.C], 0, m[x*a.ms:], l.tp)
+			sgemm.SgemmShifted(g.K, l.cols(cur), g.C, 1, a.u[x*a.us:], g.C, v, a.off[x*g.C:(x+1)*g.C], 0, m[x*a.ms:], l.tp)
 		}
-		for i := 0; i < cur; i++ {
+		for i0 := 0; i0 < cur; i0 += l.b {
 			for k := 0; k < g.K; k++ {
-				y := a.y[((n0+i)*g.K+k)*hw:][:hw]
-				a.t.out(m[k*l.tp+i*l.tiles:], a.ms, l.tiles, qe, qo)
-				for oh := 0; oh < g.H; oh++ {
-					src := qe[oh/2*pitch:][:g.W]
-					if oh%2 == 1 {
-						src = qo[oh/2*pitch:][:g.W]
+				a.t.out(m[k*l.tp+i0*l.tiles:], a.ms, l.b*l.tiles, q)
+				for i := i0; i < min(i0+l.b, cur); i++ {
+					y := a.y[((n0+i)*g.K+k)*hw:][:hw]
+					col := (i - i0) * tm * l.rt
+					for oh := 0; oh < g.H; oh++ {
+						src := q[oh%tm*winoPad+oh/tm*pitch+col:][:g.W]
+						storeBeta(y[oh*g.W:(oh+1)*g.W], src, a.beta)
 					}
-					dst := y[oh*g.W : (oh+1)*g.W]
-					storeBeta(dst, src, a.beta)
 				}
 			}
 		}
@@ -330,31 +432,38 @@ func (a *winoChunkArgs) run(lo, hi int) {
 
 // transformInputs writes V (row c·tp + i·tiles of each ξ block, ξ stride vs) for the cur images
 // from n0: each input plane as the zero-padded plane P (P[ih+r/2][iw+r/2] = x[ih][iw]) split
-// into its even rows pe and odd rows po, rows of 2·rt floats, then its tile transforms. The
-// caller zeroes pe and po once; the planes overwrite the same places each time.
-func (t winoTile) transformInputs(g *engine.ConvGeom, l *winoLayout, x []float32, n0, cur int, pe, po, v []float32, vs int) {
-	hw := g.H * g.W
-	for i := 0; i < cur; i++ {
+// into its m row phases ph, the planes of b images side by side (m·rt floats each) in rows of
+// b·m·rt floats, then the tile transforms of the group. The caller zeroes ph once; the planes
+// overwrite the same places each time, and a short last group reads zeros for its missing images.
+func (t winoTile) transformInputs(g *engine.ConvGeom, l *winoLayout, x []float32, n0, cur int, ph, v []float32, vs int) {
+	hw, w, pitch := g.H*g.W, t.m*l.rt, t.m*l.rt*l.b
+	for i0 := 0; i0 < cur; i0 += l.b {
+		if i0+l.b > cur {
+			clear(ph)
+		}
 		for c := 0; c < g.C; c++ {
-			splitRows(x[((n0+i)*g.C+c)*hw:][:hw], g.W, t.r/2, pe, po, 2*l.rt)
-			t.in(pe, po, l.rt, l.tiles, v[c*l.tp+i*l.tiles:], vs)
+			for i := i0; i < min(i0+l.b, cur); i++ {
+				splitRows(x[((n0+i)*g.C+c)*hw:][:hw], g.W, t.r/2, ph[(i-i0)*w:], t.m, pitch)
+			}
+			t.in(ph, l.b*l.rt, l.b*l.tiles, v[c*l.tp+i0*l.tiles:], vs)
 		}
 	}
 }
 
-// winoPad bounds the plane buffers of the transforms (floats per row parity).
+// winoPad bounds the plane buffers of the transforms (floats per row phase).
 const winoPad = 4096
 
 // scratchSize is the floats of a chunk's scratch: two blocks of xi transformed planes (ξ strides
-// s1 and s2) and the four plane buffers.
-func scratchSize(xi, s1, s2 int) int { return xi*(s1+s2) + 4*winoPad }
+// s1 and s2) and two plane buffers of four row phases each.
+func scratchSize(xi, s1, s2 int) int { return xi*(s1+s2) + 8*winoPad }
 
 // splitScratch cuts a chunk's scratch (scratchSize floats) into its two blocks of transformed
-// planes (V and M, or V and Ŷ) and the plane buffers pe, po, qe and qo.
-func splitScratch(buf []float32, xi, s1, s2 int) (a, b, pe, po, qe, qo []float32) {
+// planes (V and M, or V and Ŷ) and the row phases of the input planes (ph) and of the output
+// (gradient) planes (q).
+func splitScratch(buf []float32, xi, s1, s2 int) (a, b, ph, q []float32) {
 	a, b = buf[:xi*s1], buf[xi*s1:xi*(s1+s2)]
 	pad := buf[xi*(s1+s2):]
-	return a, b, pad[:winoPad], pad[winoPad : 2*winoPad], pad[2*winoPad : 3*winoPad], pad[3*winoPad : 4*winoPad]
+	return a, b, pad[:4*winoPad], pad[4*winoPad : 8*winoPad]
 }
 
 // get returns a chunk scratch buffer of st.size floats, from the free list or new; put returns it.
@@ -386,7 +495,7 @@ func (st *winoState) put(b []float32) {
 // tiles) land in a part of their own; the parts are added in chunk order and dw += Gᵀ Ŵ G (in
 // float64). Results do not depend on the core count.
 func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
-	t, _ := winogradFits(g)
+	t, _ := d.winoTileOf(g)
 	l := t.layout(g, d.winoFlts)
 	vs, ys := g.C*l.tp+16, g.K*l.tp+16
 	st := &d.wino
@@ -414,7 +523,7 @@ func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 		addTo(sum, parts[ch*t.xi*kc:(ch+1)*t.xi*kc])
 	}
 	// dw[k][c] += Gᵀ Ŵ G.
-	r, a, gm := t.r, t.r+1, t.g()
+	r, a, gm := t.r, t.a, t.g()
 	var w [36]float64
 	var tg [5 * 6]float64 // Gᵀ Ŵ
 	for k := 0; k < g.K; k++ {
@@ -466,31 +575,41 @@ func (a *winoFilterArgs) run(lo, hi int) {
 	g, l, xi := &a.g, &a.l, a.t.xi
 	buf := a.st.get()
 	defer a.st.put(buf)
-	v, yh, pe, po, qe, qo := splitScratch(buf, xi, a.vs, a.ys)
+	v, yh, ph, q := splitScratch(buf, xi, a.vs, a.ys)
 	// The padding of the input planes and the garbage tiles of the output gradient's (the
-	// columns past W, and for an odd H the last bottom row) are zeros.
-	clear(buf[xi*(a.vs+a.ys):])
-	hw, pitch := g.H*g.W, 2*l.rt
+	// columns past W, and the rows past H) are zeros.
+	clear(ph)
+	clear(q)
+	hw, pitch := g.H*g.W, a.t.m*l.rt*l.b
 	kc := g.K * g.C
 	for ch := lo; ch < hi; ch++ {
 		n0 := ch * l.nb
 		cur := min(l.nb, g.N-n0)
-		a.t.transformInputs(g, l, a.x, n0, cur, pe, po, v, a.vs)
-		for i := 0; i < cur; i++ {
+		a.t.transformInputs(g, l, a.x, n0, cur, ph, v, a.vs)
+		for i0 := 0; i0 < cur; i0 += l.b {
+			// A short last group's missing images have zero output gradients, so that their
+			// tiles add nothing (their input tiles are zeros too, but a stale Inf in the
+			// gradient would make 0·Inf a NaN).
+			if i0+l.b > cur {
+				clear(q)
+			}
 			for k := 0; k < g.K; k++ {
-				splitRows(a.dy[((n0+i)*g.K+k)*hw:][:hw], g.W, 0, qe, qo, pitch)
-				a.t.grad(qe, qo, l.tiles, yh[k*l.tp+i*l.tiles:], a.ys)
+				for i := i0; i < min(i0+l.b, cur); i++ {
+					splitRows(a.dy[((n0+i)*g.K+k)*hw:][:hw], g.W, 0, q[(i-i0)*a.t.m*l.rt:], a.t.m, pitch)
+				}
+				a.t.grad(q, l.b*l.tiles, yh[k*l.tp+i0*l.tiles:], a.ys)
 			}
 		}
 		// The products' depth, rounded up to whole vectors (tp is) over zeros, so that the
 		// dot kernel has no tail to run in Go (a third of lenet-lca's filter gradient).
-		depth := (cur*l.tiles + 15) &^ 15
+		cols := l.cols(cur)
+		depth := (cols + 15) &^ 15
 		for x := 0; x < xi; x++ {
 			for c := 0; c < g.C; c++ {
-				clear(v[x*a.vs+c*l.tp+cur*l.tiles : x*a.vs+c*l.tp+depth])
+				clear(v[x*a.vs+c*l.tp+cols : x*a.vs+c*l.tp+depth])
 			}
 			for k := 0; k < g.K; k++ {
-				clear(yh[x*a.ys+k*l.tp+cur*l.tiles : x*a.ys+k*l.tp+depth])
+				clear(yh[x*a.ys+k*l.tp+cols : x*a.ys+k*l.tp+depth])
 			}
 		}
 		part := a.parts[ch*xi*kc : (ch+1)*xi*kc]
@@ -513,16 +632,13 @@ func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 	return d.useWinograd(g)
 }
 
-// splitRows copies a plane of rows of w floats into its even rows (pe) and odd rows (po), rows
-// of pitch floats, with shift rows and columns of zero padding before it (row ih lands in padded
-// row ih+shift at column shift): the layout the tile transforms read.
-func splitRows(plane []float32, w, shift int, pe, po []float32, pitch int) {
+// splitRows copies a plane of rows of w floats into its m row phases (padded row p is row p/m
+// of phase p mod m, at ph[(p mod m)·winoPad:]), rows of pitch floats, with shift rows and
+// columns of zero padding before it (row ih lands in padded row ih+shift at column shift): the
+// layout the tile transforms read.
+func splitRows(plane []float32, w, shift int, ph []float32, m, pitch int) {
 	for ih := 0; ih*w < len(plane); ih++ {
-		row := plane[ih*w : (ih+1)*w]
-		if p := ih + shift; p%2 == 0 {
-			copy(pe[p/2*pitch+shift:], row)
-		} else {
-			copy(po[p/2*pitch+shift:], row)
-		}
+		p := ih + shift
+		copy(ph[p%m*winoPad+p/m*pitch+shift:], plane[ih*w:(ih+1)*w])
 	}
 }

@@ -42,10 +42,10 @@ func maxRelErr(got []float32, want []float64) float64 {
 	return e / max(m, 1e-300)
 }
 
-// TestWinograd checks the Winograd forms (forward, backward data and filter gradient; 3×3 and
-// 5×5) against float64 references and against the direct (stack or im2col) form, on odd and even
-// planes, C = 3 and several C/K,
-// beta 0, 1 and 0.5, and in several chunks with a ragged last one.
+// TestWinograd checks the Winograd forms (forward, backward data and filter gradient; F(2×2, 3×3),
+// F(4×4, 3×3) and F(2×2, 5×5)) against float64 references and against the direct (stack or
+// im2col) form, on odd and even planes, C = 3 and several C/K, beta 0, 1 and 0.5, in several
+// chunks with a ragged last one, and with small planes side by side in a ragged last group.
 func TestWinograd(t *testing.T) { forPaths(t, testWinograd) }
 
 func testWinograd(t *testing.T) {
@@ -59,6 +59,8 @@ func testWinograd(t *testing.T) {
 		same3x3(6, 32, 16, 16, 16),
 		same3x3(3, 16, 15, 14, 32),
 		same3x3(40, 3, 9, 9, 4), // TestConvPaths' deep product
+		same3x3(13, 16, 8, 8, 16),
+		same3x3(3, 5, 17, 19, 7),
 		// F(2×2, 5×5): lenet-lca's conv2 and odd, tiny and ragged planes.
 		same5x5(3, 20, 14, 14, 40),
 		same5x5(2, 3, 7, 9, 5),
@@ -66,13 +68,26 @@ func testWinograd(t *testing.T) {
 		same5x5(3, 4, 2, 3, 6),
 		same5x5(9, 8, 13, 11, 12),
 	}
+	type form struct {
+		g    engine.ConvGeom
+		tile winoUse // d.wino4
+	}
+	var forms []form
 	for _, g := range geoms {
+		forms = append(forms, form{g, winoNever})
+		if g.R == 3 {
+			forms = append(forms, form{g, winoAlways})
+		}
+	}
+	for _, f := range forms {
+		g := f.g
 		for _, flts := range []int{1, 16 * (g.C + g.K) * 3 * ((g.H + 1) / 2) * ((g.W + 1) / 2), winoTargetFloats} {
-			name := fmt.Sprintf("%dx%dx%dx%d-k%d-chunk%d", g.N, g.C, g.H, g.W, g.K, flts)
 			d, direct := newDevice(0), newDevice(0)
-			d.winoForm, d.winoFlts, direct.winoForm = winoAlways, flts, winoNever
+			d.winoForm, d.winoFlts, d.wino4, direct.winoForm = winoAlways, flts, f.tile, winoNever
+			tile, _ := d.winoTileOf(g)
+			name := fmt.Sprintf("%dx%dx%dx%d-k%d-F(%d,%d)-chunk%d", g.N, g.C, g.H, g.W, g.K, tile.m, g.R, flts)
 			d.workers = 1 + flts%3
-			if !d.useWinograd(g) || direct.useWinograd(g) {
+			if !d.useWinograd(g) || direct.useWinograd(g) || (tile.m == 4) != (f.tile == winoAlways) {
 				t.Fatalf("%s: the forced forms were not taken", name)
 			}
 			x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
@@ -90,11 +105,11 @@ func testWinograd(t *testing.T) {
 			}
 			e, ed := maxRelErr(dws[0], refDw), maxRelErr(dws[1], refDw)
 			t.Logf("%s: filter gradient max error %.3g (direct %.3g)", name, e, ed)
-			// F(2×2, 5×5)'s transforms (coefficients up to 5 and down to 1/24) cost more
-			// precision than F(2×2, 3×3)'s; TestWinogradError reports both.
+			// F(2×2, 5×5)'s and F(4×4, 3×3)'s transforms (coefficients up to 5 and down to
+			// 1/24) cost more precision than F(2×2, 3×3)'s; TestWinogradError reports them.
 			tol, tolFilter := 1e-5, 1e-5
-			if g.R == 5 {
-				tolFilter = 3e-5
+			if tile.a == 6 {
+				tol, tolFilter = 2e-5, 3e-5
 			}
 			if !(e <= tolFilter) {
 				t.Fatalf("%s: Winograd filter gradient: max error %.3g of the largest (direct form %.3g)", name, e, ed)
@@ -148,14 +163,27 @@ func testWinograd(t *testing.T) {
 // resnet20's stride-1 shapes and lenet-lca's conv2 (a few images), and bounds it.
 func TestWinogradError(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, g := range []engine.ConvGeom{same3x3(4, 16, 32, 32, 16), same3x3(4, 32, 16, 16, 32), same3x3(4, 64, 8, 8, 64),
-		same5x5(4, 20, 14, 14, 40)} {
+	type shape struct {
+		g    engine.ConvGeom
+		tile winoUse // d.wino4
+	}
+	var shapes []shape
+	for _, g := range []engine.ConvGeom{same3x3(4, 16, 32, 32, 16), same3x3(4, 32, 16, 16, 32), same3x3(4, 64, 8, 8, 64)} {
+		shapes = append(shapes, shape{g, winoNever}, shape{g, winoAlways})
+	}
+	shapes = append(shapes, shape{same5x5(4, 20, 14, 14, 40), winoNever})
+	for _, sh := range shapes {
+		g := sh.g
 		x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 		refY, refDx, refDw := refConv(g, x, w), refConvData(g, dy, w), refConvFilter(g, x, dy)
 		var errs [2][3]float64
+		var tile winoTile
 		for k, form := range []winoUse{winoAlways, winoNever} {
 			d := newDevice(0)
-			d.winoForm = form
+			d.winoForm, d.wino4 = form, sh.tile
+			if k == 0 {
+				tile, _ = d.winoTileOf(g)
+			}
 			y, dx := make([]float32, len(refY)), make([]float32, len(refDx))
 			d.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
 			d.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), 0)
@@ -163,11 +191,16 @@ func TestWinogradError(t *testing.T) {
 			d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dw))
 			errs[k] = [3]float64{maxRelErr(y, refY), maxRelErr(dx, refDx), maxRelErr(dw, refDw)}
 		}
-		t.Logf("%d→%d on %d×%d, N=%d: max error / max |output|: forward Winograd %.2g direct %.2g; backward data Winograd %.2g direct %.2g; filter Winograd %.2g direct %.2g",
-			g.C, g.K, g.H, g.W, g.N, errs[0][0], errs[1][0], errs[0][1], errs[1][1], errs[0][2], errs[1][2])
-		// Measured: 3×3 up to 4e-7; lenet's 5×5 2.4e-6 forward, 3.1e-6 backward data and 1.1e-5
-		// filter at N = 4 (3.1e-6, 3.9e-6 and 4.3e-6 at N = 64; the direct form 3e-7 to 5e-7).
+		t.Logf("F(%d×%d, %d×%d) %d→%d on %d×%d, N=%d: max error / max |output|: forward Winograd %.2g direct %.2g; backward data Winograd %.2g direct %.2g; filter Winograd %.2g direct %.2g",
+			tile.m, tile.m, g.R, g.R, g.C, g.K, g.H, g.W, g.N, errs[0][0], errs[1][0], errs[0][1], errs[1][1], errs[0][2], errs[1][2])
+		// Measured: F(2×2, 3×3) up to 4e-7; F(4×4, 3×3) 2.9–5.4e-6 forward, 4–5e-6 backward
+		// data, 2.1–4.6e-6 filter; lenet's 5×5 2.4e-6 forward, 3.1e-6 backward data and
+		// 1.1e-5 filter at N = 4 (3.1e-6, 3.9e-6 and 4.3e-6 at N = 64; the direct form 3e-7 to
+		// 5e-7).
 		bound, boundFilter := 5e-6, 5e-6
+		if tile.m == 4 {
+			bound, boundFilter = 1e-5, 1e-5
+		}
 		if g.R == 5 {
 			bound, boundFilter = 1e-5, 2.5e-5
 		}
@@ -185,21 +218,23 @@ func TestWinogradDeterministic(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
 		x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-		var first [3][]float32
-		for i, procs := range []int{1, 2, 3, 4} {
-			runtime.GOMAXPROCS(procs)
-			d := newDevice(0)
-			d.winoForm, d.winoFlts = winoAlways, 16*48*64*7
-			y, dx, dw := make([]float32, g.OutputLen()), make([]float32, g.InputLen()), make([]float32, g.WeightLen())
-			d.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
-			d.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), 0)
-			d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dw))
-			if i == 0 {
-				first = [3][]float32{y, dx, dw}
-				continue
-			}
-			if !equal(y, first[0]) || !equal(dx, first[1]) || !equal(dw, first[2]) {
-				t.Fatalf("GOMAXPROCS %d: Winograd results differ from GOMAXPROCS 1", procs)
+		for _, tile := range []winoUse{winoNever, winoAlways} {
+			var first [3][]float32
+			for i, procs := range []int{1, 2, 3, 4} {
+				runtime.GOMAXPROCS(procs)
+				d := newDevice(0)
+				d.winoForm, d.winoFlts, d.wino4 = winoAlways, 16*48*64*7, tile
+				y, dx, dw := make([]float32, g.OutputLen()), make([]float32, g.InputLen()), make([]float32, g.WeightLen())
+				d.ConvForward(g, Wrap(x), Wrap(w), Wrap(y))
+				d.ConvBackwardData(g, Wrap(dy), Wrap(w), Wrap(dx), 0)
+				d.ConvBackwardFilter(g, Wrap(x), Wrap(dy), Wrap(dw))
+				if i == 0 {
+					first = [3][]float32{y, dx, dw}
+					continue
+				}
+				if !equal(y, first[0]) || !equal(dx, first[1]) || !equal(dw, first[2]) {
+					t.Fatalf("wino4 %v, GOMAXPROCS %d: Winograd results differ from GOMAXPROCS 1", tile, procs)
+				}
 			}
 		}
 	})

@@ -317,3 +317,15 @@ func wino5OutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32, c *f
 
 //go:noescape
 func wino5GradZ(qe, qo, w *float32, ws, blocks int, idx *int32, c *float32)
+
+// The Winograd F(4×4, 3×3) tile transforms (winograd5_avx512_amd64.s; winograd4.go says what
+// each does), 16 tiles per block; idx points at wino4Idx, c at wino4Const.
+
+//go:noescape
+func wino4InZ(p *float32, ps int, v *float32, vs, rs, blocks int, idx *int32, c *float32)
+
+//go:noescape
+func wino4OutZ(m *float32, ms int, q *float32, qs, blocks int, idx *int32, c *float32)
+
+//go:noescape
+func wino4GradZ(q *float32, qs int, w *float32, ws, blocks int, idx *int32, c *float32)

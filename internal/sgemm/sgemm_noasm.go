@@ -186,3 +186,15 @@ func wino5OutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32, c *f
 func wino5GradZ(qe, qo, w *float32, ws, blocks int, idx *int32, c *float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func wino4InZ(p *float32, ps int, v *float32, vs, rs, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func wino4OutZ(m *float32, ms int, q *float32, qs, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func wino4GradZ(q *float32, qs int, w *float32, ws, blocks int, idx *int32, c *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

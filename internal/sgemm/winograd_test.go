@@ -164,3 +164,86 @@ func TestWino5Transforms(t *testing.T) {
 		}
 	}
 }
+
+// TestWino4Transforms: the F(4×4, 3×3) transforms against Bᵀ d B, Aᵀ m A and A y Aᵀ in float64
+// for every tile, and every path's bits against the pure-Go loops', for tile counts below, at
+// and past whole 16-tile steps.
+func TestWino4Transforms(t *testing.T) {
+	bt := [6][6]float64{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}
+	at := [4][6]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}
+	near := func(g float32, s float64) bool { d := float64(g) - s; return d <= 1e-4 && d >= -1e-4 }
+	r := rand.New(rand.NewSource(14))
+	for _, n := range []int{1, 5, 15, 16, 17, 20, 37, 64, 85} {
+		rowTiles := 2 + n%5
+		rs := 4 * rowTiles
+		ps := 4*n + rs + 16 + n%3
+		p := randSlice(r, 4*ps)
+		vs, qs := n+3, 4*n+1+n%2
+		m := randSlice(r, 36*vs)
+		gq := randSlice(r, 4*qs)
+		var first [3][]float32
+		for i, path := range Supported() {
+			prev, _ := SetPath(path)
+			v, q, gw := make([]float32, 36*vs), make([]float32, 4*qs), make([]float32, 36*vs)
+			Wino4In(p, ps, rowTiles, n, v, vs)
+			Wino4Out(m, vs, n, q, qs)
+			Wino4Grad(gq, qs, n, gw, vs)
+			SetPath(prev)
+			got := [3][]float32{v, q, gw}
+			if i > 0 {
+				for k, name := range []string{"Wino4In", "Wino4Out", "Wino4Grad"} {
+					if !slices.Equal(got[k], first[k]) {
+						t.Errorf("n %d: %s on %v differs from %v", n, name, path, Supported()[0])
+					}
+				}
+				continue
+			}
+			first = got
+			for z := range n {
+				var d [6][]float32
+				for k := range 6 {
+					d[k] = p[k%4*ps+k/4*rs+4*z:]
+				}
+				for a := range 6 {
+					for b := range 6 {
+						var s float64
+						for k := range 6 {
+							for j := range 6 {
+								s += bt[a][k] * float64(d[k][j]) * bt[b][j]
+							}
+						}
+						if g := v[(6*a+b)*vs+z]; !near(g, s) {
+							t.Fatalf("n %d tile %d: V[%d][%d] = %v, want %v", n, z, a, b, g, s)
+						}
+					}
+				}
+				for a := range 4 {
+					for b := range 4 {
+						var s float64
+						for k := range 6 {
+							for j := range 6 {
+								s += at[a][k] * float64(m[(6*k+j)*vs+z]) * at[b][j]
+							}
+						}
+						if g := q[a*qs+4*z+b]; !near(g, s) {
+							t.Fatalf("n %d tile %d: Y[%d][%d] = %v, want %v", n, z, a, b, g, s)
+						}
+					}
+				}
+				for a := range 6 {
+					for b := range 6 {
+						var s float64
+						for k := range 4 {
+							for j := range 4 {
+								s += at[k][a] * float64(gq[k*qs+4*z+j]) * at[j][b]
+							}
+						}
+						if g := gw[(6*a+b)*vs+z]; !near(g, s) {
+							t.Fatalf("n %d tile %d: Wino4Grad[%d][%d] = %v, want %v", n, z, a, b, g, s)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -307,7 +307,7 @@ func winoOutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32)
 func winoGradZ(qe, qo, w *float32, ws, blocks int, idx *int32)
 
 // The Winograd F(2×2, 5×5) tile transforms (winograd5_avx512_amd64.s; winograd5.go says what
-// each does), 16 tiles per block; c points at wino5Const.
+// each does), 16 tiles per block; c points at wino6Const.
 
 //go:noescape
 func wino5InZ(pe, po, v *float32, vs, rs, blocks int, idx *int32, c *float32)
@@ -319,7 +319,7 @@ func wino5OutZ(m *float32, ms int, qe, qo *float32, blocks int, idx *int32, c *f
 func wino5GradZ(qe, qo, w *float32, ws, blocks int, idx *int32, c *float32)
 
 // The Winograd F(4×4, 3×3) tile transforms (winograd5_avx512_amd64.s; winograd4.go says what
-// each does), 16 tiles per block; idx points at wino4Idx, c at wino4Const.
+// each does), 16 tiles per block; idx points at wino4Idx, c at wino6Const.
 
 //go:noescape
 func wino4InZ(p *float32, ps int, v *float32, vs, rs, blocks int, idx *int32, c *float32)

@@ -19,18 +19,20 @@ import "fmt"
 // rounds as the separate multiply and add do and the AVX-512 kernels give the Go loops' bits.
 // The kernels take 16 tiles per step and redo a last partial step over the 16 last tiles.
 
-// wino4Const holds the kernels' constants: sixteen 2s, sixteen 4s and sixteen 8s, then the
-// permutation indices: the lanes j, j+4, …, j+28 of two vectors for j = 0 (lanes 0–7 of the
-// result) and 1 (lanes 8–15), the same for j = 2 and 3, lanes 1–15 of one vector then lane 0 or
-// 1 of another (a column shifted by one tile), the low and high halves of the interleave of two
-// vectors' lanes (winoIdx's), and of two vectors' pairs of lanes (64-bit indices).
-var wino4Const = func() (c [48]float32) {
+// wino6Const holds the constants of the 6×6-tile kernels (F(4×4, 3×3) and F(2×2, 5×5)): sixteen
+// 2s, sixteen 4s and sixteen 8s.
+var wino6Const = func() (c [48]float32) {
 	for i := range 16 {
 		c[i], c[16+i], c[32+i] = 2, 4, 8
 	}
 	return
 }()
 
+// wino4Idx holds the permutation indices of the F(4×4, 3×3) kernels: the lanes j, j+4, …, j+28
+// of two vectors for j = 0 (lanes 0–7 of the result) and 1 (lanes 8–15), the same for j = 2 and
+// 3, lanes 1–15 of one vector then lane 0 or 1 of another (a column shifted by one tile), the low
+// and high halves of the interleave of two vectors' lanes (winoIdx's), and of two vectors' pairs
+// of lanes (64-bit indices).
 var wino4Idx = func() (p [128]int32) {
 	for i := range 8 {
 		p[i], p[8+i] = int32(4*i), int32(4*i+1)
@@ -78,7 +80,7 @@ func Wino4In(p []float32, ps, rowTiles, n int, v []float32, vs int) {
 			n, rowTiles, need, 35*vs+n, ps, len(p), len(v)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino4InZ(&p[4*z0], ps, &v[z0], vs, rs, blocks, &wino4Idx[0], &wino4Const[0])
+		wino4InZ(&p[4*z0], ps, &v[z0], vs, rs, blocks, &wino4Idx[0], &wino6Const[0])
 	})
 	for ; z < n; z++ {
 		var h [6][6]float32
@@ -107,7 +109,7 @@ func Wino4Out(m []float32, ms, n int, q []float32, qs int) {
 			n, 4*n, 35*ms+n, qs, len(q), len(m)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino4OutZ(&m[z0], ms, &q[4*z0], qs, blocks, &wino4Idx[0], &wino4Const[0])
+		wino4OutZ(&m[z0], ms, &q[4*z0], qs, blocks, &wino4Idx[0], &wino6Const[0])
 	})
 	for ; z < n; z++ {
 		var t [6][4]float32
@@ -137,7 +139,7 @@ func Wino4Grad(q []float32, qs, n int, w []float32, ws int) {
 			n, 4*n, 35*ws+n, qs, len(q), len(w)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino4GradZ(&q[4*z0], qs, &w[z0], ws, blocks, &wino4Idx[0], &wino4Const[0])
+		wino4GradZ(&q[4*z0], qs, &w[z0], ws, blocks, &wino4Idx[0], &wino6Const[0])
 	})
 	for ; z < n; z++ {
 		var t [4][6]float32

@@ -18,14 +18,6 @@ import "fmt"
 // As in winograd.go, the kernels take 16 tiles per step and redo a last partial step over the
 // 16 last tiles.
 
-// wino5Const holds the kernels' constants: sixteen 2s, then sixteen 4s.
-var wino5Const = func() (c [32]float32) {
-	for i := range 16 {
-		c[i], c[16+i] = 2, 4
-	}
-	return
-}()
-
 // winoBT6 is Bᵀ·d in the order the kernels compute it: with c = d4−d2 and e = d3−d1,
 // a = d4−4d2 and b = d3−4d1: (4(d0−d2) + c, a+b, a−b, c+2e, c−2e, (d5−d3) − 4e).
 func winoBT6(d0, d1, d2, d3, d4, d5 float32) [6]float32 {
@@ -56,7 +48,7 @@ func Wino5In(pe, po []float32, rowTiles, n int, v []float32, vs int) {
 			n, rowTiles, need, 35*vs+n, len(pe), len(po), len(v)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino5InZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, blocks, &winoIdx[0], &wino5Const[0])
+		wino5InZ(&pe[2*z0], &po[2*z0], &v[z0], vs, 2*rowTiles, blocks, &winoIdx[0], &wino6Const[0])
 	})
 	rs := 2 * rowTiles
 	for ; z < n; z++ {
@@ -85,7 +77,7 @@ func Wino5Out(m []float32, ms, n int, qe, qo []float32) {
 			n, 2*n, 35*ms+n, len(qe), len(qo), len(m)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino5OutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], blocks, &winoIdx[32], &wino5Const[0])
+		wino5OutZ(&m[z0], ms, &qe[2*z0], &qo[2*z0], blocks, &winoIdx[32], &wino6Const[0])
 	})
 	for ; z < n; z++ {
 		var r0, r1 [6]float32
@@ -113,7 +105,7 @@ func Wino5Grad(qe, qo []float32, n int, w []float32, ws int) {
 			n, 2*n, 35*ws+n, len(qe), len(qo), len(w)))
 	}
 	z := simdBlocks(n, func(z0, blocks int) {
-		wino5GradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, blocks, &winoIdx[0], &wino5Const[0])
+		wino5GradZ(&qe[2*z0], &qo[2*z0], &w[z0], ws, blocks, &winoIdx[0], &wino6Const[0])
 	})
 	for ; z < n; z++ {
 		c0, c1 := winoA6(qe[2*z], qo[2*z]), winoA6(qe[2*z+1], qo[2*z+1])

@@ -4,7 +4,7 @@
 
 // The AVX-512 Winograd F(2×2, 5×5) tile transforms (winograd5.go says what each computes); 16
 // tiles per step, the same float32 operations in the same order as the Go loops. Z28 holds 2s
-// and Z29 4s (wino5Const); Z30 and Z31 the permutation indices (winoIdx).
+// and Z29 4s (wino6Const); Z30 and Z31 the permutation indices (winoIdx).
 
 // COLS6 loads the six columns of a 6×6 block row of 16 tiles at R (2z) into Z0–Z5: the even and
 // odd lanes of R[2z+s : …] for s = 0, 2, 4.
@@ -263,7 +263,7 @@ grad5loop:
 
 // The AVX-512 Winograd F(4×4, 3×3) tile transforms (winograd4.go says what each computes), on
 // the same 6×6 tiles and with the same Bᵀ as F(2×2, 5×5)'s; 16 tiles per step, the same float32
-// operations in the same order as the Go loops. Z28 holds 2s, Z29 4s, Z30 8s (wino4Const).
+// operations in the same order as the Go loops. Z28 holds 2s, Z29 4s, Z30 8s (wino6Const).
 
 // COLS4 loads columns 0–3 of a block row of 16 tiles at R (4z) into Z0–Z3: lanes j, j+4, …
 // of R[0 : 64], picked from two vectors at a time by Z26 (j = 0, 1) and Z27 (j = 2, 3), the

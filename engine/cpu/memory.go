@@ -90,7 +90,7 @@ type Device struct {
 	conv      convArgs   // the im2col packer handed to sgemm
 	stk       stackState // the stack form of convolutions (conv_stack.go)
 	stackForm stackUse   // when convolutions take the stack form (tests force it)
-	winoForm  winoUse    // when 3×3 stride-1 convolutions take the Winograd form (GAZE_WINOGRAD; tests force it)
+	winoForm  winoUse    // when 3×3 and 5×5 same stride-1 convolutions take the Winograd form (GAZE_WINOGRAD; tests force it)
 	winoFlts  int        // the Winograd form's chunk scratch target (winoTargetFloats)
 	wino4     winoUse    // when 3×3 convolutions in the Winograd form take F(4×4, 3×3) (GAZE_WINOGRAD_TILE; tests force it)
 	wino      winoState  // the Winograd form's scratch (winograd.go)

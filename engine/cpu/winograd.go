@@ -33,10 +33,11 @@ import (
 // transforms run 16 tiles per AVX-512 step over whole planes. As in the stack form, a NaN or Inf
 // in x can reach a filter-gradient entry through a garbage tile.
 //
-// Images run in chunks sized so that V and M (16·(C+K) floats per tile) stay near winoTargetFloats.
-// Each chunk runs from its input transform through its 16 (36) products to its output transform on
-// one goroutine (winoChunkArgs); chunks write disjoint outputs, and every output element is one
-// fixed sequence of float32 operations, so results are bit-identical whatever the core count.
+// Images run in chunks sized so that V and M (ξ·(C+K) floats per tile, ξ = 16 or 36) stay near
+// winoTargetFloats. Each chunk runs from its input transform through its ξ products to its output
+// transform on one goroutine (winoChunkArgs); chunks write disjoint outputs, and every output
+// element is one fixed sequence of float32 operations, so results are bit-identical whatever the
+// core count.
 //
 // 5×5, stride-1, pad-2 convolutions (lenet-lca's) take F(2×2, 5×5) the same way, on 6×6 input
 // tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], two
@@ -240,26 +241,30 @@ func (d *Device) useWinograd(g engine.ConvGeom) bool {
 	case winoNever:
 		return false
 	}
-	// Auto: on the AVX-512 path (the others transform tiles one at a time in Go), for at least
-	// 32 input and output channels. The transforms cost the same per pixel and channel whatever
-	// C and K, and the products have depth C (K for backward data), so the form pays where the
-	// channels are many. Measured on the AVX-512 build machine (CPU ms per call at one thread,
-	// N = 128, medians of seven alternating rounds; README in
-	// bench/results/cpu-2026-12-04/resnet20-winograd): forward 32→32 on 16×16 3.40 against the
-	// stack form's 4.08, 64→64 on 8×8 3.20 against 4.38 (backward data the same), but 16→16 on
-	// 32×32 4.70 against 3.95 (products of depth 16 and four times the tiles per flop of 8×8).
-	if t.r == 5 {
+	// Auto: on the AVX-512 path only (the others transform tiles one at a time in Go), where the
+	// channels are many enough. The transforms cost the same per pixel and channel whatever C
+	// and K, and the products have depth C (K for backward data), so the form pays where the
+	// channels are many.
+	if sgemm.Current() != sgemm.AVX512 {
+		return false
+	}
+	switch {
+	case t.r == 5:
 		// F(2×2, 5×5) saves 2.78× of the multiply-adds against 2.25×, on the same transforms'
 		// cost per pixel and channel.
-		return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= winoMin5
-	}
-	if t.m == 4 {
+		return min(g.C, g.K) >= winoMin5
+	case t.m == 4:
 		// F(4×4, 3×3) on 16→16, 32×32 (two threads, as in the step; wall ms per call):
 		// forward 2.2–2.3 against the stack form's 2.8–2.9, backward data 2.1 against 2.8–3.0,
 		// filter gradient 2.6–2.7 against 3.8 (one thread: 3.5, 3.5, 4.3 against 4.1, 4.0, 4.8).
 		return min(g.C, g.K) >= 16
 	}
-	return sgemm.Current() == sgemm.AVX512 && min(g.C, g.K) >= 32
+	// F(2×2, 3×3), measured on the AVX-512 build machine (CPU ms per call at one thread,
+	// N = 128, medians of seven alternating rounds; README in
+	// bench/results/cpu-2026-12-04/resnet20-winograd): forward 32→32 on 16×16 3.40 against the
+	// stack form's 4.08, 64→64 on 8×8 3.20 against 4.38 (backward data the same), but 16→16 on
+	// 32×32 4.70 against 3.95 (products of depth 16 and four times the tiles per flop of 8×8).
+	return min(g.C, g.K) >= 32
 }
 
 // winoMin5 is the fewest channels (in and out) for which 5×5 convolutions take the Winograd form.
@@ -625,9 +630,10 @@ func (a *winoFilterArgs) run(lo, hi int) {
 
 // useWinogradFilter says whether ConvBackwardFilter takes the Winograd form for g: where the
 // forward does. Measured as the forward (one thread, three rounds), CPU ms per call against the
-// stack form: 32→32 on 16×16 3.83 against 4.88, 64→64 on 8×8 3.42 against 4.85, 16→16 on
-// 32×32 5.90 against 4.88; lenet-lca's 5×5 20→40 on 14×14 (N = 250, two rounds) 12.7–12.9
-// against 15.0–15.1.
+// stack form: F(2×2, 3×3) 32→32 on 16×16 3.83 against 4.88, 64→64 on 8×8 3.42 against 4.85,
+// 16→16 on 32×32 5.90 against 4.88 (F(4×4, 3×3): 4.2–4.3 against 4.3–4.4, and at two threads
+// 2.6 against 2.3–2.4, bench/results/cpu-2026-12-05/wino4/convs.txt); lenet-lca's 5×5 20→40 on
+// 14×14 (N = 250, two rounds) 12.7–12.9 against 15.0–15.1.
 func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 	return d.useWinograd(g)
 }

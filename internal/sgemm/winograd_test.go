@@ -1,10 +1,57 @@
 package sgemm
 
 import (
+	"fmt"
+	"math"
 	"math/rand"
 	"slices"
 	"testing"
 )
+
+// checkSandwich compares a transformed tile with L·X·Lᵀ in float64: got(a, b) against
+// Σ_k Σ_j l[a][k]·x(k, j)·l[b][j] for every a and b, within tol.
+func checkSandwich(t *testing.T, what string, l [][]float64, x func(k, j int) float32, got func(a, b int) float32, tol float64) {
+	t.Helper()
+	for a := range l {
+		for b := range l {
+			var s float64
+			for k := range l[a] {
+				for j := range l[b] {
+					s += l[a][k] * float64(x(k, j)) * l[b][j]
+				}
+			}
+			if g := float64(got(a, b)); !(math.Abs(g-s) <= tol) {
+				t.Fatalf("%s[%d][%d] = %v, want %v", what, a, b, g, s)
+			}
+		}
+	}
+}
+
+// wino6BT is the 6×6 tiles' Bᵀ (F(2×2, 5×5) and F(4×4, 3×3)).
+var wino6BT = [][]float64{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}
+
+// checkWino6 checks tile z of a 6×6-tile form's three transforms against float64 (within 1e-4):
+// v against Bᵀ d B (d: the tile's six input rows), y(a, b) against Aᵀ m A, and w against
+// A g Aᵀ (g(k, j): the output-gradient tile).
+func checkWino6(t *testing.T, what string, at [][]float64, d [6][]float32, vs, z int, v, m, w []float32, y, g func(a, b int) float32) {
+	t.Helper()
+	checkSandwich(t, what+"V", wino6BT, func(k, j int) float32 { return d[k][j] },
+		func(a, b int) float32 { return v[(6*a+b)*vs+z] }, 1e-4)
+	checkSandwich(t, what+"Y", at, func(k, j int) float32 { return m[(6*k+j)*vs+z] }, y, 1e-4)
+	checkSandwich(t, what+"W", transpose(at), g, func(a, b int) float32 { return w[(6*a+b)*vs+z] }, 1e-4)
+}
+
+// transpose returns mᵀ (A from Aᵀ).
+func transpose(m [][]float64) [][]float64 {
+	tr := make([][]float64, len(m[0]))
+	for j := range tr {
+		tr[j] = make([]float64, len(m))
+		for i := range m {
+			tr[j][i] = m[i][j]
+		}
+	}
+	return tr
+}
 
 // TestWinoTransforms: every path's tile transforms give the pure-Go loops' bits, for tile counts
 // below, at and past whole 16-tile steps (the last partial step redone).
@@ -30,50 +77,15 @@ func TestWinoTransforms(t *testing.T) {
 				// The reference for one tile: Bᵀ d B and Aᵀ m A in float64.
 				z := n - 1
 				d := [4][]float32{pe[2*z:], po[2*z:], pe[2*z+2*rowTiles:], po[2*z+2*rowTiles:]}
-				bt := [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
-				for a := range 4 {
-					for b := range 4 {
-						var s float64
-						for k := range 4 {
-							for j := range 4 {
-								s += bt[a][k] * float64(d[k][j]) * bt[b][j]
-							}
-						}
-						if g := float64(v[(4*a+b)*vs+z]); g-s > 1e-5 || s-g > 1e-5 {
-							t.Fatalf("n %d: V[%d][%d] = %v, want %v", n, a, b, g, s)
-						}
-					}
-				}
-				at := [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
-				for a := range 2 {
-					for b := range 2 {
-						var s float64
-						for k := range 4 {
-							for j := range 4 {
-								s += at[a][k] * float64(m[(4*k+j)*vs+z]) * at[b][j]
-							}
-						}
-						g := float64([2][]float32{qe, qo}[a][2*z+b])
-						if g-s > 1e-5 || s-g > 1e-5 {
-							t.Fatalf("n %d: Y[%d][%d] = %v, want %v", n, a, b, g, s)
-						}
-					}
-				}
-				a4 := [4][2]float64{{1, 0}, {1, 1}, {1, -1}, {0, -1}}
-				yt := [2][2]float64{{float64(ge[2*z]), float64(ge[2*z+1])}, {float64(gqo[2*z]), float64(gqo[2*z+1])}}
-				for a := range 4 {
-					for b := range 4 {
-						var s float64
-						for k := range 2 {
-							for j := range 2 {
-								s += a4[a][k] * yt[k][j] * a4[b][j]
-							}
-						}
-						if g := float64(gw[(4*a+b)*vs+z]); g-s > 1e-5 || s-g > 1e-5 {
-							t.Fatalf("n %d: WinoGrad[%d][%d] = %v, want %v", n, a, b, g, s)
-						}
-					}
-				}
+				bt := [][]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+				at := [][]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+				checkSandwich(t, fmt.Sprintf("n %d: V", n), bt, func(k, j int) float32 { return d[k][j] },
+					func(a, b int) float32 { return v[(4*a+b)*vs+z] }, 1e-5)
+				checkSandwich(t, fmt.Sprintf("n %d: Y", n), at, func(k, j int) float32 { return m[(4*k+j)*vs+z] },
+					func(a, b int) float32 { return [2][]float32{qe, qo}[a][2*z+b] }, 1e-5)
+				y := [2][]float32{ge[2*z:], gqo[2*z:]}
+				checkSandwich(t, fmt.Sprintf("n %d: WinoGrad", n), transpose(at), func(k, j int) float32 { return y[k][j] },
+					func(a, b int) float32 { return gw[(4*a+b)*vs+z] }, 1e-5)
 				continue
 			}
 			for k, name := range []string{"WinoIn", "WinoOut top", "WinoOut bottom", "WinoGrad"} {
@@ -89,9 +101,7 @@ func TestWinoTransforms(t *testing.T) {
 // for every tile, and every path's bits against the pure-Go loops', for tile counts below, at
 // and past whole 16-tile steps.
 func TestWino5Transforms(t *testing.T) {
-	bt := [6][6]float64{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}
-	at := [2][6]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}}
-	near := func(g float32, s float64) bool { d := float64(g) - s; return d <= 1e-4 && d >= -1e-4 }
+	at := [][]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}}
 	r := rand.New(rand.NewSource(13))
 	for _, n := range []int{1, 5, 15, 16, 17, 20, 37, 64, 85} {
 		rowTiles := 2 + n%7
@@ -120,46 +130,9 @@ func TestWino5Transforms(t *testing.T) {
 			rs := 2 * rowTiles
 			for z := range n {
 				d := [6][]float32{pe[2*z:], po[2*z:], pe[2*z+rs:], po[2*z+rs:], pe[2*z+2*rs:], po[2*z+2*rs:]}
-				for a := range 6 {
-					for b := range 6 {
-						var s float64
-						for k := range 6 {
-							for j := range 6 {
-								s += bt[a][k] * float64(d[k][j]) * bt[b][j]
-							}
-						}
-						if g := v[(6*a+b)*vs+z]; !near(g, s) {
-							t.Fatalf("n %d tile %d: V[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
-				for a := range 2 {
-					for b := range 2 {
-						var s float64
-						for k := range 6 {
-							for j := range 6 {
-								s += at[a][k] * float64(m[(6*k+j)*vs+z]) * at[b][j]
-							}
-						}
-						if g := [2][]float32{qe, qo}[a][2*z+b]; !near(g, s) {
-							t.Fatalf("n %d tile %d: Y[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
-				yt := [2][2]float64{{float64(ge[2*z]), float64(ge[2*z+1])}, {float64(gqo[2*z]), float64(gqo[2*z+1])}}
-				for a := range 6 {
-					for b := range 6 {
-						var s float64
-						for k := range 2 {
-							for j := range 2 {
-								s += at[k][a] * yt[k][j] * at[j][b]
-							}
-						}
-						if g := gw[(6*a+b)*vs+z]; !near(g, s) {
-							t.Fatalf("n %d tile %d: Wino5Grad[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
+				checkWino6(t, fmt.Sprintf("n %d tile %d: ", n, z), at, d, vs, z, v, m, gw,
+					func(a, b int) float32 { return [2][]float32{qe, qo}[a][2*z+b] },
+					func(k, j int) float32 { return [2][]float32{ge, gqo}[k][2*z+j] })
 			}
 		}
 	}
@@ -169,9 +142,7 @@ func TestWino5Transforms(t *testing.T) {
 // for every tile, and every path's bits against the pure-Go loops', for tile counts below, at
 // and past whole 16-tile steps.
 func TestWino4Transforms(t *testing.T) {
-	bt := [6][6]float64{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}
-	at := [4][6]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}
-	near := func(g float32, s float64) bool { d := float64(g) - s; return d <= 1e-4 && d >= -1e-4 }
+	at := [][]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}
 	r := rand.New(rand.NewSource(14))
 	for _, n := range []int{1, 5, 15, 16, 17, 20, 37, 64, 85} {
 		rowTiles := 2 + n%5
@@ -204,45 +175,9 @@ func TestWino4Transforms(t *testing.T) {
 				for k := range 6 {
 					d[k] = p[k%4*ps+k/4*rs+4*z:]
 				}
-				for a := range 6 {
-					for b := range 6 {
-						var s float64
-						for k := range 6 {
-							for j := range 6 {
-								s += bt[a][k] * float64(d[k][j]) * bt[b][j]
-							}
-						}
-						if g := v[(6*a+b)*vs+z]; !near(g, s) {
-							t.Fatalf("n %d tile %d: V[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
-				for a := range 4 {
-					for b := range 4 {
-						var s float64
-						for k := range 6 {
-							for j := range 6 {
-								s += at[a][k] * float64(m[(6*k+j)*vs+z]) * at[b][j]
-							}
-						}
-						if g := q[a*qs+4*z+b]; !near(g, s) {
-							t.Fatalf("n %d tile %d: Y[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
-				for a := range 6 {
-					for b := range 6 {
-						var s float64
-						for k := range 4 {
-							for j := range 4 {
-								s += at[k][a] * float64(gq[k*qs+4*z+j]) * at[j][b]
-							}
-						}
-						if g := gw[(6*a+b)*vs+z]; !near(g, s) {
-							t.Fatalf("n %d tile %d: Wino4Grad[%d][%d] = %v, want %v", n, z, a, b, g, s)
-						}
-					}
-				}
+				checkWino6(t, fmt.Sprintf("n %d tile %d: ", n, z), at, d, vs, z, v, m, gw,
+					func(a, b int) float32 { return q[a*qs+4*z+b] },
+					func(k, j int) float32 { return gq[k*qs+4*z+j] })
 			}
 		}
 	}

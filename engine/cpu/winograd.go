@@ -276,20 +276,39 @@ type winoState struct {
 	off   []int     // window offsets of V ([ξ][C]) or of Ŷ ([ξ][K])
 	chunk winoChunkArgs
 	filt  winoFilterArgs
+	xform winoXformArgs
+	sum   winoSumArgs
+	back  winoBackArgs
 	parts []float32   // the filter gradient's per-chunk products [chunk][ξ][K][C] (or [C][K])
 	size  int         // floats of a chunk's scratch (V, M and the plane buffers)
 	mu    sync.Mutex  // guards free
 	free  [][]float32 // chunk scratch buffers not in use
 }
 
-// transformFilters sets u[ξ·us + k·c + c] = (G w_kc Gᵀ)_ξ (in float64, rounded once). The ξ
-// stride us is K·C plus one vector: at K·C (a power of two for resnet's 64→64, 16 KiB) the ξ
-// streams fell into the same L1 sets and the transform cost 4% of the call.
-func (t winoTile) transformFilters(u, w []float32, k, c, us int) {
+// winoXformArgs: the filter transforms of the filters [lo, hi) (f = k·C + c) on each core.
+// Run on the calling goroutine alone they were 6 % of resnet20's 64→64 CPU time at two threads,
+// with the other core idle.
+type winoXformArgs struct {
+	t    winoTile
+	u, w []float32
+	us   int
+}
+
+func (a *winoXformArgs) run(lo, hi int) { a.t.transformFilters(a.u, a.w, lo, hi, a.us) }
+
+// winoFilterGrain: filters per core below which the transforms stay on one core (each is a few
+// hundred flops in float64).
+const winoFilterGrain = 64
+
+// transformFilters sets u[ξ·us + f] = (G w_f Gᵀ)_ξ for the filters f in [f0, f1), f = k·C + c (in
+// float64, rounded once). The ξ stride us is K·C plus one vector: at K·C (a power of two for
+// resnet's 64→64, 16 KiB) the ξ streams fell into the same L1 sets and the transform cost 4% of
+// the call.
+func (t winoTile) transformFilters(u, w []float32, f0, f1, us int) {
 	r, a := t.r, t.a
 	var gm [6 * 5]float64
 	copy(gm[:], t.g())
-	for f := 0; f < k*c; f++ { // f = kk·c + cc
+	for f := f0; f < f1; f++ {
 		var fd [5 * 5]float64
 		for i, v := range w[f*r*r : (f+1)*r*r] {
 			fd[i] = float64(v)
@@ -380,7 +399,7 @@ func (d *Device) convForwardWinograd(g engine.ConvGeom, xs, ws, ys []float32, be
 		st.u = make([]float32, t.xi*us)
 	}
 	u := st.u[:t.xi*us]
-	t.transformFilters(u, ws, g.K, g.C, us)
+	launch(d, &st.xform, winoXformArgs{t: t, u: u, w: ws, us: us}, g.K*g.C, winoFilterGrain)
 	off := st.offsets(t.xi, g.C, vs, l.tp)
 	st.size = scratchSize(t.xi, vs, ms)
 	args := winoChunkArgs{g: g, t: t, l: l, x: xs, y: ys, u: u, off: off, beta: beta, vs: vs, ms: ms, us: us, st: st}
@@ -523,41 +542,67 @@ func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 	st.size = scratchSize(t.xi, vs, ys)
 	args := winoFilterArgs{g: g, t: t, l: l, x: xs, dy: dys, parts: parts, off: off, vs: vs, ys: ys, cByK: cByK, st: st}
 	launch(d, &st.filt, args, chunks, 1)
-	sum := parts[:t.xi*kc]
-	for ch := 1; ch < chunks; ch++ {
-		addTo(sum, parts[ch*t.xi*kc:(ch+1)*t.xi*kc])
+	// The parts added in chunk order into chunk 0's (in float32, so that the sum does not depend
+	// on the core count), each core over a contiguous stretch of all of them: split by rows of
+	// K·C instead, the 16→16 filter gradient read other cores' parts in 256-byte pieces and ran
+	// 6 % slower than with the whole sum on one core.
+	launch(d, &st.sum, winoSumArgs{parts: parts, n: t.xi * kc}, t.xi*kc, grainStream/4)
+	back := winoBackArgs{t: t, sum: parts[:t.xi*kc], c: g.C, k: g.K, cByK: cByK, dw: dws}
+	launch(d, &st.back, back, kc, winoFilterGrain)
+}
+
+// winoSumArgs: parts[0:n] += parts[i·n:(i+1)·n] for i = 1, 2, … in order, on [lo, hi).
+type winoSumArgs struct {
+	parts []float32
+	n     int
+}
+
+func (a *winoSumArgs) run(lo, hi int) {
+	for p := a.n; p < len(a.parts); p += a.n {
+		addTo(a.parts[lo:hi], a.parts[p+lo:p+hi])
 	}
-	// dw[k][c] += Gᵀ Ŵ G.
+}
+
+// winoBackArgs: dw[k][c] += Gᵀ Ŵ G (in float64) for the filters f = k·C + c in [lo, hi), from the
+// summed products Ŵ ([ξ][K][C], or [ξ][C][K] where cByK). On the calling goroutine alone, the sum
+// and this were 5 % of resnet20's 64→64 CPU time at two threads, with the other core idle.
+type winoBackArgs struct {
+	t       winoTile
+	sum, dw []float32
+	c, k    int
+	cByK    bool
+}
+
+func (b *winoBackArgs) run(lo, hi int) {
+	t, kc := b.t, b.k*b.c
 	r, a, gm := t.r, t.a, t.g()
 	var w [36]float64
 	var tg [5 * 6]float64 // Gᵀ Ŵ
-	for k := 0; k < g.K; k++ {
-		for c := 0; c < g.C; c++ {
-			for x := 0; x < t.xi; x++ {
-				if cByK {
-					w[x] = float64(sum[x*kc+c*g.K+k])
-				} else {
-					w[x] = float64(sum[x*kc+k*g.C+c])
+	for f := lo; f < hi; f++ {
+		i := f // Ŵ's column of the filter
+		if b.cByK {
+			i = f%b.c*b.k + f/b.c
+		}
+		for x := 0; x < t.xi; x++ {
+			w[x] = float64(b.sum[x*kc+i])
+		}
+		for p := 0; p < r; p++ {
+			for j := 0; j < a; j++ {
+				var s float64
+				for i := 0; i < a; i++ {
+					s += gm[i*r+p] * w[i*a+j]
 				}
+				tg[p*a+j] = s
 			}
-			for p := 0; p < r; p++ {
+		}
+		dw := b.dw[f*r*r:][:r*r]
+		for p := 0; p < r; p++ {
+			for q := 0; q < r; q++ {
+				var s float64
 				for j := 0; j < a; j++ {
-					var s float64
-					for i := 0; i < a; i++ {
-						s += gm[i*r+p] * w[i*a+j]
-					}
-					tg[p*a+j] = s
+					s += tg[p*a+j] * gm[j*r+q]
 				}
-			}
-			f := dws[(k*g.C+c)*r*r:][:r*r]
-			for p := 0; p < r; p++ {
-				for q := 0; q < r; q++ {
-					var s float64
-					for j := 0; j < a; j++ {
-						s += tg[p*a+j] * gm[j*r+q]
-					}
-					f[p*r+q] += float32(s)
-				}
+				dw[p*r+q] += float32(s)
 			}
 		}
 	}

@@ -458,6 +458,46 @@ func TestBatchNorm(t *testing.T) {
 	checkClose(t, "infer", Data(y)[:2], []float64{3, 5}, 1e-7) // (x-1)·(1/2)·2 + 1
 }
 
+// TestBatchNormStatsOffset: channels whose mean is 10⁵ standard deviations from zero, with plane
+// means that differ image by image (the merge term of the per-plane statistics carries a third
+// of the variance) and planes of odd lengths: mean and 1/sqrt(var+eps) against a float64
+// two-pass reference, to float32 rounding. E[x²] − E[x]² in float64 misses by ~1e-6 here.
+func TestBatchNormStatsOffset(t *testing.T) {
+	d := New()
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][3]int{{5, 3, 37}, {4, 70, 9}, {33, 2, 1}} {
+		n, c, hw := s[0], s[1], s[2]
+		xs := make([]float32, n*c*hw)
+		for i := range xs {
+			img, ch := i/(c*hw), i/hw%c
+			xs[i] = float32(float64(1000*(ch+1)) + 0.01*float64(img%3) + 0.01*r.NormFloat64())
+		}
+		sm, si := zeros(c), zeros(c)
+		d.BatchNormTrain(Wrap(xs), zeros(len(xs)), zeros(c), zeros(c), sm, si, nil, nil, n, c, hw, 0, 0)
+		for ch := 0; ch < c; ch++ {
+			var sum, ss float64
+			var v []float64
+			for img := 0; img < n; img++ {
+				for _, x := range xs[(img*c+ch)*hw : (img*c+ch+1)*hw] {
+					v = append(v, float64(x))
+					sum += float64(x)
+				}
+			}
+			mean := sum / float64(len(v))
+			for _, x := range v {
+				ss += (x - mean) * (x - mean)
+			}
+			invStd := 1 / math.Sqrt(ss/float64(len(v)))
+			if got := float64(Data(sm)[ch]); math.Abs(got-mean) > 1e-7*mean {
+				t.Fatalf("%v channel %d: mean %v, want %v", s, ch, got, mean)
+			}
+			if got := float64(Data(si)[ch]); math.Abs(got-invStd) > 2e-7*invStd {
+				t.Fatalf("%v channel %d: invStd %v, want %v (relative error %.2g)", s, ch, got, invStd, math.Abs(got-invStd)/invStd)
+			}
+		}
+	}
+}
+
 func TestAdamFirstStep(t *testing.T) {
 	d := New()
 	// At t = 1 with eps → 0, m̂ = g and v̂ = g², so θ moves by exactly lr·sign(g).

@@ -679,61 +679,22 @@ func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 }
 
 // joinRows sets plane = beta·plane + the plane in the m row phases q (splitRows's layout, no
-// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:]. Rows of 8, 16 and 32
-// floats are copied as arrays (inline vector moves): a memmove call per row was 15 % of
-// resnet20's step CPU time.
+// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:].
 func joinRows(plane []float32, w int, q []float32, m, pitch int, beta float32) {
-	if beta != 0 {
-		for oh := 0; oh*w < len(plane); oh++ {
-			storeBeta(plane[oh*w:(oh+1)*w], q[oh%m*winoPad+oh/m*pitch:][:w], beta)
-		}
+	if beta == 0 {
+		sgemm.PhaseRows(plane, w, q, 0, m, winoPad, pitch, false)
 		return
 	}
-	switch w {
-	case 8:
-		for oh := 0; oh*8 < len(plane); oh++ {
-			*(*[8]float32)(plane[oh*8:]) = *(*[8]float32)(q[oh%m*winoPad+oh/m*pitch:])
-		}
-	case 16:
-		for oh := 0; oh*16 < len(plane); oh++ {
-			*(*[16]float32)(plane[oh*16:]) = *(*[16]float32)(q[oh%m*winoPad+oh/m*pitch:])
-		}
-	case 32:
-		for oh := 0; oh*32 < len(plane); oh++ {
-			*(*[32]float32)(plane[oh*32:]) = *(*[32]float32)(q[oh%m*winoPad+oh/m*pitch:])
-		}
-	default:
-		for oh := 0; oh*w < len(plane); oh++ {
-			copy(plane[oh*w:(oh+1)*w], q[oh%m*winoPad+oh/m*pitch:][:w])
-		}
+	for oh := 0; oh*w < len(plane); oh++ {
+		storeBeta(plane[oh*w:(oh+1)*w], q[oh%m*winoPad+oh/m*pitch:][:w], beta)
 	}
 }
 
 // splitRows copies a plane of rows of w floats into its m row phases (padded row p is row p/m
 // of phase p mod m, at ph[(p mod m)·winoPad:]), rows of pitch floats, with shift rows and
 // columns of zero padding before it (row ih lands in padded row ih+shift at column shift): the
-// layout the tile transforms read. Rows of 8, 16 and 32 floats move as arrays (see joinRows).
+// layout the tile transforms read (sgemm.PhaseRows: a copy call per row, of 8 to 32 floats in
+// resnet20, was 16 % of its step CPU time).
 func splitRows(plane []float32, w, shift int, ph []float32, m, pitch int) {
-	switch w {
-	case 8:
-		for ih := 0; ih*8 < len(plane); ih++ {
-			p := ih + shift
-			*(*[8]float32)(ph[p%m*winoPad+p/m*pitch+shift:]) = *(*[8]float32)(plane[ih*8:])
-		}
-	case 16:
-		for ih := 0; ih*16 < len(plane); ih++ {
-			p := ih + shift
-			*(*[16]float32)(ph[p%m*winoPad+p/m*pitch+shift:]) = *(*[16]float32)(plane[ih*16:])
-		}
-	case 32:
-		for ih := 0; ih*32 < len(plane); ih++ {
-			p := ih + shift
-			*(*[32]float32)(ph[p%m*winoPad+p/m*pitch+shift:]) = *(*[32]float32)(plane[ih*32:])
-		}
-	default:
-		for ih := 0; ih*w < len(plane); ih++ {
-			p := ih + shift
-			copy(ph[p%m*winoPad+p/m*pitch+shift:], plane[ih*w:(ih+1)*w])
-		}
-	}
+	sgemm.PhaseRows(plane, w, ph[shift:], shift, m, winoPad, pitch, true)
 }

@@ -107,6 +107,10 @@ func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func sumSqDevZ(x *float32, n int, mean float64) float64 {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -1163,3 +1163,88 @@ ilnoodd:
 	JNZ  ilrow
 	VZEROUPPER
 	RET
+
+// func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
+// Moves rows of w floats between plane (consecutive rows) and m row phases: plane row i is at
+// ph + ((j0+i) mod m)·ps + ((j0+i)/m)·pitch floats. split: plane → phases, else phases → plane.
+// Whole vectors, then the last w mod 16 floats under a mask.
+TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
+	MOVQ  plane+0(FP), SI
+	MOVQ  ph+8(FP), DI
+	MOVQ  rows+16(FP), R8
+	MOVQ  w+24(FP), R9
+	MOVQ  j0+32(FP), R10
+	MOVQ  m+40(FP), R11
+	MOVQ  ps+48(FP), R12
+	MOVQ  pitch+56(FP), R13
+	SHLQ  $2, R12
+	SHLQ  $2, R13
+	MOVQ  R9, CX
+	ANDQ  $15, CX
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	TESTQ R8, R8
+	JZ    prdone
+
+prrow:
+	MOVQ  R10, BX
+	IMULQ R12, BX
+	ADDQ  DI, BX
+	MOVQ  SI, AX
+	MOVQ  R9, CX
+	SHRQ  $4, CX
+	CMPB  split+64(FP), $0
+	JEQ   prjoin
+	TESTQ CX, CX
+	JZ    prstail
+
+prsvec:
+	VMOVUPS (AX), Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    $64, AX
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     prsvec
+
+prstail:
+	KORTESTW  K1, K1
+	JZ        prnext
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS   Z0, K1, (BX)
+	JMP       prnext
+
+prjoin:
+	TESTQ CX, CX
+	JZ    prjtail
+
+prjvec:
+	VMOVUPS (BX), Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $64, AX
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     prjvec
+
+prjtail:
+	KORTESTW  K1, K1
+	JZ        prnext
+	VMOVUPS.Z (BX), K1, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+prnext:
+	LEAQ (SI)(R9*4), SI
+	INCQ R10
+	CMPQ R10, R11
+	JNE  prcont
+	XORQ R10, R10
+	ADDQ R13, DI
+
+prcont:
+	DECQ R8
+	JNZ  prrow
+
+prdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package sgemm
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -109,6 +110,40 @@ func TestVecAVX512Kernels(t *testing.T) {
 			gdy, gdyx := SumDyDyx(a, b, m)
 			if math.Abs(gdy-sdy) > 1e-12*float64(n+1) || math.Abs(gdyx-sdyx) > 1e-12*(1+scale64) {
 				t.Fatalf("SumDyDyx path %v n %d = %v, %v, want %v, %v", p, n, gdy, gdyx, sdy, sdyx)
+			}
+		}
+	})
+}
+
+// TestPhaseRows: the plane split into row phases and joined back, on every path, against a
+// per-row copy: widths below, at and past whole vectors, every starting phase, one and four
+// phases; the floats around each row stay untouched.
+func TestPhaseRows(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	forPaths(t, func(t *testing.T, p Path) {
+		for _, w := range []int{1, 7, 8, 15, 16, 17, 32, 33, 40} {
+			for _, m := range []int{1, 4} {
+				for j0 := 0; j0 < m+2; j0++ {
+					rows := 11
+					pitch := w + 3 // rows of one phase pitch apart, phases ps apart (disjoint)
+					ps := ((j0+rows)/m+1)*pitch + 5
+					if m == 1 {
+						ps = 0
+					}
+					size := (m-1)*ps + ((j0+rows)/m+1)*pitch + w
+					plane := vecInput(r, rows*w+1)[1:] // unaligned
+					ph := vecInput(r, size)
+					want := append([]float32(nil), ph...)
+					for i := 0; i < rows; i++ {
+						copy(want[(j0+i)%m*ps+(j0+i)/m*pitch:][:w], plane[i*w:(i+1)*w])
+					}
+					got := append([]float32(nil), ph...)
+					PhaseRows(plane, w, got, j0, m, ps, pitch, true)
+					sameBits(t, fmt.Sprintf("PhaseRows split w%d m%d j0 %d", w, m, j0), p, len(got), got, want)
+					back := make([]float32, len(plane))
+					PhaseRows(back, w, got, j0, m, ps, pitch, false)
+					sameBits(t, fmt.Sprintf("PhaseRows join w%d m%d j0 %d", w, m, j0), p, len(back), back, plane)
+				}
 			}
 		}
 	})

@@ -574,12 +574,12 @@ func (b *winoBackArgs) run(lo, hi int) {
 	var w [36]float64
 	var tg [5 * 6]float64 // Gᵀ Ŵ
 	for f := lo; f < hi; f++ {
-		i := f // Ŵ's column of the filter
+		col := f // Ŵ's column of the filter
 		if b.cByK {
-			i = f%b.c*b.k + f/b.c
+			col = f%b.c*b.k + f/b.c
 		}
 		for x := 0; x < t.xi; x++ {
-			w[x] = float64(b.sum[x*kc+i])
+			w[x] = float64(b.sum[x*kc+col])
 		}
 		for p := 0; p < r; p++ {
 			for j := 0; j < a; j++ {
@@ -693,8 +693,7 @@ func joinRows(plane []float32, w int, q []float32, m, pitch int, beta float32) {
 // splitRows copies a plane of rows of w floats into its m row phases (padded row p is row p/m
 // of phase p mod m, at ph[(p mod m)·winoPad:]), rows of pitch floats, with shift rows and
 // columns of zero padding before it (row ih lands in padded row ih+shift at column shift): the
-// layout the tile transforms read (sgemm.PhaseRows: a copy call per row, of 8 to 32 floats in
-// resnet20, was 16 % of its step CPU time).
+// layout the tile transforms read (one sgemm.PhaseRows call).
 func splitRows(plane []float32, w, shift int, ph []float32, m, pitch int) {
 	sgemm.PhaseRows(plane, w, ph[shift:], shift, m, winoPad, pitch, true)
 }

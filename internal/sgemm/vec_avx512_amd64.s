@@ -1167,7 +1167,7 @@ ilnoodd:
 // func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
 // Moves rows of w floats between plane (consecutive rows) and m row phases: plane row i is at
 // ph + ((j0+i) mod m)·ps + ((j0+i)/m)·pitch floats. split: plane → phases, else phases → plane.
-// Whole vectors, then the last w mod 16 floats under a mask.
+// Whole vectors, then the last w mod 16 floats under a mask. j0 < m.
 TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
 	MOVQ  plane+0(FP), SI
 	MOVQ  ph+8(FP), DI
@@ -1189,49 +1189,34 @@ TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
 	JZ    prdone
 
 prrow:
+	// AX: the row's source, BX: its destination (plane → phase row when splitting).
+	MOVQ  SI, AX
 	MOVQ  R10, BX
 	IMULQ R12, BX
 	ADDQ  DI, BX
-	MOVQ  SI, AX
+	CMPB  split+64(FP), $0
+	JNE   prcopy
+	XCHGQ AX, BX
+
+prcopy:
 	MOVQ  R9, CX
 	SHRQ  $4, CX
-	CMPB  split+64(FP), $0
-	JEQ   prjoin
 	TESTQ CX, CX
-	JZ    prstail
+	JZ    prtail
 
-prsvec:
+prvec:
 	VMOVUPS (AX), Z0
 	VMOVUPS Z0, (BX)
 	ADDQ    $64, AX
 	ADDQ    $64, BX
 	DECQ    CX
-	JNZ     prsvec
+	JNZ     prvec
 
-prstail:
+prtail:
 	KORTESTW  K1, K1
 	JZ        prnext
 	VMOVUPS.Z (AX), K1, Z0
 	VMOVUPS   Z0, K1, (BX)
-	JMP       prnext
-
-prjoin:
-	TESTQ CX, CX
-	JZ    prjtail
-
-prjvec:
-	VMOVUPS (BX), Z0
-	VMOVUPS Z0, (AX)
-	ADDQ    $64, AX
-	ADDQ    $64, BX
-	DECQ    CX
-	JNZ     prjvec
-
-prjtail:
-	KORTESTW  K1, K1
-	JZ        prnext
-	VMOVUPS.Z (BX), K1, Z0
-	VMOVUPS   Z0, K1, (AX)
 
 prnext:
 	LEAQ (SI)(R9*4), SI

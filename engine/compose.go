@@ -50,7 +50,7 @@ func (s *Sequential) Build(b *Builder, in []int) ([]int, error) {
 var fusion = true
 
 // fuse hands each ReLU that follows a BatchNorm2d, or a Residual whose main path ends in one, to
-// that batch norm: BatchNormTrainReLU normalises, adds the shortcut and takes the ReLU in one pass
+// that batch norm, and each other ReLU that a max pool follows to the pool. The batch norm: BatchNormTrainReLU normalises, adds the shortcut and takes the ReLU in one pass
 // over the activations, and BatchNormBackwardReLU masks the gradient in its sums pass, with the
 // bits of the separate ops. The ReLU layer stays (names and shapes are unchanged) and passes its
 // input and gradient through.
@@ -69,6 +69,18 @@ func (s *Sequential) fuse() {
 		}
 		if bn != nil && !bn.relu {
 			bn.relu, relu.fused = true, true
+		}
+	}
+	// A ReLU before a max pool (the LeNets' conv, ReLU, pool) moves past it: max commutes with
+	// the ReLU, so the pool takes the pre-activations and applies the ReLU to its output, a
+	// quarter of the elements with 2×2 windows; see Pool2d.relu for the gradient.
+	for i := 0; i+1 < len(s.Layers); i++ {
+		relu, ok := s.Layers[i].(*ReLU)
+		if !ok || relu.fused {
+			continue
+		}
+		if pool, ok := s.Layers[i+1].(*Pool2d); ok && pool.Kind == MaxPooling && !pool.relu {
+			pool.relu, relu.fused = true, true
 		}
 	}
 }

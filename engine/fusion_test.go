@@ -12,10 +12,11 @@ import (
 	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
-// fusedCalls counts the fused batch-norm calls a model makes.
+// fusedCalls counts the fused batch-norm calls a model makes and the largest ReLU pass.
 type fusedCalls struct {
 	engine.Device
 	fwd, bwd int
+	relu     int // the most elements one Relu or ReluBackward call took
 }
 
 func (d *fusedCalls) BatchNormTrainReLU(x, res, y, gamma, beta, sm, si, rm, rv engine.Buffer, n, c, hw int, mom, eps float32) {
@@ -28,27 +29,59 @@ func (d *fusedCalls) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, sm, si, dg, 
 	d.Device.BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, sm, si, dg, db, n, c, hw, bs)
 }
 
-// The fused batch norm + ReLU and batch norm + shortcut add + ReLU (Sequential.Build) train
-// ResNet to the same bytes as the separate layers: loss curve, test losses (running statistics
-// and the eval-mode path), final θ, on every kernel path.
+func (d *fusedCalls) Relu(x, y engine.Buffer) {
+	d.relu = max(d.relu, x.Len())
+	d.Device.Relu(x, y)
+}
+
+func (d *fusedCalls) ReluBackward(y, dy, dx engine.Buffer) {
+	d.relu = max(d.relu, y.Len())
+	d.Device.ReluBackward(y, dy, dx)
+}
+
+// The fused layers of Sequential.Build train to the same bytes as the separate ones (loss curve,
+// test losses, final θ, on every kernel path): in ResNet, batch norm + ReLU and batch norm +
+// shortcut add + ReLU (the running statistics and the eval-mode path included); in the LeNets,
+// ReLU + max pool, where the pool applies the ReLU to its output (lenet-lca's "same" 5×5 convs
+// and dropout, lenet5's valid ones and its ReLUs between linear layers, which stay separate).
 func TestFusedLayersKeepTheBits(t *testing.T) {
-	train, err := data.Synthetic(60, 3, 8, 8, 4, 5)
+	for _, tc := range []struct {
+		model    string
+		in       []int
+		fwd, bwd int // fused batch-norm calls over the 12 training steps
+		relu     int // the largest ReLU pass, fused and separate, at the test set's batch of 20
+		sepRelu  int
+	}{
+		// resnet8: the stem's bn1+relu1 and, in each of 3 blocks, bn1+relu1 and bn2+add+relu2.
+		// (Its eval-mode batch norms apply their ReLUs separately, so the largest pass stays.)
+		{model: "resnet8", in: []int{3, 8, 8}, fwd: 7 * 12, bwd: 7 * 12, relu: 20 * 16 * 8 * 8, sepRelu: 20 * 16 * 8 * 8},
+		// lenet-lca: conv1's 20×12×12 output was the largest pass; fused, pool1's 20×6×6.
+		{model: "lenet-lca", in: []int{1, 12, 12}, relu: 20 * 20 * 6 * 6, sepRelu: 20 * 20 * 12 * 12},
+		// lenet5: conv1's 6×12×12 output; fused, fc1's 120 (pool1's 6×6×6 = 216 would be larger).
+		{model: "lenet5", in: []int{1, 16, 16}, relu: 20 * 6 * 6 * 6, sepRelu: 20 * 6 * 12 * 12},
+	} {
+		t.Run(tc.model, func(t *testing.T) { fusedKeepTheBits(t, tc.model, tc.in, tc.fwd, tc.bwd, tc.relu, tc.sepRelu) })
+	}
+}
+
+func fusedKeepTheBits(t *testing.T, model string, in []int, wantFwd, wantBwd, wantRelu, wantSepRelu int) {
+	train, err := data.Synthetic(60, in[0], in[1], in[2], 4, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, err := data.Synthetic(20, 3, 8, 8, 4, 6)
+	test, err := data.Synthetic(20, in[0], in[1], in[2], 4, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
 	type result struct {
 		losses, testLosses []float64
 		theta              []float32
-		fwd, bwd           int
+		fwd, bwd, relu     int
 	}
 	runOnce := func(t *testing.T, fused bool) result {
 		defer engine.SetFusion(engine.SetFusion(fused))
 		dev := &fusedCalls{Device: cpu.New()}
-		m, err := models.New(dev, "resnet8", []int{3, 8, 8}, 4, 16)
+		m, err := models.New(dev, model, in, 4, 16)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,14 +101,16 @@ func TestFusedLayersKeepTheBits(t *testing.T) {
 		if err := tr.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		r.theta, r.fwd, r.bwd = m.Theta(), dev.fwd, dev.bwd
+		r.theta, r.fwd, r.bwd, r.relu = m.Theta(), dev.fwd, dev.bwd, dev.relu
 		return r
 	}
 	sgemmtest.ForPaths(t, func(t *testing.T) {
 		sep, fus := runOnce(t, false), runOnce(t, true)
-		// resnet8: the stem's bn1+relu1 and, in each of 3 blocks, bn1+relu1 and bn2+add+relu2.
-		if sep.fwd != 0 || sep.bwd != 0 || fus.fwd != 7*12 || fus.bwd != 7*12 {
-			t.Fatalf("fused calls (forward, backward) over 12 steps: separate %d, %d; fused %d, %d (want 0, 0; 84, 84)", sep.fwd, sep.bwd, fus.fwd, fus.bwd)
+		if sep.fwd != 0 || sep.bwd != 0 || fus.fwd != wantFwd || fus.bwd != wantBwd {
+			t.Fatalf("fused batch-norm calls (forward, backward) over 12 steps: separate %d, %d; fused %d, %d (want 0, 0; %d, %d)", sep.fwd, sep.bwd, fus.fwd, fus.bwd, wantFwd, wantBwd)
+		}
+		if sep.relu != wantSepRelu || fus.relu != wantRelu {
+			t.Fatalf("largest ReLU pass: separate %d, fused %d elements (want %d, %d)", sep.relu, fus.relu, wantSepRelu, wantRelu)
 		}
 		if !slices.Equal(sep.losses, fus.losses) {
 			t.Errorf("loss curves differ:\nseparate %v\nfused    %v", sep.losses, fus.losses)

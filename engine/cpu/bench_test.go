@@ -171,6 +171,27 @@ func BenchmarkMaxPool(b *testing.B) {
 	})
 }
 
+// BenchmarkDropout is lenet-lca's first dropout (250×40×7×7, p = 0.25) on each path: Philox
+// blocks in AVX-512 lanes against one block at a time, in millions of elements per second.
+func BenchmarkDropout(b *testing.B) {
+	const n = 250 * 40 * 7 * 7
+	d := New()
+	x, mask, y := benchBuf(n), benchBuf(n), benchBuf(n)
+	for _, p := range sgemm.Supported() {
+		b.Run(p.String(), func(b *testing.B) {
+			prev, err := sgemm.SetPath(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sgemm.SetPath(prev)
+			for i := 0; i < b.N; i++ {
+				d.Dropout(x, mask, y, 0.25, 42, uint64(i)*n)
+			}
+			b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+		})
+	}
+}
+
 // BenchmarkCheckLayer is the cost of engine's argument-checking layer on calls small enough for
 // it to show: a 16-element Add and a batch-norm backward over 2×3×4, raw and checked.
 func BenchmarkCheckLayer(b *testing.B) {

@@ -6,26 +6,28 @@ package rng
 
 import "math"
 
+// The round multipliers and the key's increments per round (exported for the vector
+// implementations, which run the same rounds lanes-wide).
 const (
-	mul0  = 0xD2511F53
-	mul1  = 0xCD9E8D57
-	bump0 = 0x9E3779B9
-	bump1 = 0xBB67AE85
+	Mul0  = 0xD2511F53
+	Mul1  = 0xCD9E8D57
+	Bump0 = 0x9E3779B9
+	Bump1 = 0xBB67AE85
 )
 
 // Philox4x32 runs the ten rounds of Philox4x32-10.
 func Philox4x32(ctr [4]uint32, key [2]uint32) [4]uint32 {
 	for r := 0; r < 10; r++ {
-		p0 := uint64(mul0) * uint64(ctr[0])
-		p1 := uint64(mul1) * uint64(ctr[2])
+		p0 := uint64(Mul0) * uint64(ctr[0])
+		p1 := uint64(Mul1) * uint64(ctr[2])
 		ctr = [4]uint32{
 			uint32(p1>>32) ^ ctr[1] ^ key[0],
 			uint32(p1),
 			uint32(p0>>32) ^ ctr[3] ^ key[1],
 			uint32(p0),
 		}
-		key[0] += bump0
-		key[1] += bump1
+		key[0] += Bump0
+		key[1] += Bump1
 	}
 	return ctr
 }

@@ -250,6 +250,9 @@ func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
 func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)
 
 //go:noescape
+func philoxDropoutZ(x, mask, y *float32, groups int, st *[64]uint32, p, keep float32)
+
+//go:noescape
 func sgdZ(th, gr, ve *float32, n int, lr, momentum, wd float32, mode int)
 
 //go:noescape

@@ -202,3 +202,7 @@ func wino4OutZ(m *float32, ms int, q *float32, qs, blocks int, idx *int32, c *fl
 func wino4GradZ(q *float32, qs int, w *float32, ws, blocks int, idx *int32, c *float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func philoxDropoutZ(x, mask, y *float32, groups int, st *[64]uint32, p, keep float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -1,5 +1,7 @@
 package sgemm
 
+import "github.com/gazeml/gaze/engine/rng"
+
 // Go wrappers of the AVX-512 element-wise kernels (vec_avx512_amd64.s) that have no AVX2 twin:
 // batch-norm apply (alone and fused with a residual add and ReLU), statistics and backward (its
 // sums alone and fused with a ReLU's backward pass), the residual add and product, and the SGD
@@ -232,4 +234,38 @@ func PhaseRows(plane []float32, w int, ph []float32, j0, m, ps, pitch int, split
 			copy(plane[i*w:(i+1)*w], r)
 		}
 	}
+}
+
+// Dropout is the bulk of the cpu device's dropout on the AVX512 path: for the first 16·g
+// elements of x (g whole groups of four Philox blocks, as many as x holds and as fit before the
+// low word of the block counter wraps), mask[i] = keep where u ≥ p, else 0, and y[i] =
+// x[i]·mask[i], with u = (w>>8)·2⁻²⁴ and w word i mod 4 of rng.Philox4x32 at counter
+// [blk + i/4, 0, 0] (as two words, low first) and key seed. It returns 16·g: 0 off the AVX512
+// path, where (and for the rest of x) the caller runs the scalar form. The mask and y bits are
+// the scalar form's: the uniforms are exact and the product is one rounding.
+func Dropout(x, mask, y []float32, blk, seed uint64, p, keep float32) int {
+	g := zLen(len(x)) / 16
+	if room := (1<<32 - uint64(uint32(blk))) / 4; uint64(g) > room {
+		g = int(room)
+	}
+	if g == 0 {
+		return 0
+	}
+	n := 16 * g
+	mask, y = mask[:n], y[:n]
+	// The kernel's lanes each hold one block's four counter words; see philoxDropoutZ.
+	var st [64]uint32
+	k0, k1 := uint32(seed), uint32(seed>>32)
+	for r := range 10 {
+		st[4*r], st[4*r+2] = k0, k1
+		k0 += rng.Bump0
+		k1 += rng.Bump1
+	}
+	for j := range 4 {
+		b := blk + uint64(j)
+		st[40+4*j], st[41+4*j] = uint32(b), uint32(b>>32)
+	}
+	st[56], st[58], st[60] = rng.Mul0, rng.Mul1, 4
+	philoxDropoutZ(&x[0], &mask[0], &y[0], g, &st, p, keep)
+	return n
 }

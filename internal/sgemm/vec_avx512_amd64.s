@@ -1233,3 +1233,150 @@ prcont:
 prdone:
 	VZEROUPPER
 	RET
+
+// PHILOX_ROUND is one Philox4x32 round on the counters of four blocks, one block per 128-bit
+// lane, words in memory order [c0, c1, c2, c3]: VPMULUDQ multiplies words 0 and 2 by the lane's
+// [mul0, _, mul1, _] into the 64-bit products p0 and p1, VPSHUFD reverses their words into
+// [hi p1, lo p1, hi p0, lo p0], and the masked three-way XOR (K1: words 0 and 2) adds c1 and c3
+// (the second VPSHUFD moves them into place) and the round key [k0, 0, k1, 0]: the new counter
+// [hi p1 ^ c1 ^ k0, lo p1, hi p0 ^ c3 ^ k1, lo p0] of rng.Philox4x32.
+#define PHILOX_ROUND(c, out, u, key) \
+	VPMULUDQ   Z30, c, out; \
+	VPSHUFD    $0x1B, out, out; \
+	VPSHUFD    $0x31, c, u; \
+	VPTERNLOGD $0x96, key, u, K1, out
+
+// PHILOX10 runs the ten rounds on c (t and u scratch), leaving the output words in c.
+#define PHILOX10(c, t, u) \
+	PHILOX_ROUND(c, t, u, Z20); \
+	PHILOX_ROUND(t, c, u, Z21); \
+	PHILOX_ROUND(c, t, u, Z22); \
+	PHILOX_ROUND(t, c, u, Z23); \
+	PHILOX_ROUND(c, t, u, Z24); \
+	PHILOX_ROUND(t, c, u, Z25); \
+	PHILOX_ROUND(c, t, u, Z26); \
+	PHILOX_ROUND(t, c, u, Z27); \
+	PHILOX_ROUND(c, t, u, Z28); \
+	PHILOX_ROUND(t, c, u, Z29)
+
+// DROPOUT16 turns the 16 output words in c into uniforms (w>>8)·2⁻²⁴ (exact), keeps where
+// u ≥ p (K2), and stores mask = keep or 0 and y = x·mask for the 16 floats at off.
+#define DROPOUT16(c, m, off) \
+	VPSRLD    $8, c, c; \
+	VCVTDQ2PS c, c; \
+	VMULPS    Z31, c, c; \
+	VCMPPS    $13, Z18, c, K2; \
+	VMOVAPS.Z Z19, K2, m; \
+	VMULPS    off(SI), m, c; \
+	VMOVUPS   m, off(DX); \
+	VMOVUPS   c, off(DI)
+
+// func philoxDropoutZ(x, mask, y *float32, groups int, st *[64]uint32, p, keep float32)
+// Dropout of 16·groups floats from four consecutive Philox4x32-10 blocks per 16 (engine/cpu's
+// dropout, bit for bit). st holds, per 128-bit lane: the ten round keys [k0 + r·bump0, 0,
+// k1 + r·bump1, 0] (st[0:40]), then the counters of the first four blocks (st[40:56], one
+// lane each), the multipliers [mul0, 0, mul1, 0] (st[56:60]) and the step [4, 0, 0, 0]
+// (st[60:64]). The caller guarantees that the blocks' low counter words do not wrap.
+TEXT ·philoxDropoutZ(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ mask+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ groups+24(FP), CX
+	MOVQ st+32(FP), AX
+	MOVL $0x5555, R8
+	KMOVW R8, K1
+	VBROADCASTI32X4 0(AX), Z20
+	VBROADCASTI32X4 16(AX), Z21
+	VBROADCASTI32X4 32(AX), Z22
+	VBROADCASTI32X4 48(AX), Z23
+	VBROADCASTI32X4 64(AX), Z24
+	VBROADCASTI32X4 80(AX), Z25
+	VBROADCASTI32X4 96(AX), Z26
+	VBROADCASTI32X4 112(AX), Z27
+	VBROADCASTI32X4 128(AX), Z28
+	VBROADCASTI32X4 144(AX), Z29
+	VMOVDQU32 160(AX), Z16
+	VBROADCASTI32X4 224(AX), Z30
+	VBROADCASTI32X4 240(AX), Z17
+	VBROADCASTSS p+40(FP), Z18
+	VBROADCASTSS keep+44(FP), Z19
+	MOVL $0x33800000, R8 // 2⁻²⁴
+	VPBROADCASTD R8, Z31
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ   pd1
+
+pd4: // four independent groups (64 floats) per trip: the rounds' latency overlaps
+	VMOVDQA32 Z16, Z0
+	VPADDD    Z17, Z0, Z1
+	VPADDD    Z17, Z1, Z2
+	VPADDD    Z17, Z2, Z3
+	VPADDD    Z17, Z3, Z16
+	PHILOX_ROUND(Z0, Z4, Z8, Z20)
+	PHILOX_ROUND(Z1, Z5, Z9, Z20)
+	PHILOX_ROUND(Z2, Z6, Z10, Z20)
+	PHILOX_ROUND(Z3, Z7, Z11, Z20)
+	PHILOX_ROUND(Z4, Z0, Z8, Z21)
+	PHILOX_ROUND(Z5, Z1, Z9, Z21)
+	PHILOX_ROUND(Z6, Z2, Z10, Z21)
+	PHILOX_ROUND(Z7, Z3, Z11, Z21)
+	PHILOX_ROUND(Z0, Z4, Z8, Z22)
+	PHILOX_ROUND(Z1, Z5, Z9, Z22)
+	PHILOX_ROUND(Z2, Z6, Z10, Z22)
+	PHILOX_ROUND(Z3, Z7, Z11, Z22)
+	PHILOX_ROUND(Z4, Z0, Z8, Z23)
+	PHILOX_ROUND(Z5, Z1, Z9, Z23)
+	PHILOX_ROUND(Z6, Z2, Z10, Z23)
+	PHILOX_ROUND(Z7, Z3, Z11, Z23)
+	PHILOX_ROUND(Z0, Z4, Z8, Z24)
+	PHILOX_ROUND(Z1, Z5, Z9, Z24)
+	PHILOX_ROUND(Z2, Z6, Z10, Z24)
+	PHILOX_ROUND(Z3, Z7, Z11, Z24)
+	PHILOX_ROUND(Z4, Z0, Z8, Z25)
+	PHILOX_ROUND(Z5, Z1, Z9, Z25)
+	PHILOX_ROUND(Z6, Z2, Z10, Z25)
+	PHILOX_ROUND(Z7, Z3, Z11, Z25)
+	PHILOX_ROUND(Z0, Z4, Z8, Z26)
+	PHILOX_ROUND(Z1, Z5, Z9, Z26)
+	PHILOX_ROUND(Z2, Z6, Z10, Z26)
+	PHILOX_ROUND(Z3, Z7, Z11, Z26)
+	PHILOX_ROUND(Z4, Z0, Z8, Z27)
+	PHILOX_ROUND(Z5, Z1, Z9, Z27)
+	PHILOX_ROUND(Z6, Z2, Z10, Z27)
+	PHILOX_ROUND(Z7, Z3, Z11, Z27)
+	PHILOX_ROUND(Z0, Z4, Z8, Z28)
+	PHILOX_ROUND(Z1, Z5, Z9, Z28)
+	PHILOX_ROUND(Z2, Z6, Z10, Z28)
+	PHILOX_ROUND(Z3, Z7, Z11, Z28)
+	PHILOX_ROUND(Z4, Z0, Z8, Z29)
+	PHILOX_ROUND(Z5, Z1, Z9, Z29)
+	PHILOX_ROUND(Z6, Z2, Z10, Z29)
+	PHILOX_ROUND(Z7, Z3, Z11, Z29)
+	DROPOUT16(Z0, Z4, 0)
+	DROPOUT16(Z1, Z5, 64)
+	DROPOUT16(Z2, Z6, 128)
+	DROPOUT16(Z3, Z7, 192)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	ADDQ $256, DI
+	DECQ R9
+	JNZ  pd4
+
+pd1:
+	ANDQ $3, CX
+	JZ   pddone
+
+pd1loop:
+	VMOVDQA32 Z16, Z0
+	VPADDD    Z17, Z16, Z16
+	PHILOX10(Z0, Z4, Z8)
+	DROPOUT16(Z0, Z4, 0)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  pd1loop
+
+pddone:
+	VZEROUPPER
+	RET

@@ -23,6 +23,9 @@ var benchConvs = []struct {
 }{
 	// lenet-lca conv2: 20→40 channels, 5×5, "same" padding on 14×14.
 	{"lenet_conv2", engine.ConvGeom{N: 250, C: 20, H: 14, W: 14, K: 40, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 14, OutW: 14}},
+	// lenet-lca conv1: 1→20 channels, 5×5, "same" padding on 28×28 (the stack form's one
+	// input channel: 25 taps of reduction).
+	{"lenet_conv1", engine.ConvGeom{N: 250, C: 1, H: 28, W: 28, K: 20, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 28, OutW: 28}},
 	// resnet20 stage 1: 16→16 channels, 3×3 pad 1 on 32×32.
 	{"resnet20_s1", engine.ConvGeom{N: 128, C: 16, H: 32, W: 32, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 32, OutW: 32}},
 	// resnet20 stages 2 and 3: 32→32 on 16×16 and 64→64 on 8×8 (the same FLOPs as stage 1).

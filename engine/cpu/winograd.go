@@ -515,7 +515,15 @@ func (st *winoState) put(b []float32) {
 // float64). Results do not depend on the core count.
 func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 	t, _ := d.winoTileOf(g)
-	l := t.layout(g, d.winoFlts)
+	flts := d.winoFlts
+	if t.r == 5 {
+		// Twice the chunk of the other passes: the products here are dot products as deep as
+		// a chunk's tiles, and each 4×6 block of them ends in horizontal sums and a Go merge
+		// that shallow ones pay for again and again (lenet-lca's 20→40, four alternating
+		// rounds: 7.2–7.3 ms per call against 8.0–8.3, and 7.4–7.7 at three times).
+		flts *= 2
+	}
+	l := t.layout(g, flts)
 	vs, ys := g.C*l.tp+16, g.K*l.tp+16
 	st := &d.wino
 	// The products as Ŵ[ξ] = Ŷ[ξ]·V[ξ]ᵀ (K×C, V's rows read as windows), or for C < K as

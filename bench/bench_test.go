@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/gazeml/gaze/engine/cpu"
-	"github.com/gazeml/gaze/internal/sgemm"
 	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
@@ -16,16 +15,9 @@ import (
 // `python3 shared/anchors/torch_cpu.py` run on the same machine.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, w := range Defaults {
-		for _, p := range sgemm.Supported() {
-			b.Run(w.Model+"/"+p.String(), func(b *testing.B) {
-				prev, err := sgemm.SetPath(p)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer sgemm.SetPath(prev)
-				benchStep(b, w)
-			})
-		}
+		b.Run(w.Model, func(b *testing.B) {
+			sgemmtest.BenchPaths(b, func(b *testing.B) { benchStep(b, w) })
+		})
 	}
 }
 

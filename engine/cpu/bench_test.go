@@ -8,6 +8,7 @@ import (
 	"github.com/gazeml/gaze/engine"
 	"github.com/gazeml/gaze/internal/cputime"
 	"github.com/gazeml/gaze/internal/sgemm"
+	"github.com/gazeml/gaze/internal/sgemm/sgemmtest"
 )
 
 // Benchmarks of the hot kernels on the shapes the models use. Run with
@@ -180,19 +181,12 @@ func BenchmarkDropout(b *testing.B) {
 	const n = 250 * 40 * 7 * 7
 	d := New()
 	x, mask, y := benchBuf(n), benchBuf(n), benchBuf(n)
-	for _, p := range sgemm.Supported() {
-		b.Run(p.String(), func(b *testing.B) {
-			prev, err := sgemm.SetPath(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sgemm.SetPath(prev)
-			for i := 0; i < b.N; i++ {
-				d.Dropout(x, mask, y, 0.25, 42, uint64(i)*n)
-			}
-			b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
-		})
-	}
+	sgemmtest.BenchPaths(b, func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			d.Dropout(x, mask, y, 0.25, 42, uint64(i)*n)
+		}
+		b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+	})
 }
 
 // BenchmarkCheckLayer is the cost of engine's argument-checking layer on calls small enough for

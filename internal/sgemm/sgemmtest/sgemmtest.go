@@ -24,3 +24,19 @@ func ForPaths(t *testing.T, f func(t *testing.T)) {
 		})
 	}
 }
+
+// BenchPaths is ForPaths for benchmarks: f runs as a sub-benchmark named after each path, with
+// that path selected, so that one command compares the paths side by side.
+func BenchPaths(b *testing.B, f func(b *testing.B)) {
+	b.Helper()
+	for _, p := range sgemm.Supported() {
+		b.Run(p.String(), func(b *testing.B) {
+			prev, err := sgemm.SetPath(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sgemm.SetPath(prev)
+			f(b)
+		})
+	}
+}

@@ -50,10 +50,11 @@ func (s *Sequential) Build(b *Builder, in []int) ([]int, error) {
 var fusion = true
 
 // fuse hands each ReLU that follows a BatchNorm2d, or a Residual whose main path ends in one, to
-// that batch norm, and each other ReLU that a max pool follows to the pool. The batch norm: BatchNormTrainReLU normalises, adds the shortcut and takes the ReLU in one pass
-// over the activations, and BatchNormBackwardReLU masks the gradient in its sums pass, with the
-// bits of the separate ops. The ReLU layer stays (names and shapes are unchanged) and passes its
-// input and gradient through.
+// that batch norm, and each other ReLU that a max pool follows to the pool. The batch norm:
+// BatchNormTrainReLU normalises, adds the shortcut and takes the ReLU in one pass over the
+// activations, and BatchNormBackwardReLU masks the gradient in its sums pass, with the bits of
+// the separate ops. The ReLU layer stays (names and shapes are unchanged) and passes its input
+// and gradient through.
 func (s *Sequential) fuse() {
 	for i := 0; i+1 < len(s.Layers); i++ {
 		relu, ok := s.Layers[i+1].(*ReLU)

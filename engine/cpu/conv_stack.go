@@ -194,14 +194,8 @@ func (a *stackArgs) run(lo, hi int) {
 			}
 		case stackExtract:
 			out := a.tensor[((a.n0+i)*a.planes+c)*g.OutH*g.OutW:][:g.OutH*g.OutW]
-			src := a.stack[c*a.ld+i*s.perImage:]
-			if a.beta == 0 { // the rows in one call (a copy call per row of 8–32 floats was slow)
-				sgemm.PhaseRows(out, g.OutW, src, 0, 1, 0, s.pitch, false)
-				continue
-			}
-			for oh := 0; oh < g.OutH; oh++ {
-				storeBeta(out[oh*g.OutW:(oh+1)*g.OutW], src[oh*s.pitch:oh*s.pitch+g.OutW], a.beta)
-			}
+			// The virtual columns are the rows of one phase, pitch floats apart.
+			joinRows(out, g.OutW, a.stack[c*a.ld+i*s.perImage:], 1, s.pitch, a.beta)
 		case stackToVirtual:
 			in := a.tensor[((a.n0+i)*a.planes+c)*g.OutH*g.OutW:][:g.OutH*g.OutW]
 			dst := a.stack[c*a.ld+i*s.perImage:][:s.perImage]

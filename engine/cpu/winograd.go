@@ -687,7 +687,9 @@ func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 }
 
 // joinRows sets plane = beta·plane + the plane in the m row phases q (splitRows's layout, no
-// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:].
+// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:]. With beta 0 the rows
+// move in one sgemm.PhaseRows call (a copy call per row of 8–32 floats was slow); with m = 1 it
+// is the stack form's output, rows pitch floats apart.
 func joinRows(plane []float32, w int, q []float32, m, pitch int, beta float32) {
 	if beta == 0 {
 		sgemm.PhaseRows(plane, w, q, 0, m, winoPad, pitch, false)

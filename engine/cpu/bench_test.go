@@ -175,6 +175,24 @@ func BenchmarkMaxPool(b *testing.B) {
 	})
 }
 
+// BenchmarkBiasGrad is lenet-lca's two convolution bias gradients (250 images, 20×28² and
+// 40×14²), in GB/s of dy read.
+func BenchmarkBiasGrad(b *testing.B) {
+	for _, s := range []struct {
+		name     string
+		n, c, hw int
+	}{{"conv1", 250, 20, 28 * 28}, {"conv2", 250, 40, 14 * 14}} {
+		b.Run(s.name, func(b *testing.B) {
+			d := New()
+			dy, db := benchBuf(s.n*s.c*s.hw), benchBuf(s.c)
+			for i := 0; i < b.N; i++ {
+				d.BiasGrad(dy, db, s.n, s.c, s.hw)
+			}
+			b.ReportMetric(4*float64(s.n*s.c*s.hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}
+
 // BenchmarkDropout is lenet-lca's first dropout (250×40×7×7, p = 0.25) on each path: Philox
 // blocks in AVX-512 lanes against one block at a time, in millions of elements per second.
 func BenchmarkDropout(b *testing.B) {

@@ -244,6 +244,9 @@ func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 func sumSqDevZ(x *float32, n int, mean float64) float64
 
 //go:noescape
+func sum64Z(x *float32, n int) float64
+
+//go:noescape
 func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
 
 //go:noescape

@@ -115,6 +115,10 @@ func sumSqDevZ(x *float32, n int, mean float64) float64 {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func sum64Z(x *float32, n int) float64 {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -582,6 +582,52 @@ sqdone:
 	VZEROUPPER
 	RET
 
+// func sum64Z(x *float32, n int) float64
+// Σ x in float64 over 32 lanes: lane j of accumulator k sums x[i] for i ≡ 8k+j (mod 32) in order
+// (the last 16 elements of an n ≡ 16 (mod 32) go to accumulators 0 and 1), then
+// ((Z0+Z1)+(Z2+Z3)) and HSUMPD. Four independent add chains: Sum64's four-lane order is one.
+TEXT ·sum64Z(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ   CX, R8
+	SHRQ   $5, R8
+	JZ     s64one
+
+s64four:
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD 64(SI), Z6
+	VCVTPS2PD 96(SI), Z7
+	VADDPD    Z4, Z0, Z0
+	VADDPD    Z5, Z1, Z1
+	VADDPD    Z6, Z2, Z2
+	VADDPD    Z7, Z3, Z3
+	ADDQ      $128, SI
+	DECQ      R8
+	JNZ       s64four
+
+s64one:
+	ANDQ $31, CX
+	SHRQ $4, CX
+	JZ   s64done
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VADDPD    Z4, Z0, Z0
+	VADDPD    Z5, Z1, Z1
+
+s64done:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	VMOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)
 // Σ dy and Σ dy·(x - mean) in float64, 16 elements a trip into two pairs of 8-lane accumulators
 // (fixed order, deterministic; not bit-identical to the Go loop).

@@ -80,22 +80,59 @@ func TestVecKernels(t *testing.T) {
 				}
 			}
 
+			// Magnitudes 2^±40 apart, so that float64 sums round and the order shows (sums
+			// of float32 values of one scale are exact in float64 in any order).
 			s := randSlice(r, n)
-			var a [4]float64
-			i := 0
-			for ; i+4 <= n; i += 4 {
-				for j := range 4 {
-					a[j] += float64(s[i+j])
-				}
+			for i := range s {
+				s[i] = float32(math.Ldexp(float64(s[i]), r.Intn(81)-40))
 			}
-			for ; i < n; i++ {
-				a[0] += float64(s[i])
-			}
-			if got, want := Sum64(s), (a[0]+a[1])+(a[2]+a[3]); math.Float64bits(got) != math.Float64bits(want) {
+			if got, want := Sum64(s), sum64Ref(s, asm); math.Float64bits(got) != math.Float64bits(want) {
 				t.Fatalf("Sum64 path %v n %d = %v, want %v", asm, n, got, want)
 			}
 		}
 	})
+}
+
+// sum64Ref is Sum64's order written out: on AVX512 the first len(s)&^15 elements over 32 lanes
+// (lane j of accumulator k takes i ≡ 8k+j mod 32, a last 16 going to accumulators 0 and 1), the
+// accumulators added pairwise and each one's lanes by halves; the rest, and every element on the
+// other paths, over four lanes (i ≡ j mod 4, a tail past a multiple of 4 to lane 0).
+func sum64Ref(s []float32, p Path) float64 {
+	z, rest := 0.0, s
+	if p == AVX512 && len(s) >= 16 {
+		n := len(s) &^ 15
+		var acc [4][8]float64
+		for i := 0; i < n; i++ {
+			acc[i%32/8][i%8] += float64(s[i])
+		}
+		var v [8]float64
+		for j := range v {
+			v[j] = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])
+		}
+		for w := 4; w >= 1; w /= 2 {
+			for j := 0; j < w; j++ {
+				v[j] += v[j+w]
+			}
+		}
+		z, rest = v[0], s[n:]
+		if len(rest) == 0 {
+			return z
+		}
+	}
+	var a [4]float64
+	i := 0
+	for ; i+4 <= len(rest); i += 4 {
+		for j := range 4 {
+			a[j] += float64(rest[i+j])
+		}
+	}
+	for ; i < len(rest); i++ {
+		a[0] += float64(rest[i])
+	}
+	if len(rest) == len(s) {
+		return (a[0] + a[1]) + (a[2] + a[3])
+	}
+	return z + ((a[0] + a[1]) + (a[2] + a[3]))
 }
 
 func TestAddABt(t *testing.T) {

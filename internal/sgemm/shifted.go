@@ -39,6 +39,34 @@ func checkShifted(name string, b []float32, off []int, count, span int) {
 // must have room for n rounded up to a multiple of 16 (off[p] + ⌈n/16⌉·16 ≤ len(b)); the values
 // past n do not affect C.
 func SgemmShifted(m, n, k int, alpha float32, a []float32, lda int, b []float32, off []int, beta float32, c []float32, ldc int) {
+	SgemmShiftedPacked(m, n, k, alpha, a, lda, nil, b, off, beta, c, ldc)
+}
+
+// ShiftedALen is the length of PackShiftedA's packing of an m×k A.
+func ShiftedALen(m, k int) int { return (m + zmr - 1) / zmr * zmr * k }
+
+// PackShiftedA packs the row-major m×k matrix a (row stride lda) into dst (ShiftedALen(m, k)
+// floats or more) as SgemmShifted packs its A on the AVX512 path: the 8-row micro-panels of each
+// k block, the blocks one after the other. Callers that multiply one A by many shifted Bs (a
+// convolution's filters, chunk by chunk) pack it once and call SgemmShiftedPacked.
+func PackShiftedA(dst []float32, m, k int, a []float32, lda int) {
+	if m <= 0 || k <= 0 {
+		return
+	}
+	checkMatrix("PackShiftedA a", m, k, a, lda)
+	mPad, kc := (m+zmr-1)/zmr*zmr, blockSize(k, kcMax, 1)
+	if len(dst) < mPad*k {
+		panic(fmt.Sprintf("sgemm: PackShiftedA: dst has %d floats, need %d", len(dst), mPad*k))
+	}
+	for pc := 0; pc < k; pc += kc {
+		packA(dst[pc*mPad:], false, a, lda, 0, m, pc, min(kc, k-pc), zmr)
+	}
+}
+
+// SgemmShiftedPacked is SgemmShifted with A also given packed by PackShiftedA (ap; nil: packed
+// here, as SgemmShifted does). The AVX512 path reads ap, the others a: both must hold the same
+// matrix.
+func SgemmShiftedPacked(m, n, k int, alpha float32, a []float32, lda int, ap []float32, b []float32, off []int, beta float32, c []float32, ldc int) {
 	if trivial(false, m, n, k, alpha, a, lda, beta, c, ldc) {
 		return
 	}
@@ -58,10 +86,14 @@ func SgemmShifted(m, n, k int, alpha float32, a []float32, lda int, b []float32,
 	// A is packed once, all k blocks one after the other, and shared by every part.
 	s.kc = blockSize(k, kcMax, 1)
 	s.mPad = (m + zmr - 1) / zmr * zmr
-	s.ap = aligned(&s.araw, s.mPad*k)
-	for pc := 0; pc < k; pc += s.kc {
-		kcur := min(s.kc, k-pc)
-		packA(s.ap[pc*s.mPad:], false, a, lda, 0, m, pc, kcur, zmr)
+	if ap != nil {
+		if len(ap) < s.mPad*k {
+			panic(fmt.Sprintf("sgemm: SgemmShiftedPacked: packed A has %d floats, need %d", len(ap), s.mPad*k))
+		}
+		s.ap = ap[:s.mPad*k]
+	} else {
+		s.ap = aligned(&s.araw, s.mPad*k)
+		PackShiftedA(s.ap, m, k, a, lda)
 	}
 
 	threads := runtime.GOMAXPROCS(0)

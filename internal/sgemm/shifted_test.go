@@ -58,6 +58,18 @@ func TestSgemmShifted(t *testing.T) {
 					compareC(t, "SgemmShifted", sz, ab, got, want, alpha == 1 && beta != 0.25)
 					same("SgemmShifted", got)
 
+					// A packed beforehand (into a slice with junk past the packing): the same
+					// bits as packing in the call.
+					ap := randSlice(r, ShiftedALen(m, k)+5)
+					PackShiftedA(ap, m, k, a, lda)
+					gotP := append([]float32(nil), c0...)
+					SgemmShiftedPacked(m, n, k, alpha, a, lda, ap, src, off, beta, gotP, n)
+					for i := range got {
+						if math.Float32bits(gotP[i]) != math.Float32bits(got[i]) {
+							t.Fatalf("SgemmShiftedPacked %v alpha %v beta %v: C[%d] = %v, SgemmShifted gives %v", sz, alpha, beta, i, gotP[i], got[i])
+						}
+					}
+
 					// The transposed form: columns of B are windows; compare with Sgemm on Bᵀ.
 					offT := make([]int, n)
 					srcT := randSlice(r, k+2*n+1)

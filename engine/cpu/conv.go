@@ -348,6 +348,10 @@ func (d *Device) ConvBackwardFilter(g engine.ConvGeom, x, dy, dw engine.Buffer) 
 		d.convFilterWinograd(g, xs, dys, dws)
 		return
 	}
+	if conv1FilterFits(g) {
+		d.conv1Filter(g, xs, dys, dws)
+		return
+	}
 	if s, ok := d.planStack(g); ok {
 		d.convFilterStack(&s, xs, dys, dws)
 		return

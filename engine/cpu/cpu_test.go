@@ -278,8 +278,10 @@ func TestConvDeterministic(t *testing.T) {
 		{N: 64, C: 16, H: 16, W: 16, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 16, OutW: 16},
 		// 32→32 channels: the Winograd form on AVX-512, forward and backward data.
 		{N: 40, C: 32, H: 8, W: 8, K: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, OutH: 8, OutW: 8},
+		// lenet-lca's conv1: the one-channel filter gradient on AVX-512 (chunks of images).
+		{N: 37, C: 1, H: 28, W: 28, K: 20, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, OutH: 28, OutW: 28},
 	} {
-		t.Run(fmt.Sprintf("stride%d-n%d", g.StrideH, g.N), func(t *testing.T) {
+		t.Run(fmt.Sprintf("c%d-stride%d-n%d", g.C, g.StrideH, g.N), func(t *testing.T) {
 			forPaths(t, func(t *testing.T) { testConvDeterministic(t, g) })
 		})
 	}

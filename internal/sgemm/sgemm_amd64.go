@@ -247,6 +247,9 @@ func sumSqDevZ(x *float32, n int, mean float64) float64
 func sum64Z(x *float32, n int) float64
 
 //go:noescape
+func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int)
+
+//go:noescape
 func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
 
 //go:noescape

@@ -119,6 +119,10 @@ func sum64Z(x *float32, n int) float64 {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

@@ -1,0 +1,99 @@
+package cpu
+
+import (
+	"github.com/gazeml/gaze/engine"
+	"github.com/gazeml/gaze/internal/sgemm"
+)
+
+// The filter gradient of a one-channel convolution with 5-wide filters and output rows of 17
+// to 32 columns (lenet-lca's first layer: 1→20, 5×5, 28×28) on the AVX512 path. Its reduction
+// runs over every output pixel of the batch into only K·R·5 sums, and the stack form first copied
+// all of dy into padded virtual columns (15.7 MB at lenet-lca's batch of 250) to make it a
+// shifted product. Here sgemm.Conv1Filter5 reads dy in place, row by row, against a zero-padded
+// copy of the input (36 floats a row, small), four output channels and one filter row at a time
+// into 20 accumulators of 16 lanes.
+//
+// Images run in chunks of conv1Chunk, a part per chunk: each chunk's sums (lanes added in a fixed
+// pairwise order) land in scratch and are added to dw chunk by chunk in order, so the result does
+// not depend on the core count.
+
+// conv1Chunk is the images of a chunk: their dy (8·20·784 floats, 490 KiB at lenet-lca's shape)
+// stays in L2 while the R filter rows and K/4 channel groups pass over it.
+const conv1Chunk = 8
+
+// conv1Pitch is the row pitch of the padded input copy: a row's second half reads up to column
+// 31 + 4.
+const conv1Pitch = 36
+
+// conv1FilterFits says whether g's filter gradient takes the one-channel kernel.
+func conv1FilterFits(g engine.ConvGeom) bool {
+	return sgemm.Current() == sgemm.AVX512 && g.C == 1 && g.S == 5 && g.K%4 == 0 &&
+		g.StrideH == 1 && g.StrideW == 1 && g.OutW > 16 && g.OutW <= 32 &&
+		g.OutH == g.H+2*g.PadH-g.R+1 && g.OutW == g.W+2*g.PadW-4
+}
+
+// conv1Filter adds the filter gradient of x and dy to dw for a geometry conv1FilterFits accepts.
+func (d *Device) conv1Filter(g engine.ConvGeom, xs, dys, dws []float32) {
+	chunks := ceilDiv(g.N, conv1Chunk)
+	xImg := (g.H + 2*g.PadH) * conv1Pitch
+	f := g.K * g.R * g.S
+	buf := d.scratch(g.N*xImg + chunks*f)
+	xp, part := buf[:g.N*xImg], buf[g.N*xImg:]
+	launch(d, &d.k.conv1, conv1Args{g: g, x: xs, dy: dys, xp: xp, part: part}, chunks, 1)
+	for c := 0; c < chunks; c++ {
+		addTo(dws, part[c*f:(c+1)*f])
+	}
+}
+
+// conv1Args: the chunks [lo, hi) of conv1Filter, each into its own f floats of part.
+type conv1Args struct {
+	g               engine.ConvGeom
+	x, dy, xp, part []float32
+}
+
+func (a *conv1Args) run(lo, hi int) {
+	g := &a.g
+	hp := g.H + 2*g.PadH
+	xImg, ohw := hp*conv1Pitch, g.OutH*g.OutW
+	f := g.K * g.R * g.S
+	for c := lo; c < hi; c++ {
+		n0 := c * conv1Chunk
+		cur := min(conv1Chunk, g.N-n0)
+		// The chunk's padded input: zeros around each plane.
+		xp := a.xp[n0*xImg : (n0+cur)*xImg]
+		clear(xp)
+		for i := range cur {
+			for ih := range g.H {
+				row := xp[i*xImg+(ih+g.PadH)*conv1Pitch+g.PadW:]
+				copy(row[:g.W], a.x[((n0+i)*g.H+ih)*g.W:])
+			}
+		}
+		part := a.part[c*f : (c+1)*f]
+		dy := a.dy[n0*g.K*ohw:]
+		for k0 := 0; k0 < g.K; k0 += 4 {
+			for r := range g.R {
+				var acc [20 * 16]float32
+				sgemm.Conv1Filter5(&acc, dy[k0*ohw:], g.K*ohw, ohw, g.OutW, xp[r*conv1Pitch:], xImg, conv1Pitch, cur, g.OutH)
+				for k := range 4 {
+					for s := range 5 {
+						part[((k0+k)*g.R+r)*5+s] = sum16(acc[(5*k+s)*16:][:16])
+					}
+				}
+			}
+		}
+	}
+}
+
+// sum16 adds 16 lanes pairwise: halves, quarters, eighths, then the last two.
+func sum16(v []float32) float32 {
+	var t [8]float32
+	for i := range t {
+		t[i] = v[i] + v[i+8]
+	}
+	for w := 4; w >= 1; w /= 2 {
+		for i := 0; i < w; i++ {
+			t[i] += t[i+w]
+		}
+	}
+	return t[0]
+}

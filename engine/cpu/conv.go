@@ -154,6 +154,10 @@ type convArgs struct {
 // ConvForward: y = x ⋆ w (cross-correlation), overwriting y.
 func (d *Device) ConvForward(g engine.ConvGeom, x, w, y engine.Buffer) {
 	xs, ws, ys := Data(x), Data(w), Data(y)
+	if conv1Fits(g) {
+		d.conv1Forward(g, xs, ws, ys)
+		return
+	}
 	d.convForward(d.planConv(g, false), xs, ws, ys, 0)
 }
 

@@ -31,3 +31,34 @@ func Conv1Filter5(acc *[20 * 16]float32, dy []float32, dyImg, ks, ow int, x []fl
 	conv1FilterZ(&acc[0], &dy[0], dyImg, ks, ow, &x[0], xImg, pitch, nimg, rows)
 	return true
 }
+
+// Conv1Forward5 is the forward pass of the same convolutions on the AVX512 path: for the output
+// channels k < kn (at most 8) and rows row < rows,
+//
+//	y[k·ks + row·ow + ow'] = Σ_{r<rr} Σ_{s<5} x[(row+r)·pitch + ow' + s]·wt[(r·5+s)·8 + k]
+//
+// (ow' < ow), one fused multiply-add per term in that order. x is the zero-padded input plane
+// (pitch ≥ 36), wt the eight channels' filters transposed (zeros for the channels past kn). It
+// returns false, doing nothing, off the AVX512 path.
+func Conv1Forward5(y []float32, ks, ow, kn int, x []float32, pitch, rows, rr int, wt []float32) bool {
+	if Current() != AVX512 {
+		return false
+	}
+	if rows <= 0 || kn <= 0 {
+		return true
+	}
+	if ow <= 16 || ow > 32 || pitch < 36 || kn > 8 || rr <= 0 {
+		panic(fmt.Sprintf("sgemm: Conv1Forward5: rows of %d columns, pitch %d, %d channels, %d filter rows (need 16 < ow ≤ 32, pitch ≥ 36, at most 8 channels)", ow, pitch, kn, rr))
+	}
+	if last := (kn-1)*ks + rows*ow; last > len(y) {
+		panic(fmt.Sprintf("sgemm: Conv1Forward5: y needs %d floats, has %d", last, len(y)))
+	}
+	if last := (rows+rr-2)*pitch + 36; last > len(x) {
+		panic(fmt.Sprintf("sgemm: Conv1Forward5: x needs %d floats, has %d", last, len(x)))
+	}
+	if len(wt) < rr*40 {
+		panic(fmt.Sprintf("sgemm: Conv1Forward5: wt needs %d floats, has %d", rr*40, len(wt)))
+	}
+	conv1ForwardZ(&y[0], ks, ow, kn, &x[0], pitch, rows, rr, &wt[0])
+	return true
+}

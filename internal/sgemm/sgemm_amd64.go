@@ -250,6 +250,9 @@ func sum64Z(x *float32, n int) float64
 func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int)
 
 //go:noescape
+func conv1ForwardZ(y *float32, ks, ow, kn int, x *float32, pitch, rows, r int, wt *float32)
+
+//go:noescape
 func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
 
 //go:noescape

@@ -123,6 +123,10 @@ func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, 
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
+func conv1ForwardZ(y *float32, ks, ow, kn int, x *float32, pitch, rows, r int, wt *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
 func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }

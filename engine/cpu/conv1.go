@@ -98,19 +98,19 @@ func (d *Device) conv1Filter(g engine.ConvGeom, xs, dys, dws []float32) {
 	f := g.K * g.R * g.S
 	buf := d.scratch(g.N*xImg + chunks*f)
 	xp, part := buf[:g.N*xImg], buf[g.N*xImg:]
-	launch(d, &d.k.conv1, conv1Args{g: g, x: xs, dy: dys, xp: xp, part: part}, chunks, 1)
+	launch(d, &d.k.conv1Filt, conv1FiltArgs{g: g, x: xs, dy: dys, xp: xp, part: part}, chunks, 1)
 	for c := 0; c < chunks; c++ {
 		addTo(dws, part[c*f:(c+1)*f])
 	}
 }
 
-// conv1Args: the chunks [lo, hi) of conv1Filter, each into its own f floats of part.
-type conv1Args struct {
+// conv1FiltArgs: the chunks [lo, hi) of conv1Filter, each into its own f floats of part.
+type conv1FiltArgs struct {
 	g               engine.ConvGeom
 	x, dy, xp, part []float32
 }
 
-func (a *conv1Args) run(lo, hi int) {
+func (a *conv1FiltArgs) run(lo, hi int) {
 	g := &a.g
 	xImg, ohw := (g.H+2*g.PadH)*conv1Pitch, g.OutH*g.OutW
 	f := g.K * g.R * g.S

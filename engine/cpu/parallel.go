@@ -84,6 +84,6 @@ type kernelArgs struct {
 
 	filter1x1 filter1x1Args
 	direct1x1 direct1x1Args
-	conv1     conv1Args
+	conv1Filt conv1FiltArgs
 	conv1Fwd  conv1FwdArgs
 }

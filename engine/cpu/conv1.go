@@ -20,8 +20,8 @@ import (
 // image's; the filter gradient's chunk sums (lanes added in a fixed pairwise order) land in
 // scratch and are added to dw chunk by chunk in order, so neither depends on the core count.
 
-// conv1Chunk is the images of a chunk: in the filter gradient their dy (8·20·784 floats, 490 KiB at lenet-lca's shape)
-// stays in L2 while the R filter rows and K/4 channel groups pass over it.
+// conv1Chunk is the images of a chunk: in the filter gradient their dy (8·20·784 floats, 490 KiB
+// at lenet-lca's shape) stays in L2 while the R filter rows and K/4 channel groups pass over it.
 const conv1Chunk = 8
 
 // conv1Pitch is the row pitch of the padded input copy: a row's second half reads up to column

@@ -62,9 +62,9 @@ var convCases = []convCase{
 		"N2_C3_9x6_K5_3x1_s1x2_p1x0",
 		engine.ConvGeom{N: 2, C: 3, H: 9, W: 6, K: 5, R: 3, S: 1, StrideH: 1, StrideW: 2, PadH: 1, PadW: 0, OutH: 9, OutW: 3},
 	},
-	// One input channel, 5-wide filters, rows of 17–32 outputs (the CPU's one-channel filter
-	// gradient): lenet-lca's conv1 at a batch of several image chunks and a short last one,
-	// valid on rows of 17, and 3×5 filters with padding 1×2.
+	// One input channel, 5-wide filters, rows of 17–32 outputs (the CPU's one-channel kernels,
+	// forward and filter gradient): lenet-lca's conv1 at a batch of several image chunks and a
+	// short last one, valid on rows of 17, and 3×5 filters with padding 1×2.
 	convSym(19, 1, 28, 28, 20, 5, 5, 1, 2),
 	convSym(3, 1, 21, 21, 4, 5, 5, 1, 0),
 	{

@@ -468,7 +468,8 @@ func (a *winoChunkArgs) run(lo, hi int) {
 			if a.ap != nil {
 				ap = a.ap[x*a.aps : (x+1)*a.aps]
 			}
-			sgemm.SgemmShiftedPacked(g.K, l.cols(cur), g.C, 1, a.u[x*a.us:], g.C, ap, v, a.off[x*g.C:(x+1)*g.C], 0, m[x*a.ms:], l.tp)
+			// M's rows (tp floats, whole vectors) have room past the chunk's columns.
+			sgemm.SgemmShiftedPacked(g.K, l.cols(cur), g.C, 1, a.u[x*a.us:], g.C, ap, v, a.off[x*g.C:(x+1)*g.C], 0, m[x*a.ms:], l.tp, true)
 		}
 		for i0 := 0; i0 < cur; i0 += l.b {
 			for k := 0; k < g.K; k++ {

@@ -81,8 +81,8 @@ const (
 
 func (m mode) suffix() string { return [...]string{"", "Direct", "Shift"}[m] }
 
-// step emits k step s of an unrolled group.
-func step(v int, md mode, s int) {
+// step emits k step s of an unrolled group for the first rows rows of the panel.
+func step(rows, v int, md mode, s int) {
 	if md == shifted {
 		// Row s of this group starts off[s] elements after b.
 		p("\tMOVQ %d(R11), R10", 8*s)
@@ -97,7 +97,7 @@ func step(v int, md mode, s int) {
 			p("\tVMOVUPS %d(BX)(R9*%d), Z%d", 64*s, j, 24+j)
 		}
 	}
-	for i := 0; i < mr; i++ {
+	for i := 0; i < rows; i++ {
 		var src string
 		if md == direct {
 			src = directRow(i).at(4 * s)
@@ -134,8 +134,11 @@ func advance(md mode, steps int) {
 	}
 }
 
-func kernel(v int, md mode) {
-	name := fmt.Sprintf("kernelZ%dx%d%s", mr, 16*v, md.suffix())
+// kernel emits the kernel for v B vectors and the first rows rows of the A panel (mr, or fewer
+// for the shifted products' last row block: the panel keeps its mr-value k steps, and each
+// accumulator sums as in the mr-row kernel, so the rows it computes have the same bits).
+func kernel(rows, v int, md mode) {
+	name := fmt.Sprintf("kernelZ%dx%d%s", rows, 16*v, md.suffix())
 	off := 0
 	arg := func() int { o := off; off += 8; return o }
 	switch md {
@@ -172,7 +175,7 @@ func kernel(v int, md mode) {
 	alphaOff := off
 	betaOff := off + 4
 	loadOff := off + 8
-	for a := 0; a < mr*v; a++ {
+	for a := 0; a < rows*v; a++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
 	}
 	p("\tMOVQ CX, R8")
@@ -183,7 +186,7 @@ func kernel(v int, md mode) {
 	p("")
 	p("loop%d:", unroll)
 	for s := 0; s < unroll; s++ {
-		step(v, md, s)
+		step(rows, v, md, s)
 	}
 	advance(md, unroll)
 	p("\tDECQ R8")
@@ -194,7 +197,7 @@ func kernel(v int, md mode) {
 	p("\tJZ done")
 	p("")
 	p("loop1:")
-	step(v, md, 0)
+	step(rows, v, md, 0)
 	advance(md, 1)
 	p("\tDECQ CX")
 	p("\tJNZ loop1")
@@ -206,7 +209,7 @@ func kernel(v int, md mode) {
 	p("\tMOVQ DI, R10")
 	p("\tTESTQ R11, R11")
 	p("\tJZ store")
-	for i := 0; i < mr; i++ {
+	for i := 0; i < rows; i++ {
 		for j := 0; j < v; j++ {
 			p("\tVMULPS Z30, %s, %s", acc(v, i, j), acc(v, i, j))
 			p("\tVFMADD231PS %d(R10), Z31, %s", 64*j, acc(v, i, j))
@@ -218,7 +221,7 @@ func kernel(v int, md mode) {
 	p("\tRET")
 	p("")
 	p("store:")
-	for i := 0; i < mr; i++ {
+	for i := 0; i < rows; i++ {
 		for j := 0; j < v; j++ {
 			p("\tVMULPS Z30, %s, %s", acc(v, i, j), acc(v, i, j))
 			p("\tVMOVUPS %s, %d(R10)", acc(v, i, j), 64*j)
@@ -366,13 +369,16 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
-	p("// AVX-512 GEMM micro-kernels (see gen_avx512.go): an %d-row A panel against 1, 2 or 3", mr)
-	p("// adjacent 16-column B panels.")
+	p("// AVX-512 GEMM micro-kernels (see gen_avx512.go): an %d-row A panel (or its first %d rows, shifted)", mr, mr/2)
+	p("// against 1, 2 or 3 adjacent 16-column B panels.")
 	p("")
 	for _, md := range []mode{packed, direct, shifted} {
 		for v := 1; v <= maxV; v++ {
-			kernel(v, md)
+			kernel(mr, v, md)
 		}
+	}
+	for v := 1; v <= maxV; v++ {
+		kernel(mr/2, v, shifted)
 	}
 	transpose()
 	dot()

@@ -103,8 +103,31 @@ func kernelZ8x32Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alph
 //go:noescape
 func kernelZ8x48Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
 
-// kernelZShift runs the shifted AVX-512 kernel for v vectors of columns.
-func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+// The same kernels on the first four rows of the panel (a short last row block).
+
+//go:noescape
+func kernelZ4x16Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ4x32Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+//go:noescape
+func kernelZ4x48Shift(kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// kernelZShift runs the shifted AVX-512 kernel for v vectors of columns and rows rows of the
+// panel (zmr, or zmr/2).
+func kernelZShift(rows, v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+	if rows <= zmr/2 {
+		switch v {
+		case 3:
+			kernelZ4x48Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+		case 2:
+			kernelZ4x32Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+		default:
+			kernelZ4x16Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)
+		}
+		return
+	}
 	switch v {
 	case 3:
 		kernelZ8x48Shift(kc, a, b, off, c, ldc, alpha, beta, loadC)

@@ -59,7 +59,7 @@ func packBRowsAVX(dst, src *float32, ldb, kc, panels int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func kernelZShift(v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
+func kernelZShift(rows, v, kc int, a, b *float32, off *int, c *float32, ldc int, alpha, beta float32, loadC int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 

@@ -63,10 +63,35 @@ func TestSgemmShifted(t *testing.T) {
 					ap := randSlice(r, ShiftedALen(m, k)+5)
 					PackShiftedA(ap, m, k, a, lda)
 					gotP := append([]float32(nil), c0...)
-					SgemmShiftedPacked(m, n, k, alpha, a, lda, ap, src, off, beta, gotP, n)
+					SgemmShiftedPacked(m, n, k, alpha, a, lda, ap, src, off, beta, gotP, n, false)
 					for i := range got {
 						if math.Float32bits(gotP[i]) != math.Float32bits(got[i]) {
 							t.Fatalf("SgemmShiftedPacked %v alpha %v beta %v: C[%d] = %v, SgemmShifted gives %v", sz, alpha, beta, i, gotP[i], got[i])
+						}
+					}
+
+					// Wide C rows (room for whole vectors past n, then a guard): the same bits in
+					// the first n columns, nothing written past the room.
+					nw := (n + 15) / 16 * 16
+					ldw := nw + 3
+					cw := randSlice(r, (m-1)*ldw+nw+3)
+					guard := append([]float32(nil), cw...)
+					for i := range m {
+						copy(cw[i*ldw:i*ldw+n], c0[i*n:(i+1)*n])
+					}
+					SgemmShiftedPacked(m, n, k, alpha, a, lda, ap, src, off, beta, cw, ldw, true)
+					for i := range m {
+						for j := range ldw {
+							if i*ldw+j >= len(cw) {
+								break
+							}
+							g := cw[i*ldw+j]
+							switch {
+							case j < n && math.Float32bits(g) != math.Float32bits(got[i*n+j]):
+								t.Fatalf("wide SgemmShiftedPacked %v alpha %v beta %v: C[%d,%d] = %v, SgemmShifted gives %v", sz, alpha, beta, i, j, g, got[i*n+j])
+							case j >= nw && math.Float32bits(g) != math.Float32bits(guard[i*ldw+j]):
+								t.Fatalf("wide SgemmShiftedPacked %v: wrote C[%d,%d] past the room of %d columns", sz, i, j, nw)
+							}
 						}
 					}
 

@@ -29,8 +29,9 @@ import (
 // algorithm F(3×3, 2×2) on the same input tiles (convFilterWinograd).
 //
 // The tiles are "virtual" (sgemm's winograd.go): each tile row has one garbage tile past its end
-// (6% more tiles on 32×32 planes, 11% on 16×16, 25% on 8×8), computed and dropped, so that the
-// transforms run 16 tiles per AVX-512 step over whole planes. As in the stack form, a NaN or Inf
+// (6% more tiles on 32×32 planes, 11% on 16×16, 25% on 8×8, 14% for 5×5 filters on 14×14),
+// computed and dropped, so that the transforms run 16 tiles per AVX-512 step over whole planes
+// (rowTiles). As in the stack form, a NaN or Inf
 // in x can reach a filter-gradient entry through a garbage tile.
 //
 // Images run in chunks sized so that V and M (ξ·(C+K) floats per tile, ξ = 16 or 36) stay near
@@ -40,8 +41,8 @@ import (
 // core count.
 //
 // 5×5, stride-1, pad-2 convolutions (lenet-lca's) take F(2×2, 5×5) the same way, on 6×6 input
-// tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], two
-// garbage tiles per tile row, and the transforms of sgemm's winograd5.go. 3×3 convolutions on
+// tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], and
+// the transforms of sgemm's winograd5.go. 3×3 convolutions on
 // planes of 16×16 or more take F(4×4, 3×3) (sgemm's winograd4.go): 6×6 input tiles for 4×4
 // output tiles, 36 multiply-adds per 16 outputs instead of F(2×2)'s 64 and the direct form's 144,
 // on planes split into four row phases instead of two. Only the tiles and the transforms differ
@@ -130,7 +131,7 @@ type winoTile struct {
 	m     int // output tile side, and the number of row phases the planes are split into
 	a     int // input tile side m + r − 1
 	xi    int // transformed components per tile: a²
-	extra int // garbage tiles past the end of each tile row: ⌈(r−1)/m⌉
+	extra int // tile rows of padding below the last: ⌈(r−1)/m⌉ (rowTiles has the columns')
 }
 
 func newWinoTile(r, m int) winoTile {
@@ -157,10 +158,23 @@ func winogradFits(g engine.ConvGeom, big bool) (winoTile, bool) {
 	if big && g.R == 3 {
 		t = newWinoTile(3, 4)
 	}
-	th, tw := ceilDiv(g.H, t.m), ceilDiv(g.W, t.m)
-	rt := tw + t.extra
+	th := ceilDiv(g.H, t.m)
+	rt := t.rowTiles(g.W)
 	// The transforms read each phase up to (th + extra) rows of m·rt floats and 16 floats on.
 	return t, t.m*rt*(th+t.extra)+16 <= winoPad
+}
+
+// rowTiles is the virtual tiles per image in a tile row of planes w wide: the images of a row of
+// the plane buffers lie m·rt floats apart, each behind its left padding of r/2 zeros, and the
+// zeros after an image are the next image's left padding (or the next row's, after the last).
+// So m·rt must hold the image and its padding (w + r/2), and keep the reads of its last real
+// tile (m·tw + r − 1 floats from its start) off the next image's columns (≤ m·rt + r/2). The
+// tiles past the tw real ones are garbage: for 3×3 filters one per row, as with padding on both
+// sides of each image; for 5×5 one instead of two (lenet-lca's 14×14 planes: 63 virtual tiles
+// per 49 real ones became 56). Every form here has m ≥ r/2, so rt is tw + 1.
+func (t winoTile) rowTiles(w int) int {
+	p := t.r / 2
+	return ceilDiv(max(w+p, t.m*ceilDiv(w, t.m)+t.r-1-p), t.m)
 }
 
 // in, out and grad run the form's tile transforms (sgemm.WinoIn, Wino4In and Wino5In, and so
@@ -371,7 +385,7 @@ func (l *winoLayout) cols(cur int) int { return ceilDiv(cur, l.b) * l.b * l.tile
 // resnet20 16→16 call in the input transform).
 func (t winoTile) layout(g engine.ConvGeom, flts int) winoLayout {
 	l := winoLayout{th: ceilDiv(g.H, t.m), tw: ceilDiv(g.W, t.m)}
-	l.rt = l.tw + t.extra
+	l.rt = t.rowTiles(g.W)
 	l.tiles = l.th * l.rt
 	if t.r == 5 {
 		flts *= 2

@@ -48,13 +48,28 @@ func benchBuf(n int) engine.Buffer {
 	return Wrap(randSlice(r, n))
 }
 
-func benchConv(b *testing.B, pass string) {
+// benchConv times one pass of each benchConvs shape. With cold, each call takes the next of
+// enough input and output tensors to fill 64 MiB, so that they come from memory as in a training
+// step (between one layer's passes the step touches every other layer's tensors) instead of
+// from the last-level cache.
+func benchConv(b *testing.B, pass string, cold bool) {
 	for _, c := range benchConvs {
 		b.Run(c.name, func(b *testing.B) {
 			d := New()
 			g := c.g
-			x, w, y := benchBuf(g.InputLen()), benchBuf(g.WeightLen()), benchBuf(g.OutputLen())
+			copies := 1
+			if cold {
+				copies = max(64<<20/(4*(g.InputLen()+g.OutputLen())), 2)
+			}
+			xs, ys := make([]engine.Buffer, copies), make([]engine.Buffer, copies)
+			for i := range copies {
+				xs[i], ys[i] = benchBuf(g.InputLen()), benchBuf(g.OutputLen())
+			}
+			w := benchBuf(g.WeightLen())
+			call := 0
 			run := func() {
+				x, y := xs[call%copies], ys[call%copies]
+				call++
 				switch pass {
 				case "fwd":
 					d.ConvForward(g, x, w, y)
@@ -79,9 +94,12 @@ func benchConv(b *testing.B, pass string) {
 	}
 }
 
-func BenchmarkConvForward(b *testing.B)        { benchConv(b, "fwd") }
-func BenchmarkConvBackwardData(b *testing.B)   { benchConv(b, "bwdData") }
-func BenchmarkConvBackwardFilter(b *testing.B) { benchConv(b, "bwdFilter") }
+func BenchmarkConvForward(b *testing.B)            { benchConv(b, "fwd", false) }
+func BenchmarkConvBackwardData(b *testing.B)       { benchConv(b, "bwdData", false) }
+func BenchmarkConvBackwardFilter(b *testing.B)     { benchConv(b, "bwdFilter", false) }
+func BenchmarkConvForwardCold(b *testing.B)        { benchConv(b, "fwd", true) }
+func BenchmarkConvBackwardDataCold(b *testing.B)   { benchConv(b, "bwdData", true) }
+func BenchmarkConvBackwardFilterCold(b *testing.B) { benchConv(b, "bwdFilter", true) }
 
 func BenchmarkBatchNormTrain(b *testing.B) {
 	const n, c, hw = 128, 16, 32 * 32

@@ -107,7 +107,7 @@ func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool) {
+func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 

@@ -1210,11 +1210,12 @@ ilnoodd:
 	VZEROUPPER
 	RET
 
-// func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool)
+// func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int)
 // Moves rows of w floats between plane (consecutive rows) and m row phases: plane row i is at
 // ph + ((j0+i) mod m)·ps + ((j0+i)/m)·pitch floats. split: plane → phases, else phases → plane.
-// Whole vectors, then the last w mod 16 floats under a mask. j0 < m.
-TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
+// Whole vectors, then the last w mod 16 floats under a mask. j0 < m. Each plane row first
+// prefetches the plane ahead bytes on.
+TEXT ·phaseRowsZ(SB), NOSPLIT, $0-80
 	MOVQ  plane+0(FP), SI
 	MOVQ  ph+8(FP), DI
 	MOVQ  rows+16(FP), R8
@@ -1223,6 +1224,7 @@ TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
 	MOVQ  m+40(FP), R11
 	MOVQ  ps+48(FP), R12
 	MOVQ  pitch+56(FP), R13
+	MOVQ  ahead+72(FP), DX
 	SHLQ  $2, R12
 	SHLQ  $2, R13
 	MOVQ  R9, CX
@@ -1235,6 +1237,10 @@ TEXT ·phaseRowsZ(SB), NOSPLIT, $0-65
 	JZ    prdone
 
 prrow:
+	// The row's first and last floats, ahead bytes on (rows of at most 32 floats span two lines).
+	PREFETCHT0 (SI)(DX*1)
+	LEAQ       (SI)(R9*4), AX
+	PREFETCHT0 -4(AX)(DX*1)
 	// AX: the row's source, BX: its destination (plane → phase row when splitting).
 	MOVQ  SI, AX
 	MOVQ  R10, BX

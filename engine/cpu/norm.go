@@ -188,11 +188,21 @@ func (a *bnBackArgs) run(lo, hi int) {
 	}
 	for c0 := lo; c0 < hi; c0 += bnBlock {
 		c1 := min(c0+bnBlock, hi)
+		nb := c1 - c0
 		var sdy, sdyx [bnBlock]float64 // Σ dy and Σ dy·(x-mean)
+		var mean64 [bnBlock]float64
+		for ch := c0; ch < c1; ch++ {
+			mean64[ch-c0] = float64(sm[ch])
+		}
 		for img := 0; img < n; img++ {
+			// The block's runs of one image are contiguous: on AVX512 one call takes them all.
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; ys != nil &&
+				sgemm.SumDyDyxReLURuns(xs[o:e], ys[o:e], dys[o:e], g[o:e], hw, mean64[:nb], sdy[:nb], sdyx[:nb]) {
+				continue
+			}
 			for ch := c0; ch < c1; ch++ {
 				off := (img*c + ch) * hw
-				mean := float64(sm[ch])
+				mean := mean64[ch-c0]
 				var s, sx float64
 				if ys != nil {
 					s, sx = sgemm.SumDyDyxReLU(xs[off:off+hw], ys[off:off+hw], dys[off:off+hw], g[off:off+hw], mean)
@@ -219,6 +229,10 @@ func (a *bnBackArgs) run(lo, hi int) {
 			}
 		}
 		for img := 0; img < n; img++ {
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; batchStats &&
+				sgemm.BNBackwardRuns(xs[o:e], g[o:e], dxs[o:e], hw, ca[:nb], cb[:nb], cc[:nb], sm[c0:c1]) {
+				continue
+			}
 			for ch := c0; ch < c1; ch++ {
 				off := (img*c + ch) * hw
 				dr, xr := g[off:off+hw], dxs[off:off+hw]

@@ -264,6 +264,12 @@ func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float6
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 
 //go:noescape
+func sumDyDyxReLURunsZ(x, y, dy, dz *float32, hw, runs int, mean, sdy, sdyx *float64)
+
+//go:noescape
+func bnBackRunsZ(x, dy, dx *float32, hw, runs int, a, b, c, mean *float32)
+
+//go:noescape
 func sumSqDevZ(x *float32, n int, mean float64) float64
 
 //go:noescape

@@ -218,3 +218,11 @@ func wino4GradZ(q *float32, qs int, w *float32, ws, blocks int, idx *int32, c *f
 func philoxDropoutZ(x, mask, y *float32, groups int, st *[64]uint32, p, keep float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func sumDyDyxReLURunsZ(x, y, dy, dz *float32, hw, runs int, mean, sdy, sdyx *float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func bnBackRunsZ(x, dy, dx *float32, hw, runs int, a, b, c, mean *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

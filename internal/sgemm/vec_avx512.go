@@ -1,6 +1,10 @@
 package sgemm
 
-import "github.com/gazeml/gaze/engine/rng"
+import (
+	"fmt"
+
+	"github.com/gazeml/gaze/engine/rng"
+)
 
 // Go wrappers of the AVX-512 element-wise kernels (vec_avx512_amd64.s) that have no AVX2 twin:
 // batch-norm apply (alone and fused with a residual add and ReLU), statistics and backward (its
@@ -132,6 +136,50 @@ func SumDyDyxReLU(x, y, dy, dz []float32, mean float64) (sdy, sdyx float64) {
 	ReluBackward(dz[n:], y[n:], dy[n:])
 	a, b := sumDyDyxGo(x[n:], dz[n:], mean)
 	return zdy + a, zdyx + b
+}
+
+// runsFit says whether the AVX512 runs kernels take runs of hw floats: whole vectors.
+func runsFit(hw int) bool { return Current() == AVX512 && hw > 0 && hw%16 == 0 }
+
+// checkRuns panics unless each of bufs holds runs runs of hw floats.
+func checkRuns(name string, hw, runs int, bufs ...[]float32) {
+	for _, b := range bufs {
+		if len(b) < hw*runs {
+			panic(fmt.Sprintf("sgemm: %s: %d floats for %d runs of %d", name, len(b), runs, hw))
+		}
+	}
+}
+
+// SumDyDyxReLURuns is SumDyDyxReLU on len(mean) consecutive runs of hw floats of x, y, dy and
+// dz, run r against mean[r], adding its two sums to sdy[r] and sdyx[r]: the bits of a call per
+// run, in one call (batch norm's channels of one image; a call per run of 64 or 256 floats cost
+// as much as its arithmetic). It returns false, having done nothing, off the AVX512 path or
+// when hw is not a positive multiple of 16.
+func SumDyDyxReLURuns(x, y, dy, dz []float32, hw int, mean, sdy, sdyx []float64) bool {
+	runs := len(mean)
+	if !runsFit(hw) || runs == 0 {
+		return false
+	}
+	checkRuns("SumDyDyxReLURuns", hw, runs, x, y, dy, dz)
+	if len(sdy) < runs || len(sdyx) < runs {
+		panic(fmt.Sprintf("sgemm: SumDyDyxReLURuns: %d and %d sums for %d runs", len(sdy), len(sdyx), runs))
+	}
+	sumDyDyxReLURunsZ(&x[0], &y[0], &dy[0], &dz[0], hw, runs, &mean[0], &sdy[0], &sdyx[0])
+	return true
+}
+
+// BNBackwardRuns is BNBackward on len(a) consecutive runs of hw floats of x, dy and dx, run r
+// with a[r], b[r], c[r] and mean[r]: the bits of a call per run, in one call. It returns false,
+// having done nothing, off the AVX512 path or when hw is not a positive multiple of 16.
+func BNBackwardRuns(x, dy, dx []float32, hw int, a, b, c, mean []float32) bool {
+	runs := len(a)
+	if !runsFit(hw) || runs == 0 {
+		return false
+	}
+	checkRuns("BNBackwardRuns", hw, runs, x, dy, dx)
+	checkRuns("BNBackwardRuns coefficients", 1, runs, b, c, mean)
+	bnBackRunsZ(&x[0], &dy[0], &dx[0], hw, runs, &a[0], &b[0], &c[0], &mean[0])
+	return true
 }
 
 // sumDyDyxGo is SumDyDyx's Go loop: two interleaved pairs of accumulators.

@@ -148,3 +148,61 @@ func TestPhaseRows(t *testing.T) {
 		}
 	})
 }
+
+// The runs kernels against a call per run: the same bits (sums added onto nonzero starting
+// values, as batch norm's per-channel totals), and false without touching anything where they
+// do not apply.
+func TestBNRuns(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	forPaths(t, func(t *testing.T, p Path) {
+		for _, hw := range []int{16, 64, 80, 256, 20} {
+			for _, runs := range []int{1, 3, 7} {
+				n := hw * runs
+				x, y, dy := vecInput(r, n+1)[1:], vecInput(r, n+1)[1:], vecInput(r, n+1)[1:]
+				mean := make([]float64, runs)
+				a, b, c, m32 := make([]float32, runs), make([]float32, runs), make([]float32, runs), make([]float32, runs)
+				sdy0, sdyx0 := make([]float64, runs), make([]float64, runs)
+				for i := range runs {
+					m32[i] = float32(r.NormFloat64())
+					mean[i] = float64(m32[i])
+					a[i], b[i], c[i] = float32(r.NormFloat64()), float32(r.NormFloat64()), float32(r.NormFloat64())
+					sdy0[i], sdyx0[i] = r.NormFloat64()*100, r.NormFloat64()*100
+				}
+				wantDz, wantDx := make([]float32, n), make([]float32, n)
+				wantS, wantSx := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
+				for i := range runs {
+					o, e := i*hw, (i+1)*hw
+					s, sx := SumDyDyxReLU(x[o:e], y[o:e], dy[o:e], wantDz[o:e], mean[i])
+					wantS[i] += s
+					wantSx[i] += sx
+					BNBackward(x[o:e], wantDz[o:e], wantDx[o:e], a[i], b[i], c[i], m32[i])
+				}
+				gotDz, gotDx := make([]float32, n), make([]float32, n)
+				gotS, gotSx := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
+				fits := p == AVX512 && hw%16 == 0
+				if ok := SumDyDyxReLURuns(x, y, dy, gotDz, hw, mean, gotS, gotSx); ok != fits {
+					t.Fatalf("%v: SumDyDyxReLURuns(hw %d) = %v", p, hw, ok)
+				}
+				if ok := BNBackwardRuns(x, gotDz, gotDx, hw, a, b, c, m32); ok != fits {
+					t.Fatalf("%v: BNBackwardRuns(hw %d) = %v", p, hw, ok)
+				}
+				if !fits {
+					for i := range n {
+						if gotDz[i] != 0 || gotDx[i] != 0 {
+							t.Fatalf("%v: the runs kernels wrote with hw %d", p, hw)
+						}
+					}
+					continue
+				}
+				what := fmt.Sprintf("hw %d runs %d", hw, runs)
+				sameBits(t, "SumDyDyxReLURuns dz "+what, p, n, gotDz, wantDz)
+				sameBits(t, "BNBackwardRuns "+what, p, n, gotDx, wantDx)
+				for i := range runs {
+					if math.Float64bits(gotS[i]) != math.Float64bits(wantS[i]) || math.Float64bits(gotSx[i]) != math.Float64bits(wantSx[i]) {
+						t.Fatalf("%v %s run %d: sums %v, %v; a call per run gives %v, %v", p, what, i, gotS[i], gotSx[i], wantS[i], wantSx[i])
+					}
+				}
+			}
+		}
+	})
+}

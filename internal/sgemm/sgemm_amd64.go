@@ -270,6 +270,15 @@ func sumDyDyxReLURunsZ(x, y, dy, dz *float32, hw, runs int, mean, sdy, sdyx *flo
 func bnBackRunsZ(x, dy, dx *float32, hw, runs int, a, b, c, mean *float32)
 
 //go:noescape
+func sum64RunsZ(x *float32, hw, runs int, acc *float64)
+
+//go:noescape
+func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
+
+//go:noescape
+func scaleShiftReLURunsZ(x, res, y *float32, hw, runs int, mean, scale, shift *float32)
+
+//go:noescape
 func sumSqDevZ(x *float32, n int, mean float64) float64
 
 //go:noescape

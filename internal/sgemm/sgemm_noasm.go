@@ -226,3 +226,15 @@ func sumDyDyxReLURunsZ(x, y, dy, dz *float32, hw, runs int, mean, sdy, sdyx *flo
 func bnBackRunsZ(x, dy, dx *float32, hw, runs int, a, b, c, mean *float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
+
+func sum64RunsZ(x *float32, hw, runs int, acc *float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}
+
+func scaleShiftReLURunsZ(x, res, y *float32, hw, runs int, mean, scale, shift *float32) {
+	panic("sgemm: assembly kernel called on a platform without one")
+}

@@ -182,6 +182,56 @@ func BNBackwardRuns(x, dy, dx []float32, hw int, a, b, c, mean []float32) bool {
 	return true
 }
 
+// Sum64Runs adds Sum64 of each of len(acc) consecutive runs of hw floats of x to acc[r]: the
+// bits of a call per run, in one call (batch norm's statistics over one image's channels). It
+// returns false, having done nothing, off the AVX512 path or when hw is not a positive multiple
+// of 16.
+func Sum64Runs(x []float32, hw int, acc []float64) bool {
+	runs := len(acc)
+	if !runsFit(hw) || runs == 0 {
+		return false
+	}
+	checkRuns("Sum64Runs", hw, runs, x)
+	sum64RunsZ(&x[0], hw, runs, &acc[0])
+	return true
+}
+
+// SumSqDevRuns adds SumSqDev of each of len(mean) consecutive runs of hw floats of x, run r
+// against mean[r], to acc[r]: the bits of a call per run, in one call. It returns false, having
+// done nothing, off the AVX512 path or when hw is not a positive multiple of 16.
+func SumSqDevRuns(x []float32, hw int, mean, acc []float64) bool {
+	runs := len(mean)
+	if !runsFit(hw) || runs == 0 {
+		return false
+	}
+	checkRuns("SumSqDevRuns", hw, runs, x)
+	if len(acc) < runs {
+		panic(fmt.Sprintf("sgemm: SumSqDevRuns: %d sums for %d runs", len(acc), runs))
+	}
+	sumSqDevRunsZ(&x[0], hw, runs, &mean[0], &acc[0])
+	return true
+}
+
+// ScaleShiftReLURuns is ScaleShiftReLU on len(mean) consecutive runs of hw floats of x, res
+// (nil: no add) and y, run r with mean[r], scale[r] and shift[r]: the bits of a call per run, in
+// one call. It returns false, having done nothing, off the AVX512 path or when hw is not a
+// positive multiple of 16.
+func ScaleShiftReLURuns(x, res, y []float32, hw int, mean, scale, shift []float32) bool {
+	runs := len(mean)
+	if !runsFit(hw) || runs == 0 {
+		return false
+	}
+	checkRuns("ScaleShiftReLURuns", hw, runs, x, y)
+	checkRuns("ScaleShiftReLURuns coefficients", 1, runs, scale, shift)
+	var r *float32
+	if res != nil {
+		checkRuns("ScaleShiftReLURuns res", hw, runs, res)
+		r = &res[0]
+	}
+	scaleShiftReLURunsZ(&x[0], r, &y[0], hw, runs, &mean[0], &scale[0], &shift[0])
+	return true
+}
+
 // sumDyDyxGo is SumDyDyx's Go loop: two interleaved pairs of accumulators.
 func sumDyDyxGo(x, dy []float32, mean float64) (sdy, sdyx float64) {
 	var a0, a1, b0, b1 float64

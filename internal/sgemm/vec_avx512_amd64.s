@@ -1546,3 +1546,176 @@ brloop:
 brdone:
 	VZEROUPPER
 	RET
+
+// func sum64RunsZ(x *float32, hw, runs int, acc *float64)
+// sum64Z on each of runs consecutive runs of hw floats (hw a positive multiple of 16), added to
+// acc[r].
+TEXT ·sum64RunsZ(SB), NOSPLIT, $0-32
+	MOVQ  x+0(FP), SI
+	MOVQ  runs+16(FP), R9
+	MOVQ  acc+24(FP), R11
+	TESTQ R9, R9
+	JZ    s6rdone
+
+s6run:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ   hw+8(FP), CX
+	MOVQ   CX, R8
+	SHRQ   $5, R8
+	JZ     s6one
+
+s6four:
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD 64(SI), Z6
+	VCVTPS2PD 96(SI), Z7
+	VADDPD    Z4, Z0, Z0
+	VADDPD    Z5, Z1, Z1
+	VADDPD    Z6, Z2, Z2
+	VADDPD    Z7, Z3, Z3
+	ADDQ      $128, SI
+	DECQ      R8
+	JNZ       s6four
+
+s6one:
+	ANDQ $31, CX
+	JZ   s6sum
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VADDPD    Z4, Z0, Z0
+	VADDPD    Z5, Z1, Z1
+	ADDQ      $64, SI
+
+s6sum:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	VADDSD (R11), X0, X0
+	VMOVSD X0, (R11)
+	ADDQ   $8, R11
+	DECQ   R9
+	JNZ    s6run
+
+s6rdone:
+	VZEROUPPER
+	RET
+
+// func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
+// sumSqDevZ on each of runs consecutive runs of hw floats (hw a positive multiple of 16), run r
+// against mean[r], added to acc[r].
+TEXT ·sumSqDevRunsZ(SB), NOSPLIT, $0-40
+	MOVQ  x+0(FP), SI
+	MOVQ  runs+16(FP), R9
+	MOVQ  mean+24(FP), R10
+	MOVQ  acc+32(FP), R11
+	TESTQ R9, R9
+	JZ    sqrdone
+
+sqrun:
+	VBROADCASTSD (R10), Z31
+	VPXORQ       Z0, Z0, Z0
+	VPXORQ       Z1, Z1, Z1
+	VPXORQ       Z2, Z2, Z2
+	VPXORQ       Z3, Z3, Z3
+	MOVQ         hw+8(FP), CX
+	MOVQ         CX, R8
+	SHRQ         $5, R8
+	JZ           sqrone
+
+sqrfour:
+	VCVTPS2PD   (SI), Z4
+	VCVTPS2PD   32(SI), Z5
+	VCVTPS2PD   64(SI), Z6
+	VCVTPS2PD   96(SI), Z7
+	VSUBPD      Z31, Z4, Z4
+	VSUBPD      Z31, Z5, Z5
+	VSUBPD      Z31, Z6, Z6
+	VSUBPD      Z31, Z7, Z7
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+	VFMADD231PD Z6, Z6, Z2
+	VFMADD231PD Z7, Z7, Z3
+	ADDQ        $128, SI
+	DECQ        R8
+	JNZ         sqrfour
+
+sqrone:
+	ANDQ $31, CX
+	JZ   sqrsum
+	VCVTPS2PD   (SI), Z4
+	VCVTPS2PD   32(SI), Z5
+	VSUBPD      Z31, Z4, Z4
+	VSUBPD      Z31, Z5, Z5
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+	ADDQ        $64, SI
+
+sqrsum:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD(Z0, Y0, X0, Y1, X1)
+	VADDSD (R11), X0, X0
+	VMOVSD X0, (R11)
+	ADDQ   $8, R10
+	ADDQ   $8, R11
+	DECQ   R9
+	JNZ    sqrun
+
+sqrdone:
+	VZEROUPPER
+	RET
+
+// func scaleShiftReLURunsZ(x, res, y *float32, hw, runs int, mean, scale, shift *float32)
+// scaleShiftReLUZ on each of runs consecutive runs of hw floats (hw a positive multiple of 16),
+// run r with mean[r], scale[r] and shift[r] (res nil: no add).
+TEXT ·scaleShiftReLURunsZ(SB), NOSPLIT, $0-64
+	MOVQ   x+0(FP), SI
+	MOVQ   res+8(FP), DX
+	MOVQ   y+16(FP), DI
+	MOVQ   runs+32(FP), R9
+	MOVQ   mean+40(FP), R10
+	MOVQ   scale+48(FP), R11
+	MOVQ   shift+56(FP), R12
+	VPXORD Z28, Z28, Z28
+	TESTQ  R9, R9
+	JZ     ssrdone
+
+ssrun:
+	VBROADCASTSS (R10), Z29
+	VBROADCASTSS (R11), Z30
+	VBROADCASTSS (R12), Z31
+	MOVQ         hw+24(FP), CX
+	SHRQ         $4, CX
+
+ssrloop:
+	VMOVUPS (SI), Z0
+	VSUBPS  Z29, Z0, Z0
+	VMULPS  Z30, Z0, Z0
+	VADDPS  Z31, Z0, Z0
+	TESTQ   DX, DX
+	JZ      ssrrelu
+	VADDPS  (DX), Z0, Z0
+	ADDQ    $64, DX
+
+ssrrelu:
+	SSRELU(Z0, Z4, K1)
+	VMOVUPS Z4, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     ssrloop
+
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ R9
+	JNZ  ssrun
+
+ssrdone:
+	VZEROUPPER
+	RET

@@ -186,6 +186,10 @@ func TestBNRuns(t *testing.T) {
 				if ok := BNBackwardRuns(x, gotDz, gotDx, hw, a, b, c, m32); ok != fits {
 					t.Fatalf("%v: BNBackwardRuns(hw %d) = %v", p, hw, ok)
 				}
+				if fits != Sum64Runs(x, hw, make([]float64, runs)) || fits != SumSqDevRuns(x, hw, mean, make([]float64, runs)) ||
+					fits != ScaleShiftReLURuns(x, nil, make([]float32, n), hw, m32, a, b) {
+					t.Fatalf("%v: a forward runs kernel disagrees with the backward ones on hw %d", p, hw)
+				}
 				if !fits {
 					for i := range n {
 						if gotDz[i] != 0 || gotDx[i] != 0 {
@@ -195,6 +199,36 @@ func TestBNRuns(t *testing.T) {
 					continue
 				}
 				what := fmt.Sprintf("hw %d runs %d", hw, runs)
+				// The forward kernels: the statistics onto the same starting values, and the
+				// apply with and without a residual.
+				fwdS, fwdSS := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
+				gotFS, gotFSS := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
+				for i := range runs {
+					fwdS[i] += Sum64(x[i*hw : (i+1)*hw])
+					fwdSS[i] += SumSqDev(x[i*hw:(i+1)*hw], mean[i])
+				}
+				if !Sum64Runs(x, hw, gotFS) || !SumSqDevRuns(x, hw, mean, gotFSS) {
+					t.Fatalf("%s: the statistics runs kernels did not run", what)
+				}
+				for i := range runs {
+					if math.Float64bits(gotFS[i]) != math.Float64bits(fwdS[i]) || math.Float64bits(gotFSS[i]) != math.Float64bits(fwdSS[i]) {
+						t.Fatalf("%s run %d: statistics %v, %v; a call per run gives %v, %v", what, i, gotFS[i], gotFSS[i], fwdS[i], fwdSS[i])
+					}
+				}
+				for _, res := range [][]float32{nil, dy} {
+					wantY, gotY := make([]float32, n), make([]float32, n)
+					for i := range runs {
+						var rr []float32
+						if res != nil {
+							rr = res[i*hw : (i+1)*hw]
+						}
+						ScaleShiftReLU(x[i*hw:(i+1)*hw], rr, wantY[i*hw:(i+1)*hw], m32[i], a[i], b[i])
+					}
+					if !ScaleShiftReLURuns(x, res, gotY, hw, m32, a, b) {
+						t.Fatalf("%s: ScaleShiftReLURuns did not run", what)
+					}
+					sameBits(t, fmt.Sprintf("ScaleShiftReLURuns %s res %v", what, res != nil), p, n, gotY, wantY)
+				}
 				sameBits(t, "SumDyDyxReLURuns dz "+what, p, n, gotDz, wantDz)
 				sameBits(t, "BNBackwardRuns "+what, p, n, gotDx, wantDx)
 				for i := range runs {

@@ -258,9 +258,6 @@ func scaleShiftZ(x, y *float32, n int, mean, scale, shift float32)
 func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32)
 
 //go:noescape
-func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64)
-
-//go:noescape
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 
 //go:noescape
@@ -277,12 +274,6 @@ func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
 
 //go:noescape
 func scaleShiftReLURunsZ(x, res, y *float32, hw, runs int, mean, scale, shift *float32)
-
-//go:noescape
-func sumSqDevZ(x *float32, n int, mean float64) float64
-
-//go:noescape
-func sum64Z(x *float32, n int) float64
 
 //go:noescape
 func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int)

@@ -99,9 +99,6 @@ func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64) {
-	panic("sgemm: assembly kernel called on a platform without one")
-}
 
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
@@ -111,13 +108,7 @@ func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, a
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func sumSqDevZ(x *float32, n int, mean float64) float64 {
-	panic("sgemm: assembly kernel called on a platform without one")
-}
 
-func sum64Z(x *float32, n int) float64 {
-	panic("sgemm: assembly kernel called on a platform without one")
-}
 
 func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int) {
 	panic("sgemm: assembly kernel called on a platform without one")

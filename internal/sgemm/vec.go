@@ -62,12 +62,13 @@ func AddConst(dst []float32, v float32) {
 
 // Sum64 returns Σ x in float64 with four accumulators: s_j sums x[i] for i ≡ j (mod 4) in
 // order, and the result is (s0 + s1) + (s2 + s3) (a tail past a multiple of 4 goes to s0).
-// On AVX512 the first len(x)&^15 elements are summed over 32 lanes instead (sum64Z: four
+// On AVX512 the first len(x)&^15 elements are summed over 32 lanes instead (sum64RunsZ: four
 // independent add chains, where the four lanes above are one chain of vector adds and ran at
 // 13 GB/s a core), and the rest in the four-lane order added to that.
 func Sum64(x []float32) float64 {
 	if n := zLen(len(x)); n > 0 {
-		z := sum64Z(&x[0], n)
+		var z float64
+		sum64RunsZ(&x[0], n, 1, &z) // one run: 0 + the run's sum
 		if n == len(x) {
 			return z
 		}

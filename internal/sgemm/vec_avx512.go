@@ -87,7 +87,10 @@ func SumSqDev(x []float32, mean float64) float64 {
 	n := zLen(len(x))
 	var z float64
 	if n > 0 {
-		z = sumSqDevZ(&x[0], n, mean)
+		mean1 := [1]float64{mean}
+		var acc [1]float64
+		sumSqDevRunsZ(&x[0], n, 1, &mean1[0], &acc[0]) // one run: 0 + the run's sum
+		z = acc[0]
 	}
 	x = x[n:]
 	var s0, s1 float64
@@ -132,7 +135,9 @@ func SumDyDyxReLU(x, y, dy, dz []float32, mean float64) (sdy, sdyx float64) {
 		ReluBackward(dz, y, dy)
 		return SumDyDyx(x, dz, mean)
 	}
-	zdy, zdyx := sumDyDyxReLUZ(&x[0], &y[0], &dy[0], &dz[0], n, mean)
+	mean1 := [1]float64{mean}
+	var zdy, zdyx float64 // one run: 0 + the run's sums
+	sumDyDyxReLURunsZ(&x[0], &y[0], &dy[0], &dz[0], n, 1, &mean1[0], &zdy, &zdyx)
 	ReluBackward(dz[n:], y[n:], dy[n:])
 	a, b := sumDyDyxGo(x[n:], dz[n:], mean)
 	return zdy + a, zdyx + b

@@ -406,56 +406,6 @@ srdone:
 	VZEROUPPER
 	RET
 
-// func sumDyDyxReLUZ(x, y, dy, dz *float32, n int, mean float64) (sdy, sdyx float64)
-// dz = dy where 0 < y, else +0 (reluBackZ), stored, and Σ dz and Σ dz·(x - mean) accumulated
-// exactly as sumDyDyxZ accumulates dy (the same lanes, order and fused multiply-adds).
-TEXT ·sumDyDyxReLUZ(SB), NOSPLIT, $0-64
-	MOVQ         x+0(FP), SI
-	MOVQ         y+8(FP), BX
-	MOVQ         dy+16(FP), DX
-	MOVQ         dz+24(FP), DI
-	MOVQ         n+32(FP), CX
-	VBROADCASTSD mean+40(FP), Z31
-	VPXORD       Z30, Z30, Z30
-	VPXORQ       Z0, Z0, Z0
-	VPXORQ       Z1, Z1, Z1
-	VPXORQ       Z2, Z2, Z2
-	VPXORQ       Z3, Z3, Z3
-	SHRQ         $4, CX
-	JZ           rxdone
-
-rxloop:
-	VCMPPS        $0x11, (BX), Z30, K1
-	VMOVUPS.Z     (DX), K1, Z8
-	VMOVUPS       Z8, (DI)
-	VEXTRACTF32X8 $1, Z8, Y9
-	VCVTPS2PD     Y8, Z4
-	VCVTPS2PD     Y9, Z5
-	VCVTPS2PD     (SI), Z6
-	VCVTPS2PD     32(SI), Z7
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z5, Z1, Z1
-	VSUBPD        Z31, Z6, Z6
-	VSUBPD        Z31, Z7, Z7
-	VFMADD231PD   Z4, Z6, Z2
-	VFMADD231PD   Z5, Z7, Z3
-	ADDQ          $64, SI
-	ADDQ          $64, BX
-	ADDQ          $64, DX
-	ADDQ          $64, DI
-	DECQ          CX
-	JNZ           rxloop
-
-rxdone:
-	VADDPD Z1, Z0, Z0
-	VADDPD Z3, Z2, Z2
-	HSUMPD(Z0, Y0, X0, Y1, X1)
-	HSUMPD(Z2, Y2, X2, Y3, X3)
-	VMOVSD X0, sdy+48(FP)
-	VMOVSD X2, sdyx+56(FP)
-	VZEROUPPER
-	RET
-
 // func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32)
 // dx = a·dy + b·(x - mean) + c, rounded after each operation as Go does (batch-norm backward).
 TEXT ·bnBackZ(SB), NOSPLIT, $0-48
@@ -526,105 +476,6 @@ bb1loop:
 	JNZ     bb1loop
 
 bbdone:
-	VZEROUPPER
-	RET
-
-// func sumSqDevZ(x *float32, n int, mean float64) float64
-// Σ (x - mean)² in float64: 32 floats a trip into four 8-lane accumulators (fused multiply-add),
-// which are added in a fixed order at the end. Not bit-identical to the Go loop (its own fixed
-// order, so still deterministic).
-TEXT ·sumSqDevZ(SB), NOSPLIT, $0-32
-	MOVQ         x+0(FP), SI
-	MOVQ         n+8(FP), CX
-	VBROADCASTSD mean+16(FP), Z31
-	VPXORQ       Z0, Z0, Z0
-	VPXORQ       Z1, Z1, Z1
-	VPXORQ       Z2, Z2, Z2
-	VPXORQ       Z3, Z3, Z3
-	MOVQ         CX, R8
-	SHRQ         $5, R8
-	JZ           sq1
-
-sq4:
-	VCVTPS2PD   (SI), Z4
-	VCVTPS2PD   32(SI), Z5
-	VCVTPS2PD   64(SI), Z6
-	VCVTPS2PD   96(SI), Z7
-	VSUBPD      Z31, Z4, Z4
-	VSUBPD      Z31, Z5, Z5
-	VSUBPD      Z31, Z6, Z6
-	VSUBPD      Z31, Z7, Z7
-	VFMADD231PD Z4, Z4, Z0
-	VFMADD231PD Z5, Z5, Z1
-	VFMADD231PD Z6, Z6, Z2
-	VFMADD231PD Z7, Z7, Z3
-	ADDQ        $128, SI
-	DECQ        R8
-	JNZ         sq4
-
-sq1:
-	ANDQ $31, CX
-	SHRQ $4, CX
-	JZ   sqdone
-	VCVTPS2PD   (SI), Z4
-	VCVTPS2PD   32(SI), Z5
-	VSUBPD      Z31, Z4, Z4
-	VSUBPD      Z31, Z5, Z5
-	VFMADD231PD Z4, Z4, Z0
-	VFMADD231PD Z5, Z5, Z1
-
-sqdone:
-	VADDPD Z1, Z0, Z0
-	VADDPD Z3, Z2, Z2
-	VADDPD Z2, Z0, Z0
-	HSUMPD(Z0, Y0, X0, Y1, X1)
-	VMOVSD X0, ret+24(FP)
-	VZEROUPPER
-	RET
-
-// func sum64Z(x *float32, n int) float64
-// Σ x in float64 over 32 lanes: lane j of accumulator k sums x[i] for i ≡ 8k+j (mod 32) in order
-// (the last 16 elements of an n ≡ 16 (mod 32) go to accumulators 0 and 1), then
-// ((Z0+Z1)+(Z2+Z3)) and HSUMPD. Four independent add chains: Sum64's four-lane order is one.
-TEXT ·sum64Z(SB), NOSPLIT, $0-24
-	MOVQ   x+0(FP), SI
-	MOVQ   n+8(FP), CX
-	VPXORQ Z0, Z0, Z0
-	VPXORQ Z1, Z1, Z1
-	VPXORQ Z2, Z2, Z2
-	VPXORQ Z3, Z3, Z3
-	MOVQ   CX, R8
-	SHRQ   $5, R8
-	JZ     s64one
-
-s64four:
-	VCVTPS2PD (SI), Z4
-	VCVTPS2PD 32(SI), Z5
-	VCVTPS2PD 64(SI), Z6
-	VCVTPS2PD 96(SI), Z7
-	VADDPD    Z4, Z0, Z0
-	VADDPD    Z5, Z1, Z1
-	VADDPD    Z6, Z2, Z2
-	VADDPD    Z7, Z3, Z3
-	ADDQ      $128, SI
-	DECQ      R8
-	JNZ       s64four
-
-s64one:
-	ANDQ $31, CX
-	SHRQ $4, CX
-	JZ   s64done
-	VCVTPS2PD (SI), Z4
-	VCVTPS2PD 32(SI), Z5
-	VADDPD    Z4, Z0, Z0
-	VADDPD    Z5, Z1, Z1
-
-s64done:
-	VADDPD Z1, Z0, Z0
-	VADDPD Z3, Z2, Z2
-	VADDPD Z2, Z0, Z0
-	HSUMPD(Z0, Y0, X0, Y1, X1)
-	VMOVSD X0, ret+16(FP)
 	VZEROUPPER
 	RET
 
@@ -1434,9 +1285,11 @@ pddone:
 	RET
 
 // func sumDyDyxReLURunsZ(x, y, dy, dz *float32, hw, runs int, mean, sdy, sdyx *float64)
-// sumDyDyxReLUZ on each of runs consecutive runs of hw floats (hw a positive multiple of 16),
-// run r against mean[r], its two sums then added to sdy[r] and sdyx[r]: a call per run cost
-// more than its 4–16 vectors on resnet20's 8×8 and 16×16 planes.
+// For each of runs consecutive runs of hw floats (hw a positive multiple of 16), against
+// mean[r]: dz = dy where 0 < y, else +0 (reluBackZ), stored, and Σ dz and Σ dz·(x - mean)
+// accumulated exactly as sumDyDyxZ accumulates dy (the same lanes, order and fused
+// multiply-adds), then added to sdy[r] and sdyx[r]. SumDyDyxReLU runs one run; a call per run
+// cost more than its 4–16 vectors on resnet20's 8×8 and 16×16 planes.
 TEXT ·sumDyDyxReLURunsZ(SB), NOSPLIT, $0-72
 	MOVQ   x+0(FP), SI
 	MOVQ   y+8(FP), BX
@@ -1548,8 +1401,11 @@ brdone:
 	RET
 
 // func sum64RunsZ(x *float32, hw, runs int, acc *float64)
-// sum64Z on each of runs consecutive runs of hw floats (hw a positive multiple of 16), added to
-// acc[r].
+// For each of runs consecutive runs of hw floats (hw a positive multiple of 16), Σ x in float64
+// over 32 lanes added to acc[r]: lane j of accumulator k sums x[i] for i ≡ 8k+j (mod 32) in
+// order (the last 16 elements of an hw ≡ 16 (mod 32) go to accumulators 0 and 1), then
+// ((Z0+Z1)+(Z2+Z3)) and HSUMPD. Four independent add chains: Sum64's four-lane order is one.
+// Sum64 runs one run.
 TEXT ·sum64RunsZ(SB), NOSPLIT, $0-32
 	MOVQ  x+0(FP), SI
 	MOVQ  runs+16(FP), R9
@@ -1605,8 +1461,10 @@ s6rdone:
 	RET
 
 // func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
-// sumSqDevZ on each of runs consecutive runs of hw floats (hw a positive multiple of 16), run r
-// against mean[r], added to acc[r].
+// For each of runs consecutive runs of hw floats (hw a positive multiple of 16), Σ (x - mean[r])²
+// in float64 added to acc[r]: 32 floats a trip into four 8-lane accumulators (fused
+// multiply-add), added in a fixed order at the end. Not bit-identical to the Go loop (its own
+// fixed order, so still deterministic). SumSqDev runs one run.
 TEXT ·sumSqDevRunsZ(SB), NOSPLIT, $0-40
 	MOVQ  x+0(FP), SI
 	MOVQ  runs+16(FP), R9

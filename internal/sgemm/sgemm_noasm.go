@@ -99,7 +99,6 @@ func scaleShiftReLUZ(x, res, y *float32, n int, mean, scale, shift float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-
 func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
@@ -107,8 +106,6 @@ func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
-
-
 
 func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, nimg, rows int) {
 	panic("sgemm: assembly kernel called on a platform without one")

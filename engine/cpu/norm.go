@@ -58,6 +58,7 @@ func (a *bnTrainArgs) run(lo, hi int) {
 	xs, ys, gs, bs, sm, si, rm, rv := a.x, a.y, a.gamma, a.beta, a.saveMean, a.saveInvStd, a.runMean, a.runVar
 	n, c, hw, momentum, eps := a.n, a.c, a.hw, a.momentum, a.eps
 	m := n * hw
+	runs := hw <= bnRunsMax // an image's block of channels per kernel call (sgemm's …Runs)
 	for c0 := lo; c0 < hi; c0 += bnBlock {
 		c1 := min(c0+bnBlock, hi)
 		nb := c1 - c0
@@ -66,7 +67,7 @@ func (a *bnTrainArgs) run(lo, hi int) {
 		// The block's runs of one image are contiguous: on AVX512 each pass takes them in one
 		// kernel call (sgemm's …Runs, the same bits as a call per run).
 		for img := 0; img < n; img++ {
-			if hw <= bnRunsMax && sgemm.Sum64Runs(xs[(img*c+c0)*hw:(img*c+c1)*hw], hw, s[:nb]) {
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; runs && sgemm.Sum64Runs(xs[o:e], hw, s[:nb]) {
 				continue
 			}
 			for ch := c0; ch < c1; ch++ {
@@ -77,7 +78,7 @@ func (a *bnTrainArgs) run(lo, hi int) {
 			mean[ch-c0] = s[ch-c0] / float64(m)
 		}
 		for img := 0; img < n; img++ {
-			if hw <= bnRunsMax && sgemm.SumSqDevRuns(xs[(img*c+c0)*hw:(img*c+c1)*hw], hw, mean[:nb], ss[:nb]) {
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; runs && sgemm.SumSqDevRuns(xs[o:e], hw, mean[:nb], ss[:nb]) {
 				continue
 			}
 			for ch := c0; ch < c1; ch++ {
@@ -101,7 +102,7 @@ func (a *bnTrainArgs) run(lo, hi int) {
 			meanf[ch-c0], scale[ch-c0] = float32(mean), float32(invStd)*gs[ch]
 		}
 		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; a.relu && hw <= bnRunsMax {
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; a.relu && runs {
 				var r []float32
 				if a.res != nil {
 					r = a.res[o:e]
@@ -210,6 +211,7 @@ func (a *bnBackArgs) run(lo, hi int) {
 	if ys != nil {
 		g = a.dz // after the sums pass, the rest is BatchNormBackward's, of the masked dy
 	}
+	runs := hw <= bnRunsMax // an image's block of channels per kernel call (sgemm's …Runs)
 	for c0 := lo; c0 < hi; c0 += bnBlock {
 		c1 := min(c0+bnBlock, hi)
 		nb := c1 - c0
@@ -220,7 +222,7 @@ func (a *bnBackArgs) run(lo, hi int) {
 		}
 		for img := 0; img < n; img++ {
 			// The block's runs of one image are contiguous: on AVX512 one call takes them all.
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; ys != nil && hw <= bnRunsMax &&
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; ys != nil && runs &&
 				sgemm.SumDyDyxReLURuns(xs[o:e], ys[o:e], dys[o:e], g[o:e], hw, mean64[:nb], sdy[:nb], sdyx[:nb]) {
 				continue
 			}
@@ -253,7 +255,7 @@ func (a *bnBackArgs) run(lo, hi int) {
 			}
 		}
 		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; batchStats && hw <= bnRunsMax &&
+			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; batchStats && runs &&
 				sgemm.BNBackwardRuns(xs[o:e], g[o:e], dxs[o:e], hw, ca[:nb], cb[:nb], cc[:nb], sm[c0:c1]) {
 				continue
 			}

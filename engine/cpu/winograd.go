@@ -31,8 +31,8 @@ import (
 // The tiles are "virtual" (sgemm's winograd.go): each tile row has one garbage tile past its end
 // (6% more tiles on 32×32 planes, 11% on 16×16, 25% on 8×8, 14% for 5×5 filters on 14×14),
 // computed and dropped, so that the transforms run 16 tiles per AVX-512 step over whole planes
-// (rowTiles). As in the stack form, a NaN or Inf
-// in x can reach a filter-gradient entry through a garbage tile.
+// (rowTiles). As in the stack form, a NaN or Inf in x can reach a filter-gradient entry through a
+// garbage tile.
 //
 // Images run in chunks sized so that V and M (ξ·(C+K) floats per tile, ξ = 16 or 36) stay near
 // winoTargetFloats. Each chunk runs from its input transform through its ξ products to its output
@@ -42,10 +42,10 @@ import (
 //
 // 5×5, stride-1, pad-2 convolutions (lenet-lca's) take F(2×2, 5×5) the same way, on 6×6 input
 // tiles: 36 multiply-adds per (tile, c, k) instead of 100 (2.78× fewer), 36 products M[ξ], and
-// the transforms of sgemm's winograd5.go. 3×3 convolutions on
-// planes of 16×16 or more take F(4×4, 3×3) (sgemm's winograd4.go): 6×6 input tiles for 4×4
-// output tiles, 36 multiply-adds per 16 outputs instead of F(2×2)'s 64 and the direct form's 144,
-// on planes split into four row phases instead of two. Only the tiles and the transforms differ
+// the transforms of sgemm's winograd5.go. 3×3 convolutions on planes of 16×16 or more take
+// F(4×4, 3×3) (sgemm's winograd4.go): 6×6 input tiles for 4×4 output tiles, 36 multiply-adds
+// per 16 outputs instead of F(2×2)'s 64 and the direct form's 144, on planes split into four row
+// phases instead of two. Only the tiles and the transforms differ
 // (winoTile); chunks, products and output stores are shared.
 //
 // Planes of few tiles lie side by side in the plane buffers (winoLayout.b images per row of

@@ -72,8 +72,9 @@ func SgemmShiftedPacked(m, n, k int, alpha float32, a []float32, lda int, ap []f
 	if trivial(false, m, n, k, alpha, a, lda, beta, c, ldc) {
 		return
 	}
-	checkShifted("SgemmShifted", b, off, k, (n+nr-1)/nr*nr)
-	if nw := (n + nr - 1) / nr * nr; wide && (nw > ldc || (m-1)*ldc+nw > len(c)) {
+	nw := (n + nr - 1) / nr * nr // n in whole vectors: what the kernels read of b and, wide, write of c
+	checkShifted("SgemmShifted", b, off, k, nw)
+	if wide && (nw > ldc || (m-1)*ldc+nw > len(c)) {
 		panic(fmt.Sprintf("sgemm: SgemmShiftedPacked: wide C rows need %d columns (ldc %d, len %d)", nw, ldc, len(c)))
 	}
 	if Current() != AVX512 {

@@ -309,12 +309,6 @@ func SGD(theta, grad, vel []float32, lr, momentum, wd float32, nesterov bool) {
 	}
 }
 
-// PhaseRows moves the rows of plane (len(plane)/w rows of w floats) to or from m row phases:
-// plane row i is ph[((j0+i) mod m)·ps + ((j0+i)/m)·pitch:][:w]. split copies the plane into the
-// phases, otherwise the phases into the plane. It is the Winograd forms' plane split and join:
-// a copy call per row (rows of 8 to 32 floats) was 16 % of resnet20's step CPU time.
-//
-// On AVX512 each row also prefetches the plane phaseAhead bytes on: see phaseAhead.
 // phaseAhead is how far past each row PhaseRows prefetches the plane (the next planes, which the
 // Winograd forms split or join next). A convolution's tensors come from memory, and the hardware
 // prefetchers restart at every 4 KB page, that is every plane of 32×32 or every 4 of 16×16: with
@@ -325,6 +319,12 @@ func SGD(theta, grad, vel []float32, lr, momentum, wd float32, nesterov bool) {
 // 3.58/3.03, 3.75/3.38 → 3.73/3.25 (2, 4 and 16 KB alike).
 const phaseAhead = 8192
 
+// PhaseRows moves the rows of plane (len(plane)/w rows of w floats) to or from m row phases:
+// plane row i is ph[((j0+i) mod m)·ps + ((j0+i)/m)·pitch:][:w]. split copies the plane into the
+// phases, otherwise the phases into the plane. It is the Winograd forms' plane split and join:
+// a copy call per row (rows of 8 to 32 floats) was 16 % of resnet20's step CPU time.
+//
+// On AVX512 each row also prefetches the plane phaseAhead bytes on: see phaseAhead.
 func PhaseRows(plane []float32, w int, ph []float32, j0, m, ps, pitch int, split bool) {
 	if w <= 0 || len(plane) < w {
 		return

@@ -98,17 +98,23 @@ func (l *Conv2d) Forward(ctx *Context, x Tensor) Tensor {
 }
 
 func (l *Conv2d) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
+	dx := l.dx.First(dy.N)
+	l.backward(ctx, dy, needDx, dx, 0)
+	return Tensor{Buf: dx, N: dy.N, Shape: l.inShape}
+}
+
+// backward accumulates the parameter gradients and, with needDx, sets dx = beta·dx + the input
+// gradient (beta 1: a Residual's sum of its two paths' gradients, see Residual.acc).
+func (l *Conv2d) backward(ctx *Context, dy Tensor, needDx bool, dx Buffer, beta float32) {
 	g := l.Geom(dy.N)
 	d := ctx.Dev
 	d.ConvBackwardFilter(g, l.x.Buf, dy.Buf, ctx.Arena.GradView(l.w))
 	if l.HasBias {
 		d.BiasGrad(dy.Buf, ctx.Arena.GradView(l.b), g.N, g.K, g.OutH*g.OutW)
 	}
-	dx := l.dx.First(g.N)
 	if needDx {
-		d.ConvBackwardData(g, dy.Buf, ctx.Arena.View(l.w), dx, 0)
+		d.ConvBackwardData(g, dy.Buf, ctx.Arena.View(l.w), dx, beta)
 	}
-	return Tensor{Buf: dx, N: dy.N, Shape: l.inShape}
 }
 
 // ConvTranspose2d is a transposed convolution (the gradient of a convolution with respect to

@@ -41,7 +41,9 @@ func (d *fusedCalls) ReluBackward(y, dy, dx engine.Buffer) {
 
 // The fused layers of Sequential.Build train to the same bytes as the separate ones (loss curve,
 // test losses, final θ, on every kernel path): in ResNet, batch norm + ReLU and batch norm +
-// shortcut add + ReLU (the running statistics and the eval-mode path included); in the LeNets,
+// shortcut add + ReLU (the running statistics and the eval-mode path included), and backward
+// the blocks' first convolutions adding their input gradients onto the shortcuts' (identity
+// and projection, Residual.acc) instead of an add pass; in the LeNets,
 // ReLU + max pool, where the pool applies the ReLU to its output (lenet-lca's "same" 5×5 convs
 // and dropout, lenet5's valid ones and its ReLUs between linear layers, which stay separate).
 func TestFusedLayersKeepTheBits(t *testing.T) {

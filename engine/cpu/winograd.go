@@ -734,12 +734,17 @@ func (d *Device) useWinogradFilter(g engine.ConvGeom) bool {
 }
 
 // joinRows sets plane = beta·plane + the plane in the m row phases q (splitRows's layout, no
-// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:]. With beta 0 the rows
-// move in one sgemm.PhaseRows call (a copy call per row of 8–32 floats was slow); with m = 1 it
-// is the stack form's output, rows pitch floats apart.
+// padding): row oh of w floats from q[(oh mod m)·winoPad + (oh/m)·pitch:]. With beta 0 or 1 the
+// rows move in one sgemm.PhaseRows call (a copy call per row of 8–32 floats was slow; beta 1 is
+// a residual block's backward data pass, which adds onto the shortcut's gradient); with m = 1
+// it is the stack form's output, rows pitch floats apart.
 func joinRows(plane []float32, w int, q []float32, m, pitch int, beta float32) {
-	if beta == 0 {
-		sgemm.PhaseRows(plane, w, q, 0, m, winoPad, pitch, false)
+	switch beta {
+	case 0:
+		sgemm.PhaseRows(plane, w, q, 0, m, winoPad, pitch, sgemm.PhaseJoin)
+		return
+	case 1:
+		sgemm.PhaseRows(plane, w, q, 0, m, winoPad, pitch, sgemm.PhaseJoinAdd)
 		return
 	}
 	for oh := 0; oh*w < len(plane); oh++ {
@@ -752,5 +757,5 @@ func joinRows(plane []float32, w int, q []float32, m, pitch int, beta float32) {
 // columns of zero padding before it (row ih lands in padded row ih+shift at column shift): the
 // layout the tile transforms read (one sgemm.PhaseRows call).
 func splitRows(plane []float32, w, shift int, ph []float32, m, pitch int) {
-	sgemm.PhaseRows(plane, w, ph[shift:], shift, m, winoPad, pitch, true)
+	sgemm.PhaseRows(plane, w, ph[shift:], shift, m, winoPad, pitch, sgemm.PhaseSplit)
 }

@@ -282,7 +282,7 @@ func conv1FilterZ(acc, dy *float32, dyImg, ks, ow int, x *float32, xImg, pitch, 
 func conv1ForwardZ(y *float32, ks, ow, kn int, x *float32, pitch, rows, r int, wt *float32)
 
 //go:noescape
-func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int)
+func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, mode PhaseMode, ahead int)
 
 //go:noescape
 func sumDyDyxZ(x, dy *float32, n int, mean float64) (sdy, sdyx float64)

@@ -103,7 +103,7 @@ func bnBackZ(x, dy, dx *float32, n int, a, b, c, mean float32) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int) {
+func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, mode PhaseMode, ahead int) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 

@@ -319,13 +319,23 @@ func SGD(theta, grad, vel []float32, lr, momentum, wd float32, nesterov bool) {
 // 3.58/3.03, 3.75/3.38 → 3.73/3.25 (2, 4 and 16 KB alike).
 const phaseAhead = 8192
 
+// PhaseMode is the direction of PhaseRows.
+type PhaseMode uint8
+
+const (
+	PhaseJoin    PhaseMode = iota // the phases into the plane
+	PhaseSplit                    // the plane into the phases
+	PhaseJoinAdd                  // the phases added to the plane: plane[i] = phase[i] + plane[i]
+)
+
 // PhaseRows moves the rows of plane (len(plane)/w rows of w floats) to or from m row phases:
-// plane row i is ph[((j0+i) mod m)·ps + ((j0+i)/m)·pitch:][:w]. split copies the plane into the
-// phases, otherwise the phases into the plane. It is the Winograd forms' plane split and join:
-// a copy call per row (rows of 8 to 32 floats) was 16 % of resnet20's step CPU time.
+// plane row i is ph[((j0+i) mod m)·ps + ((j0+i)/m)·pitch:][:w], in the direction mode. It is the
+// Winograd forms' plane split and join (PhaseJoinAdd: a backward data pass that adds onto the
+// gradient already there, as a residual block's): a copy call per row (rows of 8 to 32 floats)
+// was 16 % of resnet20's step CPU time.
 //
 // On AVX512 each row also prefetches the plane phaseAhead bytes on: see phaseAhead.
-func PhaseRows(plane []float32, w int, ph []float32, j0, m, ps, pitch int, split bool) {
+func PhaseRows(plane []float32, w int, ph []float32, j0, m, ps, pitch int, mode PhaseMode) {
 	if w <= 0 || len(plane) < w {
 		return
 	}
@@ -338,15 +348,20 @@ func PhaseRows(plane []float32, w int, ph []float32, j0, m, ps, pitch int, split
 	}
 	if Current() == AVX512 {
 		// The kernel starts at slot 0 with a phase below m.
-		phaseRowsZ(&plane[0], &ph[j0/m*pitch], rows, w, j0%m, m, ps, pitch, split, phaseAhead)
+		phaseRowsZ(&plane[0], &ph[j0/m*pitch], rows, w, j0%m, m, ps, pitch, mode, phaseAhead)
 		return
 	}
 	for i := 0; i < rows; i++ {
-		r := ph[(j0+i)%m*ps+(j0+i)/m*pitch:][:w]
-		if split {
-			copy(r, plane[i*w:(i+1)*w])
-		} else {
-			copy(plane[i*w:(i+1)*w], r)
+		r, p := ph[(j0+i)%m*ps+(j0+i)/m*pitch:][:w], plane[i*w:(i+1)*w]
+		switch mode {
+		case PhaseSplit:
+			copy(r, p)
+		case PhaseJoin:
+			copy(p, r)
+		default:
+			for j, v := range r {
+				p[j] = v + p[j]
+			}
 		}
 	}
 }

@@ -1061,9 +1061,10 @@ ilnoodd:
 	VZEROUPPER
 	RET
 
-// func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, split bool, ahead int)
+// func phaseRowsZ(plane, ph *float32, rows, w, j0, m, ps, pitch int, mode PhaseMode, ahead int)
 // Moves rows of w floats between plane (consecutive rows) and m row phases: plane row i is at
-// ph + ((j0+i) mod m)·ps + ((j0+i)/m)·pitch floats. split: plane → phases, else phases → plane.
+// ph + ((j0+i) mod m)·ps + ((j0+i)/m)·pitch floats. PhaseSplit: plane → phases, PhaseJoin:
+// phases → plane, PhaseJoinAdd: plane += phases.
 // Whole vectors, then the last w mod 16 floats under a mask. j0 < m. Each plane row first
 // prefetches the plane ahead bytes on.
 TEXT ·phaseRowsZ(SB), NOSPLIT, $0-80
@@ -1097,9 +1098,11 @@ prrow:
 	MOVQ  R10, BX
 	IMULQ R12, BX
 	ADDQ  DI, BX
-	CMPB  split+64(FP), $0
-	JNE   prcopy
+	CMPB  mode+64(FP), $1
+	JEQ   prcopy
 	XCHGQ AX, BX
+	CMPB  mode+64(FP), $2
+	JEQ   pradd
 
 prcopy:
 	MOVQ  R9, CX
@@ -1119,6 +1122,31 @@ prtail:
 	KORTESTW  K1, K1
 	JZ        prnext
 	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS   Z0, K1, (BX)
+	JMP       prnext
+
+	// PhaseJoinAdd: plane += phases (the phase row first, as Add's dm + ds: the same bits).
+pradd:
+	MOVQ  R9, CX
+	SHRQ  $4, CX
+	TESTQ CX, CX
+	JZ    pratail
+
+pravec:
+	VMOVUPS (AX), Z0
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    $64, AX
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     pravec
+
+pratail:
+	KORTESTW  K1, K1
+	JZ        prnext
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS    Z1, Z0, Z0
 	VMOVUPS   Z0, K1, (BX)
 
 prnext:

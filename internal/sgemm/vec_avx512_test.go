@@ -115,9 +115,9 @@ func TestVecAVX512Kernels(t *testing.T) {
 	})
 }
 
-// TestPhaseRows: the plane split into row phases and joined back, on every path, against a
-// per-row copy: widths below, at and past whole vectors, every starting phase, one and four
-// phases; the floats around each row stay untouched.
+// TestPhaseRows: the plane split into row phases, joined back and added onto another plane, on
+// every path, against a per-row copy and a per-element add: widths below, at and past whole
+// vectors, every starting phase, one and four phases; the floats around each row stay untouched.
 func TestPhaseRows(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	forPaths(t, func(t *testing.T, p Path) {
@@ -138,11 +138,18 @@ func TestPhaseRows(t *testing.T) {
 						copy(want[(j0+i)%m*ps+(j0+i)/m*pitch:][:w], plane[i*w:(i+1)*w])
 					}
 					got := append([]float32(nil), ph...)
-					PhaseRows(plane, w, got, j0, m, ps, pitch, true)
+					PhaseRows(plane, w, got, j0, m, ps, pitch, PhaseSplit)
 					sameBits(t, fmt.Sprintf("PhaseRows split w%d m%d j0 %d", w, m, j0), p, len(got), got, want)
 					back := make([]float32, len(plane))
-					PhaseRows(back, w, got, j0, m, ps, pitch, false)
+					PhaseRows(back, w, got, j0, m, ps, pitch, PhaseJoin)
 					sameBits(t, fmt.Sprintf("PhaseRows join w%d m%d j0 %d", w, m, j0), p, len(back), back, plane)
+					base := vecInput(r, len(plane)+1)
+					sum, wantSum := append([]float32(nil), base...), append([]float32(nil), base...)
+					for i, v := range plane {
+						wantSum[i] = v + base[i]
+					}
+					PhaseRows(sum[:len(plane)], w, got, j0, m, ps, pitch, PhaseJoinAdd)
+					sameBits(t, fmt.Sprintf("PhaseRows join-add w%d m%d j0 %d", w, m, j0), p, len(sum), sum, wantSum)
 				}
 			}
 		}

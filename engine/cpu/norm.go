@@ -8,171 +8,177 @@ import (
 )
 
 // Batch norm works on x of shape [n, c, hw]: channel ch is the n strided runs
-// x[(img*c+ch)*hw : (img*c+ch+1)*hw]. Every per-channel sum is accumulated in float64, image by
-// image, by one goroutine, so the statistics do not depend on how channels are spread over cores.
+// x[(img*c+ch)*hw : (img*c+ch+1)*hw]. Its passes walk the tensors image by image, each image's
+// c runs contiguous, the images split among the cores: split by channels instead, each core read
+// a few runs of every image (c·hw floats apart, a 4 KB page or less each, where the hardware
+// prefetchers start over). On resnet20's tensors (N = 128, BenchmarkBatchNormReLUCold, two
+// threads, ms a call, channels split → images split): forward 16×32² 0.72–0.76 → 0.45, 32×16²
+// 0.42–0.46 → 0.22, 64×8² 0.27–0.28 → 0.13; backward 1.35–1.37 → 1.21–1.29, 0.70–0.73 →
+// 0.61–0.70, 0.51–0.53 → 0.30–0.36.
+// The per-channel sums are float64, image by image within fixed blocks of images (bnBlock), and
+// the blocks' sums are added in block order: the statistics do not depend on the core count.
 
-// bnGrain is the channel grain of the batch-norm fan-out: a channel of m elements is worth
-// splitting off when m is large enough to amortise a goroutine.
+// bnBlock is the images per block of the batch-norm sums, the unit of their fan-out: at least 4,
+// and enough images to amortise a goroutine (Linear activations, hw = 1, have small images, and
+// each block keeps 2·c float64 sums). It depends on the shape only, never on the core count.
+func bnBlock(c, hw int) int { return max(4, grainStream/max(c*hw, 1)) }
+
+// bnGrain is the image grain of the batch-norm passes that need no sums: an image of m
+// elements is worth splitting off when m is large enough to amortise a goroutine.
 func bnGrain(m int) int { return max(grainStream/max(m, 1), 1) }
 
-// BatchNormTrain normalises each channel with its batch mean and biased variance (two passes in
-// float64), saves mean and 1/sqrt(var+eps), and moves the running statistics by momentum using
-// the unbiased variance.
+// BatchNormTrain normalises each channel with its batch mean and biased variance (one pass of
+// float64 sums about a shift, see bnStats), saves mean and 1/sqrt(var+eps), and moves the running
+// statistics by momentum using the unbiased variance.
 func (d *Device) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
-	xs, ys := Data(x), Data(y)
-	gs, bs, sm, si := Data(gamma), Data(beta), Data(saveMean), Data(saveInvStd)
-	var rm, rv []float32
-	if momentum != 0 { // momentum 0 leaves the running statistics unread (they may be nil)
-		rm, rv = Data(runMean), Data(runVar)
-	}
-	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, nil, n, c, hw, momentum, eps, false}
-	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
+	d.batchNormTrain(x, nil, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps, false)
 }
 
 // BatchNormTrainReLU is BatchNormTrain whose apply pass also adds res (when not nil) and takes
 // the ReLU (sgemm.ScaleShiftReLU): the same statistics and the same bits as BatchNormTrain, Add
 // and Relu, with one pass over the activations instead of three.
 func (d *Device) BatchNormTrainReLU(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32) {
-	xs, ys := Data(x), Data(y)
+	d.batchNormTrain(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar, n, c, hw, momentum, eps, true)
+}
+
+func (d *Device) batchNormTrain(x, res, y, gamma, beta, saveMean, saveInvStd, runMean, runVar engine.Buffer, n, c, hw int, momentum, eps float32, relu bool) {
+	xs := Data(x)
 	gs, bs, sm, si := Data(gamma), Data(beta), Data(saveMean), Data(saveInvStd)
 	var rm, rv, rs []float32
-	if momentum != 0 {
+	if momentum != 0 { // momentum 0 leaves the running statistics unread (they may be nil)
 		rm, rv = Data(runMean), Data(runVar)
 	}
 	if res != nil {
 		rs = Data(res)
 	}
-	args := bnTrainArgs{xs, ys, gs, bs, sm, si, rm, rv, rs, n, c, hw, momentum, eps, true}
-	launch(d, &d.k.bnTrain, args, c, bnGrain(n*hw))
-}
-
-type bnTrainArgs struct {
-	x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar []float32
-	res                                                      []float32 // with relu: added before the ReLU (nil: nothing)
-	n, c, hw                                                 int
-	momentum, eps                                            float32
-	relu                                                     bool
-}
-
-func (a *bnTrainArgs) run(lo, hi int) {
-	xs, ys, gs, bs, sm, si, rm, rv := a.x, a.y, a.gamma, a.beta, a.saveMean, a.saveInvStd, a.runMean, a.runVar
-	n, c, hw, momentum, eps := a.n, a.c, a.hw, a.momentum, a.eps
 	m := n * hw
-	runs := hw <= bnRunsMax // an image's block of channels per kernel call (sgemm's …Runs)
-	for c0 := lo; c0 < hi; c0 += bnBlock {
-		c1 := min(c0+bnBlock, hi)
-		nb := c1 - c0
-		var s, ss [bnBlock]float64
-		var mean [bnBlock]float64
-		// The block's runs of one image are contiguous: on AVX512 each pass takes them in one
-		// kernel call (sgemm's …Runs, the same bits as a call per run).
-		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; runs && sgemm.Sum64Runs(xs[o:e], hw, s[:nb]) {
+	s1, s2, k := d.bnStats(xs, n, c, hw)
+	mean, scale := d.bnCoef(c)
+	for ch := 0; ch < c; ch++ {
+		dm := s1[ch] / float64(m)
+		mu := k[ch] + dm
+		variance := max(s2[ch]/float64(m)-dm*dm, 0)
+		invStd := 1 / math.Sqrt(variance+float64(eps))
+		sm[ch], si[ch] = float32(mu), float32(invStd)
+		if momentum != 0 {
+			unbiased := variance
+			if m > 1 {
+				unbiased = variance * float64(m) / float64(m-1)
+			}
+			rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mu)
+			rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
+		}
+		mean[ch], scale[ch] = float32(mu), float32(invStd)*gs[ch]
+	}
+	args := bnApplyArgs{xs, rs, Data(y), mean, scale, bs, c, hw, relu}
+	launch(d, &d.k.bnApply, args, n, bnGrain(c*hw))
+}
+
+// bnStats returns per channel Σ (x-k) and Σ (x-k)² (float64) and the shift k: the mean of the
+// channel's run in image 0. The variance is then Σ(x-k)²/M − (mean-k)² with mean = k + Σ(x-k)/M
+// (M = n·hw): one pass over x, where centring on the mean needs the mean first (a second pass,
+// 8 MB more memory traffic a call on resnet20's tensors). The subtraction cancels (mean-k)²/var
+// of the digits, and (mean-k)² ≤ n·var (image 0's mean is one of n whose spread is part of the
+// variance), so at most log10(n) of float64's 16, where a shift of 0 would lose them all on a
+// channel with |mean| ≫ std. The slices are the device's float64 scratch.
+func (d *Device) bnStats(xs []float32, n, c, hw int) (s1, s2, k []float64) {
+	blocks := ceilDiv(n, bnBlock(c, hw))
+	buf := d.scratch64((2*blocks + 3) * c)
+	k, s1, s2, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
+	for ch := range k {
+		k[ch] = sum64(xs[ch*hw:(ch+1)*hw]) / float64(hw)
+	}
+	launch(d, &d.k.bnStats, bnStatsArgs{xs, k, part, n, c, hw}, blocks, 1)
+	for b := 0; b < blocks; b++ {
+		for ch := 0; ch < c; ch++ {
+			s1[ch] += part[2*b*c+ch]
+			s2[ch] += part[(2*b+1)*c+ch]
+		}
+	}
+	return s1, s2, k
+}
+
+// bnStatsArgs: block b of bnBlock images sums into part[2b·c:][:c] (about k) and
+// part[(2b+1)·c:][:c] (squares), image by image.
+type bnStatsArgs struct {
+	x        []float32
+	k, part  []float64
+	n, c, hw int
+}
+
+func (a *bnStatsArgs) run(lo, hi int) {
+	c, hw := a.c, a.hw
+	per := bnBlock(c, hw)
+	for b := lo; b < hi; b++ {
+		s1, s2 := a.part[2*b*c:][:c], a.part[(2*b+1)*c:][:c]
+		for img := b * per; img < min((b+1)*per, a.n); img++ {
+			x := a.x[img*c*hw : (img+1)*c*hw]
+			// On AVX512 one call takes the image's runs (the same bits as a call per run).
+			if sgemm.SumDevRuns(x, hw, a.k, s1, s2) {
 				continue
 			}
-			for ch := c0; ch < c1; ch++ {
-				s[ch-c0] += sum64(xs[(img*c+ch)*hw : (img*c+ch+1)*hw])
-			}
-		}
-		for ch := c0; ch < c1; ch++ {
-			mean[ch-c0] = s[ch-c0] / float64(m)
-		}
-		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; runs && sgemm.SumSqDevRuns(xs[o:e], hw, mean[:nb], ss[:nb]) {
-				continue
-			}
-			for ch := c0; ch < c1; ch++ {
-				ss[ch-c0] += sumSqDev64(xs[(img*c+ch)*hw:(img*c+ch+1)*hw], mean[ch-c0])
-			}
-		}
-		var meanf, scale [bnBlock]float32
-		for ch := c0; ch < c1; ch++ {
-			mean := mean[ch-c0]
-			variance := ss[ch-c0] / float64(m)
-			invStd := 1 / math.Sqrt(variance+float64(eps))
-			sm[ch], si[ch] = float32(mean), float32(invStd)
-			if momentum != 0 {
-				unbiased := variance
-				if m > 1 {
-					unbiased = variance * float64(m) / float64(m-1)
-				}
-				rm[ch] = (1-momentum)*rm[ch] + momentum*float32(mean)
-				rv[ch] = (1-momentum)*rv[ch] + momentum*float32(unbiased)
-			}
-			meanf[ch-c0], scale[ch-c0] = float32(mean), float32(invStd)*gs[ch]
-		}
-		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; a.relu && runs {
-				var r []float32
-				if a.res != nil {
-					r = a.res[o:e]
-				}
-				if sgemm.ScaleShiftReLURuns(xs[o:e], r, ys[o:e], hw, meanf[:nb], scale[:nb], bs[c0:c1]) {
-					continue
-				}
-			}
-			for ch := c0; ch < c1; ch++ {
-				off := (img*c + ch) * hw
-				x, y := xs[off:off+hw], ys[off:off+hw]
-				if !a.relu {
-					sgemm.ScaleShift(x, y, meanf[ch-c0], scale[ch-c0], bs[ch])
-					continue
-				}
-				var r []float32
-				if a.res != nil {
-					r = a.res[off : off+hw]
-				}
-				sgemm.ScaleShiftReLU(x, r, y, meanf[ch-c0], scale[ch-c0], bs[ch])
+			for ch := 0; ch < c; ch++ {
+				d1, d2 := sgemm.SumDev(x[ch*hw:(ch+1)*hw], a.k[ch])
+				s1[ch] += d1
+				s2[ch] += d2
 			}
 		}
 	}
 }
 
-// bnBlock is how many channels the batch-norm kernels take through each pass together, image
-// by image: the runs of consecutive channels of an image are contiguous, where one channel's
-// runs are c·hw apart (a multiple of 4 KiB in conv nets, so that one channel's runs of the
-// three or four tensors a pass reads compete for a few cache sets; resnet20's 8×8 stage ran
-// at half speed). Each channel's sums still add image by image: the bits do not change.
-const bnBlock = 64
+// bnCoef returns two slices of c float32 from the device's scratch, for per-channel coefficients.
+func (d *Device) bnCoef(c int) (a, b []float32) {
+	buf := d.scratch(2 * c)
+	return buf[:c], buf[c:]
+}
 
-// bnRunsMax is the longest run (plane) for which the batch-norm passes take an image's block of
-// channels per kernel call (sgemm's …Runs kernels): below it a call per run cost as much as the
-// run's arithmetic, while on resnet20's 32×32 planes (tensors rotated through 96 MiB) the apply
-// pass in one call ran at 0.80 ms against 0.63–0.72 with a call per run, in three rounds.
-const bnRunsMax = 256
+// bnApplyArgs writes y = (x-mean)·scale + shift per channel, image by image; with relu it adds
+// res (nil: nothing) and takes the ReLU (sgemm.ScaleShiftReLU).
+type bnApplyArgs struct {
+	x, res, y          []float32
+	mean, scale, shift []float32
+	c, hw              int
+	relu               bool
+}
 
-// sumSqDev64 returns Σ (x-mean)² in float64 (sgemm.SumSqDev: vectorised on AVX-512).
-func sumSqDev64(x []float32, mean float64) float64 { return sgemm.SumSqDev(x, mean) }
-
-// bnApply writes y = (x-mean)*scale + shift for channel ch.
-func bnApply(xs, ys []float32, n, c, hw, ch int, mean, scale, shift float32) {
-	for img := 0; img < n; img++ {
-		off := (img*c + ch) * hw
-		sgemm.ScaleShift(xs[off:off+hw], ys[off:off+hw], mean, scale, shift)
+func (a *bnApplyArgs) run(lo, hi int) {
+	c, hw := a.c, a.hw
+	for img := lo; img < hi; img++ {
+		o, e := img*c*hw, (img+1)*c*hw
+		var r []float32
+		if a.res != nil {
+			r = a.res[o:e]
+		}
+		// On AVX512 one call takes the image's runs (the same bits as a call per run).
+		if a.relu && sgemm.ScaleShiftReLURuns(a.x[o:e], r, a.y[o:e], hw, a.mean, a.scale, a.shift) {
+			continue
+		}
+		for ch := 0; ch < c; ch++ {
+			p, q := o+ch*hw, o+(ch+1)*hw
+			if !a.relu {
+				sgemm.ScaleShift(a.x[p:q], a.y[p:q], a.mean[ch], a.scale[ch], a.shift[ch])
+				continue
+			}
+			var rr []float32
+			if r != nil {
+				rr = a.res[p:q]
+			}
+			sgemm.ScaleShiftReLU(a.x[p:q], rr, a.y[p:q], a.mean[ch], a.scale[ch], a.shift[ch])
+		}
 	}
 }
 
 // BatchNormInfer normalises with the running statistics and saves runMean and
 // 1/sqrt(runVar+eps) for the backward pass.
 func (d *Device) BatchNormInfer(x, y, gamma, beta, runMean, runVar, saveMean, saveInvStd engine.Buffer, n, c, hw int, eps float32) {
-	xs, ys := Data(x), Data(y)
 	gs, bs, rm, rv, sm, si := Data(gamma), Data(beta), Data(runMean), Data(runVar), Data(saveMean), Data(saveInvStd)
+	_, scale := d.bnCoef(c)
 	for ch := 0; ch < c; ch++ {
 		sm[ch] = rm[ch]
 		si[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
+		scale[ch] = si[ch] * gs[ch]
 	}
-	launch(d, &d.k.bnInfer, bnInferArgs{xs, ys, gs, bs, sm, si, n, c, hw}, c, bnGrain(n*hw))
-}
-
-type bnInferArgs struct {
-	x, y, gamma, beta, saveMean, saveInvStd []float32
-	n, c, hw                                int
-}
-
-func (a *bnInferArgs) run(lo, hi int) {
-	for ch := lo; ch < hi; ch++ {
-		bnApply(a.x, a.y, a.n, a.c, a.hw, ch, a.saveMean[ch], a.saveInvStd[ch]*a.gamma[ch], a.beta[ch])
-	}
+	launch(d, &d.k.bnApply, bnApplyArgs{Data(x), nil, Data(y), sm, scale, bs, c, hw, false}, n, bnGrain(c*hw))
 }
 
 // BatchNormBackward overwrites dx and accumulates dgamma += Σ dy·x̂, dbeta += Σ dy, with
@@ -180,101 +186,122 @@ func (a *bnInferArgs) run(lo, hi int) {
 // dx = γ·invStd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)), M = n·hw; otherwise (constant statistics)
 // dx = γ·invStd·dy.
 func (d *Device) BatchNormBackward(x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
-	xs, dys, dxs := Data(x), Data(dy), Data(dx)
-	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
-	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, nil, nil, n, c, hw, batchStats}
-	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
+	d.batchNormBackward(x, nil, dy, nil, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
 }
 
 // BatchNormBackwardReLU masks dy by y > 0 into dz while it sums Σdz and Σdz·(x-mean)
 // (sgemm.SumDyDyxReLU), then computes dx from dz as BatchNormBackward does: the bits of
 // ReluBackward then BatchNormBackward, with one pass fewer.
 func (d *Device) BatchNormBackwardReLU(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
-	xs, dys, dxs := Data(x), Data(dy), Data(dx)
+	d.batchNormBackward(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta, n, c, hw, batchStats)
+}
+
+func (d *Device) batchNormBackward(x, y, dy, dz, dx, gamma, saveMean, saveInvStd, dgamma, dbeta engine.Buffer, n, c, hw int, batchStats bool) {
+	xs, dys := Data(x), Data(dy)
 	gs, sm, si, dg, db := Data(gamma), Data(saveMean), Data(saveInvStd), Data(dgamma), Data(dbeta)
-	args := bnBackArgs{xs, dys, dxs, gs, sm, si, dg, db, Data(y), Data(dz), n, c, hw, batchStats}
-	launch(d, &d.k.bnBack, args, c, bnGrain(n*hw))
-}
-
-type bnBackArgs struct {
-	x, dy, dx, gamma, saveMean, saveInvStd, dgamma, dbeta []float32
-	y, dz                                                 []float32 // a ReLU's output and the masked dy (nil: no ReLU)
-	n, c, hw                                              int
-	batchStats                                            bool
-}
-
-func (a *bnBackArgs) run(lo, hi int) {
-	xs, dys, dxs, gs, sm, si, dg, db := a.x, a.dy, a.dx, a.gamma, a.saveMean, a.saveInvStd, a.dgamma, a.dbeta
-	n, c, hw, batchStats := a.n, a.c, a.hw, a.batchStats
-	m := n * hw
-	ys, g := a.y, dys
-	if ys != nil {
-		g = a.dz // after the sums pass, the rest is BatchNormBackward's, of the masked dy
+	var ys, g []float32
+	if y != nil {
+		ys, g = Data(y), Data(dz) // after the sums pass, the rest is BatchNormBackward's, of dz
+	} else {
+		g = dys
 	}
-	runs := hw <= bnRunsMax // an image's block of channels per kernel call (sgemm's …Runs)
-	for c0 := lo; c0 < hi; c0 += bnBlock {
-		c1 := min(c0+bnBlock, hi)
-		nb := c1 - c0
-		var sdy, sdyx [bnBlock]float64 // Σ dy and Σ dy·(x-mean)
-		var mean64 [bnBlock]float64
-		for ch := c0; ch < c1; ch++ {
-			mean64[ch-c0] = float64(sm[ch])
+	blocks := ceilDiv(n, bnBlock(c, hw))
+	buf := d.scratch64((2*blocks + 3) * c)
+	mean, sdy, sdyx, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
+	for ch := range mean {
+		mean[ch] = float64(sm[ch])
+	}
+	launch(d, &d.k.bnSums, bnSumsArgs{xs, ys, dys, g, mean, part, n, c, hw}, blocks, 1)
+	for b := 0; b < blocks; b++ {
+		for ch := 0; ch < c; ch++ {
+			sdy[ch] += part[2*b*c+ch]
+			sdyx[ch] += part[(2*b+1)*c+ch]
 		}
-		for img := 0; img < n; img++ {
-			// The block's runs of one image are contiguous: on AVX512 one call takes them all.
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; ys != nil && runs &&
-				sgemm.SumDyDyxReLURuns(xs[o:e], ys[o:e], dys[o:e], g[o:e], hw, mean64[:nb], sdy[:nb], sdyx[:nb]) {
+	}
+	// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
+	// with float32 coefficients (b = c0 = 0 with constant statistics). x-mean is formed
+	// first: folding b*mean into c0 would cancel catastrophically when |mean| ≫ std.
+	coef := d.scratch(3 * c)
+	ca, cb, cc := coef[:c], coef[c:2*c], coef[2*c:]
+	m := float64(n * hw)
+	for ch := 0; ch < c; ch++ {
+		invStd := float64(si[ch])
+		dg[ch] += float32(sdyx[ch] * invStd)
+		db[ch] += float32(sdy[ch])
+		k := float64(gs[ch]) * invStd
+		ca[ch], cb[ch], cc[ch] = float32(k), 0, 0
+		if batchStats {
+			cb[ch] = float32(-k * invStd * invStd * sdyx[ch] / m)
+			cc[ch] = float32(-k * sdy[ch] / m)
+		}
+	}
+	args := bnDxArgs{xs, g, Data(dx), ca, cb, cc, sm, c, hw, batchStats}
+	launch(d, &d.k.bnDx, args, n, bnGrain(c*hw))
+}
+
+// bnSumsArgs: block b of bnBlock images sums Σ dy into part[2b·c:][:c] and Σ dy·(x-mean) into
+// part[(2b+1)·c:][:c], image by image; with y (a ReLU's output) dy is masked by y > 0 first and
+// written to dz.
+type bnSumsArgs struct {
+	x, y, dy, dz []float32
+	mean, part   []float64
+	n, c, hw     int
+}
+
+func (a *bnSumsArgs) run(lo, hi int) {
+	c, hw := a.c, a.hw
+	per := bnBlock(c, hw)
+	for b := lo; b < hi; b++ {
+		sdy, sdyx := a.part[2*b*c:][:c], a.part[(2*b+1)*c:][:c]
+		for img := b * per; img < min((b+1)*per, a.n); img++ {
+			o, e := img*c*hw, (img+1)*c*hw
+			// On AVX512 one call takes the image's runs (the same bits as a call per run).
+			if a.y != nil && sgemm.SumDyDyxReLURuns(a.x[o:e], a.y[o:e], a.dy[o:e], a.dz[o:e], hw, a.mean, sdy, sdyx) {
 				continue
 			}
-			for ch := c0; ch < c1; ch++ {
-				off := (img*c + ch) * hw
-				mean := mean64[ch-c0]
+			for ch := 0; ch < c; ch++ {
+				p, q := o+ch*hw, o+(ch+1)*hw
 				var s, sx float64
-				if ys != nil {
-					s, sx = sgemm.SumDyDyxReLU(xs[off:off+hw], ys[off:off+hw], dys[off:off+hw], g[off:off+hw], mean)
+				if a.y != nil {
+					s, sx = sgemm.SumDyDyxReLU(a.x[p:q], a.y[p:q], a.dy[p:q], a.dz[p:q], a.mean[ch])
 				} else {
-					s, sx = sumDyDyx(xs[off:off+hw], dys[off:off+hw], mean)
+					s, sx = sgemm.SumDyDyx(a.x[p:q], a.dy[p:q], a.mean[ch])
 				}
-				sdy[ch-c0] += s
-				sdyx[ch-c0] += sx
-			}
-		}
-		// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
-		// with float32 coefficients (b = c0 = 0 with constant statistics). x-mean is formed
-		// first: folding b*mean into c0 would cancel catastrophically when |mean| ≫ std.
-		var ca, cb, cc [bnBlock]float32
-		for ch := c0; ch < c1; ch++ {
-			invStd := float64(si[ch])
-			dg[ch] += float32(sdyx[ch-c0] * invStd)
-			db[ch] += float32(sdy[ch-c0])
-			k := float64(gs[ch]) * invStd
-			ca[ch-c0] = float32(k)
-			if batchStats {
-				cb[ch-c0] = float32(-k * invStd * invStd * sdyx[ch-c0] / float64(m))
-				cc[ch-c0] = float32(-k * sdy[ch-c0] / float64(m))
-			}
-		}
-		for img := 0; img < n; img++ {
-			if o, e := (img*c+c0)*hw, (img*c+c1)*hw; batchStats && runs &&
-				sgemm.BNBackwardRuns(xs[o:e], g[o:e], dxs[o:e], hw, ca[:nb], cb[:nb], cc[:nb], sm[c0:c1]) {
-				continue
-			}
-			for ch := c0; ch < c1; ch++ {
-				off := (img*c + ch) * hw
-				dr, xr := g[off:off+hw], dxs[off:off+hw]
-				if !batchStats {
-					kf := ca[ch-c0]
-					for i, v := range dr {
-						xr[i] = kf * v
-					}
-					continue
-				}
-				sgemm.BNBackward(xs[off:off+hw], dr, xr, ca[ch-c0], cb[ch-c0], cc[ch-c0], sm[ch])
+				sdy[ch] += s
+				sdyx[ch] += sx
 			}
 		}
 	}
 }
 
-// sumDyDyx returns Σ dy and Σ dy·(x-mean) in float64, with two accumulators each to break the
-// add latency chains (sgemm.SumDyDyx: vectorised on AVX-512).
-func sumDyDyx(x, dy []float32, mean float64) (sdy, sdyx float64) { return sgemm.SumDyDyx(x, dy, mean) }
+// bnDxArgs writes dx = a·g + b·(x-mean) + c per channel (dx = a·g with constant statistics),
+// image by image.
+type bnDxArgs struct {
+	x, g, dx   []float32
+	a, b, cc   []float32
+	mean       []float32
+	c, hw      int
+	batchStats bool
+}
+
+func (a *bnDxArgs) run(lo, hi int) {
+	c, hw := a.c, a.hw
+	for img := lo; img < hi; img++ {
+		o, e := img*c*hw, (img+1)*c*hw
+		// On AVX512 one call takes the image's runs (the same bits as a call per run).
+		if a.batchStats && sgemm.BNBackwardRuns(a.x[o:e], a.g[o:e], a.dx[o:e], hw, a.a, a.b, a.cc, a.mean) {
+			continue
+		}
+		for ch := 0; ch < c; ch++ {
+			p, q := o+ch*hw, o+(ch+1)*hw
+			if !a.batchStats {
+				kf, xr := a.a[ch], a.dx[p:q]
+				for i, v := range a.g[p:q] {
+					xr[i] = kf * v
+				}
+				continue
+			}
+			sgemm.BNBackward(a.x[p:q], a.g[p:q], a.dx[p:q], a.a[ch], a.b[ch], a.cc[ch], a.mean[ch])
+		}
+	}
+}

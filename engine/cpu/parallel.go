@@ -73,9 +73,10 @@ type kernelArgs struct {
 	reduce   reduceArgs
 	sgd      sgdArgs
 	adam     adamArgs
-	bnTrain  bnTrainArgs
-	bnInfer  bnInferArgs
-	bnBack   bnBackArgs
+	bnStats  bnStatsArgs
+	bnApply  bnApplyArgs
+	bnSums   bnSumsArgs
+	bnDx     bnDxArgs
 	xent     xentArgs
 	bce      bceArgs
 	pool     poolArgs

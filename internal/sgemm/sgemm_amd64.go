@@ -270,7 +270,7 @@ func bnBackRunsZ(x, dy, dx *float32, hw, runs int, a, b, c, mean *float32)
 func sum64RunsZ(x *float32, hw, runs int, acc *float64)
 
 //go:noescape
-func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
+func sumDevRunsZ(x *float32, hw, runs int, k, s1, s2 *float64)
 
 //go:noescape
 func scaleShiftReLURunsZ(x, res, y *float32, hw, runs int, mean, scale, shift *float32)

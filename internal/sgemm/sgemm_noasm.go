@@ -219,7 +219,7 @@ func sum64RunsZ(x *float32, hw, runs int, acc *float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 
-func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64) {
+func sumDevRunsZ(x *float32, hw, runs int, k, s1, s2 *float64) {
 	panic("sgemm: assembly kernel called on a platform without one")
 }
 

@@ -81,33 +81,36 @@ func BNBackward(x, dy, dx []float32, a, b, c, mean float32) {
 	}
 }
 
-// SumSqDev returns Σ (x[i] - mean)² in float64 (two interleaved accumulators in Go; on AVX512,
-// 32 lanes in a fixed order).
-func SumSqDev(x []float32, mean float64) float64 {
+// SumDev returns Σ (x[i] - k) and Σ (x[i] - k)² in float64, batch norm's statistics in one pass
+// (two interleaved accumulators each in Go; on AVX512, 32 lanes each in a fixed order).
+func SumDev(x []float32, k float64) (s1, s2 float64) {
 	n := zLen(len(x))
-	var z float64
+	var z1, z2 float64
 	if n > 0 {
-		mean1 := [1]float64{mean}
-		var acc [1]float64
-		sumSqDevRunsZ(&x[0], n, 1, &mean1[0], &acc[0]) // one run: 0 + the run's sum
-		z = acc[0]
+		k1 := [1]float64{k}
+		var a1, a2 [1]float64
+		sumDevRunsZ(&x[0], n, 1, &k1[0], &a1[0], &a2[0]) // one run: 0 + the run's sums
+		z1, z2 = a1[0], a2[0]
 	}
 	x = x[n:]
-	var s0, s1 float64
+	var d0, d1, q0, q1 float64
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
-		a, b := float64(x[i])-mean, float64(x[i+1])-mean
-		s0 += a * a
-		s1 += b * b
+		a, b := float64(x[i])-k, float64(x[i+1])-k
+		d0 += a
+		d1 += b
+		q0 += a * a
+		q1 += b * b
 	}
 	for ; i < len(x); i++ {
-		a := float64(x[i]) - mean
-		s0 += a * a
+		a := float64(x[i]) - k
+		d0 += a
+		q0 += a * a
 	}
 	if n == 0 {
-		return s0 + s1 // exactly the Go loop's value (z + … would turn a -0 into +0)
+		return d0 + d1, q0 + q1 // exactly the Go loop's values (z + … would turn a -0 into +0)
 	}
-	return z + (s0 + s1)
+	return z1 + (d0 + d1), z2 + (q0 + q1)
 }
 
 // SumDyDyx returns Σ dy[i] and Σ dy[i]·(x[i] - mean) in float64, i < len(dy).
@@ -187,33 +190,20 @@ func BNBackwardRuns(x, dy, dx []float32, hw int, a, b, c, mean []float32) bool {
 	return true
 }
 
-// Sum64Runs adds Sum64 of each of len(acc) consecutive runs of hw floats of x to acc[r]: the
-// bits of a call per run, in one call (batch norm's statistics over one image's channels). It
-// returns false, having done nothing, off the AVX512 path or when hw is not a positive multiple
-// of 16.
-func Sum64Runs(x []float32, hw int, acc []float64) bool {
-	runs := len(acc)
+// SumDevRuns adds SumDev of each of len(k) consecutive runs of hw floats of x, run r about k[r],
+// to s1[r] and s2[r]: the bits of a call per run, in one call (batch norm's statistics over one
+// image's channels). It returns false, having done nothing, off the AVX512 path or when hw is not
+// a positive multiple of 16.
+func SumDevRuns(x []float32, hw int, k, s1, s2 []float64) bool {
+	runs := len(k)
 	if !runsFit(hw) || runs == 0 {
 		return false
 	}
-	checkRuns("Sum64Runs", hw, runs, x)
-	sum64RunsZ(&x[0], hw, runs, &acc[0])
-	return true
-}
-
-// SumSqDevRuns adds SumSqDev of each of len(mean) consecutive runs of hw floats of x, run r
-// against mean[r], to acc[r]: the bits of a call per run, in one call. It returns false, having
-// done nothing, off the AVX512 path or when hw is not a positive multiple of 16.
-func SumSqDevRuns(x []float32, hw int, mean, acc []float64) bool {
-	runs := len(mean)
-	if !runsFit(hw) || runs == 0 {
-		return false
+	checkRuns("SumDevRuns", hw, runs, x)
+	if len(s1) < runs || len(s2) < runs {
+		panic(fmt.Sprintf("sgemm: SumDevRuns: %d and %d sums for %d runs", len(s1), len(s2), runs))
 	}
-	checkRuns("SumSqDevRuns", hw, runs, x)
-	if len(acc) < runs {
-		panic(fmt.Sprintf("sgemm: SumSqDevRuns: %d sums for %d runs", len(acc), runs))
-	}
-	sumSqDevRunsZ(&x[0], hw, runs, &mean[0], &acc[0])
+	sumDevRunsZ(&x[0], hw, runs, &k[0], &s1[0], &s2[0])
 	return true
 }
 

@@ -1488,31 +1488,37 @@ s6rdone:
 	VZEROUPPER
 	RET
 
-// func sumSqDevRunsZ(x *float32, hw, runs int, mean, acc *float64)
-// For each of runs consecutive runs of hw floats (hw a positive multiple of 16), Σ (x - mean[r])²
-// in float64 added to acc[r]: 32 floats a trip into four 8-lane accumulators (fused
-// multiply-add), added in a fixed order at the end. Not bit-identical to the Go loop (its own
-// fixed order, so still deterministic). SumSqDev runs one run.
-TEXT ·sumSqDevRunsZ(SB), NOSPLIT, $0-40
+// func sumDevRunsZ(x *float32, hw, runs int, k, s1, s2 *float64)
+// For each of runs consecutive runs of hw floats (hw a positive multiple of 16), Σ (x - k[r]) and
+// Σ (x - k[r])² in float64 added to s1[r] and s2[r]: 32 floats a trip into four 8-lane
+// accumulators each (the squares by fused multiply-add), added in a fixed order at the end. Not
+// bit-identical to the Go loop (its own fixed order, so still deterministic). SumDev runs one
+// run.
+TEXT ·sumDevRunsZ(SB), NOSPLIT, $0-48
 	MOVQ  x+0(FP), SI
 	MOVQ  runs+16(FP), R9
-	MOVQ  mean+24(FP), R10
-	MOVQ  acc+32(FP), R11
+	MOVQ  k+24(FP), R10
+	MOVQ  s1+32(FP), R11
+	MOVQ  s2+40(FP), R12
 	TESTQ R9, R9
-	JZ    sqrdone
+	JZ    sdrdone
 
-sqrun:
+sdrun:
 	VBROADCASTSD (R10), Z31
 	VPXORQ       Z0, Z0, Z0
 	VPXORQ       Z1, Z1, Z1
 	VPXORQ       Z2, Z2, Z2
 	VPXORQ       Z3, Z3, Z3
+	VPXORQ       Z8, Z8, Z8
+	VPXORQ       Z9, Z9, Z9
+	VPXORQ       Z10, Z10, Z10
+	VPXORQ       Z11, Z11, Z11
 	MOVQ         hw+8(FP), CX
 	MOVQ         CX, R8
 	SHRQ         $5, R8
-	JZ           sqrone
+	JZ           sdrone
 
-sqrfour:
+sdrfour:
 	VCVTPS2PD   (SI), Z4
 	VCVTPS2PD   32(SI), Z5
 	VCVTPS2PD   64(SI), Z6
@@ -1521,38 +1527,51 @@ sqrfour:
 	VSUBPD      Z31, Z5, Z5
 	VSUBPD      Z31, Z6, Z6
 	VSUBPD      Z31, Z7, Z7
+	VADDPD      Z4, Z8, Z8
+	VADDPD      Z5, Z9, Z9
+	VADDPD      Z6, Z10, Z10
+	VADDPD      Z7, Z11, Z11
 	VFMADD231PD Z4, Z4, Z0
 	VFMADD231PD Z5, Z5, Z1
 	VFMADD231PD Z6, Z6, Z2
 	VFMADD231PD Z7, Z7, Z3
 	ADDQ        $128, SI
 	DECQ        R8
-	JNZ         sqrfour
+	JNZ         sdrfour
 
-sqrone:
+sdrone:
 	ANDQ $31, CX
-	JZ   sqrsum
+	JZ   sdrsum
 	VCVTPS2PD   (SI), Z4
 	VCVTPS2PD   32(SI), Z5
 	VSUBPD      Z31, Z4, Z4
 	VSUBPD      Z31, Z5, Z5
+	VADDPD      Z4, Z8, Z8
+	VADDPD      Z5, Z9, Z9
 	VFMADD231PD Z4, Z4, Z0
 	VFMADD231PD Z5, Z5, Z1
 	ADDQ        $64, SI
 
-sqrsum:
+sdrsum:
+	VADDPD Z9, Z8, Z8
+	VADDPD Z11, Z10, Z10
+	VADDPD Z10, Z8, Z8
+	HSUMPD(Z8, Y8, X8, Y9, X9)
+	VADDSD (R11), X8, X8
+	VMOVSD X8, (R11)
 	VADDPD Z1, Z0, Z0
 	VADDPD Z3, Z2, Z2
 	VADDPD Z2, Z0, Z0
 	HSUMPD(Z0, Y0, X0, Y1, X1)
-	VADDSD (R11), X0, X0
-	VMOVSD X0, (R11)
+	VADDSD (R12), X0, X0
+	VMOVSD X0, (R12)
 	ADDQ   $8, R10
 	ADDQ   $8, R11
+	ADDQ   $8, R12
 	DECQ   R9
-	JNZ    sqrun
+	JNZ    sdrun
 
-sqrdone:
+sdrdone:
 	VZEROUPPER
 	RET
 

@@ -86,16 +86,18 @@ func TestVecAVX512Kernels(t *testing.T) {
 			// The float64 sums, on finite data.
 			a, b := randSlice(r, n), randSlice(r, n)
 			m := r.NormFloat64() * 0.1
-			var ss, sdy, sdyx, scale64 float64
+			var sd, sabs, ss, sdy, sdyx, scale64 float64
 			for i := range a {
 				d := float64(a[i]) - m
+				sd += d
+				sabs += math.Abs(d)
 				ss += d * d
 				sdy += float64(b[i])
 				sdyx += float64(b[i]) * d
 				scale64 += math.Abs(float64(b[i]) * d)
 			}
-			if got := SumSqDev(a, m); math.Abs(got-ss) > 1e-12*(1+ss) {
-				t.Fatalf("SumSqDev path %v n %d = %v, want %v", p, n, got, ss)
+			if gd, gs := SumDev(a, m); math.Abs(gd-sd) > 1e-12*(1+sabs) || math.Abs(gs-ss) > 1e-12*(1+ss) {
+				t.Fatalf("SumDev path %v n %d = %v, %v, want %v, %v", p, n, gd, gs, sd, ss)
 			}
 			// The fused ReLU backward and sums: the masked gradient and SumDyDyx of it, bit
 			// for bit (y from vecInput: zeros, NaN and infinities among the mask's inputs).
@@ -193,7 +195,7 @@ func TestBNRuns(t *testing.T) {
 				if ok := BNBackwardRuns(x, gotDz, gotDx, hw, a, b, c, m32); ok != fits {
 					t.Fatalf("%v: BNBackwardRuns(hw %d) = %v", p, hw, ok)
 				}
-				if fits != Sum64Runs(x, hw, make([]float64, runs)) || fits != SumSqDevRuns(x, hw, mean, make([]float64, runs)) ||
+				if fits != SumDevRuns(x, hw, mean, make([]float64, runs), make([]float64, runs)) ||
 					fits != ScaleShiftReLURuns(x, nil, make([]float32, n), hw, m32, a, b) {
 					t.Fatalf("%v: a forward runs kernel disagrees with the backward ones on hw %d", p, hw)
 				}
@@ -211,10 +213,11 @@ func TestBNRuns(t *testing.T) {
 				fwdS, fwdSS := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
 				gotFS, gotFSS := append([]float64(nil), sdy0...), append([]float64(nil), sdyx0...)
 				for i := range runs {
-					fwdS[i] += Sum64(x[i*hw : (i+1)*hw])
-					fwdSS[i] += SumSqDev(x[i*hw:(i+1)*hw], mean[i])
+					d, dd := SumDev(x[i*hw:(i+1)*hw], mean[i])
+					fwdS[i] += d
+					fwdSS[i] += dd
 				}
-				if !Sum64Runs(x, hw, gotFS) || !SumSqDevRuns(x, hw, mean, gotFSS) {
+				if !SumDevRuns(x, hw, mean, gotFS, gotFSS) {
 					t.Fatalf("%s: the statistics runs kernels did not run", what)
 				}
 				for i := range runs {

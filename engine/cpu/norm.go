@@ -15,13 +15,8 @@ import (
 // threads, ms a call, channels split → images split): forward 16×32² 0.72–0.76 → 0.45, 32×16²
 // 0.42–0.46 → 0.22, 64×8² 0.27–0.28 → 0.13; backward 1.35–1.37 → 1.21–1.29, 0.70–0.73 →
 // 0.61–0.70, 0.51–0.53 → 0.30–0.36.
-// The per-channel sums are float64, image by image within fixed blocks of images (bnBlock), and
-// the blocks' sums are added in block order: the statistics do not depend on the core count.
-
-// bnBlock is the images per block of the batch-norm sums, the unit of their fan-out: at least 4,
-// and enough images to amortise a goroutine (Linear activations, hw = 1, have small images, and
-// each block keeps 2·c float64 sums). It depends on the shape only, never on the core count.
-func bnBlock(c, hw int) int { return max(4, grainStream/max(c*hw, 1)) }
+// The per-channel sums are float64, image by image within fixed blocks of images (imageBlock),
+// and the blocks' sums are added in block order: the statistics do not depend on the core count.
 
 // bnGrain is the image grain of the batch-norm passes that need no sums: an image of m
 // elements is worth splitting off when m is large enough to amortise a goroutine.
@@ -82,7 +77,7 @@ func (d *Device) batchNormTrain(x, res, y, gamma, beta, saveMean, saveInvStd, ru
 // variance), so at most log10(n) of float64's 16, where a shift of 0 would lose them all on a
 // channel with |mean| ≫ std. The slices are the device's float64 scratch.
 func (d *Device) bnStats(xs []float32, n, c, hw int) (s1, s2, k []float64) {
-	blocks := ceilDiv(n, bnBlock(c, hw))
+	blocks := ceilDiv(n, imageBlock(c, hw))
 	buf := d.scratch64((2*blocks + 3) * c)
 	k, s1, s2, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
 	for ch := range k {
@@ -98,7 +93,7 @@ func (d *Device) bnStats(xs []float32, n, c, hw int) (s1, s2, k []float64) {
 	return s1, s2, k
 }
 
-// bnStatsArgs: block b of bnBlock images sums into part[2b·c:][:c] (about k) and
+// bnStatsArgs: block b of imageBlock images sums into part[2b·c:][:c] (about k) and
 // part[(2b+1)·c:][:c] (squares), image by image.
 type bnStatsArgs struct {
 	x        []float32
@@ -108,7 +103,7 @@ type bnStatsArgs struct {
 
 func (a *bnStatsArgs) run(lo, hi int) {
 	c, hw := a.c, a.hw
-	per := bnBlock(c, hw)
+	per := imageBlock(c, hw)
 	for b := lo; b < hi; b++ {
 		s1, s2 := a.part[2*b*c:][:c], a.part[(2*b+1)*c:][:c]
 		for img := b * per; img < min((b+1)*per, a.n); img++ {
@@ -205,7 +200,7 @@ func (d *Device) batchNormBackward(x, y, dy, dz, dx, gamma, saveMean, saveInvStd
 	} else {
 		g = dys
 	}
-	blocks := ceilDiv(n, bnBlock(c, hw))
+	blocks := ceilDiv(n, imageBlock(c, hw))
 	buf := d.scratch64((2*blocks + 3) * c)
 	mean, sdy, sdyx, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
 	for ch := range mean {
@@ -239,7 +234,7 @@ func (d *Device) batchNormBackward(x, y, dy, dz, dx, gamma, saveMean, saveInvStd
 	launch(d, &d.k.bnDx, args, n, bnGrain(c*hw))
 }
 
-// bnSumsArgs: block b of bnBlock images sums Σ dy into part[2b·c:][:c] and Σ dy·(x-mean) into
+// bnSumsArgs: block b of imageBlock images sums Σ dy into part[2b·c:][:c] and Σ dy·(x-mean) into
 // part[(2b+1)·c:][:c], image by image; with y (a ReLU's output) dy is masked by y > 0 first and
 // written to dz.
 type bnSumsArgs struct {
@@ -250,7 +245,7 @@ type bnSumsArgs struct {
 
 func (a *bnSumsArgs) run(lo, hi int) {
 	c, hw := a.c, a.hw
-	per := bnBlock(c, hw)
+	per := imageBlock(c, hw)
 	for b := lo; b < hi; b++ {
 		sdy, sdyx := a.part[2*b*c:][:c], a.part[(2*b+1)*c:][:c]
 		for img := b * per; img < min((b+1)*per, a.n); img++ {

@@ -10,6 +10,15 @@ const (
 	grainHeavy  = 1 << 11 // kernels with ~tens of flops per element (Philox, exp, log)
 )
 
+// imageBlock is the images per block of a per-channel sum over [n, c, hw] tensors (batch norm's
+// statistics, bias gradients), the unit of its fan-out: the cores take blocks of whole images,
+// contiguous in memory, and each block's float64 sums are added in block order. Split by
+// channels instead, each core read a few runs of every image (c·hw floats apart, a 4 KB page or
+// less each, where the hardware prefetchers start over). At least 4 images, and enough to
+// amortise a goroutine (Linear activations, hw = 1, have small images, and each block keeps c
+// or 2·c float64 sums); it depends on the shape only, never on the core count.
+func imageBlock(c, hw int) int { return max(4, grainStream/max(c*hw, 1)) }
+
 // chunksPerWorker: parallel cuts work into up to this many chunks per core, handed out
 // dynamically, so that a core that is busy with something else takes fewer of them.
 const chunksPerWorker = 4

@@ -77,20 +77,41 @@ func (d *Device) batchNormTrain(x, res, y, gamma, beta, saveMean, saveInvStd, ru
 // variance), so at most log10(n) of float64's 16, where a shift of 0 would lose them all on a
 // channel with |mean| ≫ std. The slices are the device's float64 scratch.
 func (d *Device) bnStats(xs []float32, n, c, hw int) (s1, s2, k []float64) {
+	sc := d.bnScratch(n, c, hw)
+	for ch := range sc.ch {
+		sc.ch[ch] = sum64(xs[ch*hw:(ch+1)*hw]) / float64(hw)
+	}
+	launch(d, &d.k.bnStats, bnStatsArgs{xs, sc.ch, sc.part, n, c, hw}, sc.blocks, 1)
+	s1, s2 = sc.total()
+	return s1, s2, sc.ch
+}
+
+// bnSums is the float64 scratch of a batch-norm pass that sums two per-channel quantities over
+// image blocks: block b's sums in part[2b·c:][:c] and part[(2b+1)·c:][:c], their totals s1 and s2,
+// and c more per channel (ch: the shift, or the mean) for the pass to read.
+type bnSums struct {
+	blocks, c  int
+	ch, s1, s2 []float64
+	part       []float64
+}
+
+// bnScratch cuts the device's float64 scratch (zeroed) into a bnSums for an [n, c, hw] tensor.
+func (d *Device) bnScratch(n, c, hw int) bnSums {
 	blocks := ceilDiv(n, imageBlock(c, hw))
 	buf := d.scratch64((2*blocks + 3) * c)
-	k, s1, s2, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
-	for ch := range k {
-		k[ch] = sum64(xs[ch*hw:(ch+1)*hw]) / float64(hw)
-	}
-	launch(d, &d.k.bnStats, bnStatsArgs{xs, k, part, n, c, hw}, blocks, 1)
-	for b := 0; b < blocks; b++ {
+	return bnSums{blocks, c, buf[:c], buf[c : 2*c], buf[2*c : 3*c], buf[3*c:]}
+}
+
+// total adds the blocks' sums in block order into s1 and s2 and returns them.
+func (s bnSums) total() (s1, s2 []float64) {
+	c := s.c
+	for b := 0; b < s.blocks; b++ {
 		for ch := 0; ch < c; ch++ {
-			s1[ch] += part[2*b*c+ch]
-			s2[ch] += part[(2*b+1)*c+ch]
+			s.s1[ch] += s.part[2*b*c+ch]
+			s.s2[ch] += s.part[(2*b+1)*c+ch]
 		}
 	}
-	return s1, s2, k
+	return s.s1, s.s2
 }
 
 // bnStatsArgs: block b of imageBlock images sums into part[2b·c:][:c] (about k) and
@@ -200,19 +221,12 @@ func (d *Device) batchNormBackward(x, y, dy, dz, dx, gamma, saveMean, saveInvStd
 	} else {
 		g = dys
 	}
-	blocks := ceilDiv(n, imageBlock(c, hw))
-	buf := d.scratch64((2*blocks + 3) * c)
-	mean, sdy, sdyx, part := buf[:c], buf[c:2*c], buf[2*c:3*c], buf[3*c:]
-	for ch := range mean {
-		mean[ch] = float64(sm[ch])
+	sc := d.bnScratch(n, c, hw)
+	for ch := range sc.ch {
+		sc.ch[ch] = float64(sm[ch])
 	}
-	launch(d, &d.k.bnSums, bnSumsArgs{xs, ys, dys, g, mean, part, n, c, hw}, blocks, 1)
-	for b := 0; b < blocks; b++ {
-		for ch := 0; ch < c; ch++ {
-			sdy[ch] += part[2*b*c+ch]
-			sdyx[ch] += part[(2*b+1)*c+ch]
-		}
-	}
+	launch(d, &d.k.bnSums, bnSumsArgs{xs, ys, dys, g, sc.ch, sc.part, n, c, hw}, sc.blocks, 1)
+	sdy, sdyx := sc.total()
 	// dx = k*(dy - Σdy/M - (x-mean)*invStd²*Σ(dy·(x-mean))/M) = a*dy + b*(x-mean) + c0
 	// with float32 coefficients (b = c0 = 0 with constant statistics). x-mean is formed
 	// first: folding b*mean into c0 would cancel catastrophically when |mean| ≫ std.

@@ -214,13 +214,11 @@ func (d *Device) BiasGrad(dy, db engine.Buffer, n, c, hw int) {
 	// in block order. Split by channels instead (BenchmarkBiasGrad, ms a call): lenet-lca's
 	// conv1 250×20×28² 0.18–0.28 against 0.13, conv2 250×40×14² 0.11–0.12 against 0.095.
 	blocks := ceilDiv(n, imageBlock(c, hw))
-	part := d.scratch64(blocks * c)
+	buf := d.scratch64((blocks + 1) * c)
+	sum, part := buf[:c], buf[c:]
 	launch(d, &d.k.biasGrad, biasGradArgs{dys, dbs, part, n, c, hw}, blocks, 1)
-	for ch := 0; ch < c; ch++ {
-		var s float64
-		for b := 0; b < blocks; b++ {
-			s += part[b*c+ch]
-		}
+	addBlocks(sum, part, blocks, 1, 0)
+	for ch, s := range sum {
 		dbs[ch] += float32(s)
 	}
 }

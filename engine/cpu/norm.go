@@ -90,7 +90,7 @@ func (d *Device) bnStats(xs []float32, n, c, hw int) (s1, s2, k []float64) {
 // image blocks: block b's sums in part[2b·c:][:c] and part[(2b+1)·c:][:c], their totals s1 and s2,
 // and c more per channel (ch: the shift, or the mean) for the pass to read.
 type bnSums struct {
-	blocks, c  int
+	blocks     int
 	ch, s1, s2 []float64
 	part       []float64
 }
@@ -99,18 +99,13 @@ type bnSums struct {
 func (d *Device) bnScratch(n, c, hw int) bnSums {
 	blocks := ceilDiv(n, imageBlock(c, hw))
 	buf := d.scratch64((2*blocks + 3) * c)
-	return bnSums{blocks, c, buf[:c], buf[c : 2*c], buf[2*c : 3*c], buf[3*c:]}
+	return bnSums{blocks, buf[:c], buf[c : 2*c], buf[2*c : 3*c], buf[3*c:]}
 }
 
 // total adds the blocks' sums in block order into s1 and s2 and returns them.
 func (s bnSums) total() (s1, s2 []float64) {
-	c := s.c
-	for b := 0; b < s.blocks; b++ {
-		for ch := 0; ch < c; ch++ {
-			s.s1[ch] += s.part[2*b*c+ch]
-			s.s2[ch] += s.part[(2*b+1)*c+ch]
-		}
-	}
+	addBlocks(s.s1, s.part, s.blocks, 2, 0)
+	addBlocks(s.s2, s.part, s.blocks, 2, 1)
 	return s.s1, s.s2
 }
 

@@ -19,6 +19,17 @@ const (
 // or 2·c float64 sums); it depends on the shape only, never on the core count.
 func imageBlock(c, hw int) int { return max(4, grainStream/max(c*hw, 1)) }
 
+// addBlocks adds to dst the blocks' per-channel sums, in block order: block b's are
+// part[(q·b+i)·c:][:c], c = len(dst), for the i-th of q quantities each block sums.
+func addBlocks(dst, part []float64, blocks, q, i int) {
+	c := len(dst)
+	for b := 0; b < blocks; b++ {
+		for ch, v := range part[(q*b+i)*c:][:c] {
+			dst[ch] += v
+		}
+	}
+}
+
 // chunksPerWorker: parallel cuts work into up to this many chunks per core, handed out
 // dynamically, so that a core that is busy with something else takes fewer of them.
 const chunksPerWorker = 4

@@ -212,7 +212,9 @@ func (r *Residual) Setup(ctx *Context, maxN int) (err error) {
 			return err
 		}
 	}
-	err = r.dx.Alloc(ctx, maxN, prod(r.in))
+	if r.acc == nil { // (with acc the input gradient is the shortcut's buffer)
+		err = r.dx.Alloc(ctx, maxN, prod(r.in))
+	}
 	return err
 }
 
@@ -247,6 +249,10 @@ func (r *Residual) Backward(ctx *Context, dy Tensor, needDx bool) Tensor {
 	}
 	dm := r.Main.Backward(ctx, dy, needDx)
 	ds := r.shortcutBackward(ctx, dy, needDx)
+	if r.acc != nil {
+		// Without needDx nothing reads the input gradient; the shortcut's buffer stands in.
+		return Tensor{Buf: ds.Buf, N: dy.N, Shape: r.in}
+	}
 	dx := r.dx.First(dy.N)
 	if needDx {
 		ctx.Dev.Add(dm.Buf, ds.Buf, dx)

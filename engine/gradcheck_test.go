@@ -140,6 +140,9 @@ func TestGradientsLayers(t *testing.T) {
 		// with or without the fusion: the identity block runs on 3×5×4.)
 		{"residual-bn-add-relu-fused", fusedBlock(nil), []int{3, 5, 4}, engine.MeanSquaredError},
 		{"residual-bn-add-relu-projection-fused", fusedBlock(seq(engine.NewConv2d("sc", 3, 1, 2, engine.Valid, false), engine.NewBatchNorm2d("scbn", 0.1, 1e-5))), img, engine.MeanSquaredError},
+		// The block first: nothing before it learns, so it computes no input gradient (and,
+		// adding into the shortcut's gradient, keeps no buffer of its own for one).
+		{"residual-bn-add-relu-fused-first", seq(fusedMain(nil), engine.NewReLU("r2"), engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true)), []int{3, 5, 4}, engine.MeanSquaredError},
 		{"softmax-xent-map", seq(engine.NewConv2d("c1", 1, 3, 1, engine.Pad(1), true), engine.NewFlatten("f")), []int{2, 5, 4}, engine.SoftmaxCrossEntropy},
 		{"sigmoid-bce", seq(engine.NewConv2d("c1", 1, 3, 1, engine.Pad(1), true)), []int{2, 5, 4}, engine.SigmoidBinaryCrossEntropy},
 		{"mse", seq(engine.NewFlatten("f"), engine.NewLinear("fc1", 3, true)), img, engine.MeanSquaredError},
@@ -154,14 +157,19 @@ func TestGradientsLayers(t *testing.T) {
 // fusedBlock is a ResNet basic block (with the given shortcut; nil: identity, at stride 1)
 // between two convolutions: conv, bn, relu, conv, bn, add, relu, all fused by Sequential.Build.
 func fusedBlock(shortcut engine.Layer) engine.Layer {
+	return seq(engine.NewConv2d("c0", 3, 3, 1, engine.Pad(1), true), fusedMain(shortcut), engine.NewReLU("r2"),
+		engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true))
+}
+
+// fusedMain is fusedBlock's residual block itself: conv, bn, relu, conv, bn, plus the shortcut.
+func fusedMain(shortcut engine.Layer) engine.Layer {
 	stride := 1
 	if shortcut != nil {
 		stride = 2
 	}
 	main := seq(engine.NewConv2d("m1", 3, 3, stride, engine.Pad(1), false), engine.NewBatchNorm2d("bn1", 0.1, 1e-5), engine.NewReLU("r1"),
 		engine.NewConv2d("m2", 3, 3, 1, engine.Pad(1), false), engine.NewBatchNorm2d("bn2", 0.1, 1e-5))
-	return seq(engine.NewConv2d("c0", 3, 3, 1, engine.Pad(1), true), engine.NewResidual("res", main, shortcut), engine.NewReLU("r2"),
-		engine.NewConv2d("c2", 2, 1, 1, engine.Valid, true))
+	return engine.NewResidual("res", main, shortcut)
 }
 
 // Inference-mode batch norm: running statistics are constants (alone, and fused into a block).

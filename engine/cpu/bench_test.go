@@ -301,3 +301,40 @@ func BenchmarkFWHT(b *testing.B) {
 		b.Run(fmt.Sprintf("n%d/plain", n), func(b *testing.B) { run(b, func() { sgemm.FWHTPlain(x, n) }) })
 	}
 }
+
+// BenchmarkWinoFilterTransform times the filter transforms (and the filter gradient's inverse
+// ones, back) of one call on one core: resnet20's
+// 64→64 (F(2×2, 3×3)) and 32→32 (F(4×4, 3×3)) filters.
+func BenchmarkWinoFilterTransform(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		t    winoTile
+		kc   int
+	}{{"f2_64x64", newWinoTile(3, 2), 64 * 64}, {"f4_32x32", newWinoTile(3, 4), 32 * 32}} {
+		w := fill(c.kc*9, 0.1)
+		us := c.kc + 16
+		u := make([]float32, c.t.xi*us)
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.t.transformFilters(u, w, 0, c.kc, us)
+			}
+		})
+		b.Run(c.name+"/any", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.t.transformFiltersAny(u, w, 0, c.kc, us)
+			}
+		})
+		dw := make([]float32, c.kc*9)
+		back := winoBackArgs{t: c.t, sum: u[:c.t.xi*c.kc], c: 64, k: c.kc / 64, dw: dw}
+		b.Run(c.name+"/back", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				back.run(0, c.kc)
+			}
+		})
+		b.Run(c.name+"/back-any", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				back.runAny(0, c.kc)
+			}
+		})
+	}
+}

@@ -239,3 +239,61 @@ func TestWinogradDeterministic(t *testing.T) {
 		}
 	})
 }
+
+// TestTransformFilters3 checks that the 3×3 filter transforms written out (transformFilters3)
+// give the bits of the loops over any r and a, for F(2×2, 3×3) and F(4×4, 3×3), on filters of
+// random magnitudes and signs and on a range of filters that starts past 0.
+func TestTransformFilters3(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const k, c = 5, 7
+	w := make([]float32, k*c*9)
+	for i := range w {
+		w[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3)))
+	}
+	for _, tile := range []winoTile{newWinoTile(3, 2), newWinoTile(3, 4)} {
+		us := k*c + 16
+		got, want := make([]float32, tile.xi*us), make([]float32, tile.xi*us)
+		for _, span := range [][2]int{{0, k * c}, {3, 20}} {
+			clear(got)
+			clear(want)
+			tile.transformFilters(got, w, span[0], span[1], us)
+			tile.transformFiltersAny(want, w, span[0], span[1], us)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("F(%d×%d, 3×3) filters [%d, %d): u[%d] = %v, want %v", tile.m, tile.m, span[0], span[1], i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestWinoBack3 checks that the 3×3 inverse filter transforms written out (winoBackArgs.run3)
+// give the bits of the loops over any r and a, for both forms and both layouts of Ŵ, adding onto
+// a filter gradient that is not zero.
+func TestWinoBack3(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const k, c = 6, 5
+	for _, tile := range []winoTile{newWinoTile(3, 2), newWinoTile(3, 4)} {
+		sum := make([]float32, tile.xi*k*c)
+		for i := range sum {
+			sum[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3)))
+		}
+		dw0 := make([]float32, k*c*9)
+		for i := range dw0 {
+			dw0[i] = float32(r.NormFloat64())
+		}
+		for _, cByK := range []bool{false, true} {
+			got, want := append([]float32(nil), dw0...), append([]float32(nil), dw0...)
+			(&winoBackArgs{t: tile, sum: sum, c: c, k: k, cByK: cByK, dw: got}).run(2, k*c)
+			(&winoBackArgs{t: tile, sum: sum, c: c, k: k, cByK: cByK, dw: want}).runAny(2, k*c)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("F(%d×%d, 3×3) cByK %v: dw[%d] = %v, want %v", tile.m, tile.m, cByK, i, got[i], want[i])
+				}
+			}
+			if got[0] != dw0[0] || got[18] == dw0[18] {
+				t.Fatalf("F(%d×%d, 3×3): filters outside [2, %d) changed or inside unchanged", tile.m, tile.m, k*c)
+			}
+		}
+	}
+}

@@ -125,15 +125,15 @@ func (p *phasePlan) pack(ws, w []float32, off []int, cs int) {
 	}
 }
 
-// convDataPhases sets dx = beta·dx + ∂(x ⋆ w)/∂x · dy through the phase form.
+// convDataPhases sets dx = beta·dx + ∂(x ⋆ w)/∂x · dy through the phase form, one chunk of
+// images per core at a time (phaseChunkArgs), as the stack form's forward.
 func (d *Device) convDataPhases(p *phasePlan, dys, ws, dxs []float32, beta float32) {
 	g, s := &p.g, &p.s
 	rows := g.K + p.nphases*g.C
 	nb := d.stackGroup(s, rows)
 	cs := s.channelStride(nb)
-	ld := nb * s.perImage
-	buf := d.scratch(g.K*cs + p.nphases*g.C*ld)
-	stack, out := buf[:g.K*cs], buf[g.K*cs:]
+	ld := (nb*s.perImage + 15) &^ 15
+	d.stk.size = g.K*cs + p.nphases*g.C*ld
 	if cap(d.wflip) < len(ws) {
 		d.wflip = make([]float32, len(ws))
 	}
@@ -143,19 +143,41 @@ func (d *Device) convDataPhases(p *phasePlan, dys, ws, dxs []float32, beta float
 	}
 	w, off := d.wflip[:len(ws)], d.stk.off[:crs]
 	p.pack(ws, w, off, cs)
-	for n0 := 0; n0 < g.N; n0 += nb {
-		cur := min(nb, g.N-n0)
-		d.stackCopy(s, stackFill, g.K, n0, cur, dys, stack, cs, 0)
-		for i, ph := range p.phases[:p.nphases] {
-			sgemm.SgemmShifted(g.C, cur*s.perImage, ph.depth, 1, w[ph.wOff:], ph.depth, stack, off[ph.offOff:], 0,
-				out[i*g.C*ld:(i+1)*g.C*ld], ld)
+	args := phaseChunkArgs{p: *p, dy: dys, w: w, dx: dxs, off: off, nb: nb, cs: cs, ld: ld, beta: beta, st: &d.stk.chunkPool}
+	launch(d, &d.stk.phases, args, ceilDiv(g.N, nb), 1)
+}
+
+// phaseChunkArgs: the phase form of a backward-data pass, one chunk of nb images per index, each
+// from the stack of its dy through the phases' products to the scatter into dx on one goroutine.
+type phaseChunkArgs struct {
+	p          phasePlan
+	dy, w, dx  []float32
+	off        []int
+	nb, cs, ld int
+	beta       float32
+	st         *chunkPool
+}
+
+func (a *phaseChunkArgs) run(lo, hi int) {
+	g, s := &a.p.g, &a.p.s
+	buf := a.st.get()
+	defer a.st.put(buf)
+	stack, out := buf[:g.K*a.cs], buf[g.K*a.cs:]
+	for ch := lo; ch < hi; ch++ {
+		n0 := ch * a.nb
+		cur := min(a.nb, g.N-n0)
+		fill := stackArgs{s: *s, op: stackFill, planes: g.K, n0: n0, nb: cur, tensor: a.dy, stack: stack, ld: a.cs}
+		fill.run(0, cur*g.K)
+		for i, ph := range a.p.phases[:a.p.nphases] {
+			sgemm.SgemmShiftedPacked(g.C, cur*s.perImage, ph.depth, 1, a.w[ph.wOff:], ph.depth, nil, stack, a.off[ph.offOff:], 0,
+				out[i*g.C*a.ld:(i+1)*g.C*a.ld], a.ld, true)
 		}
-		args := phaseScatterArgs{p: *p, dx: dxs, out: out, ld: ld, n0: n0, beta: beta}
-		launch(d, &d.stk.scatter, args, cur*g.C, max(grainStream/max(g.H*g.W, 1), 1))
+		sc := phaseScatterArgs{p: a.p, dx: a.dx, out: out, ld: a.ld, n0: n0, beta: a.beta}
+		sc.run(0, cur*g.C)
 	}
 }
 
-// phaseScatterArgs writes the phases of a group's dx planes from their products' virtual
+// phaseScatterArgs writes the phases of a chunk's dx planes from their products' virtual
 // columns (dx = beta·dx + value, as storeBeta), one (image, channel) plane per index; pixels of
 // the phases no tap reaches get beta·dx (as scaleBeta).
 type phaseScatterArgs struct {

@@ -5,7 +5,7 @@ import (
 	"github.com/gazeml/gaze/internal/sgemm"
 )
 
-// The padded-stack form of a stride-1 convolution. The input planes of a group of images are
+// The padded-stack form of a stride-1 convolution. The input planes of a chunk of images are
 // copied, channel by channel, into one zero-padded "stack": each row of W values is followed by
 // gw zeros (which are also the left padding of the next row), and each image by gh zero rows
 // (the bottom padding of one image and the top padding of the next), with gh zero rows and gw
@@ -15,7 +15,7 @@ import (
 //
 // Output pixel (i, oh, ow) becomes the "virtual" column j = i·(H+gh)·pitch + oh·pitch + ow, and
 // tap (c, r, s) reads stack[off(c,r,s) + j] with off(c,r,s) = c·cs + lead + (gh-PadH+r)·pitch +
-// s-PadW: the im2col matrix of the group is B(p, j) = stack[off[p] + j], a shifted product that
+// s-PadW: the im2col matrix of the chunk is B(p, j) = stack[off[p] + j], a shifted product that
 // sgemm runs without generating or packing B (sgemm.SgemmShifted). The virtual columns include
 // gw garbage columns per row and gh garbage rows per image (with 3×3 taps 6% more columns on
 // 32×32 planes, 13% on 16×16, 27% on 8×8; 31% on lenet's 14×14 with 5×5 taps), which are
@@ -43,7 +43,7 @@ import (
 // Results do not depend on the core count: every output element is one sgemm sum in a fixed
 // order, and the copies in and out write disjoint memory.
 
-// stackPlan is the stack layout of a convolution for groups of up to nb images.
+// stackPlan is the stack layout of a convolution for chunks of up to nb images.
 type stackPlan struct {
 	x        engine.ConvGeom                      // the convolution
 	g        engine.ConvGeom                      // its stride-1 form on the stack's planes (x itself at stride 1)
@@ -151,8 +151,8 @@ func (s *stackPlan) offsets(off []int, nb int) {
 	}
 }
 
-// stackArgs is a parallel copy between nb images and their stack form, one (image, channel)
-// plane per index: fill (x planes → stack, each of its phases at strides, padding zeroed), extract (virtual columns of a K×nv
+// stackArgs is a copy between nb images and their stack form (a chunk's, on its goroutine), one
+// (image, channel) plane per index: fill (x planes → stack, each of its phases at strides, padding zeroed), extract (virtual columns of a K×nv
 // matrix → y planes, y = beta·y + value), or toVirtual (dy planes → the virtual layout of a K×nv
 // matrix, garbage columns zeroed).
 type stackArgs struct {
@@ -282,39 +282,39 @@ func (a *stackArgs) fill(plane []float32, cc, i, ph, pw int) {
 	}
 }
 
-// stackState is the Device's scratch for the stack form: the tap offsets and the argument
-// blocks of its parallel copies.
+// stackState is the Device's scratch for the stack form: the tap offsets, the packed filters,
+// the chunks' scratch and per-chunk filter gradients, and the argument blocks of its parallel
+// calls.
 type stackState struct {
-	off     []int
-	args    stackArgs
-	scatter phaseScatterArgs // the phase form's scatter (conv_phases.go)
+	off       []int
+	ap        []float32 // the filters packed for sgemm.SgemmShiftedPacked
+	parts     []float32 // the filter gradient's per-chunk products [chunk][K][C·R·S]
+	chunkPool           // the chunks' scratch (stack and product)
+	chunk     stackChunkArgs
+	phases    phaseChunkArgs // the phase form's chunks (conv_phases.go)
+	sum       winoSumArgs
 }
 
-// stackTargetFloats is the size the stack form aims its group's scratch (the stack and the
-// product, rows floats per virtual column) at, when that gives more columns than convCols: 2 MiB.
-// Each group costs three parallel calls (fill, product, extract) and a product with its own
-// packing of the filters; fewer, wider groups measured (CPU ms per call, load ~19, two runs
-// each, 4096 columns against this target) resnet20's 16→16 on 32×32 (16384 columns)
-// forward 6.5–6.9 against 5.0–5.3, backward data 6.3–6.9 against 4.9–5.5, filter 7.4–7.6
-// against 6.0–6.4; its 32→32 on 16×16 (8192 columns) 5.0 against 4.5–4.8 forward. Its 64→64
-// on 8×8 stays at 4096 columns: the whole batch (16384 columns, 5 MiB) was 10% slower.
-const stackTargetFloats = 1 << 19
+// stackTargetFloats is the scratch a chunk of the stack form aims at (the stack and the product,
+// rows floats per virtual column): 512 KiB, half of the build machine's 1 MiB L2. Each chunk of
+// images runs its copy in, product and copy out on one core, in scratch of its own, as the
+// Winograd form's chunks do. Before, the images went in groups of 2 MiB (at least 4096 virtual
+// columns), each group a parallel copy in, a parallel product and a parallel copy out: a core's
+// product read the stack the other core had filled (through the shared cache), and resnet20's
+// stride-2 3×3 convolutions ran no faster on two cores than on one (2.6 ms per pass, about 55 %
+// of one core's peak in the product).
+const stackTargetFloats = 1 << 17
 
-// stackGroup sizes the image groups of the stack form: enough virtual columns to make sgemm's
-// products wide (convCols, as the im2col form, or more up to stackFlts floats of scratch),
-// within the scratch bound.
+// stackMinChunks is the fewest chunks the stack form cuts a batch into (when it has the images),
+// so that the cores share the work; by shape only, so that the filter gradient's sum of the
+// chunks' products, in chunk order, does not depend on the core count.
+const stackMinChunks = 8
+
+// stackGroup sizes the chunks of the stack form: the images whose stack and product fill about
+// d.stackFlts floats (rows per virtual column), at least one.
 func (d *Device) stackGroup(s *stackPlan, rows int) int {
-	g, x := &s.g, &s.x
-	nb := ceilDiv(max(d.convCols, d.stackFlts/max(rows, 1)), s.perImage)
-	nb = max(nb, ceilDiv(d.convFlops, max(2*x.K*x.C*x.R*x.S*s.perImage, 1)), 1)
-	return min(nb, g.N, max(convMaxFloats/(rows*s.perImage), 1))
-}
-
-// stackCopy runs one of the parallel copies.
-func (d *Device) stackCopy(s *stackPlan, op stackOp, planes, n0, nb int, tensor, stack []float32, ld int, beta float32) {
-	args := stackArgs{s: *s, op: op, planes: planes, n0: n0, nb: nb, tensor: tensor, stack: stack, ld: ld, beta: beta}
-	grain := max(grainStream/max(s.perImage, 1), 1)
-	launch(d, &d.stk.args, args, nb*planes, grain)
+	per := max(rows*s.perImage, 1)
+	return max(min(d.stackFlts/per, ceilDiv(s.g.N, stackMinChunks), convMaxFloats/per), 1)
 }
 
 // stackOffsets returns the tap offsets of a stack of nb images.
@@ -328,41 +328,97 @@ func (d *Device) stackOffsets(s *stackPlan, nb int) []int {
 	return off
 }
 
-// convForwardStack sets y = beta·y + x ⋆ w through the stack.
-func (d *Device) convForwardStack(s *stackPlan, xs, ws, ys []float32, beta float32) {
+// stackChunks lays out the chunks of the stack form: nb images each, the stack's channel stride
+// cs and the product's row stride ld (whole vectors, so that the products store their last
+// columns in place), and sizes the chunk scratch.
+func (d *Device) stackChunks(s *stackPlan) (nb, cs, ld int) {
 	g := &s.g
-	crs := s.x.C * s.x.R * s.x.S
-	nb := d.stackGroup(s, g.C+g.K)
-	cs := s.channelStride(nb)
-	ld := nb * s.perImage
-	buf := d.scratch(g.C*cs + g.K*ld)
-	stack, out := buf[:g.C*cs], buf[g.C*cs:]
-	// The offsets depend on the channel stride, that of nb images for every group (a short
-	// last group leaves the end of each channel unused).
-	off := d.stackOffsets(s, nb)
-	for n0 := 0; n0 < g.N; n0 += nb {
-		cur := min(nb, g.N-n0)
-		d.stackCopy(s, stackFill, s.x.C, n0, cur, xs, stack, cs, 0)
-		sgemm.SgemmShifted(g.K, cur*s.perImage, crs, 1, ws, crs, stack, off, 0, out, ld)
-		d.stackCopy(s, stackExtract, g.K, n0, cur, ys, out, ld, beta)
-	}
+	nb = d.stackGroup(s, g.C+g.K)
+	cs = s.channelStride(nb)
+	ld = (nb*s.perImage + 15) &^ 15
+	d.stk.size = g.C*cs + g.K*ld
+	return nb, cs, ld
 }
 
-// convFilterStack adds the filter gradient of x and dy to dw through the stack.
-func (d *Device) convFilterStack(s *stackPlan, xs, dys, dws []float32) {
-	g := &s.g
+// convForwardStack sets y = beta·y + x ⋆ w through the stack, one chunk of images per core at a
+// time (stackChunkArgs).
+func (d *Device) convForwardStack(s *stackPlan, xs, ws, ys []float32, beta float32) {
+	g, st := &s.g, &d.stk
 	crs := s.x.C * s.x.R * s.x.S
-	nb := d.stackGroup(s, g.C+g.K)
-	cs := s.channelStride(nb)
-	ld := nb * s.perImage
-	buf := d.scratch(g.C*cs + g.K*ld)
-	stack, dyv := buf[:g.C*cs], buf[g.C*cs:]
+	nb, cs, ld := d.stackChunks(s)
+	// The offsets depend on the channel stride, that of nb images for every chunk (a short
+	// last chunk leaves the end of each channel unused).
 	off := d.stackOffsets(s, nb)
-	for n0 := 0; n0 < g.N; n0 += nb {
-		cur := min(nb, g.N-n0)
-		d.stackCopy(s, stackFill, s.x.C, n0, cur, xs, stack, cs, 0)
-		d.stackCopy(s, stackToVirtual, g.K, n0, cur, dys, dyv, ld, 0)
-		// dw (K × CRS) += dyv (K × virtual columns) · Bᵀ, B(p, j) = stack[off[p] + j].
-		sgemm.SgemmShiftedT(g.K, crs, cur*s.perImage, 1, dyv, ld, stack, off, 1, dws, crs)
+	// The filters are the A of every chunk's product: packed once here (only the AVX512 path
+	// reads the packing).
+	var ap []float32
+	if sgemm.Current() == sgemm.AVX512 {
+		n := sgemm.ShiftedALen(g.K, crs)
+		if cap(st.ap) < n {
+			st.ap = make([]float32, n)
+		}
+		ap = st.ap[:n]
+		sgemm.PackShiftedA(ap, g.K, crs, ws, crs)
+	}
+	args := stackChunkArgs{s: *s, x: xs, w: ws, y: ys, ap: ap, off: off, nb: nb, cs: cs, ld: ld, beta: beta, st: &st.chunkPool}
+	launch(d, &st.chunk, args, ceilDiv(g.N, nb), 1)
+}
+
+// convFilterStack adds the filter gradient of x and dy to dw through the stack: each chunk's
+// product dyv·Bᵀ lands in a part of its own, and the parts are added in chunk order (so that the
+// sum does not depend on the core count) before dw += their sum.
+func (d *Device) convFilterStack(s *stackPlan, xs, dys, dws []float32) {
+	g, st := &s.g, &d.stk
+	crs := s.x.C * s.x.R * s.x.S
+	nb, cs, ld := d.stackChunks(s)
+	off := d.stackOffsets(s, nb)
+	chunks, kc := ceilDiv(g.N, nb), g.K*crs
+	if cap(st.parts) < chunks*kc {
+		st.parts = make([]float32, chunks*kc)
+	}
+	parts := st.parts[:chunks*kc]
+	args := stackChunkArgs{s: *s, x: xs, y: dys, parts: parts, off: off, nb: nb, cs: cs, ld: ld, st: &st.chunkPool}
+	launch(d, &st.chunk, args, chunks, 1)
+	launch(d, &st.sum, winoSumArgs{parts: parts, n: kc}, kc, grainStream/4)
+	addTo(dws, parts[:kc])
+}
+
+// stackChunkArgs: the stack form of a convolution, one chunk of nb images per index, each from
+// its copy in through its product to its copy out on one goroutine (the calls below run their
+// parallel loops on it alone). Forward (parts nil): the stack of x, out = W·B and y = beta·y +
+// out. Filter gradient: the stack of x, out = dy in virtual columns, and the chunk's part =
+// out·Bᵀ (K × C·R·S).
+type stackChunkArgs struct {
+	s          stackPlan
+	x, w, y    []float32 // y: the output, or dy for the filter gradient
+	ap         []float32 // w packed (nil: packed in the products)
+	parts      []float32
+	off        []int
+	nb, cs, ld int
+	beta       float32
+	st         *chunkPool
+}
+
+func (a *stackChunkArgs) run(lo, hi int) {
+	s, g := &a.s, &a.s.g
+	crs := s.x.C * s.x.R * s.x.S
+	buf := a.st.get()
+	defer a.st.put(buf)
+	stack, out := buf[:g.C*a.cs], buf[g.C*a.cs:]
+	for ch := lo; ch < hi; ch++ {
+		n0 := ch * a.nb
+		cur := min(a.nb, g.N-n0)
+		fill := stackArgs{s: *s, op: stackFill, planes: s.x.C, n0: n0, nb: cur, tensor: a.x, stack: stack, ld: a.cs}
+		fill.run(0, cur*s.x.C)
+		if a.parts == nil {
+			sgemm.SgemmShiftedPacked(g.K, cur*s.perImage, crs, 1, a.w, crs, a.ap, stack, a.off, 0, out, a.ld, true)
+			ext := stackArgs{s: *s, op: stackExtract, planes: g.K, n0: n0, nb: cur, tensor: a.y, stack: out, ld: a.ld, beta: a.beta}
+			ext.run(0, cur*g.K)
+			continue
+		}
+		toV := stackArgs{s: *s, op: stackToVirtual, planes: g.K, n0: n0, nb: cur, tensor: a.y, stack: out, ld: a.ld}
+		toV.run(0, cur*g.K)
+		kc := g.K * crs
+		sgemm.SgemmShiftedT(g.K, crs, cur*s.perImage, 1, out, a.ld, stack, a.off, 0, a.parts[ch*kc:(ch+1)*kc], crs)
 	}
 }

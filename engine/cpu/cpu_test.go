@@ -189,12 +189,16 @@ func testConvPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Group sizes 1 (GEMM straight into y), 3 (ragged last group) and the default, in the
-		// im2col and (for stride 1) the stack form, whichever the path would choose.
+		// im2col and the stack form (chunks of one image, a few and the default), whichever
+		// the path would choose.
 		for _, cols := range []int{1, 3 * g.OutH * g.OutW, convTargetCols} {
 			for _, form := range []stackUse{stackNever, stackAlways} {
 				d := newDevice(0)
 				d.workers = 1 + cols%3
-				d.convCols, d.convFlops, d.stackFlts = cols, 1, 0
+				d.convCols, d.convFlops, d.stackFlts = cols, 1, cols*(g.C+g.K)
+				if cols == convTargetCols {
+					d.stackFlts = stackTargetFloats
+				}
 				d.stackForm = form
 				x, w, dy := randSlice(r, g.InputLen()), randSlice(r, g.WeightLen()), randSlice(r, g.OutputLen())
 				y := Wrap(make([]float32, g.OutputLen()))

@@ -286,19 +286,17 @@ const winoMin5 = 16
 
 // winoState is the Device's scratch for the Winograd form.
 type winoState struct {
-	u     []float32 // transformed filters [ξ][K][C] (ξ stride K·C + 16)
-	ap    []float32 // each U[ξ] packed for sgemm.SgemmShiftedPacked
-	pack  winoPackArgs
-	off   []int // window offsets of V ([ξ][C]) or of Ŷ ([ξ][K])
-	chunk winoChunkArgs
-	filt  winoFilterArgs
-	xform winoXformArgs
-	sum   winoSumArgs
-	back  winoBackArgs
-	parts []float32   // the filter gradient's per-chunk products [chunk][ξ][K][C] (or [C][K])
-	size  int         // floats of a chunk's scratch (V, M and the plane buffers)
-	mu    sync.Mutex  // guards free
-	free  [][]float32 // chunk scratch buffers not in use
+	u         []float32 // transformed filters [ξ][K][C] (ξ stride K·C + 16)
+	ap        []float32 // each U[ξ] packed for sgemm.SgemmShiftedPacked
+	pack      winoPackArgs
+	off       []int // window offsets of V ([ξ][C]) or of Ŷ ([ξ][K])
+	chunk     winoChunkArgs
+	filt      winoFilterArgs
+	xform     winoXformArgs
+	sum       winoSumArgs
+	back      winoBackArgs
+	parts     []float32 // the filter gradient's per-chunk products [chunk][ξ][K][C] (or [C][K])
+	chunkPool           // the chunks' scratch (V, M and the plane buffers)
 }
 
 // winoXformArgs: the filter transforms of the filters [lo, hi) (f = k·C + c) on each core.
@@ -571,10 +569,18 @@ func splitScratch(buf []float32, xi, s1, s2 int) (a, b, ph, q []float32) {
 	return a, b, pad[:4*winoPad], pad[4*winoPad : 8*winoPad]
 }
 
-// get returns a chunk scratch buffer of st.size floats, from the free list or new; put returns it.
-// Parts run at once on several goroutines, so the list is locked. Which part gets which buffer
-// does not matter: a part overwrites everything it reads.
-func (st *winoState) get() []float32 {
+// chunkPool holds the scratch buffers of a parallel call's chunks, size floats each: every chunk
+// runs on one goroutine in a buffer of its own, which stays in that core's caches.
+type chunkPool struct {
+	size int
+	mu   sync.Mutex  // guards free
+	free [][]float32 // buffers not in use
+}
+
+// get returns a buffer of size floats, from the free list or new; put returns it. Chunks run at
+// once on several goroutines, so the list is locked. Which chunk gets which buffer does not
+// matter: a chunk overwrites everything it reads.
+func (st *chunkPool) get() []float32 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for len(st.free) > 0 {
@@ -587,7 +593,7 @@ func (st *winoState) get() []float32 {
 	return make([]float32, st.size)
 }
 
-func (st *winoState) put(b []float32) {
+func (st *chunkPool) put(b []float32) {
 	st.mu.Lock()
 	st.free = append(st.free, b)
 	st.mu.Unlock()

@@ -82,7 +82,7 @@ type Device struct {
 	workers   int // goroutines the parallel kernels fan out to
 	convCols  int // convolution grouping targets (convTargetCols, convTargetFlops)
 	convFlops int
-	stackFlts int        // the stack form's grouping target (stackTargetFloats; 0: convCols alone)
+	stackFlts int        // the stack form's chunk target (stackTargetFloats; 0: one image a chunk)
 	col       []float32  // convolution scratch (col matrices, gathered dy and y), grown on demand
 	f64       []float64  // float64 partial sums of the blocked reductions
 	wflip     []float32  // flipped, transposed filters of the backward-data convolution

@@ -40,8 +40,9 @@ import (
 // columns and zeros in the garbage ones. (A NaN or Inf in x can therefore reach a filter
 // gradient entry through a garbage column, where the im2col form would multiply it by nothing.)
 //
-// Results do not depend on the core count: every output element is one sgemm sum in a fixed
-// order, and the copies in and out write disjoint memory.
+// Results do not depend on the core count: the chunks are cut by shape only, every output
+// element is one sgemm sum in a fixed order, the filter gradient's chunk products are added in
+// chunk order, and the copies in and out write disjoint memory.
 
 // stackPlan is the stack layout of a convolution for chunks of up to nb images.
 type stackPlan struct {

@@ -99,9 +99,7 @@ func (d *Device) conv1Filter(g engine.ConvGeom, xs, dys, dws []float32) {
 	buf := d.scratch(g.N*xImg + chunks*f)
 	xp, part := buf[:g.N*xImg], buf[g.N*xImg:]
 	launch(d, &d.k.conv1Filt, conv1FiltArgs{g: g, x: xs, dy: dys, xp: xp, part: part}, chunks, 1)
-	for c := 0; c < chunks; c++ {
-		addTo(dws, part[c*f:(c+1)*f])
-	}
+	addTo(dws, d.sumParts(part, f))
 }
 
 // conv1FiltArgs: the chunks [lo, hi) of conv1Filter, each into its own f floats of part.

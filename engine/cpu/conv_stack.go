@@ -293,7 +293,6 @@ type stackState struct {
 	chunkPool           // the chunks' scratch (stack and product)
 	chunk     stackChunkArgs
 	phases    phaseChunkArgs // the phase form's chunks (conv_phases.go)
-	sum       winoSumArgs
 }
 
 // stackTargetFloats is the scratch a chunk of the stack form aims at (the stack and the product,
@@ -380,8 +379,7 @@ func (d *Device) convFilterStack(s *stackPlan, xs, dys, dws []float32) {
 	parts := st.parts[:chunks*kc]
 	args := stackChunkArgs{s: *s, x: xs, y: dys, parts: parts, off: off, nb: nb, cs: cs, ld: ld, st: &st.chunkPool}
 	launch(d, &st.chunk, args, chunks, 1)
-	launch(d, &st.sum, winoSumArgs{parts: parts, n: kc}, kc, grainStream/4)
-	addTo(dws, parts[:kc])
+	addTo(dws, d.sumParts(parts, kc))
 }
 
 // stackChunkArgs: the stack form of a convolution, one chunk of nb images per index, each from

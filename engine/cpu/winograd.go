@@ -293,7 +293,6 @@ type winoState struct {
 	chunk     winoChunkArgs
 	filt      winoFilterArgs
 	xform     winoXformArgs
-	sum       winoSumArgs
 	back      winoBackArgs
 	parts     []float32 // the filter gradient's per-chunk products [chunk][ξ][K][C] (or [C][K])
 	chunkPool           // the chunks' scratch (V, M and the plane buffers)
@@ -637,25 +636,8 @@ func (d *Device) convFilterWinograd(g engine.ConvGeom, xs, dys, dws []float32) {
 	st.size = scratchSize(t.xi, vs, ys)
 	args := winoFilterArgs{g: g, t: t, l: l, x: xs, dy: dys, parts: parts, off: off, vs: vs, ys: ys, cByK: cByK, st: st}
 	launch(d, &st.filt, args, chunks, 1)
-	// The parts added in chunk order into chunk 0's (in float32, so that the sum does not depend
-	// on the core count), each core over a contiguous stretch of all of them: split by rows of
-	// K·C instead, the 16→16 filter gradient read other cores' parts in 256-byte pieces and ran
-	// 6 % slower than with the whole sum on one core.
-	launch(d, &st.sum, winoSumArgs{parts: parts, n: t.xi * kc}, t.xi*kc, grainStream/4)
-	back := winoBackArgs{t: t, sum: parts[:t.xi*kc], c: g.C, k: g.K, cByK: cByK, dw: dws}
+	back := winoBackArgs{t: t, sum: d.sumParts(parts, t.xi*kc), c: g.C, k: g.K, cByK: cByK, dw: dws}
 	launch(d, &st.back, back, kc, winoFilterGrain)
-}
-
-// winoSumArgs: parts[0:n] += parts[i·n:(i+1)·n] for i = 1, 2, … in order, on [lo, hi).
-type winoSumArgs struct {
-	parts []float32
-	n     int
-}
-
-func (a *winoSumArgs) run(lo, hi int) {
-	for p := a.n; p < len(a.parts); p += a.n {
-		addTo(a.parts[lo:hi], a.parts[p+lo:p+hi])
-	}
 }
 
 // winoBackArgs: dw[k][c] += Gᵀ Ŵ G (in float64) for the filters f = k·C + c in [lo, hi), from the
